@@ -157,6 +157,22 @@ static const struct enum_def enum_defs[] = {
 	{T_DIAG, 4, "MBMS-GW-User-Plane-Failure"},
 	{T_DIAG, 5, "MBMS-GW-Permanent-Error"},
 	{T_DIAG, 6, "MBMS-GW-Transient-Error"},
+	{T_DRMP, 0, "PRIORITY_0"},
+	{T_DRMP, 1, "PRIORITY_1"},
+	{T_DRMP, 2, "PRIORITY_2"},
+	{T_DRMP, 3, "PRIORITY_3"},
+	{T_DRMP, 4, "PRIORITY_4"},
+	{T_DRMP, 5, "PRIORITY_5"},
+	{T_DRMP, 6, "PRIORITY_6"},
+	{T_DRMP, 7, "PRIORITY_7"},
+	{T_DRMP, 8, "PRIORITY_8"},
+	{T_DRMP, 9, "PRIORITY_9"},
+	{T_DRMP, 10, "PRIORITY_10"},
+	{T_DRMP, 11, "PRIORITY_11"},
+	{T_DRMP, 12, "PRIORITY_12"},
+	{T_DRMP, 13, "PRIORITY_13"},
+	{T_DRMP, 14, "PRIORITY_14"},
+	{T_DRMP, 15, "PRIORITY_15"},
 	{T_LOADTYPE, 0, "HOST"},
 	{T_LOADTYPE, 1, "PEER"},
 	/* QCI (29.212 5.3.17): the standardized values */
@@ -487,22 +503,26 @@ int mb2c_dict_parse_options(const char *conf, struct mb2c_dict_options *opt, cha
 static int find_avp(struct dictionary *dict, uint32_t code, uint32_t vendor,
 		    struct dict_object **obj)
 {
+	*obj = NULL;
+	if (!vendor)
+		return fd_dict_search(dict, DICT_AVP, AVP_BY_CODE, &code, obj, ENOENT);
 	struct dict_avp_request_ex req;
 	memset(&req, 0, sizeof(req));
 	req.avp_vendor.vendor_id = vendor;
 	req.avp_data.avp_code = code;
-	*obj = NULL;
 	return fd_dict_search(dict, DICT_AVP, AVP_BY_STRUCT, &req, obj, ENOENT);
 }
 
 static int find_avp_by_name(struct dictionary *dict, uint32_t vendor, const char *name,
 			    struct dict_object **obj)
 {
+	*obj = NULL;
+	if (!vendor)
+		return fd_dict_search(dict, DICT_AVP, AVP_BY_NAME, name, obj, ENOENT);
 	struct dict_avp_request_ex req;
 	memset(&req, 0, sizeof(req));
 	req.avp_vendor.vendor_id = vendor;
 	req.avp_data.avp_name = (char *)name;
-	*obj = NULL;
 	return fd_dict_search(dict, DICT_AVP, AVP_BY_STRUCT, &req, obj, ENOENT);
 }
 
