@@ -20,7 +20,7 @@ static int dict_mb2c_entry(char *conffile)
 		return ret;
 	}
 	fd_log_notice("dict_mb2c: MB2-C dictionary loaded (application %u%s)", 16777335u,
-		      opt.supported_features_required ? ", Supported-Features required" : "");
+	              opt.supported_features_required ? ", Supported-Features required" : "");
 	return 0;
 }
 

@@ -24,7 +24,7 @@ struct rd {
 };
 
 static int fail(struct rd *r, uint32_t rc, struct avp *avp, uint32_t code, int e, const char *fmt,
-		...)
+                ...)
 {
 	struct mb2c_read_error *err = r->err;
 	err->result_code = rc;
@@ -85,7 +85,7 @@ static int once(struct rd *r, unsigned *seen, unsigned bit, struct avp *a, uint3
 {
 	if (*seen & bit)
 		return fail(r, MB2C_RC_AVP_OCCURS_TOO_MANY_TIMES, a, code, 0, "%s: occurs twice",
-			    avp_name(code));
+		            avp_name(code));
 	*seen |= bit;
 	return 0;
 }
@@ -94,7 +94,7 @@ static int need_value(struct rd *r, struct avp *a, struct avp_hdr *h)
 {
 	if (!h->avp_value)
 		return fail(r, MB2C_RC_INVALID_AVP_VALUE, a, h->avp_code, 0, "%s: no value",
-			    avp_name(h->avp_code));
+		            avp_name(h->avp_code));
 	return 0;
 }
 
@@ -132,7 +132,7 @@ static int get_str(struct rd *r, struct avp *a, struct avp_hdr *h, struct mb2c_s
 static int bad(struct rd *r, struct avp *a, uint32_t code, int e)
 {
 	return fail(r, MB2C_RC_INVALID_AVP_VALUE, a, code, e, "%s: %s", avp_name(code),
-		    mb2c_strerror(e));
+	            mb2c_strerror(e));
 }
 
 static int get_tmgi(struct rd *r, struct avp *a, struct avp_hdr *h, struct mb2c_tmgi *t)
@@ -179,8 +179,8 @@ static int get_addr(struct rd *r, struct avp *a, struct avp_hdr *h, struct mb2c_
 		p_ ? &p_[(n)++] : NULL;                                                            \
 	})
 
-static int append_tmgi(struct rd *r, struct avp *a, struct avp_hdr *h,
-		       const struct mb2c_tmgi **arr, size_t *n)
+static int append_tmgi(struct rd *r, struct avp *a, struct avp_hdr *h, const struct mb2c_tmgi **arr,
+                       size_t *n)
 {
 	struct mb2c_tmgi *cur = (struct mb2c_tmgi *)*arr;
 	struct mb2c_tmgi *t = APPEND(r, cur, *n, struct mb2c_tmgi);
@@ -219,9 +219,13 @@ static int read_sf(struct rd *r, struct avp *g, struct mb2c_sf *sf)
 	}
 	if (seen != 7)
 		return fail(r, MB2C_RC_MISSING_AVP, g,
-			    !(seen & 1) ? 266u : !(seen & 2) ? 629u : 630u, 0,
-			    "Supported-Features: %s missing",
-			    !(seen & 1) ? "Vendor-Id" : !(seen & 2) ? "Feature-List-ID" : "Feature-List");
+		            !(seen & 1)   ? 266u
+		            : !(seen & 2) ? 629u
+		                          : 630u,
+		            0, "Supported-Features: %s missing",
+		            !(seen & 1)   ? "Vendor-Id"
+		            : !(seen & 2) ? "Feature-List-ID"
+		                          : "Feature-List");
 	return 0;
 }
 
@@ -239,32 +243,36 @@ static int read_qos(struct rd *r, struct avp *g, struct mb2c_qos *q)
 			ret = once(r, &q->has, MB2C_QOS_QCI, a, k) ?: get_i32(r, a, h, &q->qci);
 			break;
 		case MB2C_AVP_MAX_REQUESTED_BANDWIDTH_UL:
-			ret = once(r, &q->has, MB2C_QOS_MBR_UL, a, k) ?: get_u32(r, a, h, &q->mbr_ul);
+			ret = once(r, &q->has, MB2C_QOS_MBR_UL, a, k)
+			              ?: get_u32(r, a, h, &q->mbr_ul);
 			break;
 		case MB2C_AVP_MAX_REQUESTED_BANDWIDTH_DL:
-			ret = once(r, &q->has, MB2C_QOS_MBR_DL, a, k) ?: get_u32(r, a, h, &q->mbr_dl);
+			ret = once(r, &q->has, MB2C_QOS_MBR_DL, a, k)
+			              ?: get_u32(r, a, h, &q->mbr_dl);
 			break;
 		case MB2C_AVP_GUARANTEED_BITRATE_UL:
-			ret = once(r, &q->has, MB2C_QOS_GBR_UL, a, k) ?: get_u32(r, a, h, &q->gbr_ul);
+			ret = once(r, &q->has, MB2C_QOS_GBR_UL, a, k)
+			              ?: get_u32(r, a, h, &q->gbr_ul);
 			break;
 		case MB2C_AVP_GUARANTEED_BITRATE_DL:
-			ret = once(r, &q->has, MB2C_QOS_GBR_DL, a, k) ?: get_u32(r, a, h, &q->gbr_dl);
+			ret = once(r, &q->has, MB2C_QOS_GBR_DL, a, k)
+			              ?: get_u32(r, a, h, &q->gbr_dl);
 			break;
 		case MB2C_AVP_EXTENDED_MAX_REQUESTED_BW_UL:
 			ret = once(r, &q->has, MB2C_QOS_EXT_MBR_UL, a, k)
-				?: get_u32(r, a, h, &q->ext_mbr_ul);
+			              ?: get_u32(r, a, h, &q->ext_mbr_ul);
 			break;
 		case MB2C_AVP_EXTENDED_MAX_REQUESTED_BW_DL:
 			ret = once(r, &q->has, MB2C_QOS_EXT_MBR_DL, a, k)
-				?: get_u32(r, a, h, &q->ext_mbr_dl);
+			              ?: get_u32(r, a, h, &q->ext_mbr_dl);
 			break;
 		case MB2C_AVP_EXTENDED_GBR_UL:
 			ret = once(r, &q->has, MB2C_QOS_EXT_GBR_UL, a, k)
-				?: get_u32(r, a, h, &q->ext_gbr_ul);
+			              ?: get_u32(r, a, h, &q->ext_gbr_ul);
 			break;
 		case MB2C_AVP_EXTENDED_GBR_DL:
 			ret = once(r, &q->has, MB2C_QOS_EXT_GBR_DL, a, k)
-				?: get_u32(r, a, h, &q->ext_gbr_dl);
+			              ?: get_u32(r, a, h, &q->ext_gbr_dl);
 			break;
 		case MB2C_AVP_ALLOCATION_RETENTION_PRIORITY: {
 			unsigned arp = 0;
@@ -278,23 +286,26 @@ static int read_qos(struct rd *r, struct avp *g, struct mb2c_qos *q)
 				uint32_t ck = key_of(ch);
 				if (ck == MB2C_AVP_PRIORITY_LEVEL)
 					ret = once(r, &arp, 1, c, ck)
-						?: get_u32(r, c, ch, &q->priority_level);
+					              ?: get_u32(r, c, ch, &q->priority_level);
 				else if (ck == MB2C_AVP_PRE_EMPTION_CAPABILITY)
 					ret = once(r, &q->has, MB2C_QOS_PEC, c, ck)
-						?: get_i32(r, c, ch, &q->pre_emption_capability);
+					              ?: get_i32(r, c, ch,
+					                         &q->pre_emption_capability);
 				else if (ck == MB2C_AVP_PRE_EMPTION_VULNERABILITY)
 					ret = once(r, &q->has, MB2C_QOS_PEV, c, ck)
-						?: get_i32(r, c, ch, &q->pre_emption_vulnerability);
+					              ?: get_i32(r, c, ch,
+					                         &q->pre_emption_vulnerability);
 				if (ret)
 					return ret;
 			}
 			if (!arp)
-				return fail(r, MB2C_RC_MISSING_AVP, a, MB2C_AVP_PRIORITY_LEVEL, 0,
-					    "Allocation-Retention-Priority: Priority-Level missing");
+				return fail(
+				        r, MB2C_RC_MISSING_AVP, a, MB2C_AVP_PRIORITY_LEVEL, 0,
+				        "Allocation-Retention-Priority: Priority-Level missing");
 			if (q->priority_level < 1 || q->priority_level > 15)
 				return fail(r, MB2C_RC_INVALID_AVP_VALUE, a,
-					    MB2C_AVP_PRIORITY_LEVEL, MB2C_ERANGE,
-					    "Priority-Level: %u not in 1..15", q->priority_level);
+				            MB2C_AVP_PRIORITY_LEVEL, MB2C_ERANGE,
+				            "Priority-Level: %u not in 1..15", q->priority_level);
 			break;
 		}
 		default:
@@ -320,9 +331,11 @@ static int read_upr(struct rd *r, struct avp *g, struct mb2c_upr *u)
 			struct mb2c_str *s = APPEND(r, flows, u->n_flows, struct mb2c_str);
 			ret = s ? get_str(r, a, h, s) : ENOMEM;
 		} else if (k == MB2C_AVP_ROHC_RESULT) {
-			ret = once(r, &u->has, MB2C_UPR_ROHC, a, k) ?: get_u32(r, a, h, &u->rohc_result);
+			ret = once(r, &u->has, MB2C_UPR_ROHC, a, k)
+			              ?: get_u32(r, a, h, &u->rohc_result);
 		} else if (k == MB2C_AVP_FEC_RESULT) {
-			ret = once(r, &u->has, MB2C_UPR_FEC, a, k) ?: get_u32(r, a, h, &u->fec_result);
+			ret = once(r, &u->has, MB2C_UPR_FEC, a, k)
+			              ?: get_u32(r, a, h, &u->fec_result);
 		}
 		if (ret)
 			return ret;
@@ -370,10 +383,10 @@ static int read_rohc(struct rd *r, struct avp *g, struct mb2c_rohc_req *q)
 	q->flows = flows;
 	if (!(seen & 1))
 		return fail(r, MB2C_RC_MISSING_AVP, g, MB2C_AVP_ROHC_PROFILE, 0,
-			    "ROHC-Request: ROHC-Profile missing");
+		            "ROHC-Request: ROHC-Profile missing");
 	if (!q->n_flows)
 		return fail(r, MB2C_RC_MISSING_AVP, g, MB2C_AVP_FLOW_DESCRIPTION, 0,
-			    "ROHC-Request: Flow-Description missing");
+		            "ROHC-Request: Flow-Description missing");
 	return 0;
 }
 
@@ -388,10 +401,12 @@ static int read_local_m1(struct rd *r, struct avp *g, struct mb2c_local_m1 *m)
 		uint32_t k = key_of(h);
 		switch (k) {
 		case MB2C_AVP_MBMS_ENB_IP_MULTICAST_ADDRESS:
-			ret = once(r, &m->has, MB2C_M1_ENB_V4, a, k) ?: get_addr(r, a, h, &m->enb_v4);
+			ret = once(r, &m->has, MB2C_M1_ENB_V4, a, k)
+			              ?: get_addr(r, a, h, &m->enb_v4);
 			break;
 		case MB2C_AVP_MBMS_ENB_IPV6_MULTICAST_ADDRESS:
-			ret = once(r, &m->has, MB2C_M1_ENB_V6, a, k) ?: get_addr(r, a, h, &m->enb_v6);
+			ret = once(r, &m->has, MB2C_M1_ENB_V6, a, k)
+			              ?: get_addr(r, a, h, &m->enb_v6);
 			break;
 		case MB2C_AVP_MBMS_GW_SSM_IP_ADDRESS:
 			ret = once(r, &m->has, MB2C_M1_GW_V4, a, k) ?: get_addr(r, a, h, &m->gw_v4);
@@ -424,7 +439,7 @@ static int read_local_mb2u(struct rd *r, struct avp *g, struct mb2c_local_mb2u *
 		if (k == MB2C_AVP_BMSC_ADDRESS) {
 			if (m->n_addr >= 2)
 				return fail(r, MB2C_RC_AVP_OCCURS_TOO_MANY_TIMES, a, k, 0,
-					    "BMSC-Address: more than 2");
+				            "BMSC-Address: more than 2");
 			ret = get_addr(r, a, h, &m->addr[m->n_addr++]);
 		} else if (k == MB2C_AVP_BMSC_PORT) {
 			ret = once(r, &seen, 1, a, k) ?: get_u32(r, a, h, &m->port);
@@ -456,14 +471,15 @@ static int read_bearer_req(struct rd *r, struct avp *g, struct mb2c_bearer_req *
 			ret = once(r, &seen, 1, a, k) ?: get_i32(r, a, h, &b->start_stop);
 			if (!ret && (b->start_stop < 0 || b->start_stop > 3))
 				ret = fail(r, MB2C_RC_INVALID_AVP_VALUE, a, k, MB2C_ERANGE,
-					   "MBMS-StartStop-Indication: unknown value %d",
-					   b->start_stop);
+				           "MBMS-StartStop-Indication: unknown value %d",
+				           b->start_stop);
 			break;
 		case MB2C_AVP_TMGI:
 			ret = once(r, &b->has, MB2C_BRQ_TMGI, a, k) ?: get_tmgi(r, a, h, &b->tmgi);
 			break;
 		case MB2C_AVP_MBMS_FLOW_IDENTIFIER:
-			ret = once(r, &b->has, MB2C_BRQ_FLOW, a, k) ?: get_flow(r, a, h, &b->flow_id);
+			ret = once(r, &b->has, MB2C_BRQ_FLOW, a, k)
+			              ?: get_flow(r, a, h, &b->flow_id);
 			break;
 		case MB2C_AVP_QOS_INFORMATION:
 			ret = once(r, &b->has, MB2C_BRQ_QOS, a, k) ?: read_qos(r, a, &b->qos);
@@ -475,7 +491,7 @@ static int read_bearer_req(struct rd *r, struct avp *g, struct mb2c_bearer_req *
 			ret = once(r, &b->has, MB2C_BRQ_SA, a, k) ?: need_value(r, a, h);
 			if (!ret) {
 				int e = mb2c_service_area_decode(h->avp_value->os.data,
-								 h->avp_value->os.len, sa);
+				                                 h->avp_value->os.len, sa);
 				ret = e ? bad(r, a, k, e) : 0;
 			}
 			b->sa = sa;
@@ -484,17 +500,17 @@ static int read_bearer_req(struct rd *r, struct avp *g, struct mb2c_bearer_req *
 		case MB2C_AVP_MBMS_START_TIME:
 			ret = once(r, &b->has, MB2C_BRQ_START_TIME, a, k) ?: need_value(r, a, h);
 			if (!ret) {
-				int e = mb2c_time_decode(h->avp_value->os.data, h->avp_value->os.len,
-							 &b->start_time);
+				int e = mb2c_time_decode(h->avp_value->os.data,
+				                         h->avp_value->os.len, &b->start_time);
 				ret = e ? bad(r, a, k, e) : 0;
 			}
 			break;
 		case MB2C_AVP_MB2U_SECURITY:
 			ret = once(r, &b->has, MB2C_BRQ_MB2U, a, k)
-				?: get_u32(r, a, h, &b->mb2u_security);
+			              ?: get_u32(r, a, h, &b->mb2u_security);
 			if (!ret && b->mb2u_security > 1)
 				ret = fail(r, MB2C_RC_INVALID_AVP_VALUE, a, k, MB2C_ERANGE,
-					   "MB2U-Security: %u is not 0 or 1", b->mb2u_security);
+				           "MB2U-Security: %u is not 0 or 1", b->mb2u_security);
 			break;
 		case MB2C_AVP_MBMS_CELL_LIST: {
 			size_t n = 0;
@@ -502,28 +518,29 @@ static int read_bearer_req(struct rd *r, struct avp *g, struct mb2c_bearer_req *
 			if (ret)
 				break;
 			int e = mb2c_cell_list_decode(h->avp_value->os.data, h->avp_value->os.len,
-						      NULL, 0, &n);
+			                              NULL, 0, &n);
 			if (e)
 				return bad(r, a, k, e);
 			struct mb2c_ecgi *cells = mb2c_arena_alloc(r->ar, n * sizeof(*cells));
 			if (!cells)
 				return ENOMEM;
 			e = mb2c_cell_list_decode(h->avp_value->os.data, h->avp_value->os.len,
-						  cells, n, &b->n_cells);
+			                          cells, n, &b->n_cells);
 			ret = e ? bad(r, a, k, e) : 0;
 			b->cells = cells;
 			break;
 		}
 		case MB2C_AVP_LOCAL_M1_INFORMATION:
 			ret = once(r, &b->has, MB2C_BRQ_LOCAL_M1, a, k)
-				?: read_local_m1(r, a, &b->local_m1);
+			              ?: read_local_m1(r, a, &b->local_m1);
 			break;
 		case MB2C_AVP_LOCAL_MB2_U_INFORMATION:
 			ret = once(r, &b->has, MB2C_BRQ_LOCAL_MB2U, a, k)
-				?: read_local_mb2u(r, a, &b->local_mb2u);
+			              ?: read_local_mb2u(r, a, &b->local_mb2u);
 			break;
 		case MB2C_AVP_FEC_REQUEST:
-			ret = once(r, &b->has, MB2C_BRQ_FEC, a, k) ?: get_str(r, a, h, &b->fec_request);
+			ret = once(r, &b->has, MB2C_BRQ_FEC, a, k)
+			              ?: get_str(r, a, h, &b->fec_request);
 			break;
 		case MB2C_AVP_ROHC_REQUEST: {
 			struct mb2c_rohc_req *q = APPEND(r, rohc, b->n_rohc, struct mb2c_rohc_req);
@@ -532,7 +549,7 @@ static int read_bearer_req(struct rd *r, struct avp *g, struct mb2c_bearer_req *
 		}
 		case MB2C_AVP_ROHC_MAX_CID:
 			ret = once(r, &b->has, MB2C_BRQ_ROHC_MAX_CID, a, k)
-				?: get_u32(r, a, h, &b->rohc_max_cid);
+			              ?: get_u32(r, a, h, &b->rohc_max_cid);
 			break;
 		default:
 			break;
@@ -543,7 +560,7 @@ static int read_bearer_req(struct rd *r, struct avp *g, struct mb2c_bearer_req *
 	b->rohc = rohc;
 	if (!(seen & 1))
 		return fail(r, MB2C_RC_MISSING_AVP, g, MB2C_AVP_MBMS_STARTSTOP_INDICATION, 0,
-			    "MBMS-StartStop-Indication missing");
+		            "MBMS-StartStop-Indication missing");
 	r->ctx = saved;
 	return 0;
 }
@@ -565,27 +582,30 @@ static int read_bearer_resp(struct rd *r, struct avp *g, struct mb2c_bearer_resp
 			ret = once(r, &b->has, MB2C_BRS_TMGI, a, k) ?: get_tmgi(r, a, h, &b->tmgi);
 			break;
 		case MB2C_AVP_MBMS_FLOW_IDENTIFIER:
-			ret = once(r, &b->has, MB2C_BRS_FLOW, a, k) ?: get_flow(r, a, h, &b->flow_id);
+			ret = once(r, &b->has, MB2C_BRS_FLOW, a, k)
+			              ?: get_flow(r, a, h, &b->flow_id);
 			break;
 		case MB2C_AVP_MBMS_SESSION_DURATION:
 			ret = once(r, &b->has, MB2C_BRS_DURATION, a, k)
-				?: get_duration(r, a, h, &b->duration);
+			              ?: get_duration(r, a, h, &b->duration);
 			break;
 		case MB2C_AVP_MBMS_BEARER_RESULT:
-			ret = once(r, &b->has, MB2C_BRS_RESULT, a, k) ?: get_u32(r, a, h, &b->result);
+			ret = once(r, &b->has, MB2C_BRS_RESULT, a, k)
+			              ?: get_u32(r, a, h, &b->result);
 			break;
 		case MB2C_AVP_BMSC_ADDRESS:
 			if (b->n_bmsc_addr >= 2)
 				return fail(r, MB2C_RC_AVP_OCCURS_TOO_MANY_TIMES, a, k, 0,
-					    "BMSC-Address: more than 2");
+				            "BMSC-Address: more than 2");
 			ret = get_addr(r, a, h, &b->bmsc_addr[b->n_bmsc_addr++]);
 			break;
 		case MB2C_AVP_BMSC_PORT:
-			ret = once(r, &b->has, MB2C_BRS_PORT, a, k) ?: get_u32(r, a, h, &b->bmsc_port);
+			ret = once(r, &b->has, MB2C_BRS_PORT, a, k)
+			              ?: get_u32(r, a, h, &b->bmsc_port);
 			break;
 		case MB2C_AVP_MB2U_SECURITY:
 			ret = once(r, &b->has, MB2C_BRS_MB2U, a, k)
-				?: get_u32(r, a, h, &b->mb2u_security);
+			              ?: get_u32(r, a, h, &b->mb2u_security);
 			break;
 		case MB2C_AVP_RADIO_FREQUENCY: {
 			uint32_t *v = APPEND(r, rf, b->n_radio_freq, uint32_t);
@@ -669,7 +689,7 @@ enum {
 
 /* 1: handled, 0: not a command-level AVP, <0: never; errors as positive. */
 static int read_common(struct rd *r, struct avp *a, struct avp_hdr *h, struct mb2c_common *c,
-		       unsigned *seen, int *handled)
+                       unsigned *seen, int *handled)
 {
 	uint32_t k = key_of(h);
 	int ret = 0;
@@ -682,7 +702,7 @@ static int read_common(struct rd *r, struct avp *a, struct avp_hdr *h, struct mb
 		ret = once(r, seen, C_AAI, a, k) ?: get_u32(r, a, h, &c->auth_app_id);
 		if (!ret && c->auth_app_id != MB2C_APP_ID)
 			ret = fail(r, MB2C_RC_INVALID_AVP_VALUE, a, k, 0,
-				   "Auth-Application-Id: %u is not MB2-C", c->auth_app_id);
+			           "Auth-Application-Id: %u is not MB2-C", c->auth_app_id);
 		break;
 	case MB2C_BASE_AUTH_SESSION_STATE:
 		ret = once(r, seen, C_ASS, a, k) ?: get_i32(r, a, h, &c->auth_session_state);
@@ -704,7 +724,7 @@ static int read_common(struct rd *r, struct avp *a, struct avp_hdr *h, struct mb
 		c->has_drmp = 1;
 		if (!ret && (c->drmp < 0 || c->drmp > MB2C_DRMP_MAX))
 			ret = fail(r, MB2C_RC_INVALID_AVP_VALUE, a, k, MB2C_ERANGE,
-				   "DRMP: %d not in 0..15", c->drmp);
+			           "DRMP: %d not in 0..15", c->drmp);
 		break;
 	case MB2C_BASE_ORIGIN_STATE_ID:
 		ret = once(r, seen, C_OSI, a, k) ?: get_u32(r, a, h, &c->origin_state_id);
@@ -733,7 +753,8 @@ static int read_common(struct rd *r, struct avp *a, struct avp_hdr *h, struct mb
 				return ret;
 			uint32_t ck = key_of(chh);
 			if (ck == MB2C_BASE_VENDOR_ID)
-				ret = once(r, &es, 1, ch, ck) ?: get_u32(r, ch, chh, &c->exp_vendor);
+				ret = once(r, &es, 1, ch, ck)
+				              ?: get_u32(r, ch, chh, &c->exp_vendor);
 			else if (ck == MB2C_BASE_EXPERIMENTAL_RESULT_CODE)
 				ret = once(r, &es, 2, ch, ck) ?: get_u32(r, ch, chh, &c->exp_code);
 			if (ret)
@@ -741,8 +762,8 @@ static int read_common(struct rd *r, struct avp *a, struct avp_hdr *h, struct mb
 		}
 		if (es != 3)
 			ret = fail(r, MB2C_RC_MISSING_AVP, a, es & 1 ? 298u : 266u, 0,
-				   "Experimental-Result: %s missing",
-				   es & 1 ? "Experimental-Result-Code" : "Vendor-Id");
+			           "Experimental-Result: %s missing",
+			           es & 1 ? "Experimental-Result-Code" : "Vendor-Id");
 		break;
 	}
 	default:
@@ -757,18 +778,15 @@ static int check_common(struct rd *r, struct msg *m, unsigned seen, unsigned req
 		unsigned bit;
 		uint32_t code;
 	} req[] = {
-		{C_SID, MB2C_BASE_SESSION_ID},
-		{C_AAI, MB2C_BASE_AUTH_APPLICATION_ID},
-		{C_ASS, MB2C_BASE_AUTH_SESSION_STATE},
-		{C_OH, MB2C_BASE_ORIGIN_HOST},
-		{C_OR, MB2C_BASE_ORIGIN_REALM},
-		{C_DR, MB2C_BASE_DESTINATION_REALM},
-		{C_DH, MB2C_BASE_DESTINATION_HOST},
+	        {C_SID, MB2C_BASE_SESSION_ID},         {C_AAI, MB2C_BASE_AUTH_APPLICATION_ID},
+	        {C_ASS, MB2C_BASE_AUTH_SESSION_STATE}, {C_OH, MB2C_BASE_ORIGIN_HOST},
+	        {C_OR, MB2C_BASE_ORIGIN_REALM},        {C_DR, MB2C_BASE_DESTINATION_REALM},
+	        {C_DH, MB2C_BASE_DESTINATION_HOST},
 	};
 	for (size_t i = 0; i < sizeof(req) / sizeof(req[0]); i++)
 		if ((required & req[i].bit) && !(seen & req[i].bit))
 			return fail(r, MB2C_RC_MISSING_AVP, NULL, req[i].code, 0, "%s missing",
-				    avp_name(req[i].code));
+			            avp_name(req[i].code));
 	(void)m;
 	return 0;
 }
@@ -830,14 +848,14 @@ int mb2c_gar_read(struct msg *m, struct mb2c_gar **out, struct mb2c_read_error *
 				uint32_t ck = key_of(ch);
 				if (ck == MB2C_AVP_TMGI_NUMBER)
 					ret = once(&r, &sub, 1, c, ck)
-						?: get_u32(&r, c, ch, &g->tmgi_number);
+					              ?: get_u32(&r, c, ch, &g->tmgi_number);
 				else if (ck == MB2C_AVP_TMGI)
 					ret = append_tmgi(&r, c, ch, &g->alloc_tmgi,
-							  &g->n_alloc_tmgi);
+					                  &g->n_alloc_tmgi);
 			}
 			if (!ret && !sub)
 				ret = fail(&r, MB2C_RC_MISSING_AVP, a, MB2C_AVP_TMGI_NUMBER, 0,
-					   "TMGI-Number missing");
+				           "TMGI-Number missing");
 			r.ctx = NULL;
 		} else if (k == MB2C_AVP_TMGI_DEALLOCATION_REQUEST) {
 			r.ctx = "TMGI-Deallocation-Request";
@@ -850,12 +868,12 @@ int mb2c_gar_read(struct msg *m, struct mb2c_gar **out, struct mb2c_read_error *
 					break;
 				if (key_of(ch) == MB2C_AVP_TMGI)
 					ret = append_tmgi(&r, c, ch, &g->dealloc_tmgi,
-							  &g->n_dealloc_tmgi);
+					                  &g->n_dealloc_tmgi);
 			}
 			r.ctx = NULL;
 		} else if (k == MB2C_AVP_MBMS_BEARER_REQUEST) {
-			struct mb2c_bearer_req *b = APPEND(&r, br, g->n_bearer,
-							   struct mb2c_bearer_req);
+			struct mb2c_bearer_req *b =
+			        APPEND(&r, br, g->n_bearer, struct mb2c_bearer_req);
 			ret = b ? read_bearer_req(&r, a, b) : ENOMEM;
 		}
 		if (ret)
@@ -919,14 +937,15 @@ int mb2c_gaa_read(struct msg *m, struct mb2c_gaa **out, struct mb2c_read_error *
 				uint32_t ck = key_of(ch);
 				if (ck == MB2C_AVP_TMGI) {
 					ret = append_tmgi(&r, c, ch, &g->alloc_tmgi,
-							  &g->n_alloc_tmgi);
+					                  &g->n_alloc_tmgi);
 				} else if (ck == MB2C_AVP_MBMS_SESSION_DURATION) {
 					ret = once(&r, &sub, 1, c, ck)
-						?: get_duration(&r, c, ch, &g->alloc_duration);
+					              ?: get_duration(&r, c, ch,
+					                              &g->alloc_duration);
 					g->alloc_has_duration = 1;
 				} else if (ck == MB2C_AVP_TMGI_ALLOCATION_RESULT) {
 					ret = once(&r, &sub, 2, c, ck)
-						?: get_u32(&r, c, ch, &g->alloc_result);
+					              ?: get_u32(&r, c, ch, &g->alloc_result);
 					g->alloc_has_result = 1;
 				}
 			}
@@ -934,8 +953,8 @@ int mb2c_gaa_read(struct msg *m, struct mb2c_gaa **out, struct mb2c_read_error *
 		} else if (k == MB2C_AVP_TMGI_DEALLOCATION_RESPONSE) {
 			unsigned sub = 0;
 			r.ctx = "TMGI-Deallocation-Response";
-			struct mb2c_dealloc_resp *d = APPEND(&r, dr, g->n_dealloc,
-							     struct mb2c_dealloc_resp);
+			struct mb2c_dealloc_resp *d =
+			        APPEND(&r, dr, g->n_dealloc, struct mb2c_dealloc_resp);
 			if (!d) {
 				ret = ENOMEM;
 				break;
@@ -947,19 +966,21 @@ int mb2c_gaa_read(struct msg *m, struct mb2c_gaa **out, struct mb2c_read_error *
 					break;
 				uint32_t ck = key_of(ch);
 				if (ck == MB2C_AVP_TMGI)
-					ret = once(&r, &sub, 1, c, ck) ?: get_tmgi(&r, c, ch, &d->tmgi);
+					ret = once(&r, &sub, 1, c, ck)
+					              ?: get_tmgi(&r, c, ch, &d->tmgi);
 				else if (ck == MB2C_AVP_TMGI_DEALLOCATION_RESULT) {
-					ret = once(&r, &sub, 2, c, ck) ?: get_u32(&r, c, ch, &d->result);
+					ret = once(&r, &sub, 2, c, ck)
+					              ?: get_u32(&r, c, ch, &d->result);
 					d->has_result = 1;
 				}
 			}
 			if (!ret && !(sub & 1))
 				ret = fail(&r, MB2C_RC_MISSING_AVP, a, MB2C_AVP_TMGI, 0,
-					   "TMGI missing");
+				           "TMGI missing");
 			r.ctx = NULL;
 		} else if (k == MB2C_AVP_MBMS_BEARER_RESPONSE) {
-			struct mb2c_bearer_resp *b = APPEND(&r, br, g->n_bearer,
-							    struct mb2c_bearer_resp);
+			struct mb2c_bearer_resp *b =
+			        APPEND(&r, br, g->n_bearer, struct mb2c_bearer_resp);
 			ret = b ? read_bearer_resp(&r, a, b) : ENOMEM;
 		} else if (k == MB2C_AVP_LOAD) {
 			struct mb2c_load *l = APPEND(&r, ld, g->n_load, struct mb2c_load);
@@ -1044,11 +1065,11 @@ int mb2c_gnr_read(struct msg *m, struct mb2c_gnr **out, struct mb2c_read_error *
 			}
 			if (!ret && !g->n_expired)
 				ret = fail(&r, MB2C_RC_MISSING_AVP, a, MB2C_AVP_TMGI, 0,
-					   "TMGI missing");
+				           "TMGI missing");
 			r.ctx = NULL;
 		} else if (k == MB2C_AVP_MBMS_BEARER_EVENT_NOTIFICATION) {
-			struct mb2c_bearer_notif *b = APPEND(&r, bn, g->n_notif,
-							     struct mb2c_bearer_notif);
+			struct mb2c_bearer_notif *b =
+			        APPEND(&r, bn, g->n_notif, struct mb2c_bearer_notif);
 			ret = b ? read_bearer_notif(&r, a, b) : ENOMEM;
 		}
 		if (ret)
@@ -1243,30 +1264,37 @@ static int put_qos(void *parent, const struct mb2c_qos *q)
 		uint32_t code;
 		size_t off;
 	} u32s[] = {
-		{MB2C_QOS_MBR_UL, MB2C_AVP_MAX_REQUESTED_BANDWIDTH_UL, offsetof(struct mb2c_qos, mbr_ul)},
-		{MB2C_QOS_MBR_DL, MB2C_AVP_MAX_REQUESTED_BANDWIDTH_DL, offsetof(struct mb2c_qos, mbr_dl)},
-		{MB2C_QOS_EXT_MBR_UL, MB2C_AVP_EXTENDED_MAX_REQUESTED_BW_UL,
-		 offsetof(struct mb2c_qos, ext_mbr_ul)},
-		{MB2C_QOS_EXT_MBR_DL, MB2C_AVP_EXTENDED_MAX_REQUESTED_BW_DL,
-		 offsetof(struct mb2c_qos, ext_mbr_dl)},
-		{MB2C_QOS_GBR_UL, MB2C_AVP_GUARANTEED_BITRATE_UL, offsetof(struct mb2c_qos, gbr_ul)},
-		{MB2C_QOS_GBR_DL, MB2C_AVP_GUARANTEED_BITRATE_DL, offsetof(struct mb2c_qos, gbr_dl)},
-		{MB2C_QOS_EXT_GBR_UL, MB2C_AVP_EXTENDED_GBR_UL, offsetof(struct mb2c_qos, ext_gbr_ul)},
-		{MB2C_QOS_EXT_GBR_DL, MB2C_AVP_EXTENDED_GBR_DL, offsetof(struct mb2c_qos, ext_gbr_dl)},
+	        {MB2C_QOS_MBR_UL, MB2C_AVP_MAX_REQUESTED_BANDWIDTH_UL,
+	         offsetof(struct mb2c_qos, mbr_ul)},
+	        {MB2C_QOS_MBR_DL, MB2C_AVP_MAX_REQUESTED_BANDWIDTH_DL,
+	         offsetof(struct mb2c_qos, mbr_dl)},
+	        {MB2C_QOS_EXT_MBR_UL, MB2C_AVP_EXTENDED_MAX_REQUESTED_BW_UL,
+	         offsetof(struct mb2c_qos, ext_mbr_ul)},
+	        {MB2C_QOS_EXT_MBR_DL, MB2C_AVP_EXTENDED_MAX_REQUESTED_BW_DL,
+	         offsetof(struct mb2c_qos, ext_mbr_dl)},
+	        {MB2C_QOS_GBR_UL, MB2C_AVP_GUARANTEED_BITRATE_UL,
+	         offsetof(struct mb2c_qos, gbr_ul)},
+	        {MB2C_QOS_GBR_DL, MB2C_AVP_GUARANTEED_BITRATE_DL,
+	         offsetof(struct mb2c_qos, gbr_dl)},
+	        {MB2C_QOS_EXT_GBR_UL, MB2C_AVP_EXTENDED_GBR_UL,
+	         offsetof(struct mb2c_qos, ext_gbr_ul)},
+	        {MB2C_QOS_EXT_GBR_DL, MB2C_AVP_EXTENDED_GBR_DL,
+	         offsetof(struct mb2c_qos, ext_gbr_dl)},
 	};
 	for (size_t i = 0; i < sizeof(u32s) / sizeof(u32s[0]); i++)
 		if (q->has & u32s[i].bit)
 			TRY(put_u32(g, u32s[i].code,
-				    *(const uint32_t *)((const char *)q + u32s[i].off)));
+			            *(const uint32_t *)((const char *)q + u32s[i].off)));
 	if (q->has & MB2C_QOS_ARP) {
 		struct avp *arp;
 		TRY(put(g, MB2C_AVP_ALLOCATION_RETENTION_PRIORITY, NULL, &arp));
 		TRY(put_u32(arp, MB2C_AVP_PRIORITY_LEVEL, q->priority_level));
 		if (q->has & MB2C_QOS_PEC)
-			TRY(put_i32(arp, MB2C_AVP_PRE_EMPTION_CAPABILITY, q->pre_emption_capability));
+			TRY(put_i32(arp, MB2C_AVP_PRE_EMPTION_CAPABILITY,
+			            q->pre_emption_capability));
 		if (q->has & MB2C_QOS_PEV)
 			TRY(put_i32(arp, MB2C_AVP_PRE_EMPTION_VULNERABILITY,
-				    q->pre_emption_vulnerability));
+			            q->pre_emption_vulnerability));
 	}
 	return 0;
 }
@@ -1336,7 +1364,7 @@ static int put_bearer_req(void *parent, const struct mb2c_bearer_req *b)
 			TRY(put_addr(l, MB2C_AVP_MBMS_GW_SSM_IPV6_ADDRESS, &m->gw_v6));
 		if (m->has & MB2C_M1_CTEID)
 			TRY(put_os(l, MB2C_AVP_COMMON_TUNNEL_ENDPOINT_IDENTIFIER, m->cteid.s,
-				   m->cteid.len));
+			           m->cteid.len));
 	}
 	if (b->has & MB2C_BRQ_LOCAL_MB2U) {
 		const struct mb2c_local_mb2u *m = &b->local_mb2u;

@@ -22,12 +22,12 @@ void fdtest_init(const char *fdxdir, const char *order, const char *options)
 	}
 	FILE *f = fdopen(fd, "w");
 	fprintf(f, "Identity = \"test.mb2c.lab\";\nRealm = \"mb2c.lab\";\n"
-		   "Port = 0;\nSecPort = 0;\nNo_SCTP;\nNo_IPv6;\nNoRelay;\n");
+	           "Port = 0;\nSecPort = 0;\nNo_SCTP;\nNo_IPv6;\nNoRelay;\n");
 	const char *stock = fdtest_stock_dir();
 	char own[1200];
 	if (options)
-		snprintf(own, sizeof(own), "LoadExtension = \"%s/dict_mb2c.fdx\" : \"%s\";\n", fdxdir,
-			 options);
+		snprintf(own, sizeof(own), "LoadExtension = \"%s/dict_mb2c.fdx\" : \"%s\";\n",
+		         fdxdir, options);
 	else
 		snprintf(own, sizeof(own), "LoadExtension = \"%s/dict_mb2c.fdx\";\n", fdxdir);
 	int with_stock = !strcmp(order, "before") || !strcmp(order, "after");
@@ -35,9 +35,9 @@ void fdtest_init(const char *fdxdir, const char *order, const char *options)
 		fputs(own, f);
 	if (with_stock)
 		fprintf(f,
-			"LoadExtension = \"%s/dict_nasreq.fdx\";\nLoadExtension = "
-			"\"%s/dict_dcca.fdx\";\nLoadExtension = \"%s/dict_dcca_3gpp.fdx\";\n",
-			stock, stock, stock);
+		        "LoadExtension = \"%s/dict_nasreq.fdx\";\nLoadExtension = "
+		        "\"%s/dict_dcca.fdx\";\nLoadExtension = \"%s/dict_dcca_3gpp.fdx\";\n",
+		        stock, stock, stock);
 	if (!strcmp(order, "after"))
 		fputs(own, f);
 	fclose(f);

@@ -52,7 +52,7 @@ static void bearer_start(struct mb2c_bearer_req *b, uint32_t i)
 	b->has = MB2C_BRQ_TMGI | MB2C_BRQ_QOS | MB2C_BRQ_SA;
 	b->tmgi = tm(0x100 + i, 310, 410, 3);
 	b->qos.has = MB2C_QOS_QCI | MB2C_QOS_MBR_DL | MB2C_QOS_GBR_DL | MB2C_QOS_ARP |
-		     MB2C_QOS_PEC | MB2C_QOS_PEV;
+	             MB2C_QOS_PEC | MB2C_QOS_PEV;
 	b->qos.qci = 65;
 	b->qos.mbr_dl = 256000;
 	b->qos.gbr_dl = 128000;
@@ -82,9 +82,8 @@ void sample_gar_maximal(struct mb2c_gar *g)
 	static struct mb2c_tmgi refresh[3], dealloc[3];
 	static struct mb2c_bearer_req br[3];
 	static struct mb2c_ecgi cells[3];
-	static struct mb2c_str flows[2] = {
-		{"permit out 17 from 10.0.0.1 to 232.1.1.1 5000", 46},
-		{"permit out 17 from 10.0.0.1 to 232.1.1.2 5002", 46}};
+	static struct mb2c_str flows[2] = {{"permit out 17 from 10.0.0.1 to 232.1.1.1 5000", 46},
+	                                   {"permit out 17 from 10.0.0.1 to 232.1.1.2 5002", 46}};
 	static struct mb2c_rohc_req rohc[2];
 	static const struct mb2c_sf sf2[] = {{MB2C_VENDOR_3GPP, 1, 0x1f}, {MB2C_VENDOR_3GPP, 2, 0}};
 	memset(g, 0, sizeof(*g));
@@ -113,9 +112,9 @@ void sample_gar_maximal(struct mb2c_gar *g)
 	g->n_dealloc_tmgi = 3;
 	bearer_start(&br[0], 0);
 	br[0].has |= MB2C_BRQ_START_TIME | MB2C_BRQ_MB2U | MB2C_BRQ_CELLS | MB2C_BRQ_LOCAL_M1 |
-		     MB2C_BRQ_LOCAL_MB2U | MB2C_BRQ_FEC | MB2C_BRQ_ROHC_MAX_CID;
+	             MB2C_BRQ_LOCAL_MB2U | MB2C_BRQ_FEC | MB2C_BRQ_ROHC_MAX_CID;
 	br[0].qos.has |= MB2C_QOS_MBR_UL | MB2C_QOS_GBR_UL | MB2C_QOS_EXT_MBR_UL |
-			 MB2C_QOS_EXT_MBR_DL | MB2C_QOS_EXT_GBR_UL | MB2C_QOS_EXT_GBR_DL;
+	                 MB2C_QOS_EXT_MBR_DL | MB2C_QOS_EXT_GBR_UL | MB2C_QOS_EXT_GBR_DL;
 	br[0].qos.mbr_ul = 1000;
 	br[0].qos.gbr_ul = 500;
 	br[0].qos.ext_mbr_ul = 5000000;
@@ -126,8 +125,8 @@ void sample_gar_maximal(struct mb2c_gar *g)
 	br[0].mb2u_security = 1;
 	br[0].cells = cells;
 	br[0].n_cells = 3;
-	br[0].local_m1.has = MB2C_M1_ENB_V4 | MB2C_M1_ENB_V6 | MB2C_M1_GW_V4 | MB2C_M1_GW_V6 |
-			     MB2C_M1_CTEID;
+	br[0].local_m1.has =
+	        MB2C_M1_ENB_V4 | MB2C_M1_ENB_V6 | MB2C_M1_GW_V4 | MB2C_M1_GW_V6 | MB2C_M1_CTEID;
 	mb2c_addr_parse("232.0.0.9", &br[0].local_m1.enb_v4);
 	mb2c_addr_parse("ff3e::1234", &br[0].local_m1.enb_v6);
 	mb2c_addr_parse("192.0.2.1", &br[0].local_m1.gw_v4);
@@ -211,11 +210,11 @@ void sample_gaa_maximal(struct mb2c_gaa *a)
 	a->dealloc = d;
 	a->n_dealloc = 3;
 	upr[0] = (struct mb2c_upr){fl, 1, MB2C_UPR_ROHC | MB2C_UPR_FEC, MB2C_ROHC_TRYING,
-				   MB2C_FEC_SUCCESS};
+	                           MB2C_FEC_SUCCESS};
 	upr[1] = (struct mb2c_upr){NULL, 0, MB2C_UPR_FEC, 0, MB2C_FEC_INVALID_SDP};
 	memset(b, 0, sizeof(b));
 	b[0].has = MB2C_BRS_TMGI | MB2C_BRS_FLOW | MB2C_BRS_DURATION | MB2C_BRS_RESULT |
-		   MB2C_BRS_PORT | MB2C_BRS_MB2U;
+	           MB2C_BRS_PORT | MB2C_BRS_MB2U;
 	b[0].tmgi = tm(0x100, 310, 410, 3);
 	b[0].flow_id = 1;
 	mb2c_duration_from_total(86400 + 5, &b[0].duration);
@@ -230,7 +229,8 @@ void sample_gaa_maximal(struct mb2c_gaa *a)
 	b[0].upr = upr;
 	b[0].n_upr = 2;
 	b[1].has = MB2C_BRS_RESULT;
-	b[1].result = MB2C_BR_QOS_AUTHORIZATION_REJECTED | MB2C_BR_SERVICE_AREA_AUTHORIZATION_REJECTED;
+	b[1].result =
+	        MB2C_BR_QOS_AUTHORIZATION_REJECTED | MB2C_BR_SERVICE_AREA_AUTHORIZATION_REJECTED;
 	a->bearer = b;
 	a->n_bearer = 2;
 	a->c.has_restart_counter = 1;
@@ -268,12 +268,17 @@ void sample_gnr_maximal(struct mb2c_gnr *g)
 		t[i] = tm(0x20 + i, 1, 1, 2);
 	g->expired = t;
 	g->n_expired = 4;
-	n[0] = (struct mb2c_bearer_notif){tm(0x20, 1, 1, 2), 1, MB2C_BEV_BEARER_TERMINATED, 1,
-					  MB2C_DIAG_TMGI_EXPIRY, NULL, 0};
-	n[1] = (struct mb2c_bearer_notif){tm(0x21, 1, 1, 2), 2, MB2C_BEV_BEARER_ACTIVATED, 0, 0,
-					  NULL, 0};
-	n[2] = (struct mb2c_bearer_notif){tm(0x22, 1, 1, 2), 3, MB2C_BEV_USERPLANE_EVENT, 0, 0,
-					  upr, 1};
+	n[0] = (struct mb2c_bearer_notif){tm(0x20, 1, 1, 2),
+	                                  1,
+	                                  MB2C_BEV_BEARER_TERMINATED,
+	                                  1,
+	                                  MB2C_DIAG_TMGI_EXPIRY,
+	                                  NULL,
+	                                  0};
+	n[1] = (struct mb2c_bearer_notif){
+	        tm(0x21, 1, 1, 2), 2, MB2C_BEV_BEARER_ACTIVATED, 0, 0, NULL, 0};
+	n[2] = (struct mb2c_bearer_notif){
+	        tm(0x22, 1, 1, 2), 3, MB2C_BEV_USERPLANE_EVENT, 0, 0, upr, 1};
 	g->notif = n;
 	g->n_notif = 3;
 	g->c.has_restart_counter = 1;

@@ -162,7 +162,7 @@ static void cmp_bearer_req(const struct mb2c_bearer_req *a, const struct mb2c_be
 	CHECK_EQ(a->n_rohc, b->n_rohc);
 	for (size_t i = 0; i < a->n_rohc && i < b->n_rohc; i++) {
 		cmp_flows(a->rohc[i].flows, a->rohc[i].n_flows, b->rohc[i].flows,
-			  b->rohc[i].n_flows);
+		          b->rohc[i].n_flows);
 		CHECK_EQ(a->rohc[i].profile, b->rohc[i].profile);
 		CHECK_EQ(a->rohc[i].has_periodicity, b->rohc[i].has_periodicity);
 		CHECK(a->rohc[i].periodicity == b->rohc[i].periodicity);
@@ -192,7 +192,7 @@ static void roundtrip_gar(const struct mb2c_gar *exp, const char *what)
 		CHECK(tmgis_eq(g->alloc_tmgi, g->n_alloc_tmgi, exp->alloc_tmgi, exp->n_alloc_tmgi));
 		CHECK_EQ(g->has_dealloc, exp->has_dealloc);
 		CHECK(tmgis_eq(g->dealloc_tmgi, g->n_dealloc_tmgi, exp->dealloc_tmgi,
-			       exp->n_dealloc_tmgi));
+		               exp->n_dealloc_tmgi));
 		CHECK_EQ(g->n_bearer, exp->n_bearer);
 		for (size_t i = 0; i < g->n_bearer && i < exp->n_bearer; i++)
 			cmp_bearer_req(&g->bearer[i], &exp->bearer[i]);
@@ -237,7 +237,7 @@ static void roundtrip_gaa(const struct mb2c_gaa *exp, const char *what)
 		CHECK(tmgis_eq(a->alloc_tmgi, a->n_alloc_tmgi, exp->alloc_tmgi, exp->n_alloc_tmgi));
 		CHECK_EQ(a->alloc_has_duration, exp->alloc_has_duration);
 		CHECK_EQ(mb2c_duration_total(&a->alloc_duration),
-			 mb2c_duration_total(&exp->alloc_duration));
+		         mb2c_duration_total(&exp->alloc_duration));
 		CHECK_EQ(a->alloc_has_result, exp->alloc_has_result);
 		CHECK_EQ(a->alloc_result, exp->alloc_result);
 		CHECK_EQ(a->n_dealloc, exp->n_dealloc);
@@ -254,7 +254,7 @@ static void roundtrip_gaa(const struct mb2c_gaa *exp, const char *what)
 				CHECK(mb2c_tmgi_equal(&x->tmgi, &y->tmgi));
 			CHECK_EQ(x->flow_id, y->flow_id);
 			CHECK_EQ(mb2c_duration_total(&x->duration),
-				 mb2c_duration_total(&y->duration));
+			         mb2c_duration_total(&y->duration));
 			CHECK_EQ(x->result, y->result);
 			CHECK_EQ(x->n_bmsc_addr, y->n_bmsc_addr);
 			for (size_t k = 0; k < x->n_bmsc_addr && k < 2; k++)
@@ -303,7 +303,7 @@ static void roundtrip_gnr(const struct mb2c_gnr *exp, const char *what)
 			CHECK_EQ(g->notif[i].has_diag, exp->notif[i].has_diag);
 			CHECK_EQ(g->notif[i].diag, exp->notif[i].diag);
 			cmp_upr(g->notif[i].upr, g->notif[i].n_upr, exp->notif[i].upr,
-				exp->notif[i].n_upr);
+			        exp->notif[i].n_upr);
 		}
 	}
 	mb2c_gnr_free(g);
@@ -374,7 +374,7 @@ static void add_raw(void *parent, uint32_t code, const void *data, size_t len, u
 }
 
 static void expect_rule_error(struct msg *m, const char *errcode, uint32_t failing,
-			      const char *what)
+                              const char *what)
 {
 	struct fd_pei pei;
 	int rules;
@@ -408,7 +408,7 @@ static void violations(void)
 	CHECK_EQ(fd_msg_search_avp(m, mb2c_avp(MB2C_AVP_TMGI_ALLOCATION_REQUEST), &grp), 0);
 	add_raw(grp, MB2C_AVP_TMGI_NUMBER, NULL, 0, 3);
 	expect_rule_error(m, "DIAMETER_AVP_OCCURS_TOO_MANY_TIMES", MB2C_AVP_TMGI_NUMBER,
-			  "2x TMGI-Number");
+	                  "2x TMGI-Number");
 
 	/* MBMS-Bearer-Request without MBMS-StartStop-Indication -> 5005 */
 	sample_gar_bearers(&g, 1);
@@ -419,7 +419,7 @@ static void violations(void)
 	CHECK_EQ(avp_code_of(ss), MB2C_AVP_MBMS_STARTSTOP_INDICATION);
 	fd_msg_free(ss);
 	expect_rule_error(m, "DIAMETER_MISSING_AVP", MB2C_AVP_MBMS_STARTSTOP_INDICATION,
-			  "no StartStop");
+	                  "no StartStop");
 
 	/* GNR without Destination-Host -> 5005 */
 	struct mb2c_gnr n;
@@ -441,7 +441,7 @@ static void violations(void)
 		CHECK_EQ(fd_msg_search_avp(m, mb2c_avp(MB2C_AVP_MBMS_BEARER_RESPONSE), &grp), 0);
 		add_raw(grp, MB2C_AVP_BMSC_ADDRESS, "\x00\x01\x7f\x00\x00\x01", 6, 0);
 		expect_rule_error(m, "DIAMETER_AVP_OCCURS_TOO_MANY_TIMES", MB2C_AVP_BMSC_ADDRESS,
-				  "3x BMSC-Address");
+		                  "3x BMSC-Address");
 	}
 }
 
@@ -454,12 +454,12 @@ static void value_errors(void)
 		size_t len;
 		uint32_t u32;
 	} cases[] = {
-		{MB2C_AVP_TMGI_ALLOCATION_REQUEST, MB2C_AVP_TMGI, "\x00\x00\x01\x00\xf1", 5, 0},
-		{MB2C_AVP_TMGI_ALLOCATION_REQUEST, MB2C_AVP_TMGI, "\x00\x00\x01\xa0\xf1\x10", 6, 0},
-		{MB2C_AVP_MBMS_BEARER_REQUEST, MB2C_AVP_MBMS_SERVICE_AREA, "\x01\x00\x01", 3, 0},
-		{MB2C_AVP_MBMS_BEARER_REQUEST, MB2C_AVP_MBMS_CELL_LIST, "\x00\x00\x01", 3, 0},
-		{MB2C_AVP_MBMS_BEARER_REQUEST, MB2C_AVP_MB2U_SECURITY, NULL, 0, 7},
-		{MB2C_AVP_MBMS_BEARER_REQUEST, MB2C_AVP_MBMS_FLOW_IDENTIFIER, "\x01", 1, 0},
+	        {MB2C_AVP_TMGI_ALLOCATION_REQUEST, MB2C_AVP_TMGI, "\x00\x00\x01\x00\xf1", 5, 0},
+	        {MB2C_AVP_TMGI_ALLOCATION_REQUEST, MB2C_AVP_TMGI, "\x00\x00\x01\xa0\xf1\x10", 6, 0},
+	        {MB2C_AVP_MBMS_BEARER_REQUEST, MB2C_AVP_MBMS_SERVICE_AREA, "\x01\x00\x01", 3, 0},
+	        {MB2C_AVP_MBMS_BEARER_REQUEST, MB2C_AVP_MBMS_CELL_LIST, "\x00\x00\x01", 3, 0},
+	        {MB2C_AVP_MBMS_BEARER_REQUEST, MB2C_AVP_MB2U_SECURITY, NULL, 0, 7},
+	        {MB2C_AVP_MBMS_BEARER_REQUEST, MB2C_AVP_MBMS_FLOW_IDENTIFIER, "\x01", 1, 0},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		struct mb2c_gar g;

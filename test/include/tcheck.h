@@ -13,7 +13,7 @@ static int tc_pass_count;
 			tc_pass_count++;                                                           \
 		} else {                                                                           \
 			tc_fail_count++;                                                           \
-			fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond);  \
+			fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond);   \
 		}                                                                                  \
 	} while (0)
 
@@ -24,8 +24,9 @@ static int tc_pass_count;
 			tc_pass_count++;                                                           \
 		} else {                                                                           \
 			tc_fail_count++;                                                           \
-			fprintf(stderr, "%s:%d: CHECK_EQ failed: %s == %lld, expected %s == %lld\n", \
-				__FILE__, __LINE__, #a, tc_a, #b, tc_b);                           \
+			fprintf(stderr,                                                            \
+			        "%s:%d: CHECK_EQ failed: %s == %lld, expected %s == %lld\n",       \
+			        __FILE__, __LINE__, #a, tc_a, #b, tc_b);                           \
 		}                                                                                  \
 	} while (0)
 
@@ -36,9 +37,9 @@ static int tc_pass_count;
 			tc_pass_count++;                                                           \
 		} else {                                                                           \
 			tc_fail_count++;                                                           \
-			fprintf(stderr, "%s:%d: CHECK_STR failed: %s = \"%s\", expected \"%s\"\n",  \
-				__FILE__, __LINE__, #a, tc_a ? tc_a : "(null)",                    \
-				tc_b ? tc_b : "(null)");                                           \
+			fprintf(stderr, "%s:%d: CHECK_STR failed: %s = \"%s\", expected \"%s\"\n", \
+			        __FILE__, __LINE__, #a, tc_a ? tc_a : "(null)",                    \
+			        tc_b ? tc_b : "(null)");                                           \
 		}                                                                                  \
 	} while (0)
 

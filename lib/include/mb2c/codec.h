@@ -29,9 +29,9 @@ const char *mb2c_strerror(int err);
 
 /* ---- PLMN (MCC/MNC in 3GPP BCD, 3 octets) ---- */
 struct mb2c_plmn {
-	uint16_t mcc;        /* 0..999 */
-	uint16_t mnc;        /* 0..999 */
-	uint8_t mnc_digits;  /* 2 or 3 */
+	uint16_t mcc;       /* 0..999 */
+	uint16_t mnc;       /* 0..999 */
+	uint8_t mnc_digits; /* 2 or 3 */
 };
 #define MB2C_PLMN_LEN 3
 /* octet1 = MCC2<<4|MCC1, octet2 = MNC3<<4|MCC3 (MNC3 = 0xF for a 2-digit
@@ -44,7 +44,7 @@ struct mb2c_tmgi {
 	uint32_t service_id; /* 24 bits */
 	struct mb2c_plmn plmn;
 };
-#define MB2C_TMGI_LEN 6
+#define MB2C_TMGI_LEN    6
 #define MB2C_TMGI_STRLEN 24 /* "MCC-MNC-SSSSSS" + NUL, with room */
 int mb2c_tmgi_decode(const uint8_t *buf, size_t len, struct mb2c_tmgi *out);
 int mb2c_tmgi_encode(const struct mb2c_tmgi *t, uint8_t *out, size_t outlen);
@@ -88,7 +88,7 @@ struct mb2c_ecgi {
 /* Decodes into a caller array of capacity cap (MB2C_ESPACE if too small);
  * *count receives N. Passing cells == NULL validates and counts only. */
 int mb2c_cell_list_decode(const uint8_t *buf, size_t len, struct mb2c_ecgi *cells, size_t cap,
-			  size_t *count);
+                          size_t *count);
 int mb2c_cell_list_encode(const struct mb2c_ecgi *cells, size_t count, uint8_t *out, size_t outlen);
 
 /* ---- MBMS-Flow-Identifier (920): 2 octets ---- */
@@ -118,12 +118,12 @@ int mb2c_time_encode(int64_t unix_seconds, uint8_t *out, size_t outlen);
 
 /* ---- bitmask names for logs ---- */
 enum mb2c_bitset {
-	MB2C_BITS_BEARER_EVENT,      /* 3502 */
-	MB2C_BITS_BEARER_RESULT,     /* 3506 */
-	MB2C_BITS_TMGI_ALLOC_RESULT, /* 3511 */
+	MB2C_BITS_BEARER_EVENT,        /* 3502 */
+	MB2C_BITS_BEARER_RESULT,       /* 3506 */
+	MB2C_BITS_TMGI_ALLOC_RESULT,   /* 3511 */
 	MB2C_BITS_TMGI_DEALLOC_RESULT, /* 3514 */
-	MB2C_BITS_ROHC_RESULT,       /* 3530 */
-	MB2C_BITS_FEC_RESULT,        /* 3531 */
+	MB2C_BITS_ROHC_RESULT,         /* 3530 */
+	MB2C_BITS_FEC_RESULT,          /* 3531 */
 };
 /* "Success|Activation ongoing"; unknown bits as "bit17"; 0 as "none".
  * Always NUL-terminates (truncates with "..." when len is too small).

@@ -27,13 +27,13 @@ struct mb2c_dict_options {
  * ',' or whitespace: "supported_features=required|optional"). Returns 0, or
  * EINVAL with a message in err. */
 int mb2c_dict_parse_options(const char *conf, struct mb2c_dict_options *opt, char *err,
-			    size_t errlen);
+                            size_t errlen);
 
 /* Define every MB2-C object in dict. Returns 0, or an errno value (EEXIST for
  * a real conflict) with a one-line description in err. Also resolves the
  * cached handles. */
 int mb2c_dict_define(struct dictionary *dict, const struct mb2c_dict_options *opt, char *err,
-		     size_t errlen);
+                     size_t errlen);
 
 /* Resolve the cached handles from an already loaded dictionary (dict_mb2c
  * loaded earlier). Returns 0 or ENOENT with the missing object in err. */
@@ -78,9 +78,9 @@ struct mb2c_avp_def {
 	const char *name;
 	uint8_t flag_mask; /* AVP_FLAG_VENDOR 0x80 | AVP_FLAG_MANDATORY 0x40 */
 	uint8_t flag_val;
-	int basetype;      /* enum dict_avp_basetype */
-	const char *type;  /* derived type name, or NULL */
-	int base;          /* 1: RFC 6733 base AVP, only looked up */
+	int basetype;     /* enum dict_avp_basetype */
+	const char *type; /* derived type name, or NULL */
+	int base;         /* 1: RFC 6733 base AVP, only looked up */
 };
 size_t mb2c_dict_avp_defs(const struct mb2c_avp_def **defs);
 

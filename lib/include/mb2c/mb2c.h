@@ -11,10 +11,10 @@
 #include <stdint.h>
 
 /* ---- application and commands (TS 29.468 clause 6.6) ---- */
-#define MB2C_VENDOR_3GPP 10415u
-#define MB2C_APP_ID 16777335u
-#define MB2C_APP_NAME "3GPP MB2-C"
-#define MB2C_CMD_GCS_ACTION 8388662u       /* GAR / GAA */
+#define MB2C_VENDOR_3GPP          10415u
+#define MB2C_APP_ID               16777335u
+#define MB2C_APP_NAME             "3GPP MB2-C"
+#define MB2C_CMD_GCS_ACTION       8388662u /* GAR / GAA */
 #define MB2C_CMD_GCS_NOTIFICATION 8388663u /* GNR / GNA */
 
 /* ---- MB2-C specific AVPs (clause 6.4, vendor 10415) ---- */
@@ -97,35 +97,35 @@ enum mb2c_avp_code {
 
 /* ---- enumerated values ---- */
 enum mb2c_startstop { /* MBMS-StartStop-Indication (902), TS 29.061 */
-	MB2C_STARTSTOP_START = 0,
-	MB2C_STARTSTOP_STOP = 1,
-	MB2C_STARTSTOP_UPDATE = 2,
-	MB2C_STARTSTOP_HEARTBEAT = 3,
+	              MB2C_STARTSTOP_START = 0,
+	              MB2C_STARTSTOP_STOP = 1,
+	              MB2C_STARTSTOP_UPDATE = 2,
+	              MB2C_STARTSTOP_HEARTBEAT = 3,
 };
 
 enum mb2c_mb2u_security { /* MB2U-Security (3517), Unsigned32 */
-	MB2C_MB2U_SECURITY_NONE = 0,
-	MB2C_MB2U_SECURITY_ON = 1,
+	                  MB2C_MB2U_SECURITY_NONE = 0,
+	                  MB2C_MB2U_SECURITY_ON = 1,
 };
 
 enum mb2c_diag_info { /* MBMS-Bearer-Event-Diagnostic-Info (3533) */
-	MB2C_DIAG_TMGI_EXPIRY = 0,
-	MB2C_DIAG_MBMS_GW_NOT_ESTABLISHMENT = 1,
-	MB2C_DIAG_SGMB_TRANSIENT_PATH_FAILURE = 2,
-	MB2C_DIAG_SGMB_NON_TRANSIENT_PATH_FAILURE = 3,
-	MB2C_DIAG_MBMS_GW_USER_PLANE_FAILURE = 4,
-	MB2C_DIAG_MBMS_GW_PERMANENT_ERROR = 5,
-	MB2C_DIAG_MBMS_GW_TRANSIENT_ERROR = 6,
+	              MB2C_DIAG_TMGI_EXPIRY = 0,
+	              MB2C_DIAG_MBMS_GW_NOT_ESTABLISHMENT = 1,
+	              MB2C_DIAG_SGMB_TRANSIENT_PATH_FAILURE = 2,
+	              MB2C_DIAG_SGMB_NON_TRANSIENT_PATH_FAILURE = 3,
+	              MB2C_DIAG_MBMS_GW_USER_PLANE_FAILURE = 4,
+	              MB2C_DIAG_MBMS_GW_PERMANENT_ERROR = 5,
+	              MB2C_DIAG_MBMS_GW_TRANSIENT_ERROR = 6,
 };
 
 enum mb2c_pre_emption { /* Pre-emption-Capability / -Vulnerability */
-	MB2C_PRE_EMPTION_ENABLED = 0,
-	MB2C_PRE_EMPTION_DISABLED = 1,
+	                MB2C_PRE_EMPTION_ENABLED = 0,
+	                MB2C_PRE_EMPTION_DISABLED = 1,
 };
 
 enum mb2c_load_type { /* Load-Type (651) */
-	MB2C_LOAD_TYPE_HOST = 0,
-	MB2C_LOAD_TYPE_PEER = 1,
+	              MB2C_LOAD_TYPE_HOST = 0,
+	              MB2C_LOAD_TYPE_PEER = 1,
 };
 
 enum mb2c_auth_session_state {
@@ -133,77 +133,77 @@ enum mb2c_auth_session_state {
 	MB2C_NO_STATE_MAINTAINED = 1,
 };
 
-#define MB2C_DRMP_MAX 15     /* DRMP PRIORITY_0 .. PRIORITY_15 */
+#define MB2C_DRMP_MAX         15 /* DRMP PRIORITY_0 .. PRIORITY_15 */
 #define MB2C_ROHC_PROFILE_RTP 1u
 #define MB2C_ROHC_PROFILE_UDP 2u
 
 /* ---- MBMS-Bearer-Event (3502) ---- */
-#define MB2C_BEV_BEARER_TERMINATED 0x00000001u
-#define MB2C_BEV_BEARER_ACTIVATED 0x00000002u
-#define MB2C_BEV_USERPLANE_EVENT 0x00000004u
+#define MB2C_BEV_BEARER_TERMINATED         0x00000001u
+#define MB2C_BEV_BEARER_ACTIVATED          0x00000002u
+#define MB2C_BEV_USERPLANE_EVENT           0x00000004u
 #define MB2C_BEV_BEARER_ACTIVATION_FAILURE 0x00000008u
 
 /* ---- MBMS-Bearer-Result (3506) ---- */
-#define MB2C_BR_SUCCESS 0x0001u
-#define MB2C_BR_AUTHORIZATION_REJECTED 0x0002u
-#define MB2C_BR_RESOURCES_EXCEEDED 0x0004u
-#define MB2C_BR_UNKNOWN_TMGI 0x0008u
-#define MB2C_BR_TMGI_NOT_IN_USE 0x0010u
-#define MB2C_BR_OVERLAPPING_SERVICE_AREA 0x0020u
-#define MB2C_BR_UNKNOWN_FLOW_IDENTIFIER 0x0040u
-#define MB2C_BR_QOS_AUTHORIZATION_REJECTED 0x0080u
-#define MB2C_BR_UNKNOWN_SERVICE_AREA 0x0100u
+#define MB2C_BR_SUCCESS                             0x0001u
+#define MB2C_BR_AUTHORIZATION_REJECTED              0x0002u
+#define MB2C_BR_RESOURCES_EXCEEDED                  0x0004u
+#define MB2C_BR_UNKNOWN_TMGI                        0x0008u
+#define MB2C_BR_TMGI_NOT_IN_USE                     0x0010u
+#define MB2C_BR_OVERLAPPING_SERVICE_AREA            0x0020u
+#define MB2C_BR_UNKNOWN_FLOW_IDENTIFIER             0x0040u
+#define MB2C_BR_QOS_AUTHORIZATION_REJECTED          0x0080u
+#define MB2C_BR_UNKNOWN_SERVICE_AREA                0x0100u
 #define MB2C_BR_SERVICE_AREA_AUTHORIZATION_REJECTED 0x0200u
-#define MB2C_BR_MBMS_START_TIME 0x0400u
-#define MB2C_BR_INVALID_AVP_COMBINATION 0x0800u
-#define MB2C_BR_SYSTEM_ERROR 0x1000u
-#define MB2C_BR_ACTIVATION_ONGOING 0x2000u
+#define MB2C_BR_MBMS_START_TIME                     0x0400u
+#define MB2C_BR_INVALID_AVP_COMBINATION             0x0800u
+#define MB2C_BR_SYSTEM_ERROR                        0x1000u
+#define MB2C_BR_ACTIVATION_ONGOING                  0x2000u
 
 /* ---- TMGI-Allocation-Result (3511) ---- */
-#define MB2C_TAR_SUCCESS 0x01u
-#define MB2C_TAR_AUTHORIZATION_REJECTED 0x02u
-#define MB2C_TAR_RESOURCES_EXCEEDED 0x04u
-#define MB2C_TAR_UNKNOWN_TMGI 0x08u
+#define MB2C_TAR_SUCCESS                  0x01u
+#define MB2C_TAR_AUTHORIZATION_REJECTED   0x02u
+#define MB2C_TAR_RESOURCES_EXCEEDED       0x04u
+#define MB2C_TAR_UNKNOWN_TMGI             0x08u
 #define MB2C_TAR_TOO_MANY_TMGIS_REQUESTED 0x10u
-#define MB2C_TAR_SYSTEM_ERROR 0x20u
+#define MB2C_TAR_SYSTEM_ERROR             0x20u
 
 /* ---- TMGI-Deallocation-Result (3514) ---- */
-#define MB2C_TDR_SUCCESS 0x1u
+#define MB2C_TDR_SUCCESS                0x1u
 #define MB2C_TDR_AUTHORIZATION_REJECTED 0x2u
-#define MB2C_TDR_UNKNOWN_TMGI 0x4u
-#define MB2C_TDR_SYSTEM_ERROR 0x8u
+#define MB2C_TDR_UNKNOWN_TMGI           0x4u
+#define MB2C_TDR_SYSTEM_ERROR           0x8u
 
 /* ---- ROHC-Result (3530) ---- */
-#define MB2C_ROHC_SUCCESS 0x01u
-#define MB2C_ROHC_TRYING 0x02u
+#define MB2C_ROHC_SUCCESS                0x01u
+#define MB2C_ROHC_TRYING                 0x02u
 #define MB2C_ROHC_AUTHORIZATION_REJECTED 0x04u
-#define MB2C_ROHC_RESOURCES_EXCEEDED 0x08u
-#define MB2C_ROHC_UNKNOWN_PROFILE 0x10u
-#define MB2C_ROHC_SYSTEM_ERROR 0x20u
-#define MB2C_ROHC_NO_TRAFFIC 0x40u
+#define MB2C_ROHC_RESOURCES_EXCEEDED     0x08u
+#define MB2C_ROHC_UNKNOWN_PROFILE        0x10u
+#define MB2C_ROHC_SYSTEM_ERROR           0x20u
+#define MB2C_ROHC_NO_TRAFFIC             0x40u
 
 /* ---- FEC-Result (3531) ---- */
-#define MB2C_FEC_SUCCESS 0x01u
-#define MB2C_FEC_TRYING 0x02u
+#define MB2C_FEC_SUCCESS                0x01u
+#define MB2C_FEC_TRYING                 0x02u
 #define MB2C_FEC_AUTHORIZATION_REJECTED 0x04u
-#define MB2C_FEC_RESOURCES_EXCEEDED 0x08u
-#define MB2C_FEC_UNKNOWN_CONFIGURATION 0x10u
-#define MB2C_FEC_INVALID_SDP 0x20u
-#define MB2C_FEC_SYSTEM_ERROR 0x40u
-#define MB2C_FEC_NO_TRAFFIC 0x80u
+#define MB2C_FEC_RESOURCES_EXCEEDED     0x08u
+#define MB2C_FEC_UNKNOWN_CONFIGURATION  0x10u
+#define MB2C_FEC_INVALID_SDP            0x20u
+#define MB2C_FEC_SYSTEM_ERROR           0x40u
+#define MB2C_FEC_NO_TRAFFIC             0x80u
 
 /* ---- RFC 6733 result codes used on MB2-C ---- */
-#define MB2C_RC_SUCCESS 2001u
-#define MB2C_RC_UNABLE_TO_DELIVER 3002u
-#define MB2C_RC_TOO_BUSY 3004u
-#define MB2C_RC_APPLICATION_UNSUPPORTED 3007u
-#define MB2C_RC_UNKNOWN_PEER 3010u
-#define MB2C_RC_AVP_UNSUPPORTED 5001u
-#define MB2C_RC_AUTHORIZATION_REJECTED 5003u
-#define MB2C_RC_INVALID_AVP_VALUE 5004u
-#define MB2C_RC_MISSING_AVP 5005u
-#define MB2C_RC_AVP_NOT_ALLOWED 5008u
+#define MB2C_RC_SUCCESS                   2001u
+#define MB2C_RC_UNABLE_TO_DELIVER         3002u
+#define MB2C_RC_TOO_BUSY                  3004u
+#define MB2C_RC_APPLICATION_UNSUPPORTED   3007u
+#define MB2C_RC_UNKNOWN_PEER              3010u
+#define MB2C_RC_AVP_UNSUPPORTED           5001u
+#define MB2C_RC_AUTHORIZATION_REJECTED    5003u
+#define MB2C_RC_INVALID_AVP_VALUE         5004u
+#define MB2C_RC_MISSING_AVP               5005u
+#define MB2C_RC_AVP_NOT_ALLOWED           5008u
 #define MB2C_RC_AVP_OCCURS_TOO_MANY_TIMES 5009u
-#define MB2C_RC_UNABLE_TO_COMPLY 5012u
+#define MB2C_RC_UNABLE_TO_COMPLY          5012u
 
 #endif /* MB2C_MB2C_H */

@@ -32,22 +32,22 @@ struct mb2c_sf { /* Supported-Features */
 	uint32_t vendor_id, list_id, list;
 };
 
-#define MB2C_QOS_QCI 0x001u
-#define MB2C_QOS_MBR_UL 0x002u
-#define MB2C_QOS_MBR_DL 0x004u
-#define MB2C_QOS_GBR_UL 0x008u
-#define MB2C_QOS_GBR_DL 0x010u
+#define MB2C_QOS_QCI        0x001u
+#define MB2C_QOS_MBR_UL     0x002u
+#define MB2C_QOS_MBR_DL     0x004u
+#define MB2C_QOS_GBR_UL     0x008u
+#define MB2C_QOS_GBR_DL     0x010u
 #define MB2C_QOS_EXT_MBR_UL 0x020u
 #define MB2C_QOS_EXT_MBR_DL 0x040u
 #define MB2C_QOS_EXT_GBR_UL 0x080u
 #define MB2C_QOS_EXT_GBR_DL 0x100u
-#define MB2C_QOS_ARP 0x200u /* Allocation-Retention-Priority with Priority-Level */
-#define MB2C_QOS_PEC 0x400u /* ... and Pre-emption-Capability */
-#define MB2C_QOS_PEV 0x800u /* ... and Pre-emption-Vulnerability */
+#define MB2C_QOS_ARP        0x200u /* Allocation-Retention-Priority with Priority-Level */
+#define MB2C_QOS_PEC        0x400u /* ... and Pre-emption-Capability */
+#define MB2C_QOS_PEV        0x800u /* ... and Pre-emption-Vulnerability */
 struct mb2c_qos {
 	unsigned has;
 	int32_t qci;
-	uint32_t mbr_ul, mbr_dl, gbr_ul, gbr_dl;             /* bit/s */
+	uint32_t mbr_ul, mbr_dl, gbr_ul, gbr_dl;                 /* bit/s */
 	uint32_t ext_mbr_ul, ext_mbr_dl, ext_gbr_ul, ext_gbr_dl; /* kbit/s */
 	uint32_t priority_level;
 	int32_t pre_emption_capability, pre_emption_vulnerability;
@@ -63,9 +63,9 @@ struct mb2c_rohc_req {
 
 #define MB2C_M1_ENB_V4 0x01u
 #define MB2C_M1_ENB_V6 0x02u
-#define MB2C_M1_GW_V4 0x04u
-#define MB2C_M1_GW_V6 0x08u
-#define MB2C_M1_CTEID 0x10u
+#define MB2C_M1_GW_V4  0x04u
+#define MB2C_M1_GW_V6  0x08u
+#define MB2C_M1_CTEID  0x10u
 struct mb2c_local_m1 {
 	unsigned has;
 	struct mb2c_addr enb_v4, enb_v6, gw_v4, gw_v6;
@@ -79,16 +79,16 @@ struct mb2c_local_mb2u {
 	uint32_t port;
 };
 
-#define MB2C_BRQ_TMGI 0x001u
-#define MB2C_BRQ_FLOW 0x002u
-#define MB2C_BRQ_QOS 0x004u
-#define MB2C_BRQ_SA 0x008u
-#define MB2C_BRQ_START_TIME 0x010u
-#define MB2C_BRQ_MB2U 0x020u
-#define MB2C_BRQ_CELLS 0x040u
-#define MB2C_BRQ_LOCAL_M1 0x080u
-#define MB2C_BRQ_LOCAL_MB2U 0x100u
-#define MB2C_BRQ_FEC 0x200u
+#define MB2C_BRQ_TMGI         0x001u
+#define MB2C_BRQ_FLOW         0x002u
+#define MB2C_BRQ_QOS          0x004u
+#define MB2C_BRQ_SA           0x008u
+#define MB2C_BRQ_START_TIME   0x010u
+#define MB2C_BRQ_MB2U         0x020u
+#define MB2C_BRQ_CELLS        0x040u
+#define MB2C_BRQ_LOCAL_M1     0x080u
+#define MB2C_BRQ_LOCAL_MB2U   0x100u
+#define MB2C_BRQ_FEC          0x200u
 #define MB2C_BRQ_ROHC_MAX_CID 0x400u
 struct mb2c_bearer_req { /* MBMS-Bearer-Request (3504) */
 	unsigned has;
@@ -110,7 +110,7 @@ struct mb2c_bearer_req { /* MBMS-Bearer-Request (3504) */
 };
 
 #define MB2C_UPR_ROHC 0x1u
-#define MB2C_UPR_FEC 0x2u
+#define MB2C_UPR_FEC  0x2u
 struct mb2c_upr { /* Userplane-Protocol-Result (3529) */
 	const struct mb2c_str *flows;
 	size_t n_flows;
@@ -118,12 +118,12 @@ struct mb2c_upr { /* Userplane-Protocol-Result (3529) */
 	uint32_t rohc_result, fec_result;
 };
 
-#define MB2C_BRS_TMGI 0x01u
-#define MB2C_BRS_FLOW 0x02u
+#define MB2C_BRS_TMGI     0x01u
+#define MB2C_BRS_FLOW     0x02u
 #define MB2C_BRS_DURATION 0x04u
-#define MB2C_BRS_RESULT 0x08u
-#define MB2C_BRS_PORT 0x10u
-#define MB2C_BRS_MB2U 0x20u
+#define MB2C_BRS_RESULT   0x08u
+#define MB2C_BRS_PORT     0x10u
+#define MB2C_BRS_MB2U     0x20u
 struct mb2c_bearer_resp { /* MBMS-Bearer-Response (3505) */
 	unsigned has;
 	struct mb2c_tmgi tmgi;

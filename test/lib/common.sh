@@ -1,0 +1,75 @@
+# Shared helpers for the shell tests that run real freeDiameterd processes.
+# Source it; every helper fails loudly. Logs stay in $T (a temp dir) and are
+# printed when a test fails.
+
+FDD=${FDD:-freeDiameterd}
+T=$(mktemp -d /tmp/mb2c-test.XXXXXX)
+declare -a DAEMON_PIDS=()
+PASS=0
+FAIL=0
+
+cleanup() {
+	local pid
+	for pid in "${DAEMON_PIDS[@]}"; do
+		kill -TERM "$pid" 2>/dev/null || true
+	done
+	for pid in "${DAEMON_PIDS[@]}"; do
+		wait "$pid" 2>/dev/null || true
+	done
+	if [ "$FAIL" -ne 0 ] || [ -n "${KEEP_LOGS:-}" ]; then
+		echo "logs kept in $T"
+	else
+		rm -rf "$T"
+	fi
+}
+trap cleanup EXIT
+
+ok() { PASS=$((PASS + 1)); echo "ok   - $*"; }
+ko() { FAIL=$((FAIL + 1)); echo "FAIL - $*"; }
+check() { # check "description" command...
+	local what=$1; shift
+	if "$@"; then ok "$what"; else ko "$what"; fi
+}
+
+finish() { # prints the plain summary line CI understands
+	echo "$(basename "$0" .sh): $PASS passed, $FAIL failed"
+	[ "$FAIL" -eq 0 ]
+}
+
+# free_port: a TCP port nobody listens on (random, not 3868/3869/5868)
+free_port() {
+	local p used
+	used=$(ss -Htan 2>/dev/null | awk '{print $4}' | sed 's/.*://' | sort -u)
+	while :; do
+		p=$((20000 + RANDOM % 40000))
+		grep -qx "$p" <<<"$used" || { echo "$p"; return; }
+	done
+}
+
+# start_daemon NAME CONF: runs freeDiameterd in the background, log $T/NAME.log
+start_daemon() {
+	local name=$1 conf=$2
+	"$FDD" -c "$conf" >"$T/$name.log" 2>&1 &
+	local pid=$!
+	DAEMON_PIDS+=("$pid")
+	eval "PID_$name=$pid"
+}
+
+# wait_log FILE REGEX [SECONDS]: 0 when the regex shows up in time
+wait_log() {
+	local file=$1 re=$2 secs=${3:-10} i
+	for ((i = 0; i < secs * 20; i++)); do
+		grep -Eq -- "$re" "$file" 2>/dev/null && return 0
+		sleep 0.05
+	done
+	return 1
+}
+
+# stop_daemon NAME: SIGTERM and wait (not in a subshell); exit code in STOP_RC
+stop_daemon() {
+	local name=$1 pid
+	eval "pid=\$PID_$name"
+	kill -TERM "$pid" 2>/dev/null || true
+	STOP_RC=0
+	wait "$pid" || STOP_RC=$?
+}
