@@ -8,7 +8,7 @@
 #include <freeDiameter/freeDiameter-host.h>
 #include <freeDiameter/libfdcore.h>
 
-#include "arena.h"
+#include "mb2c/arena.h"
 #include "mb2c/dict.h"
 #include "mb2c/mb2c.h"
 #include "mb2c/msg.h"

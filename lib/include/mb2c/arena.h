@@ -1,5 +1,5 @@
 /* Bump allocator: a reader allocates a whole decoded message from one arena
- * and frees it in one call. Internal to libmb2c. */
+ * and frees it in one call. Used by libmb2c readers and by decision code for per-request memory. */
 #ifndef MB2C_ARENA_H
 #define MB2C_ARENA_H
 #include <stddef.h>
