@@ -3,7 +3,12 @@
 # printed when a test fails.
 
 FDD=${FDD:-freeDiameterd}
-T=$(mktemp -d /tmp/mb2c-test.XXXXXX)
+if [ -n "${T:-}" ]; then
+	mkdir -p "$T"
+	KEEP_LOGS=1
+else
+	T=$(mktemp -d /tmp/mb2c-test.XXXXXX)
+fi
 declare -a DAEMON_PIDS=()
 PASS=0
 FAIL=0
@@ -17,7 +22,7 @@ cleanup() {
 		wait "$pid" 2>/dev/null || true
 	done
 	if [ "$FAIL" -ne 0 ] || [ -n "${KEEP_LOGS:-}" ]; then
-		echo "logs kept in $T"
+		[ -n "${QUIET_KEEP:-}" ] || echo "logs kept in $T"
 	else
 		rm -rf "$T"
 	fi

@@ -1,0 +1,425 @@
+/* app_bmsc_lab.fdx: a lab BM-SC for MB2-C (freeDiameter glue).
+ *
+ *   LoadExtension = "app_bmsc_lab.fdx" : "/etc/freeDiameter/app_bmsc_lab.conf";
+ *
+ * Answers GAR (TMGI allocation/refresh/deallocation, bearer activation/
+ * modification/deactivation, heartbeat), sends GNR (TMGI expiry, delayed
+ * activation, heartbeat). State lives in SQLite; every answer leaves only
+ * after the transaction holding its state change is committed (group commit:
+ * requests arriving during a commit share the next one). */
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <mb2c/arena.h>
+#include <mb2c/dict.h>
+#include <mb2c/fdext.h>
+#include <mb2c/mb2c.h>
+#include <mb2c/msg.h>
+
+#include "bmsc_lab.h"
+
+static struct bmsc_conf conf;
+static struct bmsc B;
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t work = PTHREAD_COND_INITIALIZER;
+static struct disp_hdl *gar_hdl;
+static pthread_t committer_thr, timer_thr;
+static int threads_started;
+static volatile int stopping;
+
+/* answers waiting for the commit of their state */
+static struct msg **pending;
+static size_t n_pending, cap_pending;
+static unsigned long long n_commits, n_answers;
+
+static int64_t now_s(void)
+{
+	return (int64_t)time(NULL);
+}
+
+static int enqueue(struct msg *ans)
+{
+	pthread_mutex_lock(&lock);
+	if (n_pending == cap_pending) {
+		size_t nc = cap_pending ? cap_pending * 2 : 64;
+		struct msg **p = realloc(pending, nc * sizeof(*p));
+		if (!p) {
+			pthread_mutex_unlock(&lock);
+			return ENOMEM;
+		}
+		pending = p;
+		cap_pending = nc;
+	}
+	pending[n_pending++] = ans;
+	pthread_cond_signal(&work);
+	pthread_mutex_unlock(&lock);
+	return 0;
+}
+
+static void *committer(void *arg)
+{
+	(void)arg;
+	struct msg **batch = NULL;
+	size_t cap = 0;
+	pthread_mutex_lock(&lock);
+	for (;;) {
+		while (!n_pending && !stopping)
+			pthread_cond_wait(&work, &lock);
+		if (!n_pending && stopping)
+			break;
+		if (conf.commit_window_us) {
+			pthread_mutex_unlock(&lock);
+			usleep(conf.commit_window_us);
+			pthread_mutex_lock(&lock);
+		}
+		int ret = bstore_commit(B.store);
+		if (cap < n_pending) {
+			free(batch);
+			cap = cap_pending;
+			batch = malloc(cap * sizeof(*batch));
+		}
+		size_t n = n_pending;
+		memcpy(batch, pending, n * sizeof(*batch));
+		n_pending = 0;
+		n_commits++;
+		n_answers += n;
+		if (ret)
+			fd_log_error("app_bmsc_lab: COMMIT failed (%s): %zu answers dropped, the "
+			             "GCS AS will retry",
+			             bstore_errmsg(B.store), n);
+		pthread_mutex_unlock(&lock);
+		for (size_t i = 0; i < n; i++) {
+			if (ret)
+				fd_msg_free(
+				        batch[i]); /* never answer before the state is durable */
+			else
+				fd_msg_send(&batch[i], NULL, NULL);
+		}
+		pthread_mutex_lock(&lock);
+	}
+	pthread_mutex_unlock(&lock);
+	free(batch);
+	return NULL;
+}
+
+static void reply_sf(const struct mb2c_gar *g, struct mb2c_arena *ar, struct mb2c_gaa *ans)
+{
+	/* No optional MB2-C feature is claimed: the Feature-List-ID 1 bit
+	 * positions are UNCONFIRMED (see dict_mb2c/README.md). */
+	size_t n = g->n_sf ? g->n_sf : 1;
+	struct mb2c_sf *sf = mb2c_arena_alloc(ar, n * sizeof(*sf));
+	if (!sf)
+		return;
+	for (size_t i = 0; i < n; i++) {
+		sf[i].vendor_id = MB2C_VENDOR_3GPP;
+		sf[i].list_id = g->n_sf ? g->sf[i].list_id : 1;
+		sf[i].list = 0;
+	}
+	ans->sf = sf;
+	ans->n_sf = n;
+}
+
+static int gar_cb(struct msg **msg, struct avp *avp, struct session *sess, void *opaque,
+                  enum disp_action *act)
+{
+	(void)avp, (void)sess, (void)opaque;
+	struct mb2c_gar *g = NULL;
+	struct mb2c_read_error err;
+	int ret = mb2c_gar_read(*msg, &g, &err);
+	if (ret) {
+		struct msg_hdr *h = NULL;
+		fd_msg_hdr(*msg, &h);
+		if (ret != EBADMSG) {
+			err.result_code = MB2C_RC_UNABLE_TO_COMPLY;
+			err.avp = NULL;
+			snprintf(err.text, sizeof(err.text), "cannot read the request (%s)",
+			         strerror(ret));
+		}
+		fd_log_notice("app_bmsc_lab: GAR hbh=%08x rejected: %u %s", h ? h->msg_hbhid : 0,
+		              err.result_code, err.text);
+		if (mb2c_answer_read_error(msg, &err) == 0)
+			*act = DISP_ACT_SEND;
+		return 0;
+	}
+	struct mb2c_arena *ar = mb2c_arena_new();
+	struct mb2c_gaa ans;
+	char log[1024];
+	memset(&ans, 0, sizeof(ans));
+	mb2c_common_init(&ans.c);
+	if (!ar) {
+		mb2c_gar_free(g);
+		return ENOMEM;
+	}
+	reply_sf(g, ar, &ans);
+	pthread_mutex_lock(&lock);
+	ret = bstore_begin(B.store);
+	if (!ret)
+		ret = bstore_savepoint(B.store);
+	if (!ret) {
+		ret = bmsc_handle_gar(&B, g, g->c.origin_host.s, g->c.origin_realm.s, now_s(), ar,
+		                      &ans, log, sizeof(log));
+		if (bstore_release(B.store, ret != 0) && !ret)
+			ret = EIO;
+	}
+	pthread_mutex_unlock(&lock);
+	if (ret) {
+		fd_log_error("app_bmsc_lab: %s: internal error %s (%s); answered 5012", log,
+		             strerror(ret), bstore_errmsg(B.store));
+		struct mb2c_gaa fail;
+		memset(&fail, 0, sizeof(fail));
+		mb2c_common_init(&fail.c);
+		fail.c.has_result_code = 1;
+		fail.c.result_code = MB2C_RC_UNABLE_TO_COMPLY;
+		fail.c.has_restart_counter = 1;
+		fail.c.restart_counter = B.restart_counter;
+		ans = fail;
+	} else {
+		fd_log_notice("app_bmsc_lab: %s", log);
+	}
+	int fret = fd_msg_new_answer_from_req(fd_g_config->cnf_dict, msg, 0);
+	if (!fret)
+		fret = mb2c_gaa_fill(*msg, &ans);
+	mb2c_arena_free(ar);
+	mb2c_gar_free(g);
+	if (fret)
+		return fret;
+	if (enqueue(*msg))
+		return ENOMEM;
+	*msg = NULL; /* sent by the committer after COMMIT */
+	return 0;
+}
+
+/* ------------------------------------------------------------------ GNR */
+
+static void gna_cb(void *data, struct msg **ans)
+{
+	char *to = data;
+	struct mb2c_gna *a = NULL;
+	struct mb2c_read_error err;
+	if (mb2c_gna_read(*ans, &a, &err) == 0) {
+		fd_log_notice("app_bmsc_lab: GNA from %s: Result-Code %u", to,
+		              a->c.has_result_code ? a->c.result_code : 0);
+		mb2c_gna_free(a);
+	} else {
+		struct avp *rc = NULL;
+		struct avp_hdr *h = NULL;
+		fd_msg_search_avp(*ans, mb2c_avp(MB2C_BASE_RESULT_CODE), &rc);
+		if (rc && !fd_msg_avp_hdr(rc, &h) && h->avp_value)
+			fd_log_notice("app_bmsc_lab: GNR to %s failed: Result-Code %u", to,
+			              h->avp_value->u32);
+		else
+			fd_log_notice("app_bmsc_lab: GNR to %s: unreadable answer (%s)", to,
+			              err.text);
+	}
+	free(to);
+	fd_msg_free(*ans);
+	*ans = NULL;
+}
+
+static int peer_open(const char *id)
+{
+	struct peer_hdr *p = NULL;
+	if (fd_peer_getbyid((DiamId_t)id, strlen(id), 0, &p) || !p)
+		return 0;
+	return fd_peer_get_state(p) == STATE_OPEN;
+}
+
+static void send_gnr(const char *owner, const char *realm, const struct mb2c_tmgi *exp,
+                     size_t n_exp, const struct mb2c_bearer_notif *ev, size_t n_ev)
+{
+	char what[64];
+	snprintf(what, sizeof(what), "%s%s%s", n_exp ? "TMGI-Expiry" : "", n_exp && n_ev ? "+" : "",
+	         n_ev ? "bearer events" : "");
+	if (!n_exp && !n_ev)
+		snprintf(what, sizeof(what), "heartbeat");
+	if (!peer_open(owner)) {
+		fd_log_notice("app_bmsc_lab: GNR (%s) to %s not sent: peer not connected", what,
+		              owner);
+		return;
+	}
+	struct mb2c_gnr g;
+	memset(&g, 0, sizeof(g));
+	mb2c_common_init(&g.c);
+	g.c.dest_host = (struct mb2c_str){owner, strlen(owner)};
+	g.c.dest_realm = (struct mb2c_str){realm, strlen(realm)};
+	g.c.has_restart_counter = 1;
+	g.c.restart_counter = B.restart_counter;
+	g.has_expiry = n_exp > 0;
+	g.expired = exp;
+	g.n_expired = n_exp;
+	g.notif = ev;
+	g.n_notif = n_ev;
+	struct msg *m = NULL;
+	if (mb2c_gnr_new(&g, &m)) {
+		fd_log_error("app_bmsc_lab: cannot build GNR to %s", owner);
+		return;
+	}
+	char line[600];
+	size_t used = (size_t)snprintf(line, sizeof(line), "GNR (%s) to %s:", what, owner);
+	char tb[MB2C_TMGI_STRLEN], bits[120];
+	for (size_t i = 0; i < n_exp && used < sizeof(line); i++) {
+		mb2c_tmgi_format(&exp[i], tb, sizeof(tb));
+		used += (size_t)snprintf(line + used, sizeof(line) - used, " expired %s", tb);
+	}
+	for (size_t i = 0; i < n_ev && used < sizeof(line); i++) {
+		mb2c_tmgi_format(&ev[i].tmgi, tb, sizeof(tb));
+		mb2c_bits_format(MB2C_BITS_BEARER_EVENT, ev[i].event, bits, sizeof(bits));
+		used += (size_t)snprintf(line + used, sizeof(line) - used, " %s/%u [%s]", tb,
+		                         ev[i].flow_id, bits);
+	}
+	fd_log_notice("app_bmsc_lab: %s", line);
+	if (fd_msg_send(&m, gna_cb, strdup(owner)))
+		fd_log_error("app_bmsc_lab: sending GNR to %s failed", owner);
+}
+
+struct hb_ctx {
+	char owner[64][256];
+	char realm[64][256];
+	size_t n;
+};
+
+static void hb_collect(void *ctx, const char *owner, const char *realm)
+{
+	struct hb_ctx *h = ctx;
+	if (h->n < 64) {
+		snprintf(h->owner[h->n], 256, "%s", owner);
+		snprintf(h->realm[h->n], 256, "%s", realm);
+		h->n++;
+	}
+}
+
+static void *timer(void *arg)
+{
+	(void)arg;
+	fd_core_waitstartcomplete();
+	int64_t next_hb = conf.heartbeat_interval ? now_s() + conf.heartbeat_interval : 0;
+	while (!stopping) {
+		usleep(200 * 1000);
+		struct mb2c_arena *ar = mb2c_arena_new();
+		struct bmsc_notif *nt = NULL;
+		size_t n = 0;
+		if (!ar)
+			continue;
+		pthread_mutex_lock(&lock);
+		int ret = bstore_begin(B.store);
+		if (!ret)
+			ret = bstore_savepoint(B.store);
+		if (!ret) {
+			ret = bmsc_timers(&B, now_s(), ar, &nt, &n);
+			bstore_release(B.store, ret != 0);
+		}
+		/* the notifications leave only once their state is durable */
+		if (!ret && n)
+			ret = bstore_commit(B.store);
+		pthread_mutex_unlock(&lock);
+		if (ret)
+			fd_log_error("app_bmsc_lab: timer processing failed: %s",
+			             bstore_errmsg(B.store));
+		for (size_t i = 0; !ret && i < n; i++)
+			send_gnr(nt[i].owner, nt[i].realm, nt[i].expired, nt[i].n_expired,
+			         nt[i].events, nt[i].n_events);
+		mb2c_arena_free(ar);
+		if (next_hb && now_s() >= next_hb) {
+			static struct hb_ctx h;
+			h.n = 0;
+			pthread_mutex_lock(&lock);
+			bstore_peers(B.store, hb_collect, &h);
+			pthread_mutex_unlock(&lock);
+			for (size_t i = 0; i < h.n; i++)
+				if (peer_open(h.owner[i]))
+					send_gnr(h.owner[i], h.realm[i], NULL, 0, NULL, 0);
+			next_hb = now_s() + conf.heartbeat_interval;
+		}
+	}
+	return NULL;
+}
+
+/* ---------------------------------------------------------------- entry */
+
+static int bmsc_entry(char *conffile)
+{
+	char err[512];
+	int ret = bmsc_conf_load(conffile, &conf, err, sizeof(err));
+	if (ret) {
+		fd_log_error("app_bmsc_lab: %s", err);
+		return ret;
+	}
+	if ((ret = mb2c_dict_resolve(fd_g_config->cnf_dict, err, sizeof(err)))) {
+		fd_log_error("app_bmsc_lab: %s", err);
+		return ret;
+	}
+	if ((ret = bstore_open(conf.state_db, conf.sync_full, &B.store, err, sizeof(err)))) {
+		fd_log_error("app_bmsc_lab: cannot open the state file %s", err);
+		return ret;
+	}
+	B.conf = &conf;
+	/* Restart-Counter: persisted, +1 on every start, durable before serving */
+	int64_t rc = 0;
+	uint32_t nt = 0, nb = 0;
+	ret = bstore_begin(B.store);
+	if (!ret && (ret = bstore_meta_get(B.store, "restart_counter", &rc)) == ENOENT)
+		ret = 0;
+	B.restart_counter = (uint32_t)(rc + 1);
+	if (!ret)
+		ret = bstore_meta_put(B.store, "restart_counter", B.restart_counter);
+	if (!ret)
+		ret = bstore_commit(B.store);
+	if (!ret)
+		ret = bstore_tmgi_count(B.store, &nt) ?: bstore_bearer_count(B.store, &nb);
+	if (ret) {
+		fd_log_error("app_bmsc_lab: %s: %s", conf.state_db, bstore_errmsg(B.store));
+		return EIO;
+	}
+	B.sid_hint = conf.sid_first;
+	B.port_hint = conf.port_first;
+	struct disp_when when = {0};
+	when.app = mb2c_dict_app();
+	when.command = mb2c_dict_cmd(MB2C_CMD_GCS_ACTION, 1);
+	if ((ret = fd_disp_register(gar_cb, DISP_HOW_CC, &when, NULL, &gar_hdl)) ||
+	    (ret = fd_disp_app_support(mb2c_dict_app(), mb2c_dict_vendor(), 1, 0))) {
+		fd_log_error("app_bmsc_lab: cannot register the MB2-C handlers: %s", strerror(ret));
+		return ret;
+	}
+	if (pthread_create(&committer_thr, NULL, committer, NULL) ||
+	    pthread_create(&timer_thr, NULL, timer, NULL))
+		return EAGAIN;
+	threads_started = 1;
+	char tb1[MB2C_TMGI_STRLEN], tb2[MB2C_TMGI_STRLEN];
+	struct mb2c_tmgi t1 = {conf.sid_first, conf.plmn}, t2 = {conf.sid_last, conf.plmn};
+	mb2c_tmgi_format(&t1, tb1, sizeof(tb1));
+	mb2c_tmgi_format(&t2, tb2, sizeof(tb2));
+	fd_log_notice("app_bmsc_lab: ready: Restart-Counter %u, %u TMGIs and %u bearers "
+	              "restored from %s; pool %s..%s, expiry %us, quota %u",
+	              B.restart_counter, nt, nb, conf.state_db, tb1, tb2, conf.tmgi_expiry,
+	              conf.tmgi_quota);
+	return 0;
+}
+
+void fd_ext_fini(void)
+{
+	if (gar_hdl)
+		fd_disp_unregister(&gar_hdl, NULL);
+	stopping = 1;
+	if (threads_started) {
+		pthread_mutex_lock(&lock);
+		pthread_cond_broadcast(&work);
+		pthread_mutex_unlock(&lock);
+		pthread_join(timer_thr, NULL);
+		pthread_join(committer_thr, NULL);
+	}
+	if (B.store) {
+		bstore_commit(B.store);
+		fd_log_notice("app_bmsc_lab: stopped after %llu answers in %llu commits", n_answers,
+		              n_commits);
+		bstore_close(B.store);
+	}
+	free(pending);
+	bmsc_conf_free(&conf);
+}
+
+MB2C_EXTENSION_ENTRY("app_bmsc_lab", bmsc_entry, "dict_mb2c")

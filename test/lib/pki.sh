@@ -1,0 +1,56 @@
+# Throwaway test PKI made with certtool (GnuTLS), following the TS 33.310
+# profile: X.509v3, ECDSA P-256/P-384 or RSA >= 2048, SHA-256/384, SAN
+# dNSName = Diameter identity, KU digitalSignature, EKU serverAuth +
+# clientAuth. Source it; functions write into the current directory.
+
+# pki_ca NAME [CN]: self-signed ECDSA P-384 CA -> NAME.pem, NAME.key
+pki_ca() {
+	local name=$1 cn=${2:-MB2C Lab Root CA}
+	cat >"$name.tmpl" <<T
+cn = "$cn"
+organization = "MB2C Lab"
+serial = $((RANDOM * 32768 + RANDOM))
+expiration_days = 3650
+ca
+cert_signing_key
+crl_signing_key
+T
+	certtool --generate-privkey --key-type=ecdsa --curve=secp384r1 --no-text \
+		--outfile "$name.key" 2>/dev/null &&
+		certtool --generate-self-signed --load-privkey "$name.key" --template "$name.tmpl" \
+			--hash=SHA384 --no-text --outfile "$name.pem" 2>/dev/null
+}
+
+# pki_leaf NAME IDENTITY KEYARGS [CA] [HASH] [extra template lines...]
+#   KEYARGS e.g. "--key-type=ecdsa --curve=secp256r1" or "--key-type=rsa --bits=2048"
+pki_leaf() {
+	local name=$1 id=$2 keyargs=$3 ca=${4:-ca} hash=${5:-SHA256}
+	shift 5 2>/dev/null || shift $#
+	{
+		echo "organization = \"MB2C Lab\""
+		echo "cn = \"$id\""
+		echo "dns_name = \"$id\""
+		echo "serial = $((RANDOM * 32768 + RANDOM))"
+		echo "expiration_days = 365"
+		echo "signing_key"
+		echo "tls_www_server"
+		echo "tls_www_client"
+		printf '%s\n' "$@"
+	} >"$name.tmpl"
+	# shellcheck disable=SC2086
+	certtool --generate-privkey $keyargs --no-text --outfile "$name.key" 2>/dev/null &&
+		certtool --generate-certificate --load-privkey "$name.key" \
+			--load-ca-certificate "$ca.pem" --load-ca-privkey "$ca.key" \
+			--template "$name.tmpl" --hash="$hash" --no-text --outfile "$name.pem" 2>/dev/null
+}
+
+# pki_lab DIR: CA + BM-SC (ECDSA P-256) + two GCS AS (RSA-2048, ECDSA P-256)
+pki_lab() {
+	mkdir -p "$1" && (
+		cd "$1" &&
+			pki_ca ca &&
+			pki_leaf bmsc bmsc.mb2c.lab "--key-type=ecdsa --curve=secp256r1" &&
+			pki_leaf gcs1 gcs1.mb2c.lab "--key-type=rsa --bits=2048" &&
+			pki_leaf gcs2 gcs2.mb2c.lab "--key-type=ecdsa --curve=secp256r1"
+	)
+}
