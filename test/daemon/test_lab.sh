@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# The lab with real daemons: the standard scenario, the negative paths, two
+# GCS AS sharing the BM-SC (cross-tenant denials), and a BM-SC kill -9 /
+# restart that keeps TMGIs, bearers and bumps the Restart-Counter.
+# usage: test_lab.sh SRC BUILD
+set -uo pipefail
+SRC=$1
+FDX=$2/fdx
+BIN=$2/bin
+. "$SRC/test/lib/common.sh"
+. "$SRC/test/lib/pki.sh"
+. "$SRC/test/lib/lab.sh"
+SCN=$SRC/extensions/app_gcs_client/scenarios
+
+lab_setup "$T" || exit 1
+check "BM-SC starts over TLS with the 3GPP priority string" lab_start_bmsc "$T" bmsc
+
+# 1. standard scenario
+lab_client "$T" gcs1 scenario "$SCN/standard.scn" >"$T/standard.out" 2>&1
+check "standard scenario: every step as expected (exit 0)" test $? -eq 0
+check "standard scenario: 14 steps passed" grep -qx "14 passed, 0 failed" "$T/standard.out"
+check "standard scenario: GNR with TMGI-Expiry received" \
+	grep -q "<- GNR from bmsc.mb2c.lab: TMGI-Expiry 001-01-000101" "$T/standard.out"
+check "standard scenario: delayed activation answered Success|Activation ongoing" \
+	grep -q "\[Success|Activation ongoing\]" "$T/standard.out"
+check "standard scenario: GNR Bearer Activated received" \
+	grep -q "event 001-01-000100/2 \[Bearer Activated\]" "$T/standard.out"
+check "BM-SC logged one line per GAR" \
+	test "$(grep -c 'app_bmsc_lab: GAR from gcs1.mb2c.lab' "$T/bmsc.log")" -eq 12
+
+# 2. negative paths
+lab_client "$T" gcs1 scenario "$SCN/negative.scn" >"$T/negative.out" 2>&1
+check "negative scenario: every failure reported with the right bits (exit 0)" test $? -eq 0
+check "negative scenario: 26 steps passed" grep -qx "26 passed, 0 failed" "$T/negative.out"
+check "missing Auth-Session-State answered 5005" \
+	grep -q "GAR hbh=.* rejected\|Result-Code 5005" "$T/negative.out"
+
+# a step whose expectation is wrong must make the client fail (the check can fail)
+lab_client "$T" gcs1 heartbeat expect=rc:5005 >"$T/wrong.out" 2>&1
+check "a wrong expectation makes mb2c-client exit 1" test $? -eq 1
+check "... and prints MISMATCH" grep -q "MISMATCH: expected Result-Code 5005, got 2001" "$T/wrong.out"
+
+# 3. two tenants: gcs2 cannot touch gcs1's TMGI
+lab_client "$T" gcs1 allocate 1 >"$T/own.out" 2>&1
+tmgi=$(grep -o "TMGI-Allocation-Response: [0-9-]*" "$T/own.out" | awk '{print $2}')
+check "gcs1 owns a new TMGI ($tmgi)" test -n "$tmgi"
+cat >"$T/cross.scn" <<S
+refresh tmgi=$tmgi expect=auth
+deallocate tmgi=$tmgi expect=auth
+activate tmgi=$tmgi qci=65 mbr=1000 gbr=1000 arp=5 sai=1 expect=auth
+S
+lab_client "$T" gcs2 scenario "$T/cross.scn" >"$T/cross.out" 2>&1
+check "gcs2 gets Authorization rejected on gcs1's TMGI (refresh, deallocate, activate)" \
+	test $? -eq 0
+lab_client "$T" gcs1 deallocate "$tmgi" >"$T/owndel.out" 2>&1
+check "gcs1 still deallocates its TMGI" test $? -eq 0
+
+# 4. restart: kill -9 in the middle, state and Restart-Counter survive
+sed "s|@READY@|$T/ready|" "$SCN/restart.scn" >"$T/restart.scn"
+lab_client "$T" gcs1 scenario "$T/restart.scn" >"$T/restart.out" 2>&1 &
+cpid=$!
+for ((i = 0; i < 600; i++)); do [ -e "$T/ready" ] && break; sleep 0.05; done
+check "client reached the restart point" test -e "$T/ready"
+{ kill -9 "$PID_bmsc"; wait "$PID_bmsc"; } 2>/dev/null
+check "after kill -9 the SQLite file holds the TMGI and its bearer" \
+	test "$(sqlite3 "$T/bmsc.sqlite" 'select count(*) from tmgi; select count(*) from bearer;' | tr '\n' ' ')" = "1 1 "
+lab_start_bmsc "$T" bmsc2
+check "BM-SC restarted with Restart-Counter 2 and the state restored" \
+	grep -q "ready: Restart-Counter 2, 1 TMGIs and 1 bearers restored" "$T/bmsc2.log"
+wait "$cpid"
+check "client: restart reported, TMGI and bearer still usable (exit 0)" test $? -eq 0
+check "client printed the restart" grep -q "BM-SC restart detected (GAA): Restart-Counter 1 -> 2" \
+	"$T/restart.out"
+stop_daemon bmsc2
+check "BM-SC stops cleanly (exit 0)" test "$STOP_RC" = 0
+finish
