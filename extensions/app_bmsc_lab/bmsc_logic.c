@@ -286,6 +286,18 @@ static int bearer_start(struct bmsc *b, const struct mb2c_bearer_req *r, const c
 	if (!(r->has & MB2C_BRQ_QOS) || !(r->has & (MB2C_BRQ_SA | MB2C_BRQ_CELLS)) ||
 	    ((r->has & MB2C_BRQ_SA) && !r->sa))
 		return o->result = MB2C_BR_INVALID_AVP_COMBINATION, 0;
+	/* the TMGI is checked first: a GCS AS learns nothing about another's
+	 * TMGI beyond "Authorization rejected" */
+	memset(&row, 0, sizeof(row));
+	if (r->has & MB2C_BRQ_TMGI) {
+		int st = tmgi_status(b, &r->tmgi, origin, now, &row, &err);
+		if (err)
+			return err;
+		if (st != T_OK)
+			return o->result = st == T_UNKNOWN ? MB2C_BR_UNKNOWN_TMGI
+			                                   : MB2C_BR_AUTHORIZATION_REJECTED,
+			       0;
+	}
 	if ((r->has & MB2C_BRQ_SA) && !sai_known(c, r->sa))
 		return o->result = MB2C_BR_UNKNOWN_SERVICE_AREA, 0;
 	int pending = 0;
@@ -300,17 +312,8 @@ static int bearer_start(struct bmsc *b, const struct mb2c_bearer_req *r, const c
 		return ret;
 	if (nb >= c->max_bearers)
 		return o->result = MB2C_BR_RESOURCES_EXCEEDED, 0;
-	uint32_t sid;
-	if (r->has & MB2C_BRQ_TMGI) {
-		int st = tmgi_status(b, &r->tmgi, origin, now, &row, &err);
-		if (err)
-			return err;
-		if (st != T_OK)
-			return o->result = st == T_UNKNOWN ? MB2C_BR_UNKNOWN_TMGI
-			                                   : MB2C_BR_AUTHORIZATION_REJECTED,
-			       0;
-		sid = row.sid;
-	} else {
+	uint32_t sid = row.sid;
+	if (!(r->has & MB2C_BRQ_TMGI)) {
 		/* UNCONFIRMED: the BM-SC allocates a TMGI itself (auto_allocate_tmgi) */
 		uint32_t count;
 		if (!c->auto_allocate_tmgi)

@@ -1,0 +1,376 @@
+/* Lab BM-SC decisions, store and conf, and the client's scenario language,
+ * without a daemon: a real SQLite file in a temp folder. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <mb2c/arena.h>
+#include <mb2c/mb2c.h>
+
+#include "bmsc_lab.h"
+#include "gcs_client.h"
+#include "tcheck.h"
+
+static char dir[] = "/tmp/mb2c-bmsc-XXXXXX";
+
+static const char *write_conf(const char *name, const char *text)
+{
+	static char path[256];
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	FILE *f = fopen(path, "w");
+	fputs(text, f);
+	fclose(f);
+	return path;
+}
+
+static void conf_tests(void)
+{
+	struct bmsc_conf c;
+	char err[512], text[1024];
+	snprintf(text, sizeof(text),
+	         "state_db = \"%s/s.sqlite\";\ntmgi_pool = { plmn = \"310-410\"; first = 16; "
+	         "last = 20; };\ntmgi_expiry = 60;\nbmsc_address = [\"10.0.0.1\", "
+	         "\"2001:db8::1\"];\n"
+	         "service_areas = [1, 2];\nmb2u_security = \"always\";\n",
+	         dir);
+	CHECK_EQ(bmsc_conf_load(write_conf("good.conf", text), &c, err, sizeof(err)), 0);
+	CHECK_EQ(c.plmn.mcc, 310);
+	CHECK_EQ(c.plmn.mnc, 410);
+	CHECK_EQ(c.plmn.mnc_digits, 3);
+	CHECK_EQ(c.sid_first, 16);
+	CHECK_EQ(c.sid_last, 20);
+	CHECK_EQ(c.tmgi_expiry, 60);
+	CHECK_EQ(c.n_addr, 2);
+	CHECK_EQ(c.n_sai, 2);
+	CHECK_EQ(c.mb2u, BMSC_MB2U_ALWAYS);
+	bmsc_conf_free(&c);
+
+	static const struct {
+		const char *text, *want;
+	} bad[] = {
+	        {"tmgi_expiry = 60;\n", "bad1.conf:0: state_db (path of the SQLite state file)"},
+	        {"state_db = \"x\";\n\nfoo = 1;\n", "bad2.conf:3: unknown key 'foo'"},
+	        {"state_db = \"x\";\ntmgi_pool = { plmn = \"31-410\"; };\n",
+	         "bad3.conf:2: tmgi_pool.plmn '31-410' is not MCC-MNC"},
+	        {"state_db = \"x\";\ntmgi_expiry = 0;\n",
+	         "bad4.conf:2: tmgi_expiry = 0 is out of range"},
+	        {"state_db = \"x\";\ntmgi_expiry = ;\n", "bad5.conf:2: syntax error"},
+	        {"state_db = \"x\";\nbmsc_address = [\"1.2.3.4\", \"5.6.7.8\"];\n",
+	         "bad6.conf:2: bmsc_address: two addresses must be one IPv4 + one IPv6"},
+	        {"state_db = \"x\";\nmb2u_security = \"maybe\";\n",
+	         "bad7.conf:2: mb2u_security must"},
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		char name[32];
+		snprintf(name, sizeof(name), "bad%zu.conf", i + 1);
+		err[0] = 0;
+		CHECK_EQ(bmsc_conf_load(write_conf(name, bad[i].text), &c, err, sizeof(err)),
+		         EINVAL);
+		if (!strstr(err, bad[i].want))
+			fprintf(stderr, "conf error '%s' does not contain '%s'\n", err,
+			        bad[i].want);
+		CHECK(strstr(err, bad[i].want) != NULL);
+	}
+}
+
+/* ---- logic ---- */
+static struct bmsc_conf conf;
+static struct bmsc B;
+static struct mb2c_arena *ar;
+
+static struct mb2c_gaa run(const struct mb2c_gar *g, const char *origin, int64_t now)
+{
+	struct mb2c_gaa a;
+	char log[1024];
+	memset(&a, 0, sizeof(a));
+	CHECK_EQ(bstore_begin(B.store), 0);
+	CHECK_EQ(bmsc_handle_gar(&B, g, origin, "mb2c.lab", now, ar, &a, log, sizeof(log)), 0);
+	CHECK_EQ(bstore_commit(B.store), 0);
+	CHECK(strstr(log, origin) != NULL);
+	return a;
+}
+
+static struct mb2c_gar gar(void)
+{
+	struct mb2c_gar g;
+	memset(&g, 0, sizeof(g));
+	mb2c_common_init(&g.c);
+	return g;
+}
+
+static struct mb2c_bearer_req start_req(const struct mb2c_tmgi *t, uint16_t sai)
+{
+	static struct mb2c_service_area sa[8];
+	static int k;
+	struct mb2c_service_area *s = &sa[k++ % 8];
+	struct mb2c_bearer_req b;
+	memset(&b, 0, sizeof(b));
+	b.start_stop = MB2C_STARTSTOP_START;
+	b.has = MB2C_BRQ_QOS | MB2C_BRQ_SA | (t ? MB2C_BRQ_TMGI : 0);
+	if (t)
+		b.tmgi = *t;
+	b.qos.has = MB2C_QOS_QCI | MB2C_QOS_MBR_DL | MB2C_QOS_GBR_DL | MB2C_QOS_ARP;
+	b.qos.qci = 65;
+	b.qos.mbr_dl = 1000;
+	b.qos.gbr_dl = 500;
+	b.qos.priority_level = 5;
+	s->count = 1;
+	s->sai[0] = sai;
+	b.sa = s;
+	return b;
+}
+
+static uint32_t bearer(const struct mb2c_bearer_req *b, const char *origin, int64_t now,
+                       struct mb2c_bearer_resp *out)
+{
+	struct mb2c_gar g = gar();
+	g.bearer = b;
+	g.n_bearer = 1;
+	struct mb2c_gaa a = run(&g, origin, now);
+	CHECK_EQ(a.n_bearer, 1);
+	if (out && a.n_bearer)
+		*out = a.bearer[0];
+	return a.n_bearer ? a.bearer[0].result : 0;
+}
+
+static void logic_tests(void)
+{
+	char err[256], path[300];
+	snprintf(path, sizeof(path), "%s/state.sqlite", dir);
+	memset(&conf, 0, sizeof(conf));
+	conf.plmn = (struct mb2c_plmn){1, 1, 2};
+	conf.sid_first = 0x100;
+	conf.sid_last = 0x104; /* pool of 5 */
+	conf.tmgi_expiry = 100;
+	conf.tmgi_quota = 3;
+	conf.max_bearers = 10;
+	conf.port_first = 5000;
+	conf.port_last = 5010;
+	conf.n_addr = 1;
+	mb2c_addr_parse("127.0.0.1", &conf.addr[0]);
+	conf.start_time_max_future = 1000;
+	conf.start_time_past_tolerance = 5;
+	conf.auto_allocate_tmgi = 1;
+	static uint16_t known[] = {1, 2, 3};
+	conf.sai = known;
+	conf.n_sai = 3;
+	CHECK_EQ(bstore_open(path, 0, &B.store, err, sizeof(err)), 0);
+	B.conf = &conf;
+	B.restart_counter = 7;
+	ar = mb2c_arena_new();
+	const int64_t t0 = 1000000;
+
+	/* allocation within quota: full success, no result AVP */
+	struct mb2c_gar g = gar();
+	g.has_alloc = 1;
+	g.tmgi_number = 2;
+	struct mb2c_gaa a = run(&g, "gcs1", t0);
+	CHECK_EQ(a.n_alloc_tmgi, 2);
+	CHECK_EQ(a.alloc_has_result, 0);
+	CHECK_EQ(mb2c_duration_total(&a.alloc_duration), 100);
+	CHECK_EQ(a.c.restart_counter, 7);
+	struct mb2c_tmgi A = a.alloc_tmgi[0], Bt = a.alloc_tmgi[1];
+	CHECK_EQ(A.service_id, 0x100);
+	/* beyond quota: partial success */
+	g.tmgi_number = 5;
+	a = run(&g, "gcs1", t0);
+	CHECK_EQ(a.n_alloc_tmgi, 1);
+	CHECK_EQ(a.alloc_result, MB2C_TAR_SUCCESS | MB2C_TAR_TOO_MANY_TMGIS_REQUESTED);
+	/* pool exhaustion for another GCS AS: 2 left of 5, asks 3 */
+	g.tmgi_number = 3;
+	a = run(&g, "gcs2", t0);
+	CHECK_EQ(a.n_alloc_tmgi, 2);
+	CHECK_EQ(a.alloc_result, MB2C_TAR_SUCCESS | MB2C_TAR_RESOURCES_EXCEEDED);
+	/* refresh: own ok, other's -> authorization rejected, unknown -> unknown */
+	struct mb2c_tmgi refresh[3] = {A, a.alloc_tmgi[0], {0x1ff, {1, 1, 2}}};
+	g.tmgi_number = 0;
+	g.alloc_tmgi = refresh;
+	g.n_alloc_tmgi = 3;
+	a = run(&g, "gcs1", t0 + 50);
+	CHECK_EQ(a.n_alloc_tmgi, 1);
+	CHECK_EQ(a.alloc_result,
+	         MB2C_TAR_SUCCESS | MB2C_TAR_AUTHORIZATION_REJECTED | MB2C_TAR_UNKNOWN_TMGI);
+
+	/* bearers */
+	struct mb2c_bearer_resp r;
+	struct mb2c_bearer_req b = start_req(&A, 1);
+	b.has &= ~MB2C_BRQ_QOS;
+	CHECK_EQ(bearer(&b, "gcs1", t0, NULL), MB2C_BR_INVALID_AVP_COMBINATION);
+	b = start_req(&A, 9);
+	CHECK_EQ(bearer(&b, "gcs1", t0, NULL), MB2C_BR_UNKNOWN_SERVICE_AREA);
+	b = start_req(&A, 1);
+	b.has |= MB2C_BRQ_START_TIME;
+	b.start_time = t0 - 60;
+	CHECK_EQ(bearer(&b, "gcs1", t0, NULL), MB2C_BR_MBMS_START_TIME);
+	b.start_time = t0 + 5000;
+	CHECK_EQ(bearer(&b, "gcs1", t0, NULL), MB2C_BR_MBMS_START_TIME);
+	CHECK_EQ(bearer(&b, "gcs2", t0, NULL), MB2C_BR_AUTHORIZATION_REJECTED);
+	b = start_req(&A, 1);
+	CHECK_EQ(bearer(&b, "gcs1", t0, &r), MB2C_BR_SUCCESS);
+	CHECK_EQ(r.flow_id, 1);
+	CHECK_EQ(r.bmsc_port, 5000);
+	CHECK_EQ(r.n_bmsc_addr, 1);
+	CHECK_EQ(mb2c_duration_total(&r.duration), 150 - 0); /* refreshed at t0+50 */
+	b = start_req(&A, 2);
+	b.has |= MB2C_BRQ_START_TIME;
+	b.start_time = t0 + 30;
+	CHECK_EQ(bearer(&b, "gcs1", t0, &r), MB2C_BR_SUCCESS | MB2C_BR_ACTIVATION_ONGOING);
+	CHECK_EQ(r.flow_id, 2);
+	/* UPDATE */
+	struct mb2c_bearer_req u = start_req(&A, 3);
+	u.start_stop = MB2C_STARTSTOP_UPDATE;
+	u.has = MB2C_BRQ_TMGI | MB2C_BRQ_FLOW | MB2C_BRQ_SA;
+	u.flow_id = 9;
+	CHECK_EQ(bearer(&u, "gcs1", t0, NULL), MB2C_BR_UNKNOWN_FLOW_IDENTIFIER);
+	u.flow_id = 1;
+	CHECK_EQ(bearer(&u, "gcs2", t0, NULL), MB2C_BR_AUTHORIZATION_REJECTED);
+	CHECK_EQ(bearer(&u, "gcs1", t0, NULL), MB2C_BR_SUCCESS);
+	struct mb2c_service_area sa2 = *u.sa;
+	sa2.sai[0] = 2; /* flow 2 has SAI 2 */
+	u.sa = &sa2;
+	CHECK_EQ(bearer(&u, "gcs1", t0, NULL), MB2C_BR_OVERLAPPING_SERVICE_AREA);
+	u.has = MB2C_BRQ_TMGI | MB2C_BRQ_FLOW | MB2C_BRQ_QOS;
+	u.qos.mbr_dl = 2000;
+	CHECK_EQ(bearer(&u, "gcs1", t0, NULL), MB2C_BR_QOS_AUTHORIZATION_REJECTED);
+	u.qos.mbr_dl = 1000;
+	u.qos.priority_level = 2;
+	CHECK_EQ(bearer(&u, "gcs1", t0, NULL), MB2C_BR_SUCCESS);
+	struct bearer_row row;
+	CHECK_EQ(bstore_bearer_get(B.store, A.service_id, 1, &row), 0);
+	CHECK_EQ(row.qos.priority_level, 2);
+	CHECK_EQ(row.sa.sai[0], 3);
+	u.has = MB2C_BRQ_TMGI | MB2C_BRQ_FLOW;
+	CHECK_EQ(bearer(&u, "gcs1", t0, NULL), MB2C_BR_INVALID_AVP_COMBINATION);
+	u.tmgi = Bt; /* allocated, no bearer */
+	u.has = MB2C_BRQ_TMGI | MB2C_BRQ_FLOW | MB2C_BRQ_SA;
+	CHECK_EQ(bearer(&u, "gcs1", t0, NULL), MB2C_BR_TMGI_NOT_IN_USE);
+
+	/* timers: the pending bearer activates at t0+30 */
+	struct bmsc_notif *nt;
+	size_t n;
+	CHECK_EQ(bstore_begin(B.store), 0);
+	CHECK_EQ(bmsc_timers(&B, t0 + 10, ar, &nt, &n), 0);
+	CHECK_EQ(n, 0);
+	CHECK_EQ(bmsc_timers(&B, t0 + 30, ar, &nt, &n), 0);
+	CHECK_EQ(n, 1);
+	CHECK_STR(nt[0].owner, "gcs1");
+	CHECK_EQ(nt[0].n_events, 1);
+	CHECK_EQ(nt[0].events[0].event, MB2C_BEV_BEARER_ACTIVATED);
+	CHECK_EQ(nt[0].events[0].flow_id, 2);
+	CHECK_EQ(bstore_commit(B.store), 0);
+	/* expiry at t0+100 for the non-refreshed ones: Bt (gcs1, + the 3rd) and
+	 * gcs2's two; A (refreshed to t0+150) stays */
+	CHECK_EQ(bstore_begin(B.store), 0);
+	CHECK_EQ(bmsc_timers(&B, t0 + 100, ar, &nt, &n), 0);
+	CHECK_EQ(n, 2);
+	size_t total = 0;
+	for (size_t i = 0; i < n; i++)
+		total += nt[i].n_expired;
+	CHECK_EQ(total, 4);
+	CHECK_EQ(bstore_commit(B.store), 0);
+	/* durability: reopen the file */
+	bstore_close(B.store);
+	CHECK_EQ(bstore_open(path, 0, &B.store, err, sizeof(err)), 0);
+	uint32_t cnt;
+	CHECK_EQ(bstore_tmgi_count(B.store, &cnt), 0);
+	CHECK_EQ(cnt, 1);
+	CHECK_EQ(bstore_bearer_count(B.store, &cnt), 0);
+	CHECK_EQ(cnt, 2);
+	/* A expires at t0+150: its two bearers are reported terminated (TMGI-Expiry) */
+	CHECK_EQ(bstore_begin(B.store), 0);
+	CHECK_EQ(bmsc_timers(&B, t0 + 150, ar, &nt, &n), 0);
+	CHECK_EQ(n, 1);
+	CHECK_EQ(nt[0].n_expired, 1);
+	CHECK_EQ(nt[0].n_events, 2);
+	CHECK_EQ(nt[0].events[0].event, MB2C_BEV_BEARER_TERMINATED);
+	CHECK_EQ(nt[0].events[0].has_diag, 1);
+	CHECK_EQ(nt[0].events[0].diag, MB2C_DIAG_TMGI_EXPIRY);
+	CHECK_EQ(bstore_commit(B.store), 0);
+	CHECK_EQ(bstore_bearer_count(B.store, &cnt), 0);
+	CHECK_EQ(cnt, 0);
+
+	/* auto-allocation on activation without TMGI, and GCS AS restart release */
+	conf.release_on_gcs_restart = 1;
+	b = start_req(NULL, 1);
+	CHECK_EQ(bearer(&b, "gcs3", t0 + 200, &r), MB2C_BR_SUCCESS);
+	CHECK(r.has & MB2C_BRS_TMGI);
+	g = gar();
+	g.c.has_restart_counter = 1;
+	g.c.restart_counter = 1;
+	run(&g, "gcs3", t0 + 201);
+	g.c.restart_counter = 2;
+	run(&g, "gcs3", t0 + 202);
+	CHECK_EQ(bstore_tmgi_count(B.store, &cnt), 0);
+	CHECK_EQ(cnt, 0);
+	/* deallocation */
+	g = gar();
+	g.has_alloc = 1;
+	g.tmgi_number = 1;
+	a = run(&g, "gcs1", t0 + 300);
+	struct mb2c_tmgi d[2] = {a.alloc_tmgi[0], {0x103, {1, 1, 2}}};
+	g = gar();
+	g.has_dealloc = 1;
+	g.dealloc_tmgi = d;
+	g.n_dealloc_tmgi = 2;
+	a = run(&g, "gcs2", t0 + 301);
+	CHECK_EQ(a.n_dealloc, 2);
+	CHECK_EQ(a.dealloc[0].result, MB2C_TDR_AUTHORIZATION_REJECTED);
+	CHECK_EQ(a.dealloc[1].result, MB2C_TDR_UNKNOWN_TMGI);
+	a = run(&g, "gcs1", t0 + 302);
+	CHECK_EQ(a.dealloc[0].has_result, 0);
+	bstore_close(B.store);
+	mb2c_arena_free(ar);
+}
+
+static void script_tests(void)
+{
+	struct gc_script s;
+	char err[256];
+	CHECK_EQ(gc_parse("# c\n\nallocate n=2 save=A,B\nactivate tmgi=$A qci=65 sai=1 no-qos\n"
+	                  "wait-gnr expiry tmgi=$B timeout=3\nsleep 0.5\n",
+	                  "x.scn", &s, err, sizeof(err)),
+	         0);
+	CHECK_EQ(s.n_steps, 4);
+	CHECK_EQ(s.steps[0].line, 3);
+	CHECK_EQ(s.steps[2].op, GC_WAIT_GNR);
+	CHECK_STR(gc_arg(&s.steps[2], "kind"), "expiry");
+	CHECK_STR(gc_arg(&s.steps[3], "s"), "0.5");
+	gc_script_free(&s);
+	CHECK_EQ(gc_parse("heartbeat\n\nallocat n=1\n", "y.scn", &s, err, sizeof(err)), EINVAL);
+	CHECK_STR(err, "y.scn:3: unknown step 'allocat'");
+	CHECK_EQ(gc_parse("allocate n=1 sav=A\n", "z.scn", &s, err, sizeof(err)), EINVAL);
+	CHECK_STR(err, "z.scn:1: allocate: unknown key 'sav'");
+	struct gc_vars v = {0};
+	char out[128];
+	gc_var_set(&v, "A", "001-01-000100");
+	CHECK_EQ(gc_expand(&v, "$A,001-01-000101", out, sizeof(out)), 0);
+	CHECK_STR(out, "001-01-000100,001-01-000101");
+	CHECK_EQ(gc_expand(&v, "$B", out, sizeof(out)), ENOENT);
+	uint32_t rc, bits;
+	CHECK_EQ(gc_expect_parse("ok+ongoing", MB2C_BITS_BEARER_RESULT, &rc, &bits), 0);
+	CHECK_EQ(bits, MB2C_BR_SUCCESS | MB2C_BR_ACTIVATION_ONGOING);
+	CHECK_EQ(gc_expect_parse("rc:5005", MB2C_BITS_BEARER_RESULT, &rc, &bits), 0);
+	CHECK_EQ(rc, 5005);
+	CHECK_EQ(gc_expect_parse("too-many", MB2C_BITS_BEARER_RESULT, &rc, &bits), EINVAL);
+	struct mb2c_service_area sa;
+	CHECK_EQ(gc_parse_sai("1,2,0x10", &sa), 0);
+	CHECK_EQ(sa.count, 3);
+	CHECK_EQ(sa.sai[2], 16);
+	CHECK_EQ(gc_parse_sai("1,,2", &sa), EINVAL);
+}
+
+int main(void)
+{
+	if (!mkdtemp(dir))
+		return 2;
+	conf_tests();
+	logic_tests();
+	script_tests();
+	char cmd[300];
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	if (system(cmd))
+		fprintf(stderr, "could not remove %s\n", dir);
+	return tc_finish("test_bmsc");
+}
