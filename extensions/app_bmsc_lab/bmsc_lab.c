@@ -32,22 +32,29 @@ static pthread_t committer_thr, timer_thr;
 static int threads_started;
 static volatile int stopping;
 
-/* answers waiting for the commit of their state */
-static struct msg **pending;
+/* messages (answers, GNRs) waiting for the commit of the state they report */
+struct out {
+	struct msg *m;
+	void (*cb)(void *, struct msg **);
+	void *data;
+};
+static struct out *pending;
 static size_t n_pending, cap_pending;
 static unsigned long long n_commits, n_answers;
+static int dirty;          /* journaled changes with no message waiting for them */
+static int committer_idle; /* waiting for work: only then is a wake-up needed */
 
 static int64_t now_s(void)
 {
 	return (int64_t)time(NULL);
 }
 
-static int enqueue(struct msg *ans)
+static int enqueue(struct msg *m, void (*cb)(void *, struct msg **), void *data)
 {
 	pthread_mutex_lock(&lock);
 	if (n_pending == cap_pending) {
 		size_t nc = cap_pending ? cap_pending * 2 : 64;
-		struct msg **p = realloc(pending, nc * sizeof(*p));
+		struct out *p = realloc(pending, nc * sizeof(*p));
 		if (!p) {
 			pthread_mutex_unlock(&lock);
 			return ENOMEM;
@@ -55,29 +62,38 @@ static int enqueue(struct msg *ans)
 		pending = p;
 		cap_pending = nc;
 	}
-	pending[n_pending++] = ans;
-	pthread_cond_signal(&work);
+	pending[n_pending++] = (struct out){m, cb, data};
+	if (committer_idle)
+		pthread_cond_signal(&work);
 	pthread_mutex_unlock(&lock);
 	return 0;
 }
 
+/* Group commit. Under the lock: end the working-set transaction and take the
+ * journal and the messages queued so far (their changes are all in that
+ * journal). Without the lock, while new requests are decided: write the
+ * journal to the state file (fsync), then send the messages. */
 static void *committer(void *arg)
 {
 	(void)arg;
-	struct msg **batch = NULL;
+	struct out *batch = NULL;
 	size_t cap = 0;
 	pthread_mutex_lock(&lock);
 	for (;;) {
-		while (!n_pending && !stopping)
+		committer_idle = 1;
+		while (!n_pending && !dirty && !stopping)
 			pthread_cond_wait(&work, &lock);
-		if (!n_pending && stopping)
+		committer_idle = 0;
+		if (!n_pending && !dirty && stopping)
 			break;
+		dirty = 0;
 		if (conf.commit_window_us) {
 			pthread_mutex_unlock(&lock);
 			usleep(conf.commit_window_us);
 			pthread_mutex_lock(&lock);
 		}
-		int ret = bstore_commit(B.store);
+		struct bjournal *j = NULL;
+		int ret = bstore_flush_begin(B.store, &j);
 		if (cap < n_pending) {
 			free(batch);
 			cap = cap_pending;
@@ -86,21 +102,25 @@ static void *committer(void *arg)
 		size_t n = n_pending;
 		memcpy(batch, pending, n * sizeof(*batch));
 		n_pending = 0;
-		n_commits++;
-		n_answers += n;
+		pthread_mutex_unlock(&lock);
+		if (!ret)
+			ret = bstore_flush_write(B.store, j);
 		if (ret)
-			fd_log_error("app_bmsc_lab: COMMIT failed (%s): %zu answers dropped, the "
+			fd_log_error("app_bmsc_lab: COMMIT failed (%s): %zu messages dropped, the "
 			             "GCS AS will retry",
 			             bstore_errmsg(B.store), n);
-		pthread_mutex_unlock(&lock);
 		for (size_t i = 0; i < n; i++) {
-			if (ret)
+			if (ret) {
 				fd_msg_free(
-				        batch[i]); /* never answer before the state is durable */
-			else
-				fd_msg_send(&batch[i], NULL, NULL);
+				        batch[i].m); /* never report state that is not durable */
+				free(batch[i].data);
+			} else {
+				fd_msg_send(&batch[i].m, batch[i].cb, batch[i].data);
+			}
 		}
 		pthread_mutex_lock(&lock);
+		n_commits++;
+		n_answers += n;
 	}
 	pthread_mutex_unlock(&lock);
 	free(batch);
@@ -188,7 +208,7 @@ static int gar_cb(struct msg **msg, struct avp *avp, struct session *sess, void 
 	mb2c_gar_free(g);
 	if (fret)
 		return fret;
-	if (enqueue(*msg))
+	if (enqueue(*msg, NULL, NULL))
 		return ENOMEM;
 	*msg = NULL; /* sent by the committer after COMMIT */
 	return 0;
@@ -230,7 +250,8 @@ static int peer_open(const char *id)
 }
 
 static void send_gnr(const char *owner, const char *realm, const struct mb2c_tmgi *exp,
-                     size_t n_exp, const struct mb2c_bearer_notif *ev, size_t n_ev)
+                     size_t n_exp, const struct mb2c_bearer_notif *ev, size_t n_ev,
+                     int after_commit)
 {
 	char what[64];
 	snprintf(what, sizeof(what), "%s%s%s", n_exp ? "TMGI-Expiry" : "", n_exp && n_ev ? "+" : "",
@@ -273,7 +294,9 @@ static void send_gnr(const char *owner, const char *realm, const struct mb2c_tmg
 		                         ev[i].flow_id, bits);
 	}
 	fd_log_notice("app_bmsc_lab: %s", line);
-	if (fd_msg_send(&m, gna_cb, strdup(owner)))
+	int ret = after_commit ? enqueue(m, gna_cb, strdup(owner))
+	                       : fd_msg_send(&m, gna_cb, strdup(owner));
+	if (ret)
 		fd_log_error("app_bmsc_lab: sending GNR to %s failed", owner);
 }
 
@@ -313,16 +336,18 @@ static void *timer(void *arg)
 			ret = bmsc_timers(&B, now_s(), ar, &nt, &n);
 			bstore_release(B.store, ret != 0);
 		}
-		/* the notifications leave only once their state is durable */
-		if (!ret && n)
-			ret = bstore_commit(B.store);
+		if (!ret && n) {
+			dirty = 1; /* committed even if no GNR can be sent */
+			pthread_cond_signal(&work);
+		}
 		pthread_mutex_unlock(&lock);
 		if (ret)
 			fd_log_error("app_bmsc_lab: timer processing failed: %s",
 			             bstore_errmsg(B.store));
+		/* the GNRs leave with the group commit of their state change */
 		for (size_t i = 0; !ret && i < n; i++)
 			send_gnr(nt[i].owner, nt[i].realm, nt[i].expired, nt[i].n_expired,
-			         nt[i].events, nt[i].n_events);
+			         nt[i].events, nt[i].n_events, 1);
 		mb2c_arena_free(ar);
 		if (next_hb && now_s() >= next_hb) {
 			static struct hb_ctx h;
@@ -332,7 +357,7 @@ static void *timer(void *arg)
 			pthread_mutex_unlock(&lock);
 			for (size_t i = 0; i < h.n; i++)
 				if (peer_open(h.owner[i]))
-					send_gnr(h.owner[i], h.realm[i], NULL, 0, NULL, 0);
+					send_gnr(h.owner[i], h.realm[i], NULL, 0, NULL, 0, 0);
 			next_hb = now_s() + conf.heartbeat_interval;
 		}
 	}

@@ -72,10 +72,19 @@ struct bearer_row {
 
 int bstore_open(const char *path, int sync_full, struct bstore **out, char *err, size_t errlen);
 void bstore_close(struct bstore *s);
-/* Transactions: begin is idempotent (one open write transaction at a time). */
+/* The working set is an in-memory copy of the state file; every change is
+ * journaled. begin is idempotent (one open transaction in the working set);
+ * commit ends it and writes the journal to the file, durably, before
+ * returning. The committer thread splits that in two so that decisions go on
+ * while the file is being synced:
+ *   flush_begin (caller's lock): end the transaction, take the journal;
+ *   flush_write (no lock, one thread at a time): write it to the file. */
+struct bjournal;
 int bstore_begin(struct bstore *s);
 int bstore_commit(struct bstore *s);
 int bstore_rollback(struct bstore *s);
+int bstore_flush_begin(struct bstore *s, struct bjournal **j); /* *j NULL: nothing */
+int bstore_flush_write(struct bstore *s, struct bjournal *j);  /* frees j */
 const char *bstore_errmsg(struct bstore *s);
 /* One request inside the shared (group-committed) transaction: a failing
  * request is undone alone (undo = 1), the others keep their changes. */

@@ -1,5 +1,10 @@
-/* Lab BM-SC durable state: one SQLite file (WAL). The caller holds the lock
- * and the write transaction; nothing here talks to freeDiameter. */
+/* Lab BM-SC state: decisions read and write an in-memory SQLite copy of the
+ * state file (fast, no fsync, same SQL); every change is also appended to a
+ * journal that the committer writes to the SQLite file (WAL) in one
+ * transaction per batch. An answer is released only after the batch that
+ * holds its changes is committed to the file (see bmsc_lab.c), so the file
+ * always covers what any GCS AS was told. Nothing here talks to
+ * freeDiameter. */
 #include <errno.h>
 #include <sqlite3.h>
 #include <stdio.h>
@@ -44,13 +49,15 @@ static const char *const sql[Q_N] = {
         [Q_META_PUT] = "INSERT OR REPLACE INTO meta(key, value) VALUES (?1, ?2)",
         [Q_TMGI_GET] = "SELECT owner, realm, expiry FROM tmgi WHERE sid = ?1",
         [Q_TMGI_PUT] =
-                "INSERT OR REPLACE INTO tmgi(sid, owner, realm, expiry) VALUES (?1,?2,?3,?4)",
+                "INSERT INTO tmgi(sid, owner, realm, expiry) VALUES (?1,?2,?3,?4) "
+                "ON CONFLICT(sid) DO UPDATE SET owner = excluded.owner, realm = excluded.realm, "
+                "expiry = excluded.expiry",
         [Q_TMGI_DEL] = "DELETE FROM tmgi WHERE sid = ?1",
         [Q_TMGI_DEL_BEARERS] = "DELETE FROM bearer WHERE sid = ?1",
-        [Q_TMGI_COUNT_OWNER] = "SELECT count(*) FROM tmgi WHERE owner = ?1",
+        [Q_TMGI_COUNT_OWNER] = "SELECT coalesce((SELECT n FROM owner_count WHERE owner = ?1), 0)",
         [Q_TMGI_EXISTS] = "SELECT 1 FROM tmgi WHERE sid = ?1",
         [Q_TMGI_EXPIRED] = "SELECT sid, owner, realm, expiry FROM tmgi WHERE expiry <= ?1 "
-                           "ORDER BY owner, sid LIMIT ?2",
+                           "ORDER BY expiry LIMIT ?2",
         [Q_TMGI_OF_OWNER] = "SELECT sid, owner, realm, expiry FROM tmgi WHERE owner = ?1 "
                             "ORDER BY sid LIMIT ?2",
         [Q_TMGI_COUNT] = "SELECT count(*) FROM tmgi",
@@ -64,7 +71,7 @@ static const char *const sql[Q_N] = {
                               "FROM bearer WHERE sid = ?1 ORDER BY flow LIMIT ?2",
         [Q_BEARER_COUNT] = "SELECT count(*) FROM bearer",
         [Q_BEARERS_DUE] = "SELECT sid, flow, owner, pending, start_time, qos, sa, port, mb2u "
-                          "FROM bearer WHERE pending = 1 AND start_time <= ?1 ORDER BY owner "
+                          "FROM bearer WHERE pending = 1 AND start_time <= ?1 ORDER BY start_time "
                           "LIMIT ?2",
         [Q_PORT_USED] = "SELECT 1 FROM bearer WHERE port = ?1",
         [Q_PEER_GET] = "SELECT rc, realm FROM peer WHERE owner = ?1",
@@ -78,29 +85,100 @@ static const char *const sql[Q_N] = {
         [Q_ROLLBACK_TO] = "ROLLBACK TO req",
 };
 
-static const char schema[] =
+/* The state file holds the tables only (primary keys): every extra index
+ * would be written at each commit. The working set adds the indexes, the
+ * per-owner TMGI counts and their triggers after loading the file. */
+static const char schema_file[] =
         "CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value INTEGER NOT NULL);"
         "CREATE TABLE IF NOT EXISTS tmgi(sid INTEGER PRIMARY KEY, owner TEXT NOT NULL, "
         " realm TEXT NOT NULL, expiry INTEGER NOT NULL);"
-        "CREATE INDEX IF NOT EXISTS tmgi_owner ON tmgi(owner);"
-        "CREATE INDEX IF NOT EXISTS tmgi_expiry ON tmgi(expiry);"
         "CREATE TABLE IF NOT EXISTS bearer(sid INTEGER NOT NULL, flow INTEGER NOT NULL, "
         " owner TEXT NOT NULL, pending INTEGER NOT NULL, start_time INTEGER NOT NULL, "
         " qos BLOB NOT NULL, sa BLOB NOT NULL, port INTEGER NOT NULL, mb2u INTEGER NOT NULL, "
         " PRIMARY KEY(sid, flow));"
-        "CREATE INDEX IF NOT EXISTS bearer_port ON bearer(port);"
         "CREATE TABLE IF NOT EXISTS peer(owner TEXT PRIMARY KEY, realm TEXT NOT NULL, "
         " rc INTEGER NOT NULL);";
 
-struct bstore {
+static const char schema_mem[] =
+        "CREATE INDEX IF NOT EXISTS tmgi_owner ON tmgi(owner);"
+        "CREATE INDEX IF NOT EXISTS tmgi_expiry ON tmgi(expiry);"
+        "CREATE INDEX IF NOT EXISTS bearer_port ON bearer(port);"
+        "CREATE INDEX IF NOT EXISTS bearer_due ON bearer(pending, start_time);"
+        "CREATE TABLE IF NOT EXISTS owner_count(owner TEXT PRIMARY KEY, n INTEGER NOT NULL);"
+        "CREATE TRIGGER IF NOT EXISTS tmgi_ins AFTER INSERT ON tmgi BEGIN "
+        " INSERT INTO owner_count(owner, n) VALUES (new.owner, 1) "
+        "  ON CONFLICT(owner) DO UPDATE SET n = n + 1; END;"
+        "CREATE TRIGGER IF NOT EXISTS tmgi_del AFTER DELETE ON tmgi BEGIN "
+        " UPDATE owner_count SET n = n - 1 WHERE owner = old.owner; END;"
+        "CREATE TRIGGER IF NOT EXISTS tmgi_upd AFTER UPDATE OF owner ON tmgi "
+        " WHEN old.owner <> new.owner BEGIN "
+        " UPDATE owner_count SET n = n - 1 WHERE owner = old.owner; "
+        " INSERT INTO owner_count(owner, n) VALUES (new.owner, 1) "
+        "  ON CONFLICT(owner) DO UPDATE SET n = n + 1; END;"
+        "DELETE FROM owner_count;"
+        "INSERT INTO owner_count(owner, n) SELECT owner, count(*) FROM tmgi GROUP BY owner;";
+
+enum jop { J_META, J_TMGI_PUT, J_TMGI_DEL, J_BEARER_PUT, J_BEARER_DEL, J_PEER_PUT };
+
+struct jrec {
+	enum jop op;
+	union {
+		struct {
+			char key[32];
+			int64_t val;
+		} meta;
+		struct tmgi_row t;
+		struct bearer_row b;
+		struct {
+			uint32_t sid;
+			uint16_t flow;
+		} del;
+		struct {
+			char owner[256], realm[256];
+			uint32_t rc;
+		} peer;
+	} u;
+};
+
+struct bjournal {
+	struct jrec *r;
+	size_t n, cap;
+};
+
+struct conn {
 	sqlite3 *db;
 	sqlite3_stmt *q[Q_N];
+};
+
+struct bstore {
+	struct conn mem;   /* working set: decisions (caller's lock) */
+	struct conn disk;  /* the state file: committer only */
+	struct bjournal j; /* changes not yet handed to the committer */
 	int in_txn;
+	size_t sp_mark; /* journal length at the request's savepoint */
+	char err[256];
 };
 
 const char *bstore_errmsg(struct bstore *s)
 {
-	return sqlite3_errmsg(s->db);
+	return s->err[0] ? s->err : sqlite3_errmsg(s->mem.db);
+}
+
+static int conn_prepare(struct conn *c)
+{
+	for (int i = 0; i < Q_N; i++)
+		if (sqlite3_prepare_v3(c->db, sql[i], -1, SQLITE_PREPARE_PERSISTENT, &c->q[i],
+		                       NULL) != SQLITE_OK)
+			return EIO;
+	return 0;
+}
+
+static void conn_close(struct conn *c)
+{
+	for (int i = 0; i < Q_N; i++)
+		sqlite3_finalize(c->q[i]);
+	sqlite3_close(c->db);
+	memset(c, 0, sizeof(*c));
 }
 
 int bstore_open(const char *path, int sync_full, struct bstore **out, char *err, size_t errlen)
@@ -109,24 +187,46 @@ int bstore_open(const char *path, int sync_full, struct bstore **out, char *err,
 	if (!s)
 		return ENOMEM;
 	char *msg = NULL;
-	if (sqlite3_open_v2(path, &s->db,
+	const char *who = path;
+	sqlite3 *db = NULL;
+	if (sqlite3_open_v2(path, &s->disk.db,
 	                    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
 	                    NULL) != SQLITE_OK)
 		goto fail;
-	sqlite3_busy_timeout(s->db, 5000);
-	if (sqlite3_exec(s->db, "PRAGMA journal_mode=WAL", NULL, NULL, &msg) != SQLITE_OK ||
-	    sqlite3_exec(s->db, sync_full ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL",
+	db = s->disk.db;
+	sqlite3_busy_timeout(db, 5000);
+	if (sqlite3_exec(db, "PRAGMA journal_mode=WAL", NULL, NULL, &msg) != SQLITE_OK ||
+	    sqlite3_exec(db, sync_full ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL",
 	                 NULL, NULL, &msg) != SQLITE_OK ||
-	    sqlite3_exec(s->db, schema, NULL, NULL, &msg) != SQLITE_OK)
+	    sqlite3_exec(db, schema_file, NULL, NULL, &msg) != SQLITE_OK)
 		goto fail;
+	/* the working set starts as a copy of the file */
+	who = "in-memory copy";
+	if (sqlite3_open_v2(":memory:", &s->mem.db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX,
+	                    NULL) != SQLITE_OK)
+		goto fail;
+	db = s->mem.db;
+	sqlite3_backup *bk = sqlite3_backup_init(s->mem.db, "main", s->disk.db, "main");
+	if (!bk || sqlite3_backup_step(bk, -1) != SQLITE_DONE) {
+		sqlite3_backup_finish(bk);
+		goto fail;
+	}
+	sqlite3_backup_finish(bk);
+	if (sqlite3_exec(db, schema_mem, NULL, NULL, &msg) != SQLITE_OK || conn_prepare(&s->mem))
+		goto fail;
+	/* statements of the file connection (some name tables only the working
+	 * set has: those are never run on the file) */
+	who = path;
+	db = s->disk.db;
 	for (int i = 0; i < Q_N; i++)
-		if (sqlite3_prepare_v3(s->db, sql[i], -1, SQLITE_PREPARE_PERSISTENT, &s->q[i],
-		                       NULL) != SQLITE_OK)
+		if (sqlite3_prepare_v3(db, sql[i], -1, SQLITE_PREPARE_PERSISTENT, &s->disk.q[i],
+		                       NULL) != SQLITE_OK &&
+		    !strstr(sql[i], "owner_count"))
 			goto fail;
 	*out = s;
 	return 0;
 fail:
-	snprintf(err, errlen, "%s: %s", path, msg ? msg : sqlite3_errmsg(s->db));
+	snprintf(err, errlen, "%s: %s", who, msg ? msg : db ? sqlite3_errmsg(db) : "cannot open");
 	sqlite3_free(msg);
 	bstore_close(s);
 	return EIO;
@@ -136,17 +236,22 @@ void bstore_close(struct bstore *s)
 {
 	if (!s)
 		return;
-	for (int i = 0; i < Q_N; i++)
-		sqlite3_finalize(s->q[i]);
-	sqlite3_close(s->db);
+	conn_close(&s->mem);
+	conn_close(&s->disk);
+	free(s->j.r);
 	free(s);
+}
+
+static sqlite3_stmt *cstmt(struct conn *c, int q)
+{
+	sqlite3_reset(c->q[q]);
+	sqlite3_clear_bindings(c->q[q]);
+	return c->q[q];
 }
 
 static sqlite3_stmt *stmt(struct bstore *s, int q)
 {
-	sqlite3_reset(s->q[q]);
-	sqlite3_clear_bindings(s->q[q]);
-	return s->q[q];
+	return cstmt(&s->mem, q);
 }
 
 static int done(sqlite3_stmt *st)
@@ -156,9 +261,14 @@ static int done(sqlite3_stmt *st)
 	return rc == SQLITE_DONE ? 0 : EIO;
 }
 
+static int exec_c(struct conn *c, int q)
+{
+	return done(cstmt(c, q));
+}
+
 static int exec_q(struct bstore *s, int q)
 {
-	return done(stmt(s, q));
+	return exec_c(&s->mem, q);
 }
 
 int bstore_begin(struct bstore *s)
@@ -171,14 +281,20 @@ int bstore_begin(struct bstore *s)
 	return ret;
 }
 
-int bstore_commit(struct bstore *s)
+int bstore_savepoint(struct bstore *s)
 {
-	if (!s->in_txn)
-		return 0;
-	int ret = exec_q(s, Q_COMMIT);
-	if (!ret)
-		s->in_txn = 0;
-	return ret;
+	s->sp_mark = s->j.n;
+	return exec_q(s, Q_SAVEPOINT);
+}
+
+int bstore_release(struct bstore *s, int undo)
+{
+	if (undo) {
+		s->j.n = s->sp_mark; /* the undone changes never reach the file */
+		if (exec_q(s, Q_ROLLBACK_TO))
+			return EIO;
+	}
+	return exec_q(s, Q_RELEASE);
 }
 
 int bstore_rollback(struct bstore *s)
@@ -186,19 +302,72 @@ int bstore_rollback(struct bstore *s)
 	if (!s->in_txn)
 		return 0;
 	s->in_txn = 0;
+	s->j.n = 0;
 	return exec_q(s, Q_ROLLBACK);
 }
 
-int bstore_savepoint(struct bstore *s)
+int bstore_flush_begin(struct bstore *s, struct bjournal **out)
 {
-	return exec_q(s, Q_SAVEPOINT);
+	*out = NULL;
+	if (s->in_txn) {
+		if (exec_q(s, Q_COMMIT))
+			return EIO;
+		s->in_txn = 0;
+	}
+	if (!s->j.n)
+		return 0;
+	struct bjournal *j = malloc(sizeof(*j));
+	if (!j)
+		return ENOMEM;
+	*j = s->j;
+	memset(&s->j, 0, sizeof(s->j));
+	*out = j;
+	return 0;
 }
 
-int bstore_release(struct bstore *s, int undo)
+static int apply(struct conn *c, const struct jrec *r);
+
+int bstore_flush_write(struct bstore *s, struct bjournal *j)
 {
-	if (undo && exec_q(s, Q_ROLLBACK_TO))
-		return EIO;
-	return exec_q(s, Q_RELEASE);
+	if (!j)
+		return 0;
+	int ret = exec_c(&s->disk, Q_BEGIN);
+	for (size_t i = 0; !ret && i < j->n; i++)
+		ret = apply(&s->disk, &j->r[i]);
+	if (!ret)
+		ret = exec_c(&s->disk, Q_COMMIT);
+	if (ret) {
+		snprintf(s->err, sizeof(s->err), "writing the state file: %s",
+		         sqlite3_errmsg(s->disk.db));
+		exec_c(&s->disk, Q_ROLLBACK);
+	}
+	free(j->r);
+	free(j);
+	return ret;
+}
+
+int bstore_commit(struct bstore *s)
+{
+	struct bjournal *j;
+	int ret = bstore_flush_begin(s, &j);
+	return ret ? ret : bstore_flush_write(s, j);
+}
+
+static int journal(struct bstore *s, const struct jrec *r)
+{
+	int ret = apply(&s->mem, r);
+	if (ret)
+		return ret;
+	if (s->j.n == s->j.cap) {
+		size_t cap = s->j.cap ? s->j.cap * 2 : 64;
+		struct jrec *n = realloc(s->j.r, cap * sizeof(*n));
+		if (!n)
+			return ENOMEM;
+		s->j.r = n;
+		s->j.cap = cap;
+	}
+	s->j.r[s->j.n++] = *r;
+	return 0;
 }
 
 static void bind_text(sqlite3_stmt *st, int i, const char *t)
@@ -223,14 +392,6 @@ int bstore_meta_get(struct bstore *s, const char *key, int64_t *val)
 	return rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? ENOENT : EIO;
 }
 
-int bstore_meta_put(struct bstore *s, const char *key, int64_t val)
-{
-	sqlite3_stmt *st = stmt(s, Q_META_PUT);
-	bind_text(st, 1, key);
-	sqlite3_bind_int64(st, 2, val);
-	return done(st);
-}
-
 static void tmgi_from(sqlite3_stmt *st, int col0, struct tmgi_row *r)
 {
 	r->sid = (uint32_t)sqlite3_column_int64(st, col0);
@@ -252,28 +413,6 @@ int bstore_tmgi_get(struct bstore *s, uint32_t sid, struct tmgi_row *r)
 	}
 	sqlite3_reset(st);
 	return rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? ENOENT : EIO;
-}
-
-int bstore_tmgi_put(struct bstore *s, const struct tmgi_row *r)
-{
-	sqlite3_stmt *st = stmt(s, Q_TMGI_PUT);
-	sqlite3_bind_int64(st, 1, r->sid);
-	bind_text(st, 2, r->owner);
-	bind_text(st, 3, r->owner_realm);
-	sqlite3_bind_int64(st, 4, r->expiry);
-	return done(st);
-}
-
-int bstore_tmgi_del(struct bstore *s, uint32_t sid)
-{
-	sqlite3_stmt *st = stmt(s, Q_TMGI_DEL_BEARERS);
-	sqlite3_bind_int64(st, 1, sid);
-	int ret = done(st);
-	if (ret)
-		return ret;
-	st = stmt(s, Q_TMGI_DEL);
-	sqlite3_bind_int64(st, 1, sid);
-	return done(st);
 }
 
 static int count_q(sqlite3_stmt *st, uint32_t *n)
@@ -378,33 +517,6 @@ int bstore_bearer_get(struct bstore *s, uint32_t sid, uint16_t flow, struct bear
 	return rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? ENOENT : EIO;
 }
 
-int bstore_bearer_put(struct bstore *s, const struct bearer_row *b)
-{
-	uint8_t sa[MB2C_SERVICE_AREA_MAXLEN];
-	int salen = b->sa.count ? mb2c_service_area_encode(&b->sa, sa, sizeof(sa)) : 0;
-	if (salen < 0)
-		salen = 0;
-	sqlite3_stmt *st = stmt(s, Q_BEARER_PUT);
-	sqlite3_bind_int64(st, 1, b->sid);
-	sqlite3_bind_int(st, 2, b->flow);
-	bind_text(st, 3, b->owner);
-	sqlite3_bind_int(st, 4, b->pending);
-	sqlite3_bind_int64(st, 5, b->start_time);
-	sqlite3_bind_blob(st, 6, &b->qos, sizeof(b->qos), SQLITE_TRANSIENT);
-	sqlite3_bind_blob(st, 7, sa, salen, SQLITE_TRANSIENT);
-	sqlite3_bind_int64(st, 8, b->port);
-	sqlite3_bind_int64(st, 9, b->mb2u);
-	return done(st);
-}
-
-int bstore_bearer_del(struct bstore *s, uint32_t sid, uint16_t flow)
-{
-	sqlite3_stmt *st = stmt(s, Q_BEARER_DEL);
-	sqlite3_bind_int64(st, 1, sid);
-	sqlite3_bind_int(st, 2, flow);
-	return done(st);
-}
-
 static int bearer_list(sqlite3_stmt *st, struct bearer_row *rows, size_t cap, size_t *n)
 {
 	int rc;
@@ -466,15 +578,6 @@ int bstore_peer_get(struct bstore *s, const char *owner, uint32_t *rc_out, char 
 	return rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? ENOENT : EIO;
 }
 
-int bstore_peer_put(struct bstore *s, const char *owner, const char *realm, uint32_t rc)
-{
-	sqlite3_stmt *st = stmt(s, Q_PEER_PUT);
-	bind_text(st, 1, owner);
-	bind_text(st, 2, realm);
-	sqlite3_bind_int64(st, 3, rc);
-	return done(st);
-}
-
 int bstore_peers(struct bstore *s, void (*cb)(void *ctx, const char *owner, const char *realm),
                  void *ctx)
 {
@@ -485,4 +588,109 @@ int bstore_peers(struct bstore *s, void (*cb)(void *ctx, const char *owner, cons
 		   (const char *)sqlite3_column_text(st, 1));
 	sqlite3_reset(st);
 	return rc == SQLITE_DONE ? 0 : EIO;
+}
+
+/* ---- changes: applied to the working set and journaled for the file ---- */
+
+static int apply(struct conn *c, const struct jrec *r)
+{
+	sqlite3_stmt *st;
+	switch (r->op) {
+	case J_META:
+		st = cstmt(c, Q_META_PUT);
+		bind_text(st, 1, r->u.meta.key);
+		sqlite3_bind_int64(st, 2, r->u.meta.val);
+		return done(st);
+	case J_TMGI_PUT:
+		st = cstmt(c, Q_TMGI_PUT);
+		sqlite3_bind_int64(st, 1, r->u.t.sid);
+		bind_text(st, 2, r->u.t.owner);
+		bind_text(st, 3, r->u.t.owner_realm);
+		sqlite3_bind_int64(st, 4, r->u.t.expiry);
+		return done(st);
+	case J_TMGI_DEL:
+		st = cstmt(c, Q_TMGI_DEL_BEARERS);
+		sqlite3_bind_int64(st, 1, r->u.del.sid);
+		if (done(st))
+			return EIO;
+		st = cstmt(c, Q_TMGI_DEL);
+		sqlite3_bind_int64(st, 1, r->u.del.sid);
+		return done(st);
+	case J_BEARER_PUT: {
+		const struct bearer_row *b = &r->u.b;
+		uint8_t sa[MB2C_SERVICE_AREA_MAXLEN];
+		int salen = b->sa.count ? mb2c_service_area_encode(&b->sa, sa, sizeof(sa)) : 0;
+		if (salen < 0)
+			salen = 0;
+		st = cstmt(c, Q_BEARER_PUT);
+		sqlite3_bind_int64(st, 1, b->sid);
+		sqlite3_bind_int(st, 2, b->flow);
+		bind_text(st, 3, b->owner);
+		sqlite3_bind_int(st, 4, b->pending);
+		sqlite3_bind_int64(st, 5, b->start_time);
+		sqlite3_bind_blob(st, 6, &b->qos, sizeof(b->qos), SQLITE_TRANSIENT);
+		sqlite3_bind_blob(st, 7, sa, salen, SQLITE_TRANSIENT);
+		sqlite3_bind_int64(st, 8, b->port);
+		sqlite3_bind_int64(st, 9, b->mb2u);
+		return done(st);
+	}
+	case J_BEARER_DEL:
+		st = cstmt(c, Q_BEARER_DEL);
+		sqlite3_bind_int64(st, 1, r->u.del.sid);
+		sqlite3_bind_int(st, 2, r->u.del.flow);
+		return done(st);
+	case J_PEER_PUT:
+		st = cstmt(c, Q_PEER_PUT);
+		bind_text(st, 1, r->u.peer.owner);
+		bind_text(st, 2, r->u.peer.realm);
+		sqlite3_bind_int64(st, 3, r->u.peer.rc);
+		return done(st);
+	}
+	return EINVAL;
+}
+
+int bstore_meta_put(struct bstore *s, const char *key, int64_t val)
+{
+	struct jrec r = {.op = J_META};
+	snprintf(r.u.meta.key, sizeof(r.u.meta.key), "%s", key);
+	r.u.meta.val = val;
+	return journal(s, &r);
+}
+
+int bstore_tmgi_put(struct bstore *s, const struct tmgi_row *t)
+{
+	struct jrec r = {.op = J_TMGI_PUT};
+	r.u.t = *t;
+	return journal(s, &r);
+}
+
+int bstore_tmgi_del(struct bstore *s, uint32_t sid)
+{
+	struct jrec r = {.op = J_TMGI_DEL};
+	r.u.del.sid = sid;
+	return journal(s, &r);
+}
+
+int bstore_bearer_put(struct bstore *s, const struct bearer_row *b)
+{
+	struct jrec r = {.op = J_BEARER_PUT};
+	r.u.b = *b;
+	return journal(s, &r);
+}
+
+int bstore_bearer_del(struct bstore *s, uint32_t sid, uint16_t flow)
+{
+	struct jrec r = {.op = J_BEARER_DEL};
+	r.u.del.sid = sid;
+	r.u.del.flow = flow;
+	return journal(s, &r);
+}
+
+int bstore_peer_put(struct bstore *s, const char *owner, const char *realm, uint32_t rc)
+{
+	struct jrec r = {.op = J_PEER_PUT};
+	snprintf(r.u.peer.owner, sizeof(r.u.peer.owner), "%s", owner);
+	snprintf(r.u.peer.realm, sizeof(r.u.peer.realm), "%s", realm);
+	r.u.peer.rc = rc;
+	return journal(s, &r);
 }

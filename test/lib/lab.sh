@@ -20,10 +20,10 @@ gcs2.mb2c.lab
 C
 	cat >"$dir/bmsc_lab.conf" <<C
 state_db = "$dir/bmsc.sqlite";
-tmgi_pool = { plmn = "001-01"; first = 0x000100; last = 0x00010F; };
+tmgi_pool = { plmn = "001-01"; first = ${LAB_POOL_FIRST:-0x000100}; last = ${LAB_POOL_LAST:-0x00010F}; };
 tmgi_expiry = ${LAB_TMGI_EXPIRY:-10};
 tmgi_quota = ${LAB_TMGI_QUOTA:-4};
-max_bearers = 16;
+max_bearers = ${LAB_MAX_BEARERS:-16};
 bmsc_address = [ "127.0.0.1", "::1" ];
 bmsc_ports = { first = 41000; last = 41099; };
 radio_frequency = [ 5230 ];
@@ -74,7 +74,7 @@ lab_start_bmsc() {
 	SSLKEYLOGFILE=$dir/sslkeys.log start_daemon "$name" "$dir/bmsc.conf"
 	local i
 	for ((i = 0; i < 200; i++)); do
-		grep -q "app_bmsc_lab: ready" "$T/$name.log" 2>/dev/null &&
+		grep -Eq "${LAB_READY_RE:-app_bmsc_lab: ready}" "$T/$name.log" 2>/dev/null &&
 			ss -Hltn "sport = :$LAB_PORT" | grep -q . && return 0
 		grep -q "FATAL\|ERROR.*app_bmsc_lab" "$T/$name.log" 2>/dev/null &&
 			! grep -q "ready" "$T/$name.log" && break

@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# GAR/GAA throughput over TLS (window 100) of the lab BM-SC next to a no-op
+# responder (app_noop.fdx: answers 2001, no logic, no state), same client,
+# same TLS set-up, rounds interleaved. Goal: the lab BM-SC keeps >= 90 % of
+# the no-op throughput with SQLite durability on (synchronous=FULL, group
+# commit: no answer leaves before its state is committed).
+#   bench/bench_lab.sh [REQUESTS-PER-ROUND] [ROUNDS] [OP: alloc|heartbeat]
+set -uo pipefail
+SRC=$(cd "$(dirname "$0")/.." && pwd)
+N=${1:-20000}
+ROUNDS=${2:-3}
+OP=${3:-alloc}
+BUILD=${BUILD_DIR:-$SRC/build}
+cmake --build "$BUILD" -j "$(nproc)" >/dev/null || exit 2
+FDX=$BUILD/fdx
+BIN=$BUILD/bin
+. "$SRC/test/lib/common.sh"
+. "$SRC/test/lib/pki.sh"
+LAB_POOL_FIRST=0x000001 LAB_POOL_LAST=0xFFFFFF LAB_TMGI_QUOTA=16000000 LAB_TMGI_EXPIRY=86400
+export LAB_POOL_FIRST LAB_POOL_LAST LAB_TMGI_QUOTA LAB_TMGI_EXPIRY
+. "$SRC/test/lib/lab.sh"
+lab_setup "$T" "sqlite_sync = \"full\";" || exit 2
+sed "s|^LoadExtension = \"$FDX/app_bmsc_lab.fdx\".*|LoadExtension = \"$FDX/app_noop.fdx\";|" \
+	"$T/bmsc.conf" >"$T/noop.conf"
+
+run() { # run lab|noop -> prints req/s
+	local kind=$1 conf=$T/bmsc.conf re="app_bmsc_lab: ready"
+	[ "$kind" = noop ] && conf=$T/noop.conf re="app_noop: ready"
+	cp "$conf" "$T/cur.conf"
+	sed -i "s|$T/bmsc.conf|$T/cur.conf|" "$T/cur.conf"
+	LAB_READY_RE=$re SSLKEYLOGFILE= start_daemon "$kind" "$conf" || return 1
+	local i
+	for ((i = 0; i < 200; i++)); do
+		grep -Eq "$re" "$T/$kind.log" && ss -Hltn "sport = :$LAB_PORT" | grep -q . && break
+		sleep 0.05
+	done
+	"$BIN/mb2c-client" -c "$T/gcs1.conf" -p bmsc.mb2c.lab -x "$FDX" -t 60 \
+		bench "$N" 100 "$OP" >"$T/$kind.out" 2>&1
+	stop_daemon "$kind"
+	grep -o "[0-9]* req/s, latency p50 [0-9.]* ms, p99 [0-9.]* ms" "$T/$kind.out" || {
+		tail -5 "$T/$kind.out" >&2
+		return 1
+	}
+}
+
+declare -a L=() Z=()
+echo "bench_lab: $N GAR ($OP) per run, window 100, TLS 1.3, $ROUNDS rounds interleaved"
+for ((r = 1; r <= ROUNDS; r++)); do
+	z=$(run noop) || exit 1
+	l=$(run lab) || exit 1
+	echo "  round $r: no-op $z | lab BM-SC $l"
+	Z+=("${z%% *}")
+	L+=("${l%% *}")
+done
+med() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+mz=$(med "${Z[@]}")
+ml=$(med "${L[@]}")
+commits=$(grep -ho "stopped after [0-9]* answers in [0-9]* commits" "$T/lab.log" | tail -1)
+echo "bench_lab: no-op $mz req/s, lab BM-SC $ml req/s (median): $(awk -v a="$ml" -v b="$mz" \
+	'BEGIN {printf "%.1f", 100 * a / b}') % of the no-op (goal >= 90 %); last lab run: $commits"
+KEEP_LOGS=
