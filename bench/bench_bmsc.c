@@ -1,7 +1,7 @@
 /* Cost of one lab BM-SC decision (TMGI allocation of 1) with its state
  * change, and of writing the journal to the SQLite file in batches, without
  * a daemon: where the lab BM-SC spends its time per GAR.
- *   bench_bmsc [N] [BATCH] */
+ *   bench_bmsc [N] [BATCH]      (bench/run.sh passes FDXDIR SECONDS: defaults) */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,7 +22,15 @@ static double now(void)
 
 int main(int argc, char **argv)
 {
-	int n = argc > 1 ? atoi(argv[1]) : 20000, batch = argc > 2 ? atoi(argv[2]) : 20;
+	int n = 20000, batch = 20;
+	if (argc > 2 && !strchr(argv[1], '/')) {
+		n = atoi(argv[1]);
+		batch = atoi(argv[2]);
+	}
+	if (n < 1 || batch < 1) {
+		fprintf(stderr, "usage: bench_bmsc [N BATCH]\n");
+		return 2;
+	}
 	char dir[] = "/tmp/mb2c-bench-XXXXXX", path[64], err[256];
 	if (!mkdtemp(dir))
 		return 2;

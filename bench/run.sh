@@ -38,4 +38,9 @@ for b in "${benches[@]}"; do
 	echo "== $(basename "$b")"
 	"${pin[@]}" "$b" "$BUILD/fdx" "$SECS" || rc=1
 done
+# over TLS with real daemons: lab BM-SC vs a no-op responder
+echo "== bench_lab.sh (alloc: a state change per GAR)"
+BUILD_DIR=$BUILD bench/bench_lab.sh 20000 3 alloc | tail -1 || rc=1
+echo "== bench_lab.sh (heartbeat: no state change)"
+BUILD_DIR=$BUILD bench/bench_lab.sh 20000 3 heartbeat | tail -1 || rc=1
 exit $rc
