@@ -19,7 +19,7 @@ BIN=$BUILD/bin
 LAB_POOL_FIRST=0x000001 LAB_POOL_LAST=0xFFFFFF LAB_TMGI_QUOTA=16000000 LAB_TMGI_EXPIRY=86400
 export LAB_POOL_FIRST LAB_POOL_LAST LAB_TMGI_QUOTA LAB_TMGI_EXPIRY
 . "$SRC/test/lib/lab.sh"
-lab_setup "$T" "sqlite_sync = \"full\";" || exit 2
+lab_setup "$T" "sqlite_sync = \"${LAB_SYNC:-full}\";" || exit 2
 sed "s|^LoadExtension = \"$FDX/app_bmsc_lab.fdx\".*|LoadExtension = \"$FDX/app_noop.fdx\";|" \
 	"$T/bmsc.conf" >"$T/noop.conf"
 

@@ -26,9 +26,8 @@
 static struct bmsc_conf conf;
 static struct bmsc B;
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t work = PTHREAD_COND_INITIALIZER;
 static struct disp_hdl *gar_hdl;
-static pthread_t committer_thr, timer_thr;
+static pthread_t timer_thr;
 static int threads_started;
 static volatile int stopping;
 
@@ -41,14 +40,16 @@ struct out {
 static struct out *pending;
 static size_t n_pending, cap_pending;
 static unsigned long long n_commits, n_answers;
-static int dirty;          /* journaled changes with no message waiting for them */
-static int committer_idle; /* waiting for work: only then is a wake-up needed */
+static int dirty;      /* journaled changes with no message waiting for them */
+static int committing; /* a thread is the group-commit leader */
 
 static int64_t now_s(void)
 {
 	return (int64_t)time(NULL);
 }
 
+/* Queue a message that may leave only once the state it reports is durable;
+ * call group_commit() afterwards (not under the lock). */
 static int enqueue(struct msg *m, void (*cb)(void *, struct msg **), void *data)
 {
 	pthread_mutex_lock(&lock);
@@ -63,29 +64,29 @@ static int enqueue(struct msg *m, void (*cb)(void *, struct msg **), void *data)
 		cap_pending = nc;
 	}
 	pending[n_pending++] = (struct out){m, cb, data};
-	if (committer_idle)
-		pthread_cond_signal(&work);
 	pthread_mutex_unlock(&lock);
 	return 0;
 }
 
-/* Group commit. Under the lock: end the working-set transaction and take the
- * journal and the messages queued so far (their changes are all in that
- * journal). Without the lock, while new requests are decided: write the
- * journal to the state file (fsync), then send the messages. */
-static void *committer(void *arg)
+/* Group commit, leader/follower: the first thread that finds no commit under
+ * way becomes the leader; it ends the working-set transaction and takes the
+ * journal and every queued message (their changes are all in that journal),
+ * writes the journal to the state file without the lock (fsync) while other
+ * threads go on deciding, sends the messages, and loops while more were
+ * queued meanwhile. A follower just leaves its message in the queue: the
+ * leader re-checks the queue under the lock before it steps down, so no
+ * message waits for a later request. No thread hand-off on the way out. */
+static void group_commit(void)
 {
-	(void)arg;
-	struct out *batch = NULL;
-	size_t cap = 0;
+	static struct out *batch;
+	static size_t cap;
 	pthread_mutex_lock(&lock);
-	for (;;) {
-		committer_idle = 1;
-		while (!n_pending && !dirty && !stopping)
-			pthread_cond_wait(&work, &lock);
-		committer_idle = 0;
-		if (!n_pending && !dirty && stopping)
-			break;
+	if (committing) {
+		pthread_mutex_unlock(&lock);
+		return;
+	}
+	committing = 1;
+	while (n_pending || dirty) {
 		dirty = 0;
 		if (conf.commit_window_us) {
 			pthread_mutex_unlock(&lock);
@@ -99,9 +100,12 @@ static void *committer(void *arg)
 			cap = cap_pending;
 			batch = malloc(cap * sizeof(*batch));
 		}
-		size_t n = n_pending;
-		memcpy(batch, pending, n * sizeof(*batch));
-		n_pending = 0;
+		size_t n = batch ? n_pending : 0;
+		if (!batch)
+			ret = ENOMEM;
+		else
+			memcpy(batch, pending, n * sizeof(*batch));
+		n_pending -= n;
 		pthread_mutex_unlock(&lock);
 		if (!ret)
 			ret = bstore_flush_write(B.store, j);
@@ -111,8 +115,8 @@ static void *committer(void *arg)
 			             bstore_errmsg(B.store), n);
 		for (size_t i = 0; i < n; i++) {
 			if (ret) {
-				fd_msg_free(
-				        batch[i].m); /* never report state that is not durable */
+				/* never report state that is not durable */
+				fd_msg_free(batch[i].m);
 				free(batch[i].data);
 			} else {
 				fd_msg_send(&batch[i].m, batch[i].cb, batch[i].data);
@@ -122,9 +126,8 @@ static void *committer(void *arg)
 		n_commits++;
 		n_answers += n;
 	}
+	committing = 0;
 	pthread_mutex_unlock(&lock);
-	free(batch);
-	return NULL;
 }
 
 static void reply_sf(const struct mb2c_gar *g, struct mb2c_arena *ar, struct mb2c_gaa *ans)
@@ -210,7 +213,8 @@ static int gar_cb(struct msg **msg, struct avp *avp, struct session *sess, void 
 		return fret;
 	if (enqueue(*msg, NULL, NULL))
 		return ENOMEM;
-	*msg = NULL; /* sent by the committer after COMMIT */
+	*msg = NULL; /* sent by the group commit that makes its state durable */
+	group_commit();
 	return 0;
 }
 
@@ -336,10 +340,8 @@ static void *timer(void *arg)
 			ret = bmsc_timers(&B, now_s(), ar, &nt, &n);
 			bstore_release(B.store, ret != 0);
 		}
-		if (!ret && n) {
+		if (!ret && n)
 			dirty = 1; /* committed even if no GNR can be sent */
-			pthread_cond_signal(&work);
-		}
 		pthread_mutex_unlock(&lock);
 		if (ret)
 			fd_log_error("app_bmsc_lab: timer processing failed: %s",
@@ -348,6 +350,7 @@ static void *timer(void *arg)
 		for (size_t i = 0; !ret && i < n; i++)
 			send_gnr(nt[i].owner, nt[i].realm, nt[i].expired, nt[i].n_expired,
 			         nt[i].events, nt[i].n_events, 1);
+		group_commit();
 		mb2c_arena_free(ar);
 		if (next_hb && now_s() >= next_hb) {
 			static struct hb_ctx h;
@@ -410,8 +413,7 @@ static int bmsc_entry(char *conffile)
 		fd_log_error("app_bmsc_lab: cannot register the MB2-C handlers: %s", strerror(ret));
 		return ret;
 	}
-	if (pthread_create(&committer_thr, NULL, committer, NULL) ||
-	    pthread_create(&timer_thr, NULL, timer, NULL))
+	if (pthread_create(&timer_thr, NULL, timer, NULL))
 		return EAGAIN;
 	threads_started = 1;
 	char tb1[MB2C_TMGI_STRLEN], tb2[MB2C_TMGI_STRLEN];
@@ -430,15 +432,13 @@ void fd_ext_fini(void)
 	if (gar_hdl)
 		fd_disp_unregister(&gar_hdl, NULL);
 	stopping = 1;
-	if (threads_started) {
-		pthread_mutex_lock(&lock);
-		pthread_cond_broadcast(&work);
-		pthread_mutex_unlock(&lock);
+	if (threads_started)
 		pthread_join(timer_thr, NULL);
-		pthread_join(committer_thr, NULL);
-	}
 	if (B.store) {
+		group_commit();
+		pthread_mutex_lock(&lock);
 		bstore_commit(B.store);
+		pthread_mutex_unlock(&lock);
 		fd_log_notice("app_bmsc_lab: stopped after %llu answers in %llu commits", n_answers,
 		              n_commits);
 		bstore_close(B.store);
