@@ -323,7 +323,9 @@ static void hb_collect(void *ctx, const char *owner, const char *realm)
 static void *timer(void *arg)
 {
 	(void)arg;
-	fd_core_waitstartcomplete();
+	/* no fd_core_waitstartcomplete() here: if start-up fails after this
+	 * extension loaded, the core never starts and fd_ext_fini would wait
+	 * for this thread forever. GNRs go only to peers in STATE_OPEN. */
 	int64_t next_hb = conf.heartbeat_interval ? now_s() + conf.heartbeat_interval : 0;
 	while (!stopping) {
 		usleep(200 * 1000);

@@ -43,6 +43,7 @@ static pthread_t engine_thr;
 static struct disp_hdl *gnr_hdl;
 static uint32_t bmsc_rc; /* last BM-SC Restart-Counter seen, 0 = none */
 static unsigned n_pass, n_fail;
+static volatile int engine_running; /* past fd_core_waitstartcomplete() */
 
 /* ------------------------------------------------------------ transcript */
 static pthread_mutex_t out_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -886,6 +887,7 @@ static void *engine(void *arg)
 {
 	(void)arg;
 	fd_core_waitstartcomplete();
+	engine_running = 1;
 	say("GCS AS %s -> BM-SC %s (realm %s): %zu steps", fd_g_config->cnf_diamid, opt.peer,
 	    opt.realm, script.n_steps);
 	if (wait_state(1, opt.connect_timeout)) {
@@ -985,6 +987,10 @@ void fd_ext_fini(void)
 {
 	if (gnr_hdl)
 		fd_disp_unregister(&gnr_hdl, NULL);
+	/* the core never started (start-up error after this extension loaded):
+	 * the engine still waits in fd_core_waitstartcomplete() */
+	if (!engine_running)
+		pthread_cancel(engine_thr);
 	pthread_join(engine_thr, NULL);
 	for (size_t i = 0; i < gnrs.n; i++)
 		mb2c_gnr_free(gnrs.g[i]);

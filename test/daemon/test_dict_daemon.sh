@@ -37,7 +37,7 @@ starts() { # starts NAME CONF
 
 refuses() { # refuses NAME CONF REGEX: exits 255 at start-up with REGEX logged
 	local rc=0
-	timeout 15 "$FDD" -c "$2" >"$T/$1.log" 2>&1 || rc=$?
+	timeout -k 5 15 "$FDD" -c "$2" >"$T/$1.log" 2>&1 || rc=$?
 	if [ "$rc" = 255 ] && grep -Eq -- "$3" "$T/$1.log" &&
 		! grep -q "daemon initialized" "$T/$1.log"; then
 		return 0

@@ -13,11 +13,22 @@ lab_setup() {
 	pki_lab "$dir/pki" || { echo "lab: certificate generation failed" >&2; return 1; }
 	LAB_PORT=$(free_port)
 	cat >"$dir/acl_wl.conf" <<C
-# GCS AS identities the BM-SC accepts (stock acl_wl; the security-policy
-# extension of this project replaces it with certificate-bound checks)
+# GCS AS identities (stock acl_wl: names only, no certificate binding; used
+# only as the baseline of bench/bench_sec.sh, LAB_SEC=acl_wl)
 gcs1.mb2c.lab
 gcs2.mb2c.lab
 C
+	cat >"$dir/sec_mb2c.conf" <<C
+# MB2-C security policy of the lab BM-SC (see sec_mb2c.conf.sample)
+mode = "enforce";
+peers = (
+  { identity = "gcs1.mb2c.lab"; role = "gcs-as"; },
+  { identity = "gcs2.mb2c.lab"; role = "gcs-as"; }
+);
+C
+	local admit="LoadExtension = \"$FDX/sec_mb2c.fdx\" : \"$dir/sec_mb2c.conf\";"
+	[ "${LAB_SEC:-sec_mb2c}" = acl_wl ] &&
+		admit="LoadExtension = \"${FD_STOCK_EXT_DIR:-/usr/lib/freeDiameter}/acl_wl.fdx\" : \"$dir/acl_wl.conf\";"
 	cat >"$dir/bmsc_lab.conf" <<C
 state_db = "$dir/bmsc.sqlite";
 tmgi_pool = { plmn = "001-01"; first = ${LAB_POOL_FIRST:-0x000100}; last = ${LAB_POOL_LAST:-0x00010F}; };
@@ -46,7 +57,12 @@ TLS_CA = "$dir/pki/ca.pem";
 TLS_Prio = "$LAB_PRIO";
 LoadExtension = "$FDX/dict_mb2c.fdx";
 LoadExtension = "$FDX/app_bmsc_lab.fdx" : "$dir/bmsc_lab.conf";
-LoadExtension = "${FD_STOCK_EXT_DIR:-/usr/lib/freeDiameter}/acl_wl.fdx" : "$dir/acl_wl.conf";
+$admit
+C
+	cat >"$dir/sec_gcs.conf" <<C
+# MB2-C security policy of the lab GCS AS: the BM-SC it talks to
+mode = "enforce";
+peers = ( { identity = "bmsc.mb2c.lab"; role = "bmsc"; } );
 C
 	local g
 	for g in gcs1 gcs2; do
@@ -63,6 +79,7 @@ TLS_Cred = "$dir/pki/$g.pem", "$dir/pki/$g.key";
 TLS_CA = "$dir/pki/ca.pem";
 TLS_Prio = "$LAB_PRIO";
 LoadExtension = "$FDX/dict_mb2c.fdx";
+LoadExtension = "$FDX/sec_mb2c.fdx" : "$dir/sec_gcs.conf";
 ConnectPeer = "bmsc.mb2c.lab" { ConnectTo = "127.0.0.1"; Port = $LAB_PORT; TcTimer = 1; TLS_Prio = "$LAB_PRIO"; };
 C
 	done

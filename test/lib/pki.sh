@@ -54,3 +54,47 @@ pki_lab() {
 			pki_leaf gcs2 gcs2.mb2c.lab "--key-type=ecdsa --curve=secp256r1"
 	)
 }
+
+# pki_neg NAME IDENTITY KIND [CA]: a certificate that breaks one rule of the
+# TS 33.310 profile (the rest is compliant). KIND: expired notyet rsa1024
+# sha1 wrongsan cnonly servonly clionly nokeyusage p521
+pki_neg() {
+	local name=$1 id=$2 kind=$3 ca=${4:-ca}
+	local key="--key-type=ecdsa --curve=secp256r1" hash=SHA256
+	local -a t=("organization = \"MB2C Lab\"" "cn = \"$id\"" "serial = $((RANDOM * 32768 + RANDOM))")
+	local san="dns_name = \"$id\"" ku="signing_key" eku=("tls_www_server" "tls_www_client")
+	local validity="expiration_days = 365"
+	case $kind in
+	expired) validity=$'activation_date = "2020-01-01 00:00:00"\nexpiration_date = "2021-01-01 00:00:00"' ;;
+	notyet) validity=$'activation_date = "2040-01-01 00:00:00"\nexpiration_date = "2041-01-01 00:00:00"' ;;
+	rsa1024) key="--key-type=rsa --bits=1024" ;;
+	sha1) key="--key-type=rsa --bits=2048" hash=SHA1 ;;
+	wrongsan) san='dns_name = "www.example.org"' ;;
+	cnonly) san="" ;;
+	servonly) eku=("tls_www_server") ;;
+	clionly) eku=("tls_www_client") ;;
+	nokeyusage) ku="encryption_key" key="--key-type=rsa --bits=2048" ;;
+	p521) key="--key-type=ecdsa --curve=secp521r1" ;;
+	*) echo "pki_neg: unknown kind $kind" >&2; return 1 ;;
+	esac
+	{
+		printf '%s\n' "${t[@]}" "$validity" "$ku" "${eku[@]}"
+		[ -n "$san" ] && echo "$san"
+	} >"$name.tmpl"
+	# shellcheck disable=SC2086
+	certtool --generate-privkey $key --no-text --outfile "$name.key" 2>/dev/null &&
+		certtool --generate-certificate --load-privkey "$name.key" \
+			--load-ca-certificate "$ca.pem" --load-ca-privkey "$ca.key" \
+			--template "$name.tmpl" --hash="$hash" --no-text --outfile "$name.pem" 2>/dev/null
+}
+
+# pki_crl CA CERT...: CA.crl.pem revoking the given certificates
+pki_crl() {
+	local ca=$1; shift
+	printf 'crl_next_update = 30\ncrl_number = %d\n' $((RANDOM)) >"$ca.crl.tmpl"
+	local args=() c
+	for c in "$@"; do cat "$c.pem"; done >"$ca.revoked.pem"
+	certtool --generate-crl --load-ca-privkey "$ca.key" --load-ca-certificate "$ca.pem" \
+		--load-certificate "$ca.revoked.pem" --template "$ca.crl.tmpl" \
+		--outfile "$ca.crl.pem" 2>/dev/null
+}

@@ -1,0 +1,113 @@
+/* Connection authentication registry (see mb2c/peerauth.h). A small table:
+ * a BM-SC has tens of peers, not thousands. */
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "mb2c/peerauth.h"
+
+struct entry {
+	char *id;
+	struct mb2c_peer_auth a;
+};
+
+static pthread_rwlock_t lock = PTHREAD_RWLOCK_INITIALIZER;
+static struct entry *tab;
+static size_t n, cap;
+static int active;
+
+static size_t find(const char *id)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!strcasecmp(tab[i].id, id))
+			return i;
+	return n;
+}
+
+void mb2c_peerauth_set(const char *id, const struct mb2c_peer_auth *a)
+{
+	pthread_rwlock_wrlock(&lock);
+	size_t i = find(id);
+	if (i == n) {
+		char *copy = strdup(id);
+		if (n == cap) {
+			size_t nc = cap ? cap * 2 : 16;
+			struct entry *t = realloc(tab, nc * sizeof(*t));
+			if (!t || !copy) {
+				free(copy);
+				pthread_rwlock_unlock(&lock);
+				return;
+			}
+			tab = t;
+			cap = nc;
+		}
+		if (!copy) {
+			pthread_rwlock_unlock(&lock);
+			return;
+		}
+		tab[n].id = copy;
+		n++;
+	}
+	tab[i].a = *a;
+	pthread_rwlock_unlock(&lock);
+}
+
+int mb2c_peerauth_get(const char *id, struct mb2c_peer_auth *out)
+{
+	int ret = -1;
+	pthread_rwlock_rdlock(&lock);
+	size_t i = find(id);
+	if (i < n) {
+		*out = tab[i].a;
+		ret = 0;
+	}
+	pthread_rwlock_unlock(&lock);
+	return ret;
+}
+
+void mb2c_peerauth_clear(const char *id)
+{
+	pthread_rwlock_wrlock(&lock);
+	size_t i = find(id);
+	if (i < n) {
+		free(tab[i].id);
+		tab[i] = tab[--n];
+	}
+	pthread_rwlock_unlock(&lock);
+}
+
+int mb2c_peerauth_active(void)
+{
+	return __atomic_load_n(&active, __ATOMIC_ACQUIRE);
+}
+
+void mb2c_peerauth_set_active(int on)
+{
+	__atomic_store_n(&active, on, __ATOMIC_RELEASE);
+}
+
+const char *mb2c_role_name(enum mb2c_role r)
+{
+	switch (r) {
+	case MB2C_ROLE_GCS_AS:
+		return "gcs-as";
+	case MB2C_ROLE_BMSC:
+		return "bmsc";
+	case MB2C_ROLE_AGENT:
+		return "agent";
+	default:
+		return "none";
+	}
+}
+
+enum mb2c_role mb2c_role_parse(const char *s)
+{
+	if (!strcmp(s, "gcs-as"))
+		return MB2C_ROLE_GCS_AS;
+	if (!strcmp(s, "bmsc"))
+		return MB2C_ROLE_BMSC;
+	if (!strcmp(s, "agent"))
+		return MB2C_ROLE_AGENT;
+	return MB2C_ROLE_NONE;
+}

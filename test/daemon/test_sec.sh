@@ -1,0 +1,232 @@
+#!/usr/bin/env bash
+# sec_mb2c with real daemons and certtool-made certificates: a lab BM-SC
+# (dict_mb2c + app_bmsc_lab + sec_mb2c loaded last, TLS port + a clear port
+# for the trusted No_TLS peer) and raw_cer_client, a hand-made CER/GAR client
+# (GnuTLS, no freeDiameter code) that can claim any identity.
+# Positive: compliant RSA and ECDSA peers, TLS 1.2 and 1.3, a configured
+# peer, a trusted No_TLS peer from its address, an agent relaying an allowed
+# identity. Negative, each refused with its rule in the log and no request
+# answered with success: expired, not yet valid, untrusted CA, revoked,
+# RSA-1024, SHA-1, wrong SAN, CN only, server-only EKU, no digitalSignature,
+# TLS 1.1, plain TCP on the TLS port, No_TLS from a wrong address, spoofed
+# Origin-Host (unknown and configured peer), request Origin-Host != identity,
+# relay of a foreign identity, non-compliant TLS_Prio and own certificate at
+# start-up; reload with an error keeps the policy.
+# usage: test_sec.sh SRC BUILD
+set -uo pipefail
+SRC=$1
+FDX=$2/fdx
+BIN=$2/bin
+RAW=$BIN/raw_cer_client
+. "$SRC/test/lib/common.sh"
+. "$SRC/test/lib/pki.sh"
+PRIO=$(cat "$SRC/profiles/tls/3gpp-tls-profile.prio")
+
+P=$T/pki
+mkdir -p "$P"
+(
+	cd "$P" || exit 1
+	pki_ca ca && pki_ca rogue "Rogue CA" &&
+		pki_leaf bmsc bmsc.mb2c.lab "--key-type=ecdsa --curve=secp256r1" &&
+		pki_leaf gcs1 gcs1.mb2c.lab "--key-type=rsa --bits=2048" &&
+		pki_leaf gcs2 gcs2.mb2c.lab "--key-type=ecdsa --curve=secp256r1" &&
+		pki_leaf gcs3 gcs-3.mb2c.lab "--key-type=ecdsa --curve=secp256r1" &&
+		pki_leaf gcs4 gcs-4.mb2c.lab "--key-type=ecdsa --curve=secp384r1" &&
+		pki_leaf other other.mb2c.lab "--key-type=ecdsa --curve=secp256r1" &&
+		pki_leaf dra dra.mb2c.lab "--key-type=ecdsa --curve=secp256r1" &&
+		pki_leaf revoked gcs-rev.mb2c.lab "--key-type=ecdsa --curve=secp256r1" &&
+		pki_leaf rogueleaf gcs-rogue.mb2c.lab "--key-type=ecdsa --curve=secp256r1" rogue &&
+		pki_crl ca revoked &&
+		for k in expired notyet rsa1024 sha1 wrongsan cnonly servonly nokeyusage; do
+			pki_neg "$k" "gcs-$k.mb2c.lab" "$k" || exit 1
+		done &&
+		pki_neg bmsc-cnonly bmsc.mb2c.lab cnonly
+) || { echo "certificate generation failed"; exit 1; }
+check "test PKI made with certtool" test -f "$P/bmsc-cnonly.pem"
+
+SPORT=$(free_port)
+CPORT=$(free_port)
+DEAD=$(free_port) # gcs2 is a ConnectPeer the BM-SC cannot reach: it must come in
+cat >"$T/bmsc_lab.conf" <<C
+state_db = "$T/bmsc.sqlite";
+tmgi_expiry = 600;
+C
+cat >"$T/sec.conf" <<C
+mode = "${SEC_MODE:-enforce}";
+crl = [ "$P/ca.crl.pem" ];
+peers = (
+  { identity = "gcs1.mb2c.lab"; role = "gcs-as"; },
+  { identity = "gcs2.mb2c.lab"; role = "gcs-as"; },
+  { pattern = "gcs-*.mb2c.lab"; role = "gcs-as"; },
+  { identity = "dra.mb2c.lab"; role = "agent"; relay = [ "gcs*.mb2c.lab" ]; },
+  { identity = "gcs-ipsec.mb2c.lab"; role = "gcs-as"; trusted = true; from = [ "127.0.0.1/32" ]; },
+  { identity = "gcs-far.mb2c.lab"; role = "gcs-as"; trusted = true; from = [ "192.0.2.10/32" ]; }
+);
+C
+# bmsc_conf NAME [TLS_Prio] [cert basename]
+bmsc_conf() {
+	cat >"$T/$1.conf" <<C
+Identity = "bmsc.mb2c.lab";
+Realm = "mb2c.lab";
+Port = $CPORT;
+SecPort = $SPORT;
+No_SCTP;
+No_IPv6;
+NoRelay;
+TLS_Cred = "$P/${3:-bmsc}.pem", "$P/${3:-bmsc}.key";
+TLS_CA = "$P/ca.pem";
+TLS_Prio = "${2:-$PRIO}";
+LoadExtension = "$FDX/dict_mb2c.fdx";
+LoadExtension = "$FDX/app_bmsc_lab.fdx" : "$T/bmsc_lab.conf";
+LoadExtension = "$FDX/sec_mb2c.fdx" : "$T/sec.conf";
+ConnectPeer = "gcs2.mb2c.lab" { ConnectTo = "127.0.0.1"; Port = $DEAD; TcTimer = 30; No_IPv6; };
+ConnectPeer = "gcs-ipsec.mb2c.lab" { ConnectTo = "127.0.0.1"; Port = $DEAD; No_TLS; TcTimer = 30; };
+C
+}
+
+# ---- start-up audit
+bmsc_conf badprio "NORMAL"
+timeout -k 5 20 "$FDD" -c "$T/badprio.conf" >"$T/badprio.log" 2>&1
+rc=$?
+check "non-compliant TLS_Prio (NORMAL): the daemon refuses to start (exit $rc)" test "$rc" = 255
+check "... with the rule named: prio.version" \
+	grep -q "sec_mb2c: start-up audit FAILED rule=prio.version" "$T/badprio.log"
+bmsc_conf badown "$PRIO" bmsc-cnonly
+timeout -k 5 20 "$FDD" -c "$T/badown.conf" >"$T/badown.log" 2>&1
+rc=$?
+check "own certificate without SAN (CN only, the core accepts it): refused (exit $rc)" \
+	test "$rc" = 255
+check "... rule cert.no-san-dns on the own certificate" \
+	grep -q "start-up audit FAILED rule=cert.no-san-dns: own certificate" "$T/badown.log"
+
+# ---- the BM-SC
+bmsc_conf bmsc
+start_daemon bmsc "$T/bmsc.conf"
+check "BM-SC with sec_mb2c starts (audit passed)" \
+	wait_log "$T/bmsc.log" "sec_mb2c: enforce mode, 6 peers, 1 CRLs, start-up audit passed" 15
+for ((i = 0; i < 100; i++)); do
+	ss -Hltn "sport = :$SPORT" | grep -q . && break
+	sleep 0.05
+done
+
+# raw NAME CERT ORIGIN [raw_cer_client options...]: runs the client, output in $T/NAME.out
+raw() {
+	local name=$1 cert=$2 origin=$3; shift 3
+	local certargs=()
+	[ "$cert" != - ] && certargs=(--cert "$P/$cert.pem" --key "$P/$cert.key")
+	"$RAW" --ca "$P/ca.pem" "${certargs[@]}" --prio "${RAWPRIO:-$PRIO}" --origin-host "$origin" \
+		--timeout 8 "$@" 127.0.0.1 "$SPORT" >"$T/$name.out" 2>&1
+	echo $? >"$T/$name.rc"
+}
+rc_of() { cat "$T/$1.rc"; }
+no_success() { ! grep -q "GAA Result-Code 2001" "$T/$1.out"; }
+logged() { grep -q -- "$1" "$T/bmsc.log"; }
+
+# ---- positive
+raw p_rsa gcs1 gcs1.mb2c.lab --gar --send-dpr
+check "RSA-2048 GCS AS: CEA 2001 and GAR answered 2001" test "$(rc_of p_rsa)" = 0
+check "... audit line ACCEPT rule=id.bound" logged "ACCEPT peer=gcs1.mb2c.lab addr=127.0.0.1 rule=id.bound"
+RAWPRIO="$PRIO:-VERS-TLS1.3" raw p_tls12 gcs3 gcs-3.mb2c.lab --gar --send-dpr
+check "ECDSA P-256 GCS AS over TLS 1.2" test "$(rc_of p_tls12)" = 0
+check "... negotiated TLS1.2" grep -q "TLS handshake ok: (TLS1.2)" "$T/p_tls12.out"
+RAWPRIO="$PRIO:-VERS-TLS1.2" raw p_tls13 gcs4 gcs-4.mb2c.lab --gar --send-dpr
+check "ECDSA P-384 GCS AS over TLS 1.3" test "$(rc_of p_tls13)" = 0
+check "... negotiated TLS1.3" grep -q "TLS handshake ok: (TLS1.3)" "$T/p_tls13.out"
+raw p_conf gcs2 gcs2.mb2c.lab --gar --send-dpr
+check "configured peer (ConnectPeer) with its own certificate: accepted" test "$(rc_of p_conf)" = 0
+"$RAW" --plain --origin-host gcs-ipsec.mb2c.lab --gar --send-dpr --timeout 8 127.0.0.1 "$CPORT" \
+	>"$T/p_notls.out" 2>&1
+check "trusted No_TLS peer from its declared address: CEA and GAR 2001" test $? = 0
+check "... audit rule=notls.trusted" logged "peer=gcs-ipsec.mb2c.lab addr=127.0.0.1 rule=notls.trusted"
+raw p_agent dra dra.mb2c.lab --gar --gar-origin-host gcs-relayed.mb2c.lab --send-dpr
+check "agent relaying an allowed identity (gcs-relayed via dra): GAR 2001" test "$(rc_of p_agent)" = 0
+
+# ---- negative: certificate profile, at the handshake
+neg_handshake() { # NAME CERT RULE
+	raw "$1" "$2" "gcs-$1.mb2c.lab" --gar
+	local rc
+	rc=$(rc_of "$1")
+	check "$1: handshake refused (client exit $rc), rule $3 logged, nothing answered" \
+		bash -c "[ $rc = 10 ] || [ $rc = 11 ]" && logged "rule=$3" && no_success "$1"
+}
+neg_handshake expired expired "cert.expired"
+neg_handshake notyet notyet "cert.not-yet-valid"
+neg_handshake rsa1024 rsa1024 "cert.rsa-bits"
+neg_handshake sha1 sha1 "cert.sig-hash"
+neg_handshake cnonly cnonly "cert.no-san-dns"
+neg_handshake servonly servonly "cert.eku"
+neg_handshake nokeyusage nokeyusage "cert.ku"
+neg_handshake revoked revoked "cert.revoked"
+raw rogue rogueleaf gcs-rogue.mb2c.lab --gar
+rc=$(rc_of rogue)
+check "certificate of an untrusted CA: refused (exit $rc), logged, nothing answered" \
+	bash -c "[ $rc = 10 ] || [ $rc = 11 ]" && no_success rogue &&
+	grep -Eq "rule=(tls.chain|cert.none|tls.handshake)" "$T/bmsc.log"
+RAWPRIO="NORMAL:-VERS-ALL:+VERS-TLS1.1:%VERIFY_ALLOW_SIGN_WITH_SHA1" raw tls11 gcs1 gcs1.mb2c.lab --gar
+rc=$(rc_of tls11)
+check "TLS 1.1 client: handshake refused (exit $rc), rule tls.handshake logged" \
+	bash -c "[ $rc = 10 ] || [ $rc = 11 ]" && logged "rule=tls.handshake" && no_success tls11
+"$RAW" --plain --origin-host gcs1.mb2c.lab --gar --timeout 8 127.0.0.1 "$SPORT" >"$T/plain.out" 2>&1
+echo $? >"$T/plain.rc"
+rc=$(rc_of plain)
+check "plain TCP client on the TLS-only port: refused (exit $rc)" \
+	bash -c "[ $rc = 10 ] || [ $rc = 11 ] || [ $rc = 3 ]" && no_success plain
+
+# ---- negative: identity binding and No_TLS
+raw wrongsan wrongsan gcs-wrongsan.mb2c.lab --gar
+check "wrong SAN (www.example.org) claiming gcs-wrongsan: CEA 3010 (exit $(rc_of wrongsan))" \
+	test "$(rc_of wrongsan)" = 12 && grep -q "CEA Result-Code 3010" "$T/wrongsan.out"
+check "... REJECT CER rule=id.mismatch" logged "REJECT CER peer=gcs-wrongsan.mb2c.lab addr=127.0.0.1 rule=id.mismatch"
+raw spoof other gcs-5.mb2c.lab --gar
+check "spoofed Origin-Host from an unknown peer (other's cert claims gcs-5): CEA 3010" \
+	test "$(rc_of spoof)" = 12 && no_success spoof
+check "... rule=id.mismatch" logged "REJECT CER peer=gcs-5.mb2c.lab addr=127.0.0.1 rule=id.mismatch"
+raw spoofconf other gcs2.mb2c.lab --gar
+check "the freeDiameter gap: other's cert claims the configured peer gcs2: GAR refused (exit $(rc_of spoofconf))" \
+	test "$(rc_of spoofconf)" = 13 && grep -q "GAA Result-Code 5012" "$T/spoofconf.out"
+check "... UNTRUSTED peer=gcs2 rule=id.mismatch, then DENY request rule=peer.unauthenticated" \
+	logged "UNTRUSTED peer=gcs2.mb2c.lab addr=127.0.0.1 rule=id.mismatch" &&
+	logged "DENY request peer=gcs2.mb2c.lab addr=- rule=peer.unauthenticated"
+"$RAW" --plain --origin-host gcs-far.mb2c.lab --gar --timeout 8 127.0.0.1 "$CPORT" \
+	>"$T/notlsfar.out" 2>&1
+check "No_TLS peer from an address outside its prefixes: CEA 3010 (exit $?)" \
+	grep -q "CEA Result-Code 3010" "$T/notlsfar.out" && no_success notlsfar
+check "... rule=notls.address" logged "REJECT CER peer=gcs-far.mb2c.lab addr=127.0.0.1 rule=notls.address"
+"$RAW" --plain --origin-host gcs-unknown.mb2c.lab --gar --timeout 8 127.0.0.1 "$CPORT" \
+	>"$T/notlsunk.out" 2>&1
+check "No_TLS connection of a peer not declared trusted: CEA 3010" \
+	grep -q "CEA Result-Code 3010" "$T/notlsunk.out" && logged "peer=gcs-unknown.mb2c.lab addr=127.0.0.1 rule=notls.untrusted"
+
+# ---- negative: per message
+raw orig gcs1 gcs1.mb2c.lab --gar --gar-origin-host gcs-9.mb2c.lab
+check "request whose Origin-Host (gcs-9) differs from the authenticated identity (gcs1): 5012" \
+	test "$(rc_of orig)" = 13 && grep -q "GAA Result-Code 5012" "$T/orig.out"
+check "... DENY request rule=origin.mismatch" logged "DENY request peer=gcs1.mb2c.lab addr=- rule=origin.mismatch"
+raw relay dra dra.mb2c.lab --gar --gar-origin-host as.evil.example
+check "agent relaying an identity outside its relay list: 5012" test "$(rc_of relay)" = 13
+check "... rule=origin.not-relayable" logged "rule=origin.not-relayable"
+
+# ---- reload: an error keeps the policy
+cp "$T/sec.conf" "$T/sec.conf.good"
+printf 'mode = "enforce";\npeers = ( { identity = "x"; role = "boss"; } );\n' >"$T/sec.conf"
+kill -USR1 "$PID_bmsc"
+check "reload of a broken policy is refused with file:line" \
+	wait_log "$T/bmsc.log" "sec_mb2c: reload refused, the previous policy stays: $T/sec.conf:2: peer x: role must be" 10
+raw afterbad gcs3 gcs-3.mb2c.lab --gar --send-dpr
+check "... and the previous policy still admits gcs-3" test "$(rc_of afterbad)" = 0
+cp "$T/sec.conf.good" "$T/sec.conf"
+
+stop_daemon bmsc
+check "BM-SC stops cleanly" test "$STOP_RC" = 0
+check "counters per rule logged at exit" grep -q "sec_mb2c: counters: .*id.mismatch=" "$T/bmsc.log"
+
+# ---- monitor mode: the same refusals are only logged
+SEC_MODE=monitor
+sed -i 's/mode = "enforce"/mode = "monitor"/' "$T/sec.conf"
+bmsc_conf monitor "NORMAL"
+start_daemon mon "$T/monitor.conf"
+check "monitor mode: a non-compliant TLS_Prio is only reported, the daemon starts" \
+	wait_log "$T/mon.log" "start-up audit \(monitor\) would refuse rule=prio.version" 15 &&
+	wait_log "$T/mon.log" "daemon initialized" 10
+stop_daemon mon
+finish
