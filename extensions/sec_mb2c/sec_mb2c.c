@@ -402,6 +402,9 @@ static void sec_hook(enum fd_hook_type type, struct msg *msg, struct peer_hdr *p
 	}
 	const char *id = peer->info.pi_diamid;
 	if (type == HOOK_PEER_CONNECT_FAILED) {
+		/* registering this hook silences the core's own line: say it */
+		fd_log_notice("sec_mb2c: connection of %s failed or closed: %s", id,
+		              other ? (const char *)other : "?");
 		mb2c_peerauth_clear(id);
 		return;
 	}

@@ -50,8 +50,8 @@ check "gcs1: GAA Result-Code 2001" has good "^GAA Result-Code 2001"
 check "gcs1: DPA Result-Code 2001" has good "^DPA Result-Code 2001"
 check "the BM-SC read the hand-built GAR as a heartbeat from gcs1" \
 	wait_log "$T/bmsc.log" "app_bmsc_lab: GAR from gcs1.mb2c.lab heartbeat" 5
-check "the BM-SC saw the hand-built CER intact" \
-	grep -q 'Product-Name(269)\[--\]="raw_cer_client"' "$T/bmsc.log"
+check "the BM-SC parsed the hand-built CER and bound gcs1's certificate to it" \
+	grep -q 'sec_mb2c: ACCEPT peer=gcs1.mb2c.lab addr=127.0.0.1 rule=id.bound' "$T/bmsc.log"
 
 # 2. an Origin-Host the BM-SC does not admit
 raw evil "${gcs1[@]}" --origin-host evil.mb2c.lab 127.0.0.1 "$LAB_PORT"
