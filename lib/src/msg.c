@@ -20,7 +20,8 @@
 struct rd {
 	struct mb2c_arena *ar;
 	struct mb2c_read_error *err;
-	const char *ctx; /* name of the enclosing grouped AVP, for messages */
+	const char *ctx;    /* name of the enclosing grouped AVP, for messages */
+	unsigned once_bits; /* single command-level grouped AVPs already seen */
 };
 
 static int fail(struct rd *r, uint32_t rc, struct avp *avp, uint32_t code, int e, const char *fmt,
@@ -804,320 +805,262 @@ static int check_cmd(struct msg *m, uint32_t code, int request)
 #define REQ_BASE (C_SID | C_AAI | C_ASS | C_OH | C_OR | C_DR)
 #define ANS_BASE (C_SID | C_OH | C_OR)
 
-int mb2c_gar_read(struct msg *m, struct mb2c_gar **out, struct mb2c_read_error *err)
-{
-	int ret = check_cmd(m, MB2C_CMD_GCS_ACTION, 1);
-	if (ret)
-		return ret;
-	struct mb2c_arena *ar = mb2c_arena_new();
-	struct mb2c_gar *g = ar ? mb2c_arena_alloc(ar, sizeof(*g)) : NULL;
-	if (!g) {
-		mb2c_arena_free(ar);
-		return ENOMEM;
-	}
-	g->arena = ar;
-	memset(err, 0, sizeof(*err));
-	struct rd r = {ar, err, NULL};
-	unsigned seen = 0, once_bits = 0;
-	struct mb2c_sf *sf = NULL;
-	struct mb2c_bearer_req *br = NULL;
-	FOR_CHILDREN(m, a)
-	{
-		struct avp_hdr *h;
-		int handled;
-		if ((ret = fd_msg_avp_hdr(a, &h)))
-			break;
-		if ((ret = read_common(&r, a, h, &g->c, &seen, &handled)))
-			break;
-		if (handled)
-			continue;
-		uint32_t k = key_of(h);
-		if (k == MB2C_AVP_SUPPORTED_FEATURES) {
-			struct mb2c_sf *s = APPEND(&r, sf, g->n_sf, struct mb2c_sf);
-			ret = s ? read_sf(&r, a, s) : ENOMEM;
-		} else if (k == MB2C_AVP_TMGI_ALLOCATION_REQUEST) {
-			unsigned sub = 0;
-			r.ctx = "TMGI-Allocation-Request";
-			ret = once(&r, &once_bits, 1, a, k);
-			g->has_alloc = 1;
-			FOR_CHILDREN(a, c)
-			{
-				struct avp_hdr *ch;
-				if (ret || (ret = fd_msg_avp_hdr(c, &ch)))
-					break;
-				uint32_t ck = key_of(ch);
-				if (ck == MB2C_AVP_TMGI_NUMBER)
-					ret = once(&r, &sub, 1, c, ck)
-					              ?: get_u32(&r, c, ch, &g->tmgi_number);
-				else if (ck == MB2C_AVP_TMGI)
-					ret = append_tmgi(&r, c, ch, &g->alloc_tmgi,
-					                  &g->n_alloc_tmgi);
-			}
-			if (!ret && !sub)
-				ret = fail(&r, MB2C_RC_MISSING_AVP, a, MB2C_AVP_TMGI_NUMBER, 0,
-				           "TMGI-Number missing");
-			r.ctx = NULL;
-		} else if (k == MB2C_AVP_TMGI_DEALLOCATION_REQUEST) {
-			r.ctx = "TMGI-Deallocation-Request";
-			ret = once(&r, &once_bits, 2, a, k);
-			g->has_dealloc = 1;
-			FOR_CHILDREN(a, c)
-			{
-				struct avp_hdr *ch;
-				if (ret || (ret = fd_msg_avp_hdr(c, &ch)))
-					break;
-				if (key_of(ch) == MB2C_AVP_TMGI)
-					ret = append_tmgi(&r, c, ch, &g->dealloc_tmgi,
-					                  &g->n_dealloc_tmgi);
-			}
-			r.ctx = NULL;
-		} else if (k == MB2C_AVP_MBMS_BEARER_REQUEST) {
-			struct mb2c_bearer_req *b =
-			        APPEND(&r, br, g->n_bearer, struct mb2c_bearer_req);
-			ret = b ? read_bearer_req(&r, a, b) : ENOMEM;
-		}
-		if (ret)
-			break;
-	}
-	g->sf = sf;
-	g->bearer = br;
-	if (!ret)
-		ret = check_common(&r, m, seen, REQ_BASE);
-	if (ret) {
-		mb2c_arena_free(ar);
-		return ret;
-	}
-	*out = g;
-	return 0;
-}
+/* One reader for the four commands: command check, arena, the command-level
+ * AVPs (read_common), the command's own AVPs (body), required AVPs. Every
+ * message struct starts with its struct mb2c_common. */
+typedef int (*body_fn)(struct rd *r, struct avp *a, uint32_t k, void *obj);
 
-int mb2c_gaa_read(struct msg *m, struct mb2c_gaa **out, struct mb2c_read_error *err)
+static int read_msg(struct msg *m, uint32_t code, int request, size_t size, size_t arena_off,
+                    unsigned required, body_fn body, void **out, struct mb2c_read_error *err)
 {
-	int ret = check_cmd(m, MB2C_CMD_GCS_ACTION, 0);
+	int ret = check_cmd(m, code, request);
 	if (ret)
 		return ret;
 	struct mb2c_arena *ar = mb2c_arena_new();
-	struct mb2c_gaa *g = ar ? mb2c_arena_alloc(ar, sizeof(*g)) : NULL;
-	if (!g) {
+	void *obj = ar ? mb2c_arena_alloc(ar, size) : NULL;
+	if (!obj) {
 		mb2c_arena_free(ar);
 		return ENOMEM;
 	}
-	g->arena = ar;
+	memcpy((char *)obj + arena_off, &ar, sizeof(ar));
 	memset(err, 0, sizeof(*err));
-	struct rd r = {ar, err, NULL};
-	unsigned seen = 0, once_bits = 0;
-	struct mb2c_sf *sf = NULL;
-	struct mb2c_bearer_resp *br = NULL;
-	struct mb2c_dealloc_resp *dr = NULL;
-	struct mb2c_load *ld = NULL;
-	FOR_CHILDREN(m, a)
-	{
-		struct avp_hdr *h;
-		int handled;
-		if ((ret = fd_msg_avp_hdr(a, &h)))
-			break;
-		if ((ret = read_common(&r, a, h, &g->c, &seen, &handled)))
-			break;
-		if (handled)
-			continue;
-		uint32_t k = key_of(h);
-		if (k == MB2C_AVP_SUPPORTED_FEATURES) {
-			struct mb2c_sf *s = APPEND(&r, sf, g->n_sf, struct mb2c_sf);
-			ret = s ? read_sf(&r, a, s) : ENOMEM;
-		} else if (k == MB2C_AVP_TMGI_ALLOCATION_RESPONSE) {
-			unsigned sub = 0;
-			r.ctx = "TMGI-Allocation-Response";
-			ret = once(&r, &once_bits, 1, a, k);
-			g->has_alloc = 1;
-			FOR_CHILDREN(a, c)
-			{
-				struct avp_hdr *ch;
-				if (ret || (ret = fd_msg_avp_hdr(c, &ch)))
-					break;
-				uint32_t ck = key_of(ch);
-				if (ck == MB2C_AVP_TMGI) {
-					ret = append_tmgi(&r, c, ch, &g->alloc_tmgi,
-					                  &g->n_alloc_tmgi);
-				} else if (ck == MB2C_AVP_MBMS_SESSION_DURATION) {
-					ret = once(&r, &sub, 1, c, ck)
-					              ?: get_duration(&r, c, ch,
-					                              &g->alloc_duration);
-					g->alloc_has_duration = 1;
-				} else if (ck == MB2C_AVP_TMGI_ALLOCATION_RESULT) {
-					ret = once(&r, &sub, 2, c, ck)
-					              ?: get_u32(&r, c, ch, &g->alloc_result);
-					g->alloc_has_result = 1;
-				}
-			}
-			r.ctx = NULL;
-		} else if (k == MB2C_AVP_TMGI_DEALLOCATION_RESPONSE) {
-			unsigned sub = 0;
-			r.ctx = "TMGI-Deallocation-Response";
-			struct mb2c_dealloc_resp *d =
-			        APPEND(&r, dr, g->n_dealloc, struct mb2c_dealloc_resp);
-			if (!d) {
-				ret = ENOMEM;
-				break;
-			}
-			FOR_CHILDREN(a, c)
-			{
-				struct avp_hdr *ch;
-				if (ret || (ret = fd_msg_avp_hdr(c, &ch)))
-					break;
-				uint32_t ck = key_of(ch);
-				if (ck == MB2C_AVP_TMGI)
-					ret = once(&r, &sub, 1, c, ck)
-					              ?: get_tmgi(&r, c, ch, &d->tmgi);
-				else if (ck == MB2C_AVP_TMGI_DEALLOCATION_RESULT) {
-					ret = once(&r, &sub, 2, c, ck)
-					              ?: get_u32(&r, c, ch, &d->result);
-					d->has_result = 1;
-				}
-			}
-			if (!ret && !(sub & 1))
-				ret = fail(&r, MB2C_RC_MISSING_AVP, a, MB2C_AVP_TMGI, 0,
-				           "TMGI missing");
-			r.ctx = NULL;
-		} else if (k == MB2C_AVP_MBMS_BEARER_RESPONSE) {
-			struct mb2c_bearer_resp *b =
-			        APPEND(&r, br, g->n_bearer, struct mb2c_bearer_resp);
-			ret = b ? read_bearer_resp(&r, a, b) : ENOMEM;
-		} else if (k == MB2C_AVP_LOAD) {
-			struct mb2c_load *l = APPEND(&r, ld, g->n_load, struct mb2c_load);
-			if (!l) {
-				ret = ENOMEM;
-				break;
-			}
-			FOR_CHILDREN(a, c)
-			{
-				struct avp_hdr *ch;
-				if (ret || (ret = fd_msg_avp_hdr(c, &ch)))
-					break;
-				uint32_t ck = key_of(ch);
-				if (ck == MB2C_AVP_LOAD_TYPE) {
-					ret = get_i32(&r, c, ch, &l->type);
-					l->has_type = 1;
-				} else if (ck == MB2C_AVP_LOAD_VALUE) {
-					ret = need_value(&r, c, ch);
-					if (!ret)
-						l->value = ch->avp_value->u64;
-					l->has_value = 1;
-				} else if (ck == MB2C_AVP_SOURCE_ID) {
-					ret = get_str(&r, c, ch, &l->source_id);
-				}
-			}
-		}
-		if (ret)
-			break;
-	}
-	g->sf = sf;
-	g->bearer = br;
-	g->dealloc = dr;
-	g->load = ld;
-	if (!ret)
-		ret = check_common(&r, m, seen, ANS_BASE);
-	if (ret) {
-		mb2c_arena_free(ar);
-		return ret;
-	}
-	*out = g;
-	return 0;
-}
-
-int mb2c_gnr_read(struct msg *m, struct mb2c_gnr **out, struct mb2c_read_error *err)
-{
-	int ret = check_cmd(m, MB2C_CMD_GCS_NOTIFICATION, 1);
-	if (ret)
-		return ret;
-	struct mb2c_arena *ar = mb2c_arena_new();
-	struct mb2c_gnr *g = ar ? mb2c_arena_alloc(ar, sizeof(*g)) : NULL;
-	if (!g) {
-		mb2c_arena_free(ar);
-		return ENOMEM;
-	}
-	g->arena = ar;
-	memset(err, 0, sizeof(*err));
-	struct rd r = {ar, err, NULL};
-	unsigned seen = 0, once_bits = 0;
-	struct mb2c_bearer_notif *bn = NULL;
-	FOR_CHILDREN(m, a)
-	{
-		struct avp_hdr *h;
-		int handled;
-		if ((ret = fd_msg_avp_hdr(a, &h)))
-			break;
-		if ((ret = read_common(&r, a, h, &g->c, &seen, &handled)))
-			break;
-		if (handled)
-			continue;
-		uint32_t k = key_of(h);
-		if (k == MB2C_AVP_TMGI_EXPIRY) {
-			r.ctx = "TMGI-Expiry";
-			ret = once(&r, &once_bits, 1, a, k);
-			g->has_expiry = 1;
-			FOR_CHILDREN(a, c)
-			{
-				struct avp_hdr *ch;
-				if (ret || (ret = fd_msg_avp_hdr(c, &ch)))
-					break;
-				if (key_of(ch) == MB2C_AVP_TMGI)
-					ret = append_tmgi(&r, c, ch, &g->expired, &g->n_expired);
-			}
-			if (!ret && !g->n_expired)
-				ret = fail(&r, MB2C_RC_MISSING_AVP, a, MB2C_AVP_TMGI, 0,
-				           "TMGI missing");
-			r.ctx = NULL;
-		} else if (k == MB2C_AVP_MBMS_BEARER_EVENT_NOTIFICATION) {
-			struct mb2c_bearer_notif *b =
-			        APPEND(&r, bn, g->n_notif, struct mb2c_bearer_notif);
-			ret = b ? read_bearer_notif(&r, a, b) : ENOMEM;
-		}
-		if (ret)
-			break;
-	}
-	g->notif = bn;
-	if (!ret)
-		ret = check_common(&r, m, seen, REQ_BASE | C_DH);
-	if (ret) {
-		mb2c_arena_free(ar);
-		return ret;
-	}
-	*out = g;
-	return 0;
-}
-
-int mb2c_gna_read(struct msg *m, struct mb2c_gna **out, struct mb2c_read_error *err)
-{
-	int ret = check_cmd(m, MB2C_CMD_GCS_NOTIFICATION, 0);
-	if (ret)
-		return ret;
-	struct mb2c_arena *ar = mb2c_arena_new();
-	struct mb2c_gna *g = ar ? mb2c_arena_alloc(ar, sizeof(*g)) : NULL;
-	if (!g) {
-		mb2c_arena_free(ar);
-		return ENOMEM;
-	}
-	g->arena = ar;
-	memset(err, 0, sizeof(*err));
-	struct rd r = {ar, err, NULL};
+	struct rd r = {ar, err, NULL, 0};
 	unsigned seen = 0;
 	FOR_CHILDREN(m, a)
 	{
 		struct avp_hdr *h;
 		int handled;
-		if ((ret = fd_msg_avp_hdr(a, &h)))
+		if ((ret = fd_msg_avp_hdr(a, &h)) ||
+		    (ret = read_common(&r, a, h, (struct mb2c_common *)obj, &seen, &handled)))
 			break;
-		if ((ret = read_common(&r, a, h, &g->c, &seen, &handled)))
+		if (!handled && body && (ret = body(&r, a, key_of(h), obj)))
 			break;
 	}
 	if (!ret)
-		ret = check_common(&r, m, seen, ANS_BASE);
+		ret = check_common(&r, m, seen, required);
 	if (ret) {
 		mb2c_arena_free(ar);
 		return ret;
 	}
-	*out = g;
+	*out = obj;
 	return 0;
+}
+
+/* children of a grouped AVP holding TMGIs only (and unknown AVPs) */
+static int read_tmgi_list(struct rd *r, struct avp *g, const struct mb2c_tmgi **arr, size_t *n)
+{
+	int ret = 0;
+	FOR_CHILDREN(g, c)
+	{
+		struct avp_hdr *ch;
+		if ((ret = fd_msg_avp_hdr(c, &ch)))
+			break;
+		if (key_of(ch) == MB2C_AVP_TMGI && (ret = append_tmgi(r, c, ch, arr, n)))
+			break;
+	}
+	return ret;
+}
+
+static int gar_body(struct rd *r, struct avp *a, uint32_t k, void *obj)
+{
+	struct mb2c_gar *g = obj;
+	int ret = 0;
+	if (k == MB2C_AVP_SUPPORTED_FEATURES) {
+		struct mb2c_sf *sf = (struct mb2c_sf *)g->sf;
+		struct mb2c_sf *s = APPEND(r, sf, g->n_sf, struct mb2c_sf);
+		g->sf = sf;
+		ret = s ? read_sf(r, a, s) : ENOMEM;
+	} else if (k == MB2C_AVP_TMGI_ALLOCATION_REQUEST) {
+		unsigned sub = 0;
+		r->ctx = "TMGI-Allocation-Request";
+		ret = once(r, &r->once_bits, 1, a, k);
+		g->has_alloc = 1;
+		FOR_CHILDREN(a, c)
+		{
+			struct avp_hdr *ch;
+			if (ret || (ret = fd_msg_avp_hdr(c, &ch)))
+				break;
+			uint32_t ck = key_of(ch);
+			if (ck == MB2C_AVP_TMGI_NUMBER)
+				ret = once(r, &sub, 1, c, ck) ?: get_u32(r, c, ch, &g->tmgi_number);
+			else if (ck == MB2C_AVP_TMGI)
+				ret = append_tmgi(r, c, ch, &g->alloc_tmgi, &g->n_alloc_tmgi);
+		}
+		if (!ret && !sub)
+			ret = fail(r, MB2C_RC_MISSING_AVP, a, MB2C_AVP_TMGI_NUMBER, 0,
+			           "TMGI-Number missing");
+		r->ctx = NULL;
+	} else if (k == MB2C_AVP_TMGI_DEALLOCATION_REQUEST) {
+		r->ctx = "TMGI-Deallocation-Request";
+		ret = once(r, &r->once_bits, 2, a, k)
+		              ?: read_tmgi_list(r, a, &g->dealloc_tmgi, &g->n_dealloc_tmgi);
+		g->has_dealloc = 1;
+		r->ctx = NULL;
+	} else if (k == MB2C_AVP_MBMS_BEARER_REQUEST) {
+		struct mb2c_bearer_req *br = (struct mb2c_bearer_req *)g->bearer;
+		struct mb2c_bearer_req *b = APPEND(r, br, g->n_bearer, struct mb2c_bearer_req);
+		g->bearer = br;
+		ret = b ? read_bearer_req(r, a, b) : ENOMEM;
+	}
+	return ret;
+}
+
+static int read_alloc_resp(struct rd *r, struct avp *a, struct mb2c_gaa *g)
+{
+	unsigned sub = 0;
+	int ret = 0;
+	r->ctx = "TMGI-Allocation-Response";
+	g->has_alloc = 1;
+	FOR_CHILDREN(a, c)
+	{
+		struct avp_hdr *ch;
+		if ((ret = fd_msg_avp_hdr(c, &ch)))
+			break;
+		uint32_t ck = key_of(ch);
+		if (ck == MB2C_AVP_TMGI) {
+			ret = append_tmgi(r, c, ch, &g->alloc_tmgi, &g->n_alloc_tmgi);
+		} else if (ck == MB2C_AVP_MBMS_SESSION_DURATION) {
+			ret = once(r, &sub, 1, c, ck) ?: get_duration(r, c, ch, &g->alloc_duration);
+			g->alloc_has_duration = 1;
+		} else if (ck == MB2C_AVP_TMGI_ALLOCATION_RESULT) {
+			ret = once(r, &sub, 2, c, ck) ?: get_u32(r, c, ch, &g->alloc_result);
+			g->alloc_has_result = 1;
+		}
+		if (ret)
+			break;
+	}
+	r->ctx = NULL;
+	return ret;
+}
+
+static int read_dealloc_resp(struct rd *r, struct avp *a, struct mb2c_dealloc_resp *d)
+{
+	unsigned sub = 0;
+	int ret = 0;
+	r->ctx = "TMGI-Deallocation-Response";
+	FOR_CHILDREN(a, c)
+	{
+		struct avp_hdr *ch;
+		if ((ret = fd_msg_avp_hdr(c, &ch)))
+			break;
+		uint32_t ck = key_of(ch);
+		if (ck == MB2C_AVP_TMGI) {
+			ret = once(r, &sub, 1, c, ck) ?: get_tmgi(r, c, ch, &d->tmgi);
+		} else if (ck == MB2C_AVP_TMGI_DEALLOCATION_RESULT) {
+			ret = once(r, &sub, 2, c, ck) ?: get_u32(r, c, ch, &d->result);
+			d->has_result = 1;
+		}
+		if (ret)
+			break;
+	}
+	if (!ret && !(sub & 1))
+		ret = fail(r, MB2C_RC_MISSING_AVP, a, MB2C_AVP_TMGI, 0, "TMGI missing");
+	r->ctx = NULL;
+	return ret;
+}
+
+static int read_load(struct rd *r, struct avp *a, struct mb2c_load *l)
+{
+	int ret = 0;
+	FOR_CHILDREN(a, c)
+	{
+		struct avp_hdr *ch;
+		if ((ret = fd_msg_avp_hdr(c, &ch)))
+			break;
+		uint32_t ck = key_of(ch);
+		if (ck == MB2C_AVP_LOAD_TYPE) {
+			ret = get_i32(r, c, ch, &l->type);
+			l->has_type = 1;
+		} else if (ck == MB2C_AVP_LOAD_VALUE) {
+			ret = need_value(r, c, ch);
+			if (!ret)
+				l->value = ch->avp_value->u64;
+			l->has_value = 1;
+		} else if (ck == MB2C_AVP_SOURCE_ID) {
+			ret = get_str(r, c, ch, &l->source_id);
+		}
+		if (ret)
+			break;
+	}
+	return ret;
+}
+
+static int gaa_body(struct rd *r, struct avp *a, uint32_t k, void *obj)
+{
+	struct mb2c_gaa *g = obj;
+	if (k == MB2C_AVP_SUPPORTED_FEATURES) {
+		struct mb2c_sf *sf = (struct mb2c_sf *)g->sf;
+		struct mb2c_sf *s = APPEND(r, sf, g->n_sf, struct mb2c_sf);
+		g->sf = sf;
+		return s ? read_sf(r, a, s) : ENOMEM;
+	}
+	if (k == MB2C_AVP_TMGI_ALLOCATION_RESPONSE)
+		return once(r, &r->once_bits, 1, a, k) ?: read_alloc_resp(r, a, g);
+	if (k == MB2C_AVP_TMGI_DEALLOCATION_RESPONSE) {
+		struct mb2c_dealloc_resp *dr = (struct mb2c_dealloc_resp *)g->dealloc;
+		struct mb2c_dealloc_resp *d = APPEND(r, dr, g->n_dealloc, struct mb2c_dealloc_resp);
+		g->dealloc = dr;
+		return d ? read_dealloc_resp(r, a, d) : ENOMEM;
+	}
+	if (k == MB2C_AVP_MBMS_BEARER_RESPONSE) {
+		struct mb2c_bearer_resp *br = (struct mb2c_bearer_resp *)g->bearer;
+		struct mb2c_bearer_resp *b = APPEND(r, br, g->n_bearer, struct mb2c_bearer_resp);
+		g->bearer = br;
+		return b ? read_bearer_resp(r, a, b) : ENOMEM;
+	}
+	if (k == MB2C_AVP_LOAD) {
+		struct mb2c_load *ld = (struct mb2c_load *)g->load;
+		struct mb2c_load *l = APPEND(r, ld, g->n_load, struct mb2c_load);
+		g->load = ld;
+		return l ? read_load(r, a, l) : ENOMEM;
+	}
+	return 0;
+}
+
+static int gnr_body(struct rd *r, struct avp *a, uint32_t k, void *obj)
+{
+	struct mb2c_gnr *g = obj;
+	int ret = 0;
+	if (k == MB2C_AVP_TMGI_EXPIRY) {
+		r->ctx = "TMGI-Expiry";
+		ret = once(r, &r->once_bits, 1, a, k)
+		              ?: read_tmgi_list(r, a, &g->expired, &g->n_expired);
+		g->has_expiry = 1;
+		if (!ret && !g->n_expired)
+			ret = fail(r, MB2C_RC_MISSING_AVP, a, MB2C_AVP_TMGI, 0, "TMGI missing");
+		r->ctx = NULL;
+	} else if (k == MB2C_AVP_MBMS_BEARER_EVENT_NOTIFICATION) {
+		struct mb2c_bearer_notif *bn = (struct mb2c_bearer_notif *)g->notif;
+		struct mb2c_bearer_notif *b = APPEND(r, bn, g->n_notif, struct mb2c_bearer_notif);
+		g->notif = bn;
+		ret = b ? read_bearer_notif(r, a, b) : ENOMEM;
+	}
+	return ret;
+}
+
+int mb2c_gar_read(struct msg *m, struct mb2c_gar **out, struct mb2c_read_error *err)
+{
+	return read_msg(m, MB2C_CMD_GCS_ACTION, 1, sizeof(**out), offsetof(struct mb2c_gar, arena),
+	                REQ_BASE, gar_body, (void **)out, err);
+}
+
+int mb2c_gaa_read(struct msg *m, struct mb2c_gaa **out, struct mb2c_read_error *err)
+{
+	return read_msg(m, MB2C_CMD_GCS_ACTION, 0, sizeof(**out), offsetof(struct mb2c_gaa, arena),
+	                ANS_BASE, gaa_body, (void **)out, err);
+}
+
+int mb2c_gnr_read(struct msg *m, struct mb2c_gnr **out, struct mb2c_read_error *err)
+{
+	return read_msg(m, MB2C_CMD_GCS_NOTIFICATION, 1, sizeof(**out),
+	                offsetof(struct mb2c_gnr, arena), REQ_BASE | C_DH, gnr_body, (void **)out,
+	                err);
+}
+
+int mb2c_gna_read(struct msg *m, struct mb2c_gna **out, struct mb2c_read_error *err)
+{
+	return read_msg(m, MB2C_CMD_GCS_NOTIFICATION, 0, sizeof(**out),
+	                offsetof(struct mb2c_gna, arena), ANS_BASE, NULL, (void **)out, err);
 }
 
 void mb2c_gar_free(struct mb2c_gar *g)
