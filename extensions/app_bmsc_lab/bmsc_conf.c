@@ -1,30 +1,13 @@
 /* Lab BM-SC conf file (libconfig syntax); see app_bmsc_lab.conf.sample. */
 #include <errno.h>
 #include <libconfig.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include <mb2c/conf.h>
+
 #include "bmsc_lab.h"
-
-struct ctx {
-	const char *path;
-	char *err;
-	size_t errlen;
-};
-
-static int bad(struct ctx *x, const config_setting_t *s, const char *fmt, ...)
-{
-	char what[200];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(what, sizeof(what), fmt, ap);
-	va_end(ap);
-	snprintf(x->err, x->errlen, "%s:%d: %s", x->path, s ? config_setting_source_line(s) : 0,
-	         what);
-	return EINVAL;
-}
 
 static const char *const known_keys[] = {"state_db",
                                          "tmgi_pool",
@@ -45,33 +28,18 @@ static const char *const known_keys[] = {"state_db",
                                          "commit_window_us",
                                          NULL};
 
-static int u32_setting(struct ctx *x, config_t *cf, const char *key, uint32_t min, uint32_t max,
-                       uint32_t *out)
+static int u32_setting(struct mb2c_conf_ctx *x, config_t *cf, const char *key, uint32_t min,
+                       uint32_t max, uint32_t *out)
 {
-	config_setting_t *s = config_lookup(cf, key);
-	if (!s)
-		return 0; /* keep default */
-	int type = config_setting_type(s);
-	if (type != CONFIG_TYPE_INT && type != CONFIG_TYPE_INT64)
-		return bad(x, s, "%s must be an integer", key);
-	long long v = config_setting_get_int64(s);
-	if (type == CONFIG_TYPE_INT)
-		v = config_setting_get_int(s);
-	if (v < (long long)min || v > (long long)max)
-		return bad(x, s, "%s = %lld is out of range %u..%u", key, v, min, max);
-	*out = (uint32_t)v;
-	return 0;
+	unsigned v = *out;
+	int ret = mb2c_conf_uint(x, config_root_setting(cf), key, min, max, &v);
+	*out = v;
+	return ret;
 }
 
-static int bool_setting(struct ctx *x, config_t *cf, const char *key, int *out)
+static int bool_setting(struct mb2c_conf_ctx *x, config_t *cf, const char *key, int *out)
 {
-	config_setting_t *s = config_lookup(cf, key);
-	if (!s)
-		return 0;
-	if (config_setting_type(s) != CONFIG_TYPE_BOOL)
-		return bad(x, s, "%s must be true or false", key);
-	*out = config_setting_get_bool(s);
-	return 0;
+	return mb2c_conf_bool(x, config_root_setting(cf), key, out);
 }
 
 static int parse_plmn(const char *s, struct mb2c_plmn *p)
@@ -87,7 +55,7 @@ static int parse_plmn(const char *s, struct mb2c_plmn *p)
 
 int bmsc_conf_load(const char *path, struct bmsc_conf *c, char *err, size_t errlen)
 {
-	struct ctx x = {path, err, errlen};
+	struct mb2c_conf_ctx x = {path, err, errlen};
 	config_t cf;
 	int ret = 0;
 	memset(c, 0, sizeof(*c));
@@ -113,32 +81,15 @@ int bmsc_conf_load(const char *path, struct bmsc_conf *c, char *err, size_t errl
 		         "(LoadExtension = \"app_bmsc_lab.fdx\" : \"/path/bmsc.conf\";)");
 		return EINVAL;
 	}
-	config_init(&cf);
-	if (config_read_file(&cf, path) != CONFIG_TRUE) {
-		if (config_error_type(&cf) == CONFIG_ERR_FILE_IO)
-			snprintf(err, errlen, "%s: cannot read the file", path);
-		else
-			snprintf(err, errlen, "%s:%d: %s", config_error_file(&cf) ?: path,
-			         config_error_line(&cf), config_error_text(&cf));
-		config_destroy(&cf);
+	if (mb2c_conf_read(&cf, path, err, errlen))
 		return EINVAL;
-	}
 	config_setting_t *root = config_root_setting(&cf);
-	for (int i = 0; i < config_setting_length(root); i++) {
-		config_setting_t *s = config_setting_get_elem(root, (unsigned)i);
-		const char *name = config_setting_name(s);
-		int known = 0;
-		for (const char *const *k = known_keys; *k; k++)
-			known |= !strcmp(*k, name);
-		if (!known) {
-			ret = bad(&x, s, "unknown key '%s'", name);
-			goto out;
-		}
-	}
+	if ((ret = mb2c_conf_check_keys(&x, root, known_keys, "")))
+		goto out;
 	const char *str = NULL;
 	if (config_lookup_string(&cf, "state_db", &str) != CONFIG_TRUE || !*str) {
-		ret = bad(&x, config_lookup(&cf, "state_db"),
-		          "state_db (path of the SQLite state file) is required");
+		ret = mb2c_conf_bad(&x, config_lookup(&cf, "state_db"),
+		                    "state_db (path of the SQLite state file) is required");
 		goto out;
 	}
 	c->state_db = strdup(str);
@@ -148,8 +99,9 @@ int bmsc_conf_load(const char *path, struct bmsc_conf *c, char *err, size_t errl
 		const char *plmn = NULL;
 		if (config_setting_lookup_string(pool, "plmn", &plmn) == CONFIG_TRUE &&
 		    parse_plmn(plmn, &c->plmn)) {
-			ret = bad(&x, config_setting_get_member(pool, "plmn"),
-			          "tmgi_pool.plmn '%s' is not MCC-MNC (e.g. \"001-01\")", plmn);
+			ret = mb2c_conf_bad(&x, config_setting_get_member(pool, "plmn"),
+			                    "tmgi_pool.plmn '%s' is not MCC-MNC (e.g. \"001-01\")",
+			                    plmn);
 			goto out;
 		}
 		int v;
@@ -158,9 +110,10 @@ int bmsc_conf_load(const char *path, struct bmsc_conf *c, char *err, size_t errl
 		if (config_setting_lookup_int(pool, "last", &v) == CONFIG_TRUE)
 			c->sid_last = (uint32_t)v;
 		if (c->sid_first > c->sid_last || c->sid_last > 0xffffff) {
-			ret = bad(&x, pool,
-			          "tmgi_pool: first..last must be an increasing range within "
-			          "0..0xffffff");
+			ret = mb2c_conf_bad(
+			        &x, pool,
+			        "tmgi_pool: first..last must be an increasing range within "
+			        "0..0xffffff");
 			goto out;
 		}
 	}
@@ -182,20 +135,23 @@ int bmsc_conf_load(const char *path, struct bmsc_conf *c, char *err, size_t errl
 	if (s) {
 		if (!config_setting_is_array(s) || config_setting_length(s) < 1 ||
 		    config_setting_length(s) > 2) {
-			ret = bad(&x, s, "bmsc_address must be a list of one or two addresses");
+			ret = mb2c_conf_bad(&x, s,
+			                    "bmsc_address must be a list of one or two addresses");
 			goto out;
 		}
 		for (int i = 0; i < config_setting_length(s); i++) {
 			const char *a = config_setting_get_string_elem(s, i);
 			if (!a || mb2c_addr_parse(a, &c->addr[c->n_addr])) {
-				ret = bad(&x, s, "bmsc_address: '%s' is not an IP address",
-				          a ? a : "?");
+				ret = mb2c_conf_bad(&x, s,
+				                    "bmsc_address: '%s' is not an IP address",
+				                    a ? a : "?");
 				goto out;
 			}
 			c->n_addr++;
 		}
 		if (c->n_addr == 2 && c->addr[0].family == c->addr[1].family) {
-			ret = bad(&x, s, "bmsc_address: two addresses must be one IPv4 + one IPv6");
+			ret = mb2c_conf_bad(
+			        &x, s, "bmsc_address: two addresses must be one IPv4 + one IPv6");
 			goto out;
 		}
 	} else {
@@ -208,8 +164,9 @@ int bmsc_conf_load(const char *path, struct bmsc_conf *c, char *err, size_t errl
 		if (config_setting_lookup_int(s, "first", &f) != CONFIG_TRUE ||
 		    config_setting_lookup_int(s, "last", &l) != CONFIG_TRUE || f < 1 || l > 65535 ||
 		    f > l) {
-			ret = bad(&x, s,
-			          "bmsc_ports needs first and last in 1..65535, first <= last");
+			ret = mb2c_conf_bad(
+			        &x, s,
+			        "bmsc_ports needs first and last in 1..65535, first <= last");
 			goto out;
 		}
 		c->port_first = (uint32_t)f;
@@ -218,8 +175,9 @@ int bmsc_conf_load(const char *path, struct bmsc_conf *c, char *err, size_t errl
 	s = config_lookup(&cf, "radio_frequency");
 	if (s) {
 		if (!config_setting_is_array(s) || config_setting_length(s) > BMSC_MAX_RF) {
-			ret = bad(&x, s, "radio_frequency must be a list of at most %d integers",
-			          BMSC_MAX_RF);
+			ret = mb2c_conf_bad(&x, s,
+			                    "radio_frequency must be a list of at most %d integers",
+			                    BMSC_MAX_RF);
 			goto out;
 		}
 		for (int i = 0; i < config_setting_length(s); i++)
@@ -233,8 +191,9 @@ int bmsc_conf_load(const char *path, struct bmsc_conf *c, char *err, size_t errl
 		else if (!strcmp(str, "never"))
 			c->mb2u = BMSC_MB2U_NEVER;
 		else {
-			ret = bad(&x, config_lookup(&cf, "mb2u_security"),
-			          "mb2u_security must be \"request\", \"always\" or \"never\"");
+			ret = mb2c_conf_bad(
+			        &x, config_lookup(&cf, "mb2u_security"),
+			        "mb2u_security must be \"request\", \"always\" or \"never\"");
 			goto out;
 		}
 	}
@@ -244,15 +203,15 @@ int bmsc_conf_load(const char *path, struct bmsc_conf *c, char *err, size_t errl
 		else if (!strcmp(str, "normal"))
 			c->sync_full = 0;
 		else {
-			ret = bad(&x, config_lookup(&cf, "sqlite_sync"),
-			          "sqlite_sync must be \"full\" or \"normal\"");
+			ret = mb2c_conf_bad(&x, config_lookup(&cf, "sqlite_sync"),
+			                    "sqlite_sync must be \"full\" or \"normal\"");
 			goto out;
 		}
 	}
 	s = config_lookup(&cf, "service_areas");
 	if (s && config_setting_length(s) > 0) {
 		if (!config_setting_is_array(s)) {
-			ret = bad(&x, s, "service_areas must be a list of SAIs");
+			ret = mb2c_conf_bad(&x, s, "service_areas must be a list of SAIs");
 			goto out;
 		}
 		c->n_sai = (size_t)config_setting_length(s);
@@ -260,7 +219,8 @@ int bmsc_conf_load(const char *path, struct bmsc_conf *c, char *err, size_t errl
 		for (size_t i = 0; i < c->n_sai; i++) {
 			int v = config_setting_get_int_elem(s, (int)i);
 			if (v < 0 || v > 65535) {
-				ret = bad(&x, s, "service_areas: %d is not a SAI (0..65535)", v);
+				ret = mb2c_conf_bad(&x, s,
+				                    "service_areas: %d is not a SAI (0..65535)", v);
 				goto out;
 			}
 			c->sai[i] = (uint16_t)v;

@@ -4,7 +4,6 @@
 #include <errno.h>
 #include <fnmatch.h>
 #include <libconfig.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,25 +11,9 @@
 
 #include <gnutls/x509.h>
 
+#include <mb2c/conf.h>
+
 #include "sec_mb2c.h"
-
-struct ctx {
-	const char *path;
-	char *err;
-	size_t errlen;
-};
-
-static int bad(struct ctx *x, const config_setting_t *s, const char *fmt, ...)
-{
-	char what[256];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(what, sizeof(what), fmt, ap);
-	va_end(ap);
-	snprintf(x->err, x->errlen, "%s:%d: %s", x->path, s ? config_setting_source_line(s) : 0,
-	         what);
-	return EINVAL;
-}
 
 static int parse_prefix(const char *s, struct sec_prefix *p)
 {
@@ -90,87 +73,50 @@ static const char *const profile_keys[] = {
         "rsa_min_bits",    "allow_p521", "allow_ed25519", "allow_sha1",        "require_san_dns",
         "allow_wildcards", "require_ku", "require_eku",   "max_validity_days", NULL};
 
-static int check_keys(struct ctx *x, config_setting_t *g, const char *const *known,
-                      const char *where)
-{
-	for (int i = 0; i < config_setting_length(g); i++) {
-		config_setting_t *s = config_setting_get_elem(g, (unsigned)i);
-		const char *name = config_setting_name(s);
-		int ok = 0;
-		for (const char *const *k = known; *k && !ok; k++)
-			ok = !strcmp(*k, name);
-		if (!ok)
-			return bad(x, s, "unknown key '%s'%s", name, where);
-	}
-	return 0;
-}
-
-static int get_bool(struct ctx *x, config_setting_t *g, const char *key, int *out)
-{
-	config_setting_t *s = config_setting_get_member(g, key);
-	if (!s)
-		return 0;
-	if (config_setting_type(s) != CONFIG_TYPE_BOOL)
-		return bad(x, s, "%s must be true or false", key);
-	*out = config_setting_get_bool(s);
-	return 0;
-}
-
-static int get_uint(struct ctx *x, config_setting_t *g, const char *key, unsigned min, unsigned max,
-                    unsigned *out)
-{
-	config_setting_t *s = config_setting_get_member(g, key);
-	if (!s)
-		return 0;
-	if (config_setting_type(s) != CONFIG_TYPE_INT)
-		return bad(x, s, "%s must be an integer", key);
-	int v = config_setting_get_int(s);
-	if (v < (int)min || (unsigned)v > max)
-		return bad(x, s, "%s = %d is out of range %u..%u", key, v, min, max);
-	*out = (unsigned)v;
-	return 0;
-}
-
-static int string_list(struct ctx *x, config_setting_t *s, const char *key, char ***out, size_t *n)
+static int string_list(struct mb2c_conf_ctx *x, config_setting_t *s, const char *key, char ***out,
+                       size_t *n)
 {
 	if (!config_setting_is_array(s) && !config_setting_is_list(s))
-		return bad(x, s, "%s must be a list of strings", key);
+		return mb2c_conf_bad(x, s, "%s must be a list of strings", key);
 	*n = (size_t)config_setting_length(s);
 	*out = calloc(*n ? *n : 1, sizeof(char *));
 	for (size_t i = 0; i < *n; i++) {
 		const char *v = config_setting_get_string_elem(s, (int)i);
 		if (!v)
-			return bad(x, s, "%s must be a list of strings", key);
+			return mb2c_conf_bad(x, s, "%s must be a list of strings", key);
 		(*out)[i] = strdup(v);
 	}
 	return 0;
 }
 
-static int load_peer(struct ctx *x, config_setting_t *g, struct sec_peer *p)
+static int load_peer(struct mb2c_conf_ctx *x, config_setting_t *g, struct sec_peer *p)
 {
 	int ret;
 	memset(p, 0, sizeof(*p));
 	p->line = config_setting_source_line(g);
 	if (!config_setting_is_group(g))
-		return bad(x, g, "each entry of peers must be a group { identity = ...; }");
-	if ((ret = check_keys(x, g, peer_keys, " in a peer entry")))
+		return mb2c_conf_bad(x, g,
+		                     "each entry of peers must be a group { identity = ...; }");
+	if ((ret = mb2c_conf_check_keys(x, g, peer_keys, " in a peer entry")))
 		return ret;
 	const char *id = NULL, *pat = NULL, *role = NULL, *s = NULL;
 	config_setting_lookup_string(g, "identity", &id);
 	config_setting_lookup_string(g, "pattern", &pat);
 	if (!!id == !!pat)
-		return bad(x, g, "a peer entry needs exactly one of identity or pattern");
+		return mb2c_conf_bad(x, g, "a peer entry needs exactly one of identity or pattern");
 	p->identity = strdup(id ? id : pat);
 	p->is_pattern = pat != NULL;
 	if (config_setting_lookup_string(g, "role", &role) != CONFIG_TRUE ||
 	    (p->role = mb2c_role_parse(role)) == MB2C_ROLE_NONE)
-		return bad(x, g, "peer %s: role must be \"gcs-as\", \"bmsc\" or \"agent\"",
-		           p->identity);
+		return mb2c_conf_bad(x, g,
+		                     "peer %s: role must be \"gcs-as\", \"bmsc\" or \"agent\"",
+		                     p->identity);
 	if (config_setting_lookup_string(g, "ca", &s) == CONFIG_TRUE) {
 		p->ca_file = strdup(s);
 		if (load_pem_cert(s, &p->ca))
-			return bad(x, config_setting_get_member(g, "ca"),
-			           "peer %s: cannot read the CA certificate %s", p->identity, s);
+			return mb2c_conf_bad(x, config_setting_get_member(g, "ca"),
+			                     "peer %s: cannot read the CA certificate %s",
+			                     p->identity, s);
 	}
 	if (config_setting_lookup_string(g, "pin", &s) == CONFIG_TRUE) {
 		size_t len = strlen(s);
@@ -178,33 +124,36 @@ static int load_peer(struct ctx *x, config_setting_t *g, struct sec_peer *p)
 		for (size_t i = 0; hex && i < len; i++)
 			hex = strchr("0123456789abcdefABCDEF", s[i]) != NULL;
 		if (!hex)
-			return bad(x, config_setting_get_member(g, "pin"),
-			           "peer %s: pin must be the SHA-256 of the certificate (64 hex "
-			           "digits)",
-			           p->identity);
+			return mb2c_conf_bad(
+			        x, config_setting_get_member(g, "pin"),
+			        "peer %s: pin must be the SHA-256 of the certificate (64 hex "
+			        "digits)",
+			        p->identity);
 		for (size_t i = 0; i < len; i++)
 			p->pin[i] = (char)(s[i] | 0x20);
 	}
 	config_setting_t *r = config_setting_get_member(g, "relay");
 	if (r) {
 		if (p->role != MB2C_ROLE_AGENT)
-			return bad(x, r, "peer %s: relay is only for role \"agent\"", p->identity);
+			return mb2c_conf_bad(x, r, "peer %s: relay is only for role \"agent\"",
+			                     p->identity);
 		if ((ret = string_list(x, r, "relay", &p->relay, &p->n_relay)))
 			return ret;
 	}
-	if ((ret = get_bool(x, g, "trusted", &p->trusted)))
+	if ((ret = mb2c_conf_bool(x, g, "trusted", &p->trusted)))
 		return ret;
 	config_setting_t *f = config_setting_get_member(g, "from");
 	if (p->trusted) {
 		if (p->is_pattern)
-			return bad(x, g, "trusted (No_TLS) peers need an exact identity");
+			return mb2c_conf_bad(x, g, "trusted (No_TLS) peers need an exact identity");
 		if (!f || config_setting_length(f) < 1)
-			return bad(x, g,
-			           "trusted peer %s: from = [ \"prefix\", ... ] (the addresses of "
-			           "the protected link) is required",
-			           p->identity);
+			return mb2c_conf_bad(
+			        x, g,
+			        "trusted peer %s: from = [ \"prefix\", ... ] (the addresses of "
+			        "the protected link) is required",
+			        p->identity);
 	} else if (f) {
-		return bad(x, f, "peer %s: from is only for trusted = true", p->identity);
+		return mb2c_conf_bad(x, f, "peer %s: from is only for trusted = true", p->identity);
 	}
 	if (f) {
 		p->n_from = (size_t)config_setting_length(f);
@@ -212,24 +161,25 @@ static int load_peer(struct ctx *x, config_setting_t *g, struct sec_peer *p)
 		for (size_t i = 0; i < p->n_from; i++) {
 			const char *a = config_setting_get_string_elem(f, (int)i);
 			if (!a || parse_prefix(a, &p->from[i]))
-				return bad(x, f, "peer %s: '%s' is not an address/prefix",
-				           p->identity, a ? a : "?");
+				return mb2c_conf_bad(x, f, "peer %s: '%s' is not an address/prefix",
+				                     p->identity, a ? a : "?");
 		}
 	}
 	return 0;
 }
 
-static int load_crl(struct ctx *x, config_setting_t *s, struct sec_conf *c, const char *file)
+static int load_crl(struct mb2c_conf_ctx *x, config_setting_t *s, struct sec_conf *c,
+                    const char *file)
 {
 	gnutls_datum_t d = {NULL, 0};
 	if (gnutls_load_file(file, &d) < 0)
-		return bad(x, s, "cannot read the CRL file %s", file);
+		return mb2c_conf_bad(x, s, "cannot read the CRL file %s", file);
 	gnutls_x509_crl_t *list = NULL;
 	unsigned n = 0;
 	int ret = gnutls_x509_crl_list_import2(&list, &n, &d, GNUTLS_X509_FMT_PEM, 0);
 	gnutls_free(d.data);
 	if (ret < 0)
-		return bad(x, s, "%s: not a PEM CRL (%s)", file, gnutls_strerror(ret));
+		return mb2c_conf_bad(x, s, "%s: not a PEM CRL (%s)", file, gnutls_strerror(ret));
 	gnutls_x509_crl_t *all = realloc(c->crls, (c->n_crls + n) * sizeof(*all));
 	if (!all) {
 		for (unsigned i = 0; i < n; i++)
@@ -246,7 +196,7 @@ static int load_crl(struct ctx *x, config_setting_t *s, struct sec_conf *c, cons
 
 int sec_conf_load(const char *path, struct sec_conf *c, char *err, size_t errlen)
 {
-	struct ctx x = {path, err, errlen};
+	struct mb2c_conf_ctx x = {path, err, errlen};
 	config_t cf;
 	int ret = 0;
 	memset(c, 0, sizeof(*c));
@@ -260,19 +210,12 @@ int sec_conf_load(const char *path, struct sec_conf *c, char *err, size_t errlen
 		return EINVAL;
 	}
 	c->path = strdup(path);
-	config_init(&cf);
-	if (config_read_file(&cf, path) != CONFIG_TRUE) {
-		if (config_error_type(&cf) == CONFIG_ERR_FILE_IO)
-			snprintf(err, errlen, "%s: cannot read the file", path);
-		else
-			snprintf(err, errlen, "%s:%d: %s", config_error_file(&cf) ?: path,
-			         config_error_line(&cf), config_error_text(&cf));
-		config_destroy(&cf);
+	if (mb2c_conf_read(&cf, path, err, errlen)) {
 		sec_conf_free(c);
 		return EINVAL;
 	}
 	config_setting_t *root = config_root_setting(&cf);
-	if ((ret = check_keys(&x, root, top_keys, "")))
+	if ((ret = mb2c_conf_check_keys(&x, root, top_keys, "")))
 		goto out;
 	const char *mode = NULL;
 	if (config_lookup_string(&cf, "mode", &mode) == CONFIG_TRUE) {
@@ -281,41 +224,42 @@ int sec_conf_load(const char *path, struct sec_conf *c, char *err, size_t errlen
 		else if (!strcmp(mode, "monitor"))
 			c->enforce = 0;
 		else {
-			ret = bad(&x, config_lookup(&cf, "mode"),
-			          "mode must be \"enforce\" or \"monitor\"");
+			ret = mb2c_conf_bad(&x, config_lookup(&cf, "mode"),
+			                    "mode must be \"enforce\" or \"monitor\"");
 			goto out;
 		}
 	}
 	unsigned rc = c->deny_result_code;
-	if ((ret = get_bool(&x, root, "allow_tls_old_method", &c->allow_tls_old_method)) ||
-	    (ret = get_bool(&x, root, "allow_sctp", &c->allow_sctp)) ||
-	    (ret = get_bool(&x, root, "drop_untrusted", &c->drop_untrusted)) ||
-	    (ret = get_uint(&x, root, "deny_result_code", 3000, 5999, &rc)))
+	if ((ret = mb2c_conf_bool(&x, root, "allow_tls_old_method", &c->allow_tls_old_method)) ||
+	    (ret = mb2c_conf_bool(&x, root, "allow_sctp", &c->allow_sctp)) ||
+	    (ret = mb2c_conf_bool(&x, root, "drop_untrusted", &c->drop_untrusted)) ||
+	    (ret = mb2c_conf_uint(&x, root, "deny_result_code", 3000, 5999, &rc)))
 		goto out;
 	c->deny_result_code = rc;
 	config_setting_t *pr = config_lookup(&cf, "profile");
 	if (pr) {
 		struct sec_profile *p = &c->profile;
 		unsigned days = p->max_validity_days, bits = p->rsa_min_bits;
-		if ((ret = check_keys(&x, pr, profile_keys, " in profile")) ||
-		    (ret = get_uint(&x, pr, "rsa_min_bits", 2048, 16384, &bits)) ||
-		    (ret = get_bool(&x, pr, "allow_p521", &p->allow_p521)) ||
-		    (ret = get_bool(&x, pr, "allow_ed25519", &p->allow_ed25519)) ||
-		    (ret = get_bool(&x, pr, "allow_sha1", &p->allow_sha1_sig)) ||
-		    (ret = get_bool(&x, pr, "require_san_dns", &p->require_san_dns)) ||
-		    (ret = get_bool(&x, pr, "allow_wildcards", &p->allow_wildcards)) ||
-		    (ret = get_bool(&x, pr, "require_ku", &p->require_ku_digsig)) ||
-		    (ret = get_bool(&x, pr, "require_eku", &p->require_eku)) ||
-		    (ret = get_uint(&x, pr, "max_validity_days", 0, 36500, &days)))
+		if ((ret = mb2c_conf_check_keys(&x, pr, profile_keys, " in profile")) ||
+		    (ret = mb2c_conf_uint(&x, pr, "rsa_min_bits", 2048, 16384, &bits)) ||
+		    (ret = mb2c_conf_bool(&x, pr, "allow_p521", &p->allow_p521)) ||
+		    (ret = mb2c_conf_bool(&x, pr, "allow_ed25519", &p->allow_ed25519)) ||
+		    (ret = mb2c_conf_bool(&x, pr, "allow_sha1", &p->allow_sha1_sig)) ||
+		    (ret = mb2c_conf_bool(&x, pr, "require_san_dns", &p->require_san_dns)) ||
+		    (ret = mb2c_conf_bool(&x, pr, "allow_wildcards", &p->allow_wildcards)) ||
+		    (ret = mb2c_conf_bool(&x, pr, "require_ku", &p->require_ku_digsig)) ||
+		    (ret = mb2c_conf_bool(&x, pr, "require_eku", &p->require_eku)) ||
+		    (ret = mb2c_conf_uint(&x, pr, "max_validity_days", 0, 36500, &days)))
 			goto out;
 		p->rsa_min_bits = bits;
 		p->max_validity_days = days;
 	}
 	config_setting_t *peers = config_lookup(&cf, "peers");
 	if (!peers || !config_setting_is_list(peers)) {
-		ret = bad(&x, peers,
-		          "peers = ( { identity = \"...\"; role = \"gcs-as\"; }, ... ); is "
-		          "required (a list of groups)");
+		ret = mb2c_conf_bad(
+		        &x, peers,
+		        "peers = ( { identity = \"...\"; role = \"gcs-as\"; }, ... ); is "
+		        "required (a list of groups)");
 		goto out;
 	}
 	c->n_peers = (size_t)config_setting_length(peers);
@@ -328,9 +272,9 @@ int sec_conf_load(const char *path, struct sec_conf *c, char *err, size_t errlen
 		}
 		for (size_t k = 0; k < i; k++)
 			if (!strcasecmp(c->peers[k].identity, c->peers[i].identity)) {
-				ret = bad(&x, config_setting_get_elem(peers, (unsigned)i),
-				          "peer %s is listed twice (line %d)", c->peers[i].identity,
-				          c->peers[k].line);
+				ret = mb2c_conf_bad(&x, config_setting_get_elem(peers, (unsigned)i),
+				                    "peer %s is listed twice (line %d)",
+				                    c->peers[i].identity, c->peers[k].line);
 				c->n_peers = i + 1;
 				goto out;
 			}
