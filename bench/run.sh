@@ -43,4 +43,7 @@ echo "== bench_lab.sh (alloc: a state change per GAR)"
 BUILD_DIR=$BUILD bench/bench_lab.sh 20000 3 alloc | tail -1 || rc=1
 echo "== bench_lab.sh (heartbeat: no state change)"
 BUILD_DIR=$BUILD bench/bench_lab.sh 20000 3 heartbeat | tail -1 || rc=1
+# the security policy extension: sec_mb2c vs the stock acl_wl on the lab BM-SC
+echo "== bench_sec.sh (setup and GAR throughput, sec_mb2c vs acl_wl)"
+BUILD_DIR=$BUILD bench/bench_sec.sh 200 20000 3 | tail -1 || rc=1
 exit $rc

@@ -232,10 +232,12 @@ static int sec_verify(gnutls_session_t s)
 	}
 	int enforce = c->enforce;
 	conf_put();
+	/* the leaf's names are only for the log lines of a refusal: not parsed
+	 * again on the accept path */
 	char names[256] = "";
-	if (chain && n)
-		sec_cert_dns_names(&chain[0], names, sizeof(names));
 	if (!v.ok) {
+		if (chain && n)
+			sec_cert_dns_names(&chain[0], names, sizeof(names));
 		audit(enforce ? "REJECT handshake" : "MONITOR would reject handshake",
 		      names[0] ? names : NULL, cid, v.rule, "%s (%s)", v.text,
 		      inbound ? "inbound" : "outbound");
@@ -243,6 +245,8 @@ static int sec_verify(gnutls_session_t s)
 			return GNUTLS_E_CERTIFICATE_ERROR;
 	}
 	int core = fd_tls_verify_credentials_2(s);
+	if (core && v.ok && chain && n)
+		sec_cert_dns_names(&chain[0], names, sizeof(names));
 	if (core)
 		audit("REJECT handshake", names[0] ? names : NULL, cid,
 		      chain && n ? "tls.chain" : "cert.none", "%s (%s; the core logs the detail)",
@@ -475,6 +479,18 @@ static const char *rc_name(uint32_t rc)
 	}
 }
 
+/* snprintf(dst, dstlen, "%.*s", len, data) without the printf machinery
+ * (twice per request): stops at a NUL in data, truncates to dstlen - 1. */
+static void copy_str(char *dst, size_t dstlen, const char *data, size_t len)
+{
+	size_t n = data ? strnlen(data, len) : 0;
+	if (n >= dstlen)
+		n = dstlen - 1;
+	if (n)
+		memcpy(dst, data, n);
+	dst[n] = 0;
+}
+
 /* NULL when the request may go on; else the rule, and details in text. */
 static const char *check_request(struct msg *m, char *src, size_t srclen, char *origin,
                                  size_t originlen, char *text, size_t textlen, int *enforce,
@@ -484,15 +500,15 @@ static const char *check_request(struct msg *m, char *src, size_t srclen, char *
 	size_t idlen = 0;
 	struct avp *a = NULL;
 	struct avp_hdr *h = NULL;
-	snprintf(src, srclen, "-");
-	snprintf(origin, originlen, "-");
+	copy_str(src, srclen, "-", 1);
+	copy_str(origin, originlen, "-", 1);
 	if (fd_msg_source_get(m, &id, &idlen) || !id)
 		return NULL; /* locally generated */
-	snprintf(src, srclen, "%.*s", (int)idlen, id);
+	copy_str(src, srclen, (const char *)id, idlen);
 	if (!fd_msg_search_avp(m, origin_host_obj, &a) && a && !fd_msg_avp_hdr(a, &h) &&
 	    h->avp_value)
-		snprintf(origin, originlen, "%.*s", (int)h->avp_value->os.len,
-		         (char *)h->avp_value->os.data);
+		copy_str(origin, originlen, (const char *)h->avp_value->os.data,
+		         h->avp_value->os.len);
 	struct mb2c_peer_auth pa;
 	struct sec_conf *c = conf_get();
 	*enforce = c->enforce;
