@@ -36,6 +36,9 @@ mkdir -p "$P"
 		pki_leaf dra dra.mb2c.lab "--key-type=ecdsa --curve=secp256r1" &&
 		pki_leaf revoked gcs-rev.mb2c.lab "--key-type=ecdsa --curve=secp256r1" &&
 		pki_leaf rogueleaf gcs-rogue.mb2c.lab "--key-type=ecdsa --curve=secp256r1" rogue &&
+		pki_leaf pinned pinned.mb2c.lab "--key-type=ecdsa --curve=secp256r1" &&
+		pki_leaf badpin badpin.mb2c.lab "--key-type=ecdsa --curve=secp256r1" &&
+		pki_leaf otherca otherca.mb2c.lab "--key-type=ecdsa --curve=secp256r1" &&
 		pki_crl ca revoked &&
 		for k in expired notyet rsa1024 sha1 wrongsan cnonly servonly nokeyusage; do
 			pki_neg "$k" "gcs-$k.mb2c.lab" "$k" || exit 1
@@ -44,6 +47,7 @@ mkdir -p "$P"
 ) || { echo "certificate generation failed"; exit 1; }
 check "test PKI made with certtool" test -f "$P/bmsc-cnonly.pem"
 
+PIN=$(certtool --certificate-info --infile "$P/pinned.pem" --outder 2>/dev/null | sha256sum | cut -c1-64)
 SPORT=$(free_port)
 CPORT=$(free_port)
 DEAD=$(free_port) # gcs2 is a ConnectPeer the BM-SC cannot reach: it must come in
@@ -60,7 +64,10 @@ peers = (
   { pattern = "gcs-*.mb2c.lab"; role = "gcs-as"; },
   { identity = "dra.mb2c.lab"; role = "agent"; relay = [ "gcs*.mb2c.lab" ]; },
   { identity = "gcs-ipsec.mb2c.lab"; role = "gcs-as"; trusted = true; from = [ "127.0.0.1/32" ]; },
-  { identity = "gcs-far.mb2c.lab"; role = "gcs-as"; trusted = true; from = [ "192.0.2.10/32" ]; }
+  { identity = "gcs-far.mb2c.lab"; role = "gcs-as"; trusted = true; from = [ "192.0.2.10/32" ]; },
+  { identity = "pinned.mb2c.lab"; role = "gcs-as"; pin = "$PIN"; ca = "$P/ca.pem"; },
+  { identity = "badpin.mb2c.lab"; role = "gcs-as"; pin = "$(printf '0%.0s' {1..64})"; },
+  { identity = "otherca.mb2c.lab"; role = "gcs-as"; ca = "$P/rogue.pem"; }
 );
 C
 # bmsc_conf NAME [TLS_Prio] [cert basename]
@@ -103,7 +110,7 @@ check "... rule cert.no-san-dns on the own certificate" \
 bmsc_conf bmsc
 start_daemon bmsc "$T/bmsc.conf"
 check "BM-SC with sec_mb2c starts (audit passed)" \
-	wait_log "$T/bmsc.log" "sec_mb2c: enforce mode, 6 peers, 1 CRLs, start-up audit passed" 15
+	wait_log "$T/bmsc.log" "sec_mb2c: enforce mode, 9 peers, 1 CRLs, start-up audit passed" 15
 for ((i = 0; i < 100; i++)); do
 	ss -Hltn "sport = :$SPORT" | grep -q . && break
 	sleep 0.05
@@ -196,6 +203,15 @@ check "... rule=notls.address" logged "REJECT CER peer=gcs-far.mb2c.lab addr=127
 	>"$T/notlsunk.out" 2>&1
 check "No_TLS connection of a peer not declared trusted: CEA 3010" \
 	grep -q "CEA Result-Code 3010" "$T/notlsunk.out" && logged "peer=gcs-unknown.mb2c.lab addr=127.0.0.1 rule=notls.untrusted"
+
+raw pinned pinned pinned.mb2c.lab --gar --send-dpr
+check "peer entry with its CA and the certificate's SHA-256 pin: accepted" test "$(rc_of pinned)" = 0
+raw badpin badpin badpin.mb2c.lab --gar
+check "certificate that is not the entry's pin: CEA 3010, rule peer.pin" \
+	test "$(rc_of badpin)" = 12 && logged "REJECT CER peer=badpin.mb2c.lab addr=127.0.0.1 rule=peer.pin"
+raw otherca otherca otherca.mb2c.lab --gar
+check "chain not issued by the entry's CA (trusted by TLS_CA though): CEA 3010, rule peer.ca" \
+	test "$(rc_of otherca)" = 12 && logged "REJECT CER peer=otherca.mb2c.lab addr=127.0.0.1 rule=peer.ca"
 
 # ---- negative: per message
 raw orig gcs1 gcs1.mb2c.lab --gar --gar-origin-host gcs-9.mb2c.lab
