@@ -1,0 +1,90 @@
+/* Authorization policy of rt_mb2c: which GCS AS may do what on MB2-C.
+ * Conf file (libconfig) and pure decision functions: no libfdcore, so unit
+ * tests, benchmarks and fuzzers call them without a daemon. */
+#ifndef AUTHZ_POLICY_H
+#define AUTHZ_POLICY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <mb2c/codec.h>
+#include <mb2c/msg.h>
+
+enum authz_op {
+	AUTHZ_OP_ALLOCATE = 1u << 0,
+	AUTHZ_OP_REFRESH = 1u << 1,
+	AUTHZ_OP_DEALLOCATE = 1u << 2,
+	AUTHZ_OP_ACTIVATE = 1u << 3,
+	AUTHZ_OP_MODIFY = 1u << 4,
+	AUTHZ_OP_DEACTIVATE = 1u << 5,
+	AUTHZ_OP_HEARTBEAT = 1u << 6,
+};
+#define AUTHZ_OP_ALL 0x7fu
+const char *authz_op_name(unsigned op); /* one bit */
+
+struct authz_range { /* pre-provisioned TMGIs: PLMN + MBMS Service ID range */
+	struct mb2c_plmn plmn;
+	uint32_t first, last;
+};
+
+struct authz_rule {
+	char *identity; /* exact, or fnmatch pattern when is_pattern */
+	int is_pattern;
+	int line;
+	unsigned ops; /* AUTHZ_OP_* allowed */
+	struct authz_range *ranges;
+	size_t n_ranges;
+	uint32_t tmgi_quota;   /* TMGIs held at once; UINT32_MAX = no limit */
+	uint32_t bearer_quota; /* concurrent bearers; UINT32_MAX = no limit */
+	uint16_t *sai;         /* allowed SAIs; NULL = any */
+	size_t n_sai;
+	int cell_list; /* MBMS-Cell-List may be used */
+	int has_qci;
+	uint8_t qci[32];                 /* bitmap of allowed QCIs (0..255) when has_qci */
+	uint32_t max_mbr_dl, max_gbr_dl; /* bit/s, 0 = no limit */
+	uint32_t highest_arp;     /* lowest Priority-Level value allowed (1 = highest); 0 = any */
+	int pre_emption;          /* Pre-emption-Capability ENABLED allowed */
+	int mb2u_required;        /* activation must ask MB2U-Security = 1 */
+	uint32_t max_start_delay; /* MBMS-Start-Time at most now + this; 0 = no limit */
+	double rate, burst;       /* requests per second, bucket size; 0 = no limit */
+};
+
+struct authz_policy {
+	char *path;
+	int enforce;                /* 0 = monitor: log denials, deny nothing */
+	int release_on_gcs_restart; /* forget a GCS AS's TMGIs when its Restart-Counter changes */
+	uint32_t too_busy_result;   /* Result-Code for the rate limit: 3004 */
+	struct authz_rule *rules;
+	size_t n_rules;
+};
+
+/* 0, or EINVAL with "file:line: what is wrong" in err. */
+int authz_policy_load(const char *path, struct authz_policy *p, char *err, size_t errlen);
+void authz_policy_free(struct authz_policy *p);
+
+/* Exact identities first, then patterns; NULL = not listed (default: deny). */
+const struct authz_rule *authz_find_rule(const struct authz_policy *p, const char *identity);
+
+static inline int authz_op_allowed(const struct authz_rule *r, unsigned op)
+{
+	return r && (r->ops & op) == op;
+}
+
+/* Is the TMGI inside one of the rule's pre-provisioned ranges? */
+int authz_tmgi_provisioned(const struct authz_rule *r, const struct mb2c_tmgi *t);
+
+/* Checks of one MBMS-Bearer-Request against the rule that do not depend on
+ * TMGI ownership: operation, QoS ceilings, service area, cell list,
+ * MB2U-Security, start time. Returns the MBMS-Bearer-Result failure bits
+ * (0 = allowed) and a short reason for the audit line in *why. */
+uint32_t authz_bearer_check(const struct authz_rule *r, const struct mb2c_bearer_req *b,
+                            int64_t now, const char **why);
+
+/* Token bucket: 1 when a request may pass at time now (seconds). */
+struct authz_bucket {
+	double tokens, last;
+	int init;
+};
+int authz_bucket_take(const struct authz_rule *r, struct authz_bucket *b, double now);
+
+#endif

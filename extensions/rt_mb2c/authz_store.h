@@ -1,0 +1,48 @@
+/* TMGI ownership store of the authorization extension (rt_mb2c): which GCS
+ * AS owns which TMGI until when, learned from the GAAs the BM-SC sends.
+ *
+ * In memory: an open-addressing hash table of 16-byte slots keyed by the
+ * packed TMGI (the decision path is a few loads, no allocation). Durable: an
+ * SQLite file in WAL mode; changes are journaled by the caller's thread and
+ * written by authz_store_sync() (group commit: the caller releases an answer
+ * only after the sync covering its change returned). No libfdcore. */
+#ifndef AUTHZ_STORE_H
+#define AUTHZ_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <mb2c/codec.h>
+
+/* 48-bit key: MCC (10 bits) | MNC (10 bits) | 3-digit-MNC flag | service id */
+uint64_t authz_tmgi_key(const struct mb2c_tmgi *t);
+void authz_tmgi_of_key(uint64_t key, struct mb2c_tmgi *t);
+
+struct authz_store;
+
+/* Opens (creates) the SQLite file and loads every binding into memory.
+ * path NULL: memory only (tests, benchmarks). Returns 0 or an errno, with
+ * the reason in err. */
+int authz_store_open(const char *path, struct authz_store **out, char *err, size_t errlen);
+void authz_store_close(struct authz_store *s);
+
+/* Owners are interned: an owner id is a small integer for an identity. */
+uint32_t authz_owner_id(struct authz_store *s, const char *identity); /* creates */
+const char *authz_owner_name(const struct authz_store *s, uint32_t id);
+
+/* Lookups never allocate. Returns 1 and fills owner/expiry when bound. */
+int authz_store_get(const struct authz_store *s, uint64_t key, uint32_t *owner, uint32_t *expiry);
+/* Bind (or re-bind / refresh) and unbind; journaled for the next sync. */
+int authz_store_put(struct authz_store *s, uint64_t key, uint32_t owner, uint32_t expiry);
+int authz_store_del(struct authz_store *s, uint64_t key);
+/* Remove every binding with expiry <= now (0 = never expires); returns the
+ * number removed. */
+size_t authz_store_expire(struct authz_store *s, uint32_t now);
+size_t authz_store_count(const struct authz_store *s);
+size_t authz_store_count_owner(const struct authz_store *s, uint32_t owner);
+/* Writes the journal to the file (one transaction, fsync). 0 or an errno. */
+int authz_store_sync(struct authz_store *s);
+/* Memory used by the table and the owner index, in bytes. */
+size_t authz_store_memory(const struct authz_store *s);
+
+#endif

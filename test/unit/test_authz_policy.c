@@ -1,0 +1,196 @@
+/* rt_mb2c authorization policy: conf file and pure decisions. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <mb2c/mb2c.h>
+
+#include "authz_policy.h"
+#include "tcheck.h"
+
+static char dir[] = "/tmp/mb2c-authz-XXXXXX";
+
+static const char *conf_file(const char *name, const char *text)
+{
+	static char path[256];
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	FILE *f = fopen(path, "w");
+	fputs(text, f);
+	fclose(f);
+	return path;
+}
+
+static const char good[] =
+        "mode = \"enforce\";\n"
+        "rules = (\n"
+        "  { identity = \"gcs1.mb2c.lab\"; operations = [ \"all\" ];\n"
+        "    tmgi_ranges = ( { plmn = \"001-01\"; first = 0x100; last = 0x1ff; } );\n"
+        "    tmgi_quota = 4; bearer_quota = 2; sai = [ 1, 2, 3 ];\n"
+        "    qci = [ 65, 66, 69 ]; max_mbr_dl = 1000000; max_gbr_dl = 500000;\n"
+        "    highest_arp = 2; pre_emption_capability = false; mb2u_security = \"required\";\n"
+        "    max_start_delay = 600; rate = { per_second = 2.0; burst = 3.0; }; },\n"
+        "  { pattern = \"gcs-*.mb2c.lab\"; operations = [ \"allocate\", \"heartbeat\" ]; }\n"
+        ");\n";
+
+static struct mb2c_bearer_req start(uint16_t sai)
+{
+	static struct mb2c_service_area sa[8];
+	static int k;
+	struct mb2c_service_area *s = &sa[k++ % 8];
+	struct mb2c_bearer_req b;
+	memset(&b, 0, sizeof(b));
+	b.start_stop = MB2C_STARTSTOP_START;
+	b.has = MB2C_BRQ_QOS | MB2C_BRQ_SA | MB2C_BRQ_MB2U;
+	b.mb2u_security = 1;
+	b.qos.has = MB2C_QOS_QCI | MB2C_QOS_MBR_DL | MB2C_QOS_GBR_DL | MB2C_QOS_ARP | MB2C_QOS_PEC;
+	b.qos.qci = 65;
+	b.qos.mbr_dl = 1000000;
+	b.qos.gbr_dl = 500000;
+	b.qos.priority_level = 2;
+	b.qos.pre_emption_capability = MB2C_PRE_EMPTION_DISABLED;
+	s->count = 1;
+	s->sai[0] = sai;
+	b.sa = s;
+	return b;
+}
+
+static void decisions(void)
+{
+	struct authz_policy p;
+	char err[512];
+	CHECK_EQ(authz_policy_load(conf_file("good.conf", good), &p, err, sizeof(err)), 0);
+	CHECK_EQ(p.n_rules, 2);
+	const struct authz_rule *r = authz_find_rule(&p, "GCS1.mb2c.lab");
+	CHECK(r != NULL);
+	CHECK(authz_find_rule(&p, "gcs-7.mb2c.lab") == &p.rules[1]);
+	CHECK(authz_find_rule(&p, "gcs9.mb2c.lab") == NULL);
+	CHECK(authz_op_allowed(r, AUTHZ_OP_DEACTIVATE));
+	CHECK(authz_op_allowed(&p.rules[1], AUTHZ_OP_ALLOCATE));
+	CHECK(!authz_op_allowed(&p.rules[1], AUTHZ_OP_REFRESH));
+	CHECK(!authz_op_allowed(NULL, AUTHZ_OP_HEARTBEAT));
+	CHECK_EQ(r->tmgi_quota, 4);
+	CHECK_EQ(p.rules[1].tmgi_quota, UINT32_MAX);
+	struct mb2c_tmgi t = {0x150, {1, 1, 2}};
+	CHECK(authz_tmgi_provisioned(r, &t));
+	t.service_id = 0x200;
+	CHECK(!authz_tmgi_provisioned(r, &t));
+	t.service_id = 0x150;
+	t.plmn.mnc_digits = 3;
+	CHECK(!authz_tmgi_provisioned(r, &t));
+
+	const char *why;
+	const int64_t now = 1000;
+	struct mb2c_bearer_req b = start(1);
+	CHECK_EQ(authz_bearer_check(r, &b, now, &why), 0);
+	b.qos.qci = 9;
+	CHECK_EQ(authz_bearer_check(r, &b, now, &why), MB2C_BR_QOS_AUTHORIZATION_REJECTED);
+	CHECK_STR(why, "QCI not allowed");
+	b = start(1);
+	b.qos.mbr_dl = 1000001;
+	CHECK_EQ(authz_bearer_check(r, &b, now, &why), MB2C_BR_QOS_AUTHORIZATION_REJECTED);
+	b = start(1);
+	b.qos.gbr_dl = 600000;
+	CHECK_EQ(authz_bearer_check(r, &b, now, &why), MB2C_BR_QOS_AUTHORIZATION_REJECTED);
+	b = start(1);
+	b.qos.priority_level = 1; /* higher than highest_arp 2 */
+	CHECK_EQ(authz_bearer_check(r, &b, now, &why), MB2C_BR_QOS_AUTHORIZATION_REJECTED);
+	CHECK_STR(why, "ARP priority level higher than allowed");
+	b = start(1);
+	b.qos.pre_emption_capability = MB2C_PRE_EMPTION_ENABLED;
+	CHECK_EQ(authz_bearer_check(r, &b, now, &why), MB2C_BR_QOS_AUTHORIZATION_REJECTED);
+	b = start(7);
+	CHECK_EQ(authz_bearer_check(r, &b, now, &why), MB2C_BR_SERVICE_AREA_AUTHORIZATION_REJECTED);
+	b = start(1);
+	b.has |= MB2C_BRQ_CELLS;
+	CHECK_EQ(authz_bearer_check(r, &b, now, &why), MB2C_BR_SERVICE_AREA_AUTHORIZATION_REJECTED);
+	b = start(1);
+	b.mb2u_security = 0;
+	CHECK_EQ(authz_bearer_check(r, &b, now, &why), MB2C_BR_AUTHORIZATION_REJECTED);
+	CHECK_STR(why, "MB2U-Security required");
+	b = start(1);
+	b.has |= MB2C_BRQ_START_TIME;
+	b.start_time = now + 601;
+	CHECK_EQ(authz_bearer_check(r, &b, now, &why), MB2C_BR_MBMS_START_TIME);
+	b.start_time = now + 600;
+	CHECK_EQ(authz_bearer_check(r, &b, now, &why), 0);
+	/* the pattern rule may not activate at all */
+	b = start(1);
+	CHECK_EQ(authz_bearer_check(&p.rules[1], &b, now, &why), MB2C_BR_AUTHORIZATION_REJECTED);
+	CHECK_EQ(authz_bearer_check(NULL, &b, now, &why), MB2C_BR_AUTHORIZATION_REJECTED);
+	/* deactivation needs only the operation */
+	b = start(99);
+	b.start_stop = MB2C_STARTSTOP_STOP;
+	CHECK_EQ(authz_bearer_check(r, &b, now, &why), 0);
+	b.start_stop = MB2C_STARTSTOP_HEARTBEAT;
+	CHECK_EQ(authz_bearer_check(r, &b, now, &why), MB2C_BR_AUTHORIZATION_REJECTED);
+	/* token bucket: burst 3, then 2 per second */
+	struct authz_bucket k = {0, 0, 0};
+	CHECK(authz_bucket_take(r, &k, 10.0));
+	CHECK(authz_bucket_take(r, &k, 10.0));
+	CHECK(authz_bucket_take(r, &k, 10.0));
+	CHECK(!authz_bucket_take(r, &k, 10.0));
+	CHECK(!authz_bucket_take(r, &k, 10.2));
+	CHECK(authz_bucket_take(r, &k, 10.6));           /* 0.4 + 1.2 tokens */
+	CHECK(authz_bucket_take(&p.rules[1], &k, 10.6)); /* no rate: always */
+	authz_policy_free(&p);
+}
+
+static void bad_policies(void)
+{
+	static const struct {
+		const char *text, *want;
+	} bad[] = {
+	        {"mode = \"enforce\";\n", "p1.conf:0: rules = ("},
+	        {"rules = (\n { identity = \"a\"; }\n);\n", "p2.conf:2: rule a: operations = "},
+	        {"rules = (\n { identity = \"a\"; operations = [ \"fly\" ]; }\n);\n",
+	         "p3.conf:2: rule a: unknown operation 'fly'"},
+	        {"rules = (\n { identity = \"a\"; operations = [ \"all\" ];\n   tmgi_ranges = ( { "
+	         "plmn "
+	         "= \"1-1\"; first = 1; last = 2; } ); }\n);\n",
+	         "p4.conf:3: rule a: a TMGI range is"},
+	        {"rules = (\n { identity = \"a\"; operations = [ \"all\" ]; qci = [ 0 ]; }\n);\n",
+	         "p5.conf:2: rule a: QCI 0 is not in 1..255"},
+	        {"rules = (\n { identity = \"a\"; operations = [ \"all\" ]; highest_arp = 16; "
+	         "}\n);\n",
+	         "p6.conf:2: highest_arp = 16 is out of range 1..15"},
+	        {"rules = (\n { identity = \"a\"; operations = [ \"all\" ]; rate = { per_second = "
+	         "5; "
+	         "burst = 1.0; }; }\n);\n",
+	         "p7.conf:2: rule a: rate = "},
+	        {"rules = (\n { identity = \"a\"; operations = [ \"all\" ]; },\n { identity = "
+	         "\"A\"; "
+	         "operations = [ \"all\" ]; }\n);\n",
+	         "p8.conf:3: rule A is listed twice (line 2)"},
+	        {"rules = (\n { identity = \"a\"; operations = [ \"all\" ]; colour = 1; }\n);\n",
+	         "p9.conf:2: unknown key 'colour' in a rule"},
+	        {"rules = (\n { identity = \"a\"; operations = [ \"all\" ]; mb2u_security = "
+	         "\"yes\"; }\n);\n",
+	         "p10.conf:2: rule a: mb2u_security must be"},
+	        {"rules = ( { identity = ; } );\n", "p11.conf:1: syntax error"},
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		struct authz_policy p;
+		char name[16], err[512] = "";
+		snprintf(name, sizeof(name), "p%zu.conf", i + 1);
+		CHECK_EQ(authz_policy_load(conf_file(name, bad[i].text), &p, err, sizeof(err)),
+		         EINVAL);
+		if (!strstr(err, bad[i].want))
+			fprintf(stderr, "error '%s' lacks '%s'\n", err, bad[i].want);
+		CHECK(strstr(err, bad[i].want) != NULL);
+	}
+}
+
+int main(void)
+{
+	if (!mkdtemp(dir))
+		return 2;
+	decisions();
+	bad_policies();
+	char cmd[128];
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	if (system(cmd))
+		return 2;
+	return tc_finish("test_authz_policy");
+}
