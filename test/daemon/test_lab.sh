@@ -64,6 +64,7 @@ check "client reached the restart point" test -e "$T/ready"
 { kill -9 "$PID_bmsc"; wait "$PID_bmsc"; } 2>/dev/null
 check "after kill -9 the SQLite file holds the TMGI and its bearer" \
 	test "$(sqlite3 "$T/bmsc.sqlite" 'select count(*) from tmgi; select count(*) from bearer;' | tr '\n' ' ')" = "1 1 "
+echo "heartbeat_interval = 1;" >>"$T/bmsc_lab.conf" # the restarted BM-SC sends GNR heartbeats
 lab_start_bmsc "$T" bmsc2
 check "BM-SC restarted with Restart-Counter 2 and the state restored" \
 	grep -q "ready: Restart-Counter 2, 1 TMGIs and 1 bearers restored" "$T/bmsc2.log"
@@ -71,6 +72,8 @@ wait "$cpid"
 check "client: restart reported, TMGI and bearer still usable (exit 0)" test $? -eq 0
 check "client printed the restart" grep -q "BM-SC restart detected (GAA): Restart-Counter 1 -> 2" \
 	"$T/restart.out"
+check "GNR heartbeat received from the restarted BM-SC" \
+	grep -q "<- GNR from bmsc.mb2c.lab: heartbeat (Restart-Counter 2)" "$T/restart.out"
 stop_daemon bmsc2
 check "BM-SC stops cleanly (exit 0)" test "$STOP_RC" = 0
 finish
