@@ -236,6 +236,20 @@ stop_daemon bmsc
 check "BM-SC stops cleanly" test "$STOP_RC" = 0
 check "counters per rule logged at exit" grep -q "sec_mb2c: counters: .*id.mismatch=" "$T/bmsc.log"
 
+# ---- drop_untrusted: the impostor of a configured peer also loses its link
+sed -i 's/^mode = "enforce";/mode = "enforce";\ndrop_untrusted = true;/' "$T/sec.conf"
+start_daemon drop "$T/bmsc.conf"
+wait_log "$T/drop.log" "sec_mb2c: enforce mode" 15
+for ((i = 0; i < 100; i++)); do
+	ss -Hltn "sport = :$SPORT" | grep -q . && break
+	sleep 0.05
+done
+raw dropped other gcs2.mb2c.lab --gar
+check "drop_untrusted: the link of the configured-peer impostor is closed, nothing answered 2001" \
+	no_success dropped && grep -q "UNTRUSTED peer=gcs2.mb2c.lab addr=127.0.0.1 rule=id.mismatch.*link dropped" "$T/drop.log"
+stop_daemon drop
+sed -i '/^drop_untrusted = true;$/d' "$T/sec.conf"
+
 # ---- monitor mode: the same refusals are only logged
 SEC_MODE=monitor
 sed -i 's/mode = "enforce"/mode = "monitor"/' "$T/sec.conf"
