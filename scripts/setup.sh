@@ -18,6 +18,8 @@ PACKAGES=(
 	libsqlite3-dev sqlite3 libconfig-dev
 	# test tools: encoding oracle, sockets, process tools, linters
 	tshark iproute2 procps psmisc clang-format cppcheck
+	# fuzzing (scripts/fuzz.sh): clang with libFuzzer
+	clang libclang-rt-14-dev
 )
 
 missing=()

@@ -2,7 +2,8 @@
 # The whole test suite (README command 2). On a fresh Debian 12 machine it
 # installs what it needs (scripts/setup.sh), builds, runs every test with
 # ctest, then builds the unit and in-process tests with ASan+UBSan and runs
-# them too. Exit status 0 only when everything passed.
+# them too, and gives each libFuzzer target a 5 s smoke run. Exit status 0
+# only when everything passed.
 #   scripts/test.sh                 everything
 #   scripts/test.sh -R dict         only tests matching a ctest regex (both builds)
 set -euo pipefail
@@ -20,6 +21,9 @@ export ASAN_OPTIONS=abort_on_error=0:detect_leaks=1
 export LSAN_OPTIONS=suppressions=$PWD/test/lsan.supp:print_suppressions=0
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 (cd build-asan && ctest --output-on-failure -j 2 -L sanitize "$@") || rc=1
+
+echo "== fuzz smoke: each libFuzzer target 5 s on its seeds (build-fuzz/)"
+{ FUZZ_BUILD_ONLY=1 scripts/fuzz.sh && (cd build-fuzz && ctest --output-on-failure -j 2 -L fuzz "$@"); } || rc=1
 
 if [ "$rc" -eq 0 ]; then echo "== all tests passed"; else echo "== SOME TESTS FAILED"; fi
 exit "$rc"

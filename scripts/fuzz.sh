@@ -1,0 +1,136 @@
+#!/usr/bin/env bash
+# libFuzzer campaigns on the project's parsers (fuzz/): builds build-fuzz/ with
+# clang + ASan + UBSan + libFuzzer and runs each target on a scratch copy of its
+# seed corpus, so that fuzz/corpus/ (committed) stays small.
+#   scripts/fuzz.sh [TARGET|all] [SECONDS]   TARGET: codec msg conf cert (or
+#                                            fuzz_codec, ...); default all, 60 s
+#   FUZZ_BUILD_ONLY=1 scripts/fuzz.sh        install + configure + build only
+#   FUZZ_PARALLEL=2 scripts/fuzz.sh all 600  two targets at a time (2 cores)
+#   FUZZ_FRESH=1 ...                         restart from the seeds (the scratch
+#                                            corpus is kept between runs otherwise)
+# Per target it prints executions, exec/s, coverage (cov/ft of libFuzzer's last
+# status line), the corpus size and any crash/leak/timeout file. Exit status 1
+# when a target found something (or did not run), 0 otherwise.
+# Scratch: build-fuzz/fuzz-out/<target>/{corpus,artifacts,log} (crash files of
+# earlier runs moved to old-artifacts/).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+BUILD=${FUZZ_BUILD_DIR:-build-fuzz}
+ALL=(codec msg conf cert)
+
+target=${1:-all}
+secs=${2:-60}
+case $secs in '' | *[!0-9]*)
+	echo "fuzz.sh: SECONDS must be a number, not '$secs'" >&2
+	exit 2
+	;;
+esac
+if [ "$target" = all ]; then
+	targets=("${ALL[@]}")
+else
+	t=${target#fuzz_}
+	[[ " ${ALL[*]} " == *" $t "* ]] || {
+		echo "fuzz.sh: unknown target '$target' (${ALL[*]} or all)" >&2
+		exit 2
+	}
+	targets=("$t")
+fi
+
+# ---- tools: the project's packages (scripts/setup.sh), then clang + libFuzzer
+SETUP_NO_BUILD=1 scripts/setup.sh
+missing=()
+for p in clang libclang-rt-14-dev; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
+		missing+=("$p")
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+	SUDO=
+	[ "$(id -u)" -eq 0 ] || SUDO=sudo
+	echo "fuzz.sh: installing ${missing[*]}"
+	export DEBIAN_FRONTEND=noninteractive
+	$SUDO apt-get update -q
+	$SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+
+# ---- build
+mkdir -p "$BUILD"
+BDIR=$(cd "$BUILD" && pwd)
+cmake -S . -B "$BDIR" -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+	-DMB2C_SANITIZE=ON -DMB2C_FUZZ=ON >"$BDIR/configure-fuzz.log" 2>&1 || {
+	cat "$BDIR/configure-fuzz.log"
+	exit 1
+}
+if [ ! -d "$BDIR/fuzz/CMakeFiles" ]; then
+	echo "fuzz.sh: no 'fuzzers' target: the top-level CMakeLists.txt must add fuzz/ when" \
+		"MB2C_FUZZ is ON (see fuzz/CMakeLists.txt)" >&2
+	exit 1
+fi
+cmake --build "$BDIR" --target fuzzers -j "$(nproc)"
+[ -n "${FUZZ_BUILD_ONLY:-}" ] && exit 0
+
+# ---- run
+export MB2C_FDX_DIR=$BDIR/fdx
+export ASAN_OPTIONS=${ASAN_OPTIONS:-abort_on_error=1:detect_leaks=1}
+export LSAN_OPTIONS=suppressions=$ROOT/test/lsan.supp:print_suppressions=0
+export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+OUT=$BDIR/fuzz-out
+
+run_one() { # target seconds
+	local t=$1 s=$2 w=$OUT/$1
+	[ -n "${FUZZ_FRESH:-}" ] && rm -rf "$w/corpus"
+	# crash files of earlier runs are kept, out of the way of this run's
+	if [ -n "$(ls -A "$w/artifacts" 2>/dev/null)" ]; then
+		mkdir -p "$w/old-artifacts"
+		mv "$w/artifacts"/* "$w/old-artifacts/"
+	fi
+	mkdir -p "$w/corpus" "$w/artifacts"
+	cp -n fuzz/corpus/fuzz_"$t"/* "$w/corpus/" 2>/dev/null || true
+	local rc=0
+	"$BDIR/bin/fuzz_$t" -max_total_time="$s" -timeout=10 -rss_limit_mb=2048 \
+		-print_final_stats=1 -artifact_prefix="$w/artifacts/" "$w/corpus" \
+		>"$w/log" 2>&1 || rc=$?
+	echo "$rc" >"$w/rc"
+}
+
+summary() { # target
+	local t=$1 w=$OUT/$1 rc execs eps last cov ft corp crashes
+	rc=$(cat "$w/rc" 2>/dev/null || echo 99)
+	execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$w/log" | tail -1)
+	eps=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$w/log" | tail -1)
+	last=$(grep -E '^#[0-9]+.*cov: ' "$w/log" | tail -1 || true)
+	cov=$(sed -n 's/.* cov: \([0-9]*\).*/\1/p' <<<"$last")
+	ft=$(sed -n 's/.* ft: \([0-9]*\).*/\1/p' <<<"$last")
+	corp=$(sed -n 's/.* corp: \([0-9]*\/[0-9a-zA-Z]*\).*/\1/p' <<<"$last")
+	crashes=$(find "$w/artifacts" -type f | sort)
+	printf 'fuzz_%-6s %6ss  execs %-10s exec/s %-7s cov %-5s ft %-6s corpus %-10s rc %s\n' \
+		"$t" "$secs" "${execs:-?}" "${eps:-?}" "${cov:-?}" "${ft:-?}" "${corp:-?}" "$rc"
+	if [ -n "$crashes" ] || [ "$rc" -ne 0 ]; then
+		echo "  FINDING in fuzz_$t (log: $w/log):"
+		grep -E '^(==[0-9]+==ERROR|SUMMARY|fuzz_[a-z]+: )|runtime error' "$w/log" | head -5 |
+			sed 's/^/    /'
+		for c in $crashes; do echo "    input: $c"; done
+		return 1
+	fi
+	return 0
+}
+
+par=${FUZZ_PARALLEL:-1}
+echo "== fuzzing ${targets[*]}: ${secs} s each, ${par} at a time (scratch: $OUT)"
+pids=()
+for t in "${targets[@]}"; do
+	rm -f "$OUT/$t/rc"
+	run_one "$t" "$secs" &
+	pids+=($!)
+	while [ "$(jobs -rp | wc -l)" -ge "$par" ]; do sleep 1; done
+done
+for p in "${pids[@]}"; do wait "$p" || true; done
+
+found=0
+for t in "${targets[@]}"; do summary "$t" || found=1; done
+if [ "$found" -eq 0 ]; then
+	echo "== fuzz: no findings"
+else
+	echo "== fuzz: FINDINGS (see above)"
+fi
+exit "$found"
