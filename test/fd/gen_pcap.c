@@ -154,78 +154,11 @@ static void die(const char *what, int ret)
 	exit(1);
 }
 
-static void emit(struct pcapw *w, struct msg *m, int dir)
+static void emit(void *ctx, const char *name, int is_answer, const uint8_t *buf, size_t len)
 {
-	uint8_t *buf = NULL;
-	size_t len = 0;
-	int ret = fd_msg_bufferize(m, &buf, &len);
-	if (ret)
-		die("fd_msg_bufferize", ret);
-	if (pcapw_segment(w, dir, buf, len))
+	(void)name;
+	if (pcapw_segment(ctx, is_answer, buf, len))
 		die("writing the pcap", -1);
-	free(buf);
-}
-
-/* Gives the request a distinct hop-by-hop id (the builders leave it to the
- * routing layer) so that tshark pairs requests and answers unambiguously. */
-static void set_hbh(struct msg *m, uint32_t hbh)
-{
-	struct msg_hdr *h = NULL;
-	int ret = fd_msg_hdr(m, &h);
-	if (ret)
-		die("fd_msg_hdr", ret);
-	h->msg_hbhid = hbh;
-}
-
-/* Turns the emitted request *m into an answer (the request is freed later). */
-static struct msg *answer(struct msg *req)
-{
-	struct msg *m = req;
-	int ret = fd_msg_new_answer_from_req(fd_g_config->cnf_dict, &m, 0);
-	if (ret)
-		die("fd_msg_new_answer_from_req", ret);
-	return m;
-}
-
-static void free_pair(struct msg *ans)
-{
-	struct msg *q = NULL;
-	fd_msg_answ_getq(ans, &q);
-	fd_msg_answ_detach(ans);
-	fd_msg_free(q);
-	fd_msg_free(ans);
-}
-
-static void ga_pair(struct pcapw *w, const struct mb2c_gar *g, const struct mb2c_gaa *a,
-                    uint32_t hbh)
-{
-	struct msg *m = NULL;
-	int ret = mb2c_gar_new(g, &m);
-	if (ret)
-		die("mb2c_gar_new", ret);
-	set_hbh(m, hbh);
-	emit(w, m, 0);
-	m = answer(m);
-	if ((ret = mb2c_gaa_fill(m, a)))
-		die("mb2c_gaa_fill", ret);
-	emit(w, m, 1);
-	free_pair(m);
-}
-
-static void gn_pair(struct pcapw *w, const struct mb2c_gnr *g, const struct mb2c_gna *a,
-                    uint32_t hbh)
-{
-	struct msg *m = NULL;
-	int ret = mb2c_gnr_new(g, &m);
-	if (ret)
-		die("mb2c_gnr_new", ret);
-	set_hbh(m, hbh);
-	emit(w, m, 0);
-	m = answer(m);
-	if ((ret = mb2c_gna_fill(m, a)))
-		die("mb2c_gna_fill", ret);
-	emit(w, m, 1);
-	free_pair(m);
 }
 
 int main(int argc, char **argv)
@@ -240,23 +173,9 @@ int main(int argc, char **argv)
 		perror(argv[2]);
 		return 1;
 	}
-	struct mb2c_gar gar;
-	struct mb2c_gaa gaa;
-	struct mb2c_gnr gnr;
-	struct mb2c_gna gna;
-
-	sample_gar_typical(&gar);
-	sample_gaa_typical(&gaa);
-	ga_pair(&w, &gar, &gaa, 0x1001);
-	sample_gar_maximal(&gar);
-	sample_gaa_maximal(&gaa);
-	ga_pair(&w, &gar, &gaa, 0x1002);
-	sample_gnr_typical(&gnr);
-	sample_gna_typical(&gna);
-	gn_pair(&w, &gnr, &gna, 0x1003);
-	sample_gnr_maximal(&gnr);
-	sample_gna_typical(&gna);
-	gn_pair(&w, &gnr, &gna, 0x1004);
+	int ret = samples_encode(0, emit, &w);
+	if (ret)
+		die("encoding the samples", ret);
 
 	if (fclose(w.f)) {
 		perror(argv[2]);

@@ -1,6 +1,11 @@
 #include "samples.h"
 
+#include <errno.h>
+#include <stdlib.h>
 #include <string.h>
+
+#include <freeDiameter/freeDiameter-host.h>
+#include <freeDiameter/libfdcore.h>
 
 #include <mb2c/mb2c.h>
 
@@ -291,4 +296,93 @@ void sample_gna_typical(struct mb2c_gna *a)
 	mb2c_common_init(&a->c);
 	a->c.has_restart_counter = 1;
 	a->c.restart_counter = 11;
+}
+
+/* ---- encoded samples ---- */
+
+static int emit_msg(struct msg *m, const char *name, int is_answer, sample_emit_fn emit, void *ctx)
+{
+	uint8_t *buf = NULL;
+	size_t len = 0;
+	int ret = fd_msg_bufferize(m, &buf, &len);
+	if (!ret)
+		emit(ctx, name, is_answer, buf, len);
+	free(buf);
+	return ret;
+}
+
+/* emits req (hop-by-hop hbh) then, when fill is given, its answer; frees both */
+static int exchange(struct msg *req, uint32_t hbh, const char *qname, const char *aname,
+                    int (*fill)(struct msg *, const void *), const void *content,
+                    sample_emit_fn emit, void *ctx)
+{
+	struct msg_hdr *h = NULL;
+	int ret = fd_msg_hdr(req, &h);
+	if (!ret) {
+		h->msg_hbhid = hbh; /* the builders leave it to the routing layer */
+		ret = emit_msg(req, qname, 0, emit, ctx);
+	}
+	if (ret || !fill) {
+		fd_msg_free(req);
+		return ret;
+	}
+	struct msg *ans = req, *q = NULL;
+	if ((ret = fd_msg_new_answer_from_req(fd_g_config->cnf_dict, &ans, 0))) {
+		fd_msg_free(req);
+		return ret;
+	}
+	ret = fill(ans, content);
+	if (!ret)
+		ret = emit_msg(ans, aname, 1, emit, ctx);
+	fd_msg_answ_getq(ans, &q);
+	fd_msg_answ_detach(ans);
+	fd_msg_free(q);
+	fd_msg_free(ans);
+	return ret;
+}
+
+static int fill_gaa(struct msg *m, const void *a)
+{
+	return mb2c_gaa_fill(m, a);
+}
+
+static int fill_gna(struct msg *m, const void *a)
+{
+	return mb2c_gna_fill(m, a);
+}
+
+int samples_encode(int extras, sample_emit_fn emit, void *ctx)
+{
+	struct mb2c_gar gar;
+	struct mb2c_gaa gaa;
+	struct mb2c_gnr gnr;
+	struct mb2c_gna gna;
+	struct msg *m = NULL;
+	int ret;
+	sample_gar_typical(&gar);
+	sample_gaa_typical(&gaa);
+	if ((ret = mb2c_gar_new(&gar, &m)) ||
+	    (ret = exchange(m, 0x1001, "gar_typical", "gaa_typical", fill_gaa, &gaa, emit, ctx)))
+		return ret;
+	sample_gar_maximal(&gar);
+	sample_gaa_maximal(&gaa);
+	if ((ret = mb2c_gar_new(&gar, &m)) ||
+	    (ret = exchange(m, 0x1002, "gar_maximal", "gaa_maximal", fill_gaa, &gaa, emit, ctx)))
+		return ret;
+	sample_gnr_typical(&gnr);
+	sample_gna_typical(&gna);
+	if ((ret = mb2c_gnr_new(&gnr, &m)) ||
+	    (ret = exchange(m, 0x1003, "gnr_typical", "gna_typical", fill_gna, &gna, emit, ctx)))
+		return ret;
+	sample_gnr_maximal(&gnr);
+	if ((ret = mb2c_gnr_new(&gnr, &m)) ||
+	    (ret = exchange(m, 0x1004, "gnr_maximal", "gna_maximal", fill_gna, &gna, emit, ctx)))
+		return ret;
+	if (extras) {
+		sample_gar_bearers(&gar, 4);
+		if ((ret = mb2c_gar_new(&gar, &m)) ||
+		    (ret = exchange(m, 0x1005, "gar_bearers4", NULL, NULL, NULL, emit, ctx)))
+			return ret;
+	}
+	return 0;
 }
