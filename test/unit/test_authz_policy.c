@@ -182,12 +182,56 @@ static void bad_policies(void)
 	}
 }
 
-int main(void)
+/* The conf sample is the manual of the policy format: it must load and mean
+ * what its comments say. */
+static void sample(const char *path)
+{
+	struct authz_policy p;
+	char err[512] = "";
+	int ret = authz_policy_load(path, &p, err, sizeof(err));
+	CHECK_EQ(ret, 0);
+	if (ret) {
+		fprintf(stderr, "sample: %s\n", err);
+		return;
+	}
+	CHECK_EQ(p.enforce, 1);
+	CHECK_EQ(p.release_on_gcs_restart, 0);
+	CHECK_EQ(p.too_busy_result, 3004);
+	CHECK_EQ(p.n_rules, 2);
+	const struct authz_rule *r = authz_find_rule(&p, "gcs1.mb2c.example.org");
+	CHECK(r == &p.rules[0]);
+	if (r) {
+		CHECK_EQ(r->ops, AUTHZ_OP_ALL);
+		CHECK_EQ(r->n_ranges, 1);
+		CHECK_EQ(r->tmgi_quota, 16);
+		CHECK_EQ(r->bearer_quota, 8);
+		CHECK_EQ(r->n_sai, 3);
+		CHECK_EQ(r->highest_arp, 2);
+		CHECK_EQ(r->mb2u_required, 1);
+		struct mb2c_tmgi t;
+		CHECK_EQ(mb2c_tmgi_parse("001-01-000150", &t), 0);
+		CHECK(authz_tmgi_provisioned(r, &t));
+		CHECK_EQ(mb2c_tmgi_parse("001-01-000250", &t), 0);
+		CHECK(!authz_tmgi_provisioned(r, &t));
+	}
+	r = authz_find_rule(&p, "gcs-3.lab.example.org");
+	CHECK(r == &p.rules[1]);
+	CHECK(r && !authz_op_allowed(r, AUTHZ_OP_ACTIVATE));
+	CHECK(r && authz_op_allowed(r, AUTHZ_OP_ALLOCATE | AUTHZ_OP_HEARTBEAT));
+	CHECK(authz_find_rule(&p, "gcs2.mb2c.example.org") == NULL);
+	authz_policy_free(&p);
+}
+
+int main(int argc, char **argv)
 {
 	if (!mkdtemp(dir))
 		return 2;
 	decisions();
 	bad_policies();
+	if (argc > 1)
+		sample(argv[1]);
+	else
+		fprintf(stderr, "test_authz_policy: no conf sample given, sample check skipped\n");
 	char cmd[128];
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
 	if (system(cmd))
