@@ -153,6 +153,18 @@ static void authz_bearers(const struct mb2c_gar *g)
 				(void)authz_tmgi_provisioned(&rules[r], &b->tmgi);
 		}
 	}
+	/* whole-GAR decision (what rt_mb2c.fdx runs): a denial count never
+	 * exceeds the items, and a denial always says what and why */
+	size_t items = (g->has_alloc ? 1 : 0) + g->n_alloc_tmgi + g->n_dealloc_tmgi + g->n_bearer;
+	for (size_t r = 0; r <= sizeof(rules) / sizeof(rules[0]); r++) {
+		struct authz_denial d;
+		const struct authz_rule *rule =
+		        r < sizeof(rules) / sizeof(rules[0]) ? &rules[r] : NULL;
+		size_t n = authz_gar_check(rule, g, NOW, &d);
+		if (n > (items ? items : 1) || (n && (!d.why || !d.item[0])))
+			FINDING("authz_gar_check: %zu denials of %zu items (why %s)", n, items,
+			        d.why ? d.why : "(none)");
+	}
 	for (size_t i = 0; i < g->n_alloc_tmgi; i++)
 		(void)authz_tmgi_provisioned(&rules[0], &g->alloc_tmgi[i]);
 	for (size_t i = 0; i < g->n_dealloc_tmgi; i++)

@@ -403,3 +403,56 @@ int authz_bucket_take(const struct authz_rule *r, struct authz_bucket *b, double
 	b->tokens -= 1;
 	return 1;
 }
+
+static size_t deny(struct authz_denial *d, size_t n, unsigned op, const char *kind,
+                   const struct mb2c_tmgi *t, int flow, const char *why, uint32_t bits)
+{
+	if (n == 0) {
+		char tb[MB2C_TMGI_STRLEN] = "";
+		if (t)
+			mb2c_tmgi_format(t, tb, sizeof(tb));
+		d->op = op;
+		if (!t)
+			snprintf(d->item, sizeof(d->item), "%s", kind);
+		else if (flow >= 0)
+			snprintf(d->item, sizeof(d->item), "%s %s/%d", kind, tb, flow);
+		else
+			snprintf(d->item, sizeof(d->item), "%s %s", kind, tb);
+		d->why = why;
+		d->bearer_bits = bits;
+	}
+	return n + 1;
+}
+
+size_t authz_gar_check(const struct authz_rule *r, const struct mb2c_gar *g, int64_t now,
+                       struct authz_denial *first)
+{
+	size_t n = 0;
+	const char *no_rule = "identity not listed in the policy";
+	memset(first, 0, sizeof(*first));
+	if (g->has_alloc && g->tmgi_number > 0 && !authz_op_allowed(r, AUTHZ_OP_ALLOCATE))
+		n = deny(first, n, AUTHZ_OP_ALLOCATE, "TMGI allocation", NULL, -1,
+		         r ? "operation not allowed" : no_rule, 0);
+	for (size_t i = 0; i < g->n_alloc_tmgi; i++)
+		if (!authz_op_allowed(r, AUTHZ_OP_REFRESH))
+			n = deny(first, n, AUTHZ_OP_REFRESH, "TMGI", &g->alloc_tmgi[i], -1,
+			         r ? "operation not allowed" : no_rule, 0);
+	for (size_t i = 0; i < g->n_dealloc_tmgi; i++)
+		if (!authz_op_allowed(r, AUTHZ_OP_DEALLOCATE))
+			n = deny(first, n, AUTHZ_OP_DEALLOCATE, "TMGI", &g->dealloc_tmgi[i], -1,
+			         r ? "operation not allowed" : no_rule, 0);
+	for (size_t i = 0; i < g->n_bearer; i++) {
+		const struct mb2c_bearer_req *b = &g->bearer[i];
+		const char *why = NULL;
+		uint32_t bits = authz_bearer_check(r, b, now, &why);
+		if (bits)
+			n = deny(first, n, op_of(b->start_stop), "bearer", &b->tmgi,
+			         (b->has & MB2C_BRQ_FLOW) ? (int)b->flow_id : -1, r ? why : no_rule,
+			         bits);
+	}
+	if (!g->has_alloc && !g->n_alloc_tmgi && !g->n_dealloc_tmgi && !g->n_bearer &&
+	    !authz_op_allowed(r, AUTHZ_OP_HEARTBEAT))
+		n = deny(first, n, AUTHZ_OP_HEARTBEAT, "GAR", NULL, -1,
+		         r ? "operation not allowed" : no_rule, 0);
+	return n;
+}

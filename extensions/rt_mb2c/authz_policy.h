@@ -80,6 +80,21 @@ int authz_tmgi_provisioned(const struct authz_rule *r, const struct mb2c_tmgi *t
 uint32_t authz_bearer_check(const struct authz_rule *r, const struct mb2c_bearer_req *b,
                             int64_t now, const char **why);
 
+/* Stateless check of a whole GAR against the rule (NULL = identity not
+ * listed): each item's operation (allocate, refresh/deallocate of each TMGI,
+ * each bearer request; a GAR without items is a heartbeat) and
+ * authz_bearer_check() for bearers. Ownership and quotas need the store and
+ * are checked by the caller. Returns the number of denied items and
+ * describes the first one in *first (for the one-line audit). */
+struct authz_denial {
+	unsigned op;          /* AUTHZ_OP_* of the item */
+	char item[48];        /* "TMGI 001-01-000100", "bearer 001-01-000100/3", "GAR" */
+	const char *why;      /* static text */
+	uint32_t bearer_bits; /* MBMS-Bearer-Result bits for a bearer item */
+};
+size_t authz_gar_check(const struct authz_rule *r, const struct mb2c_gar *g, int64_t now,
+                       struct authz_denial *first);
+
 /* Token bucket: 1 when a request may pass at time now (seconds). */
 struct authz_bucket {
 	double tokens, last;

@@ -182,6 +182,38 @@ static void bad_policies(void)
 	}
 }
 
+/* Whole-GAR check: the operation of each item, heartbeat = no items. */
+static void gar_checks(void)
+{
+	struct authz_policy p;
+	char err[512];
+	CHECK_EQ(authz_policy_load(conf_file("gar.conf", good), &p, err, sizeof(err)), 0);
+	const struct authz_rule *lab = &p.rules[1]; /* allocate + heartbeat */
+	struct mb2c_gar g;
+	struct authz_denial d;
+	struct mb2c_tmgi t[2];
+	CHECK_EQ(mb2c_tmgi_parse("001-01-000100", &t[0]), 0);
+	CHECK_EQ(mb2c_tmgi_parse("001-01-000101", &t[1]), 0);
+	memset(&g, 0, sizeof(g));
+	CHECK_EQ(authz_gar_check(lab, &g, 0, &d), 0);  /* heartbeat allowed */
+	CHECK_EQ(authz_gar_check(NULL, &g, 0, &d), 1); /* identity not listed */
+	CHECK_EQ(d.op, AUTHZ_OP_HEARTBEAT);
+	CHECK_STR(d.why, "identity not listed in the policy");
+	g.has_alloc = 1;
+	g.tmgi_number = 2;
+	CHECK_EQ(authz_gar_check(lab, &g, 0, &d), 0);
+	g.dealloc_tmgi = t;
+	g.n_dealloc_tmgi = 2;
+	g.alloc_tmgi = t;
+	g.n_alloc_tmgi = 1;
+	CHECK_EQ(authz_gar_check(lab, &g, 0, &d), 3); /* 1 refresh + 2 deallocations */
+	CHECK_EQ(d.op, AUTHZ_OP_REFRESH);
+	CHECK_STR(d.item, "TMGI 001-01-000100");
+	CHECK_STR(d.why, "operation not allowed");
+	CHECK_EQ(authz_gar_check(&p.rules[0], &g, 0, &d), 0); /* "all" */
+	authz_policy_free(&p);
+}
+
 /* The conf sample is the manual of the policy format: it must load and mean
  * what its comments say. */
 static void sample(const char *path)
@@ -228,6 +260,7 @@ int main(int argc, char **argv)
 		return 2;
 	decisions();
 	bad_policies();
+	gar_checks();
 	if (argc > 1)
 		sample(argv[1]);
 	else
