@@ -58,6 +58,7 @@ TLS_Prio = "$LAB_PRIO";
 LoadExtension = "$FDX/dict_mb2c.fdx";
 LoadExtension = "$FDX/app_bmsc_lab.fdx" : "$dir/bmsc_lab.conf";
 $admit
+${LAB_BMSC_EXTRA:-}
 C
 	cat >"$dir/sec_gcs.conf" <<C
 # MB2-C security policy of the lab GCS AS: the BM-SC it talks to

@@ -1,0 +1,90 @@
+#!/usr/bin/env bash
+# rt_mb2c co-located with the lab BM-SC (loaded after sec_mb2c): GARs the
+# policy denies are answered 5003 before the BM-SC application sees them,
+# each with one log line naming peer, rule and item; allowed GARs reach the
+# BM-SC unchanged; monitor mode only logs; a bad policy stops the daemon with
+# file:line; enforce mode without sec_mb2c refuses to start.
+# usage: test_rt.sh SRC BUILD
+set -uo pipefail
+SRC=$1
+FDX=$2/fdx
+BIN=$2/bin
+. "$SRC/test/lib/common.sh"
+. "$SRC/test/lib/pki.sh"
+. "$SRC/test/lib/lab.sh"
+
+write_policy() { # write_policy MODE
+	cat >"$T/rt_mb2c.conf" <<C
+mode = "$1";
+rules = (
+  { identity = "gcs1.mb2c.lab"; operations = [ "all" ];
+    qci = [ 65 ]; sai = [ 1, 2 ]; max_mbr_dl = 100000; },
+  { identity = "gcs2.mb2c.lab"; operations = [ "heartbeat" ]; }
+);
+C
+}
+write_policy enforce
+LAB_BMSC_EXTRA="LoadExtension = \"$FDX/rt_mb2c.fdx\" : \"$T/rt_mb2c.conf\";"
+LAB_READY_RE="rt_mb2c: ready"
+lab_setup "$T" || exit 1
+check "BM-SC starts with sec_mb2c then rt_mb2c" lab_start_bmsc "$T" bmsc
+check "rt_mb2c reports its policy" grep -q "rt_mb2c: ready: enforce mode, 2 rules" "$T/bmsc.log"
+
+cat >"$T/gcs1.scn" <<'S'
+heartbeat
+allocate n=1 save=N
+activate tmgi=$N qci=69 mbr=1000 gbr=1000 arp=5 sai=1 expect=rc:5003
+activate tmgi=$N qci=65 mbr=1000 gbr=1000 arp=5 sai=3 expect=rc:5003
+activate tmgi=$N qci=65 mbr=900000 gbr=1000 arp=5 sai=1 expect=rc:5003
+activate tmgi=$N qci=65 mbr=1000 gbr=1000 arp=5 sai=1 save-flow=F
+deactivate tmgi=$N flow=$F
+deallocate tmgi=$N
+S
+lab_client "$T" gcs1 scenario "$T/gcs1.scn" >"$T/gcs1.out" 2>&1
+check "gcs1: allowed steps succeed, QCI / SAI / MBR over the policy get 5003 (exit 0)" \
+	test $? -eq 0
+check "gcs1: 8 steps passed" grep -qx "8 passed, 0 failed" "$T/gcs1.out"
+check "denial line names peer, rule (file:line) and item (QCI)" \
+	grep -Eq "rt_mb2c: DENY peer=gcs1.mb2c.lab rule=$T/rt_mb2c.conf:3\(gcs1.mb2c.lab\) item=bearer 001-01-[0-9a-f]{6} op=activate: .*QCI" "$T/bmsc.log"
+check "three GARs of gcs1 denied, one line each" \
+	test "$(grep -c 'rt_mb2c: DENY peer=gcs1.mb2c.lab' "$T/bmsc.log")" -eq 3
+check "the BM-SC application saw only the 5 allowed GARs of gcs1" \
+	test "$(grep -c 'app_bmsc_lab: GAR from gcs1.mb2c.lab' "$T/bmsc.log")" -eq 5
+
+cat >"$T/gcs2.scn" <<'S'
+heartbeat
+allocate n=1 expect=rc:5003
+S
+lab_client "$T" gcs2 scenario "$T/gcs2.scn" >"$T/gcs2.out" 2>&1
+check "gcs2 (heartbeat only): heartbeat passes, allocation gets 5003 (exit 0)" test $? -eq 0
+check "gcs2 denial names the operation" \
+	grep -q "rt_mb2c: DENY peer=gcs2.mb2c.lab rule=$T/rt_mb2c.conf:5(gcs2.mb2c.lab) item=TMGI allocation op=allocate: operation not allowed" "$T/bmsc.log"
+stop_daemon bmsc
+check "BM-SC stops cleanly (exit 0)" test "$STOP_RC" = 0
+check "rt_mb2c counted 10 GARs checked (8 + 2), 4 denied" \
+	grep -q "rt_mb2c: stopped: 10 GARs checked, 4 denied" "$T/bmsc.log"
+
+# monitor mode: the same denial is only logged
+write_policy monitor
+lab_start_bmsc "$T" bmsc_mon
+lab_client "$T" gcs2 allocate 1 >"$T/mon.out" 2>&1
+check "monitor mode: gcs2's allocation goes through" test $? -eq 0
+check "monitor mode: the denial is logged as MONITOR" \
+	grep -q "rt_mb2c: MONITOR would deny peer=gcs2.mb2c.lab" "$T/bmsc_mon.log"
+stop_daemon bmsc_mon
+
+# a bad policy stops the daemon with file:line
+printf 'mode = "enforce";\nrules = ( { identity = "gcs1.mb2c.lab"; operations = [ "fly" ]; } );\n' \
+	>"$T/rt_mb2c.conf"
+"$FDD" -c "$T/bmsc.conf" >"$T/bad.log" 2>&1
+check "bad policy: freeDiameterd exits non-zero" test $? -ne 0
+check "bad policy: file:line: what is wrong" \
+	grep -q "$T/rt_mb2c.conf:2: rule gcs1.mb2c.lab: unknown operation 'fly'" "$T/bad.log"
+
+# enforce mode without sec_mb2c (nothing proves identities) refuses to start
+write_policy enforce
+sed '/sec_mb2c.fdx/d' "$T/bmsc.conf" >"$T/nosec.conf"
+"$FDD" -c "$T/nosec.conf" >"$T/nosec.log" 2>&1
+check "enforce mode without sec_mb2c: freeDiameterd exits non-zero" test $? -ne 0
+check "... and says why" grep -q "load sec_mb2c.fdx before rt_mb2c.fdx" "$T/nosec.log"
+finish
