@@ -2,14 +2,17 @@
  * reaches the local BM-SC application is checked against the policy before
  * the application sees it. Stateless checks only so far (identity listed,
  * operation of each item, bearer QoS / area / cell list / MB2U / start
- * time); a GAR with a denied item is answered 5003
+ * time) and the per-identity rate limit (too_busy_result); a GAR with a
+ * denied item is answered 5003
  * DIAMETER_AUTHORIZATION_REJECTED as a whole and logged in one line naming
- * peer, rule and item. TMGI ownership, quotas, rate limit, relay mode and
+ * peer, rule and item. TMGI ownership, quotas, relay mode and
  * per-item merging are the next steps (README.md). */
 #include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include <freeDiameter/extension.h>
@@ -25,7 +28,38 @@
 static struct authz_policy policy;
 static struct disp_hdl *disp_hdl;
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
-static unsigned long long n_checked, n_denied;
+static unsigned long long n_checked, n_denied, n_limited;
+
+/* Token buckets of the rate limit, one per GCS AS identity (a few dozen at
+ * most: a list under the lock is enough). */
+struct bucket {
+	struct bucket *next;
+	struct authz_bucket b;
+	char id[];
+};
+static struct bucket *buckets;
+
+static int rate_ok(const struct authz_rule *r, const char *id)
+{
+	if (!r || r->rate <= 0)
+		return 1;
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	double now = (double)ts.tv_sec + ts.tv_nsec / 1e9;
+	struct bucket *k;
+	for (k = buckets; k && strcasecmp(k->id, id); k = k->next)
+		;
+	if (!k) {
+		size_t len = strlen(id) + 1;
+		k = calloc(1, sizeof(*k) + len);
+		if (!k)
+			return 0; /* no memory: refuse rather than pass unlimited */
+		memcpy(k->id, id, len);
+		k->next = buckets;
+		buckets = k;
+	}
+	return authz_bucket_take(r, &k->b, now);
+}
 
 static int deny_gar(struct msg **msg, uint32_t rc)
 {
@@ -58,11 +92,24 @@ static int rt_disp(struct msg **msg, struct avp *avp, struct session *sess, void
 	size_t n = authz_gar_check(r, g, (int64_t)time(NULL), &d);
 	pthread_mutex_lock(&lock);
 	n_checked++;
+	int limited = !n && !rate_ok(r, who);
 	if (n)
 		n_denied++;
+	if (limited)
+		n_limited++;
 	pthread_mutex_unlock(&lock);
 	int ret = 0;
-	if (n) {
+	if (limited) {
+		fd_log_notice("rt_mb2c: %s peer=%s rule=%s:%d(%s) item=GAR op=rate: more than "
+		              "%g GARs/s (burst %g), answered %u",
+		              policy.enforce ? "DENY" : "MONITOR would deny", who, policy.path,
+		              r->line, r->identity, r->rate, r->burst, policy.too_busy_result);
+		if (policy.enforce) {
+			ret = deny_gar(msg, policy.too_busy_result);
+			if (!ret)
+				*act = DISP_ACT_SEND;
+		}
+	} else if (n) {
 		char rule[300];
 		if (r)
 			snprintf(rule, sizeof(rule), "%s:%d(%s)", policy.path, r->line,
@@ -115,7 +162,13 @@ void fd_ext_fini(void)
 {
 	if (disp_hdl)
 		fd_disp_unregister(&disp_hdl, NULL);
-	fd_log_notice("rt_mb2c: stopped: %llu GARs checked, %llu denied", n_checked, n_denied);
+	fd_log_notice("rt_mb2c: stopped: %llu GARs checked, %llu denied, %llu rate-limited",
+	              n_checked, n_denied, n_limited);
+	while (buckets) {
+		struct bucket *k = buckets;
+		buckets = k->next;
+		free(k);
+	}
 	authz_policy_free(&policy);
 }
 

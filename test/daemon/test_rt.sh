@@ -2,8 +2,9 @@
 # rt_mb2c co-located with the lab BM-SC (loaded after sec_mb2c): GARs the
 # policy denies are answered 5003 before the BM-SC application sees them,
 # each with one log line naming peer, rule and item; allowed GARs reach the
-# BM-SC unchanged; monitor mode only logs; a bad policy stops the daemon with
-# file:line; enforce mode without sec_mb2c refuses to start.
+# BM-SC unchanged; a GCS AS over its rate gets 3004; monitor mode only logs;
+# a bad policy stops the daemon with file:line; enforce mode without
+# sec_mb2c refuses to start.
 # usage: test_rt.sh SRC BUILD
 set -uo pipefail
 SRC=$1
@@ -19,7 +20,8 @@ mode = "$1";
 rules = (
   { identity = "gcs1.mb2c.lab"; operations = [ "all" ];
     qci = [ 65 ]; sai = [ 1, 2 ]; max_mbr_dl = 100000; },
-  { identity = "gcs2.mb2c.lab"; operations = [ "heartbeat" ]; }
+  { identity = "gcs2.mb2c.lab"; operations = [ "heartbeat" ];
+    rate = { per_second = 0.1; burst = 2.0; }; }
 );
 C
 }
@@ -54,15 +56,20 @@ check "the BM-SC application saw only the 5 allowed GARs of gcs1" \
 cat >"$T/gcs2.scn" <<'S'
 heartbeat
 allocate n=1 expect=rc:5003
+heartbeat
+heartbeat expect=rc:3004
 S
 lab_client "$T" gcs2 scenario "$T/gcs2.scn" >"$T/gcs2.out" 2>&1
-check "gcs2 (heartbeat only): heartbeat passes, allocation gets 5003 (exit 0)" test $? -eq 0
+check "gcs2 (heartbeat only, burst 2): 2 heartbeats pass, allocation gets 5003, the 3rd heartbeat 3004 (exit 0)" \
+	test $? -eq 0
+check "the rate limit is logged with peer, rule and limit" \
+	grep -q "rt_mb2c: DENY peer=gcs2.mb2c.lab rule=$T/rt_mb2c.conf:5(gcs2.mb2c.lab) item=GAR op=rate: more than 0.1 GARs/s (burst 2), answered 3004" "$T/bmsc.log"
 check "gcs2 denial names the operation" \
 	grep -q "rt_mb2c: DENY peer=gcs2.mb2c.lab rule=$T/rt_mb2c.conf:5(gcs2.mb2c.lab) item=TMGI allocation op=allocate: operation not allowed" "$T/bmsc.log"
 stop_daemon bmsc
 check "BM-SC stops cleanly (exit 0)" test "$STOP_RC" = 0
-check "rt_mb2c counted 10 GARs checked (8 + 2), 4 denied" \
-	grep -q "rt_mb2c: stopped: 10 GARs checked, 4 denied" "$T/bmsc.log"
+check "rt_mb2c counted 12 GARs checked (8 + 4), 4 denied, 1 rate-limited" \
+	grep -q "rt_mb2c: stopped: 12 GARs checked, 4 denied, 1 rate-limited" "$T/bmsc.log"
 
 # monitor mode: the same denial is only logged
 write_policy monitor
