@@ -1,14 +1,14 @@
 /* rt_mb2c extension glue, co-located mode (first step): every GAR that
  * reaches the local BM-SC application is checked against the policy before
- * the application sees it. Stateless checks only so far (identity listed,
- * operation of each item, bearer QoS / area / cell list / MB2U / start
- * time) and the per-identity rate limit (too_busy_result); a GAR with a
- * denied item is answered 5003
- * DIAMETER_AUTHORIZATION_REJECTED as a whole and logged in one line naming
- * peer, rule and item. TMGI ownership, quotas, relay mode and
- * per-item merging are the next steps (README.md). */
+ * the application sees it: identity listed, operation of each item, bearer
+ * QoS / area / cell list / MB2U / start time (a denied item: the whole GAR
+ * is answered 5003 DIAMETER_AUTHORIZATION_REJECTED), and the per-identity
+ * rate limit (too_busy_result). One log line per denial naming peer, rule
+ * and item; SIGUSR1 reloads the policy. TMGI ownership, quotas, relay mode
+ * and per-item merging are the next steps (README.md). */
 #include <errno.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,7 +25,8 @@
 
 #include "authz_policy.h"
 
-static struct authz_policy policy;
+static struct authz_policy policy; /* under policy_lock: SIGUSR1 swaps it */
+static pthread_rwlock_t policy_lock = PTHREAD_RWLOCK_INITIALIZER;
 static struct disp_hdl *disp_hdl;
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static unsigned long long n_checked, n_denied, n_limited;
@@ -87,6 +88,7 @@ static int rt_disp(struct msg **msg, struct avp *avp, struct session *sess, void
 	if (mb2c_gar_read(*msg, &g, &err))
 		return 0; /* malformed: the application answers it with the right code */
 	const char *who = g->c.origin_host.s ? g->c.origin_host.s : "-";
+	pthread_rwlock_rdlock(&policy_lock);
 	const struct authz_rule *r = authz_find_rule(&policy, who);
 	struct authz_denial d;
 	size_t n = authz_gar_check(r, g, (int64_t)time(NULL), &d);
@@ -126,8 +128,43 @@ static int rt_disp(struct msg **msg, struct avp *avp, struct session *sess, void
 				*act = DISP_ACT_SEND;
 		}
 	}
+	pthread_rwlock_unlock(&policy_lock);
 	mb2c_gar_free(g);
 	return ret;
+}
+
+/* SIGUSR1: a file with an error is refused and the previous policy stays. */
+static void rt_reload(void)
+{
+	struct authz_policy n;
+	char err[512];
+	pthread_rwlock_rdlock(&policy_lock);
+	char *path = strdup(policy.path);
+	pthread_rwlock_unlock(&policy_lock);
+	if (!path || authz_policy_load(path, &n, err, sizeof(err))) {
+		fd_log_error("rt_mb2c: reload refused, the previous policy stays: %s",
+		             path ? err : "out of memory");
+		free(path); /* a failed load frees what it allocated */
+		return;
+	}
+	free(path);
+	if (n.enforce && !mb2c_peerauth_active()) {
+		fd_log_error("rt_mb2c: reload refused, the previous policy stays: enforce mode "
+		             "needs sec_mb2c.fdx loaded before rt_mb2c.fdx");
+		authz_policy_free(&n);
+		return;
+	}
+	pthread_rwlock_wrlock(&policy_lock);
+	struct authz_policy old = policy;
+	policy = n;
+	pthread_rwlock_unlock(&policy_lock);
+	authz_policy_free(&old);
+	pthread_mutex_lock(&lock);
+	fd_log_notice("rt_mb2c: policy reloaded from %s: %s mode, %zu rules (so far %llu GARs "
+	              "checked, %llu denied, %llu rate-limited)",
+	              n.path, n.enforce ? "enforce" : "monitor", n.n_rules, n_checked, n_denied,
+	              n_limited);
+	pthread_mutex_unlock(&lock);
 }
 
 static int rt_entry(char *conffile)
@@ -149,7 +186,8 @@ static int rt_entry(char *conffile)
 	}
 	struct disp_when when;
 	memset(&when, 0, sizeof(when));
-	if ((ret = fd_disp_register(rt_disp, DISP_HOW_ANY, &when, NULL, &disp_hdl))) {
+	if ((ret = fd_disp_register(rt_disp, DISP_HOW_ANY, &when, NULL, &disp_hdl)) ||
+	    (ret = fd_event_trig_regcb(SIGUSR1, "rt_mb2c", rt_reload))) {
 		fd_log_error("rt_mb2c: registration failed: %s", strerror(ret));
 		return ret;
 	}

@@ -66,10 +66,27 @@ check "the rate limit is logged with peer, rule and limit" \
 	grep -q "rt_mb2c: DENY peer=gcs2.mb2c.lab rule=$T/rt_mb2c.conf:5(gcs2.mb2c.lab) item=GAR op=rate: more than 0.1 GARs/s (burst 2), answered 3004" "$T/bmsc.log"
 check "gcs2 denial names the operation" \
 	grep -q "rt_mb2c: DENY peer=gcs2.mb2c.lab rule=$T/rt_mb2c.conf:5(gcs2.mb2c.lab) item=TMGI allocation op=allocate: operation not allowed" "$T/bmsc.log"
+# SIGUSR1 reload: a policy with an error is refused, the previous one stays;
+# a good one applies at once
+cp "$T/rt_mb2c.conf" "$T/rt_mb2c.good"
+echo 'too_busy_result = 99;' >>"$T/rt_mb2c.conf"
+kill -USR1 "$PID_bmsc"
+check "reload with an error refused with file:line, previous policy stays" \
+	wait_log "$T/bmsc.log" "rt_mb2c: reload refused, the previous policy stays: $T/rt_mb2c.conf:8: " 10
+echo "allocate n=1 expect=rc:5003" >"$T/still.scn"
+lab_client "$T" gcs2 scenario "$T/still.scn" >"$T/still.out" 2>&1
+check "... and gcs2 is still refused allocation" test $? -eq 0
+sed -e 's/operations = \[ "heartbeat" \];/operations = [ "heartbeat", "allocate" ];/' \
+	-e 's/rate = {[^}]*};//' "$T/rt_mb2c.good" >"$T/rt_mb2c.conf"
+kill -USR1 "$PID_bmsc"
+check "good reload logged" wait_log "$T/bmsc.log" \
+	"rt_mb2c: policy reloaded from $T/rt_mb2c.conf: enforce mode, 2 rules" 10
+lab_client "$T" gcs2 allocate 1 >"$T/reload.out" 2>&1
+check "after the reload gcs2 may allocate" test $? -eq 0
 stop_daemon bmsc
 check "BM-SC stops cleanly (exit 0)" test "$STOP_RC" = 0
-check "rt_mb2c counted 12 GARs checked (8 + 4), 4 denied, 1 rate-limited" \
-	grep -q "rt_mb2c: stopped: 12 GARs checked, 4 denied, 1 rate-limited" "$T/bmsc.log"
+check "rt_mb2c counted 14 GARs checked (8 + 4 + 2), 5 denied, 1 rate-limited" \
+	grep -q "rt_mb2c: stopped: 14 GARs checked, 5 denied, 1 rate-limited" "$T/bmsc.log"
 
 # monitor mode: the same denial is only logged
 write_policy monitor
