@@ -29,8 +29,8 @@ const char *authz_op_name(unsigned op)
 	return "?";
 }
 
-static const char *const top_keys[] = {"mode", "release_on_gcs_restart", "too_busy_result", "rules",
-                                       NULL};
+static const char *const top_keys[] = {
+        "mode", "release_on_gcs_restart", "too_busy_result", "rules", "state_db", NULL};
 static const char *const rule_keys[] = {"identity",
                                         "pattern",
                                         "operations",
@@ -230,6 +230,19 @@ int authz_policy_load(const char *path, struct authz_policy *p, char *err, size_
 	    (ret = mb2c_conf_uint(&x, root, "too_busy_result", 3000, 5999, &tb)))
 		goto out;
 	p->too_busy_result = tb;
+	const char *db = NULL;
+	if (config_lookup_string(&cf, "state_db", &db) == CONFIG_TRUE) {
+		if (!*db) {
+			ret = mb2c_conf_bad(&x, config_lookup(&cf, "state_db"),
+			                    "state_db must name a file (absent = memory only)");
+			goto out;
+		}
+		p->state_db = strdup(db);
+	} else if (config_lookup(&cf, "state_db")) {
+		ret = mb2c_conf_bad(&x, config_lookup(&cf, "state_db"),
+		                    "state_db must be a string (a file name)");
+		goto out;
+	}
 	config_setting_t *rules = config_lookup(&cf, "rules");
 	if (!rules || !config_setting_is_list(rules)) {
 		ret = mb2c_conf_bad(
@@ -272,6 +285,7 @@ void authz_policy_free(struct authz_policy *p)
 	}
 	free(p->rules);
 	free(p->path);
+	free(p->state_db);
 	memset(p, 0, sizeof(*p));
 }
 

@@ -54,6 +54,7 @@ struct authz_policy {
 	int enforce;                /* 0 = monitor: log denials, deny nothing */
 	int release_on_gcs_restart; /* forget a GCS AS's TMGIs when its Restart-Counter changes */
 	uint32_t too_busy_result;   /* Result-Code for the rate limit: 3004 */
+	char *state_db;             /* SQLite file of TMGI ownership; NULL = memory only */
 	struct authz_rule *rules;
 	size_t n_rules;
 };

@@ -24,10 +24,13 @@
 #include <mb2c/peerauth.h>
 
 #include "authz_policy.h"
+#include "authz_store.h"
 
 static struct authz_policy policy; /* under policy_lock: SIGUSR1 swaps it */
 static pthread_rwlock_t policy_lock = PTHREAD_RWLOCK_INITIALIZER;
 static struct disp_hdl *disp_hdl;
+static struct fd_hook_hdl *hook_hdl;
+static struct authz_store *store; /* under lock; opened once (state_db of the start-up policy) */
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static unsigned long long n_checked, n_denied, n_limited;
 
@@ -39,6 +42,106 @@ struct bucket {
 	char id[];
 };
 static struct bucket *buckets;
+
+/* Ownership and quota (under lock): a TMGI bound to another GCS AS may not
+ * be refreshed, deallocated or used for a bearer; allocations may not take
+ * the AS over its tmgi_quota. TMGIs bound to nobody are left to the BM-SC. */
+static __thread char why_buf[320];
+static size_t own_check(const struct authz_rule *r, const char *who, const struct mb2c_gar *g,
+                        struct authz_denial *d)
+{
+	uint32_t me = authz_owner_id(store, who), now = (uint32_t)time(NULL);
+	const struct mb2c_tmgi *t[3] = {g->alloc_tmgi, g->dealloc_tmgi, NULL};
+	size_t nt[3] = {g->n_alloc_tmgi, g->n_dealloc_tmgi, g->n_bearer};
+	unsigned ops[3] = {AUTHZ_OP_REFRESH, AUTHZ_OP_DEALLOCATE, 0};
+	size_t n = 0;
+	for (int k = 0; k < 3; k++)
+		for (size_t i = 0; i < nt[k]; i++) {
+			const struct mb2c_tmgi *x = k < 2 ? &t[k][i] : &g->bearer[i].tmgi;
+			uint32_t owner, expiry;
+			if (k == 2 && !(g->bearer[i].has & MB2C_BRQ_TMGI))
+				continue;
+			if (!authz_store_get(store, authz_tmgi_key(x), &owner, &expiry) ||
+			    owner == me || (expiry && expiry <= now))
+				continue;
+			if (!n++) {
+				char tb[MB2C_TMGI_STRLEN];
+				mb2c_tmgi_format(x, tb, sizeof(tb));
+				d->op = k < 2 ? ops[k] : AUTHZ_OP_ACTIVATE;
+				snprintf(d->item, sizeof(d->item), "%s %s",
+				         k < 2 ? "TMGI" : "bearer", tb);
+				snprintf(why_buf, sizeof(why_buf), "TMGI owned by %s",
+				         authz_owner_name(store, owner));
+				d->why = why_buf;
+			}
+		}
+	if (!n && g->has_alloc && g->tmgi_number && r && r->tmgi_quota != UINT32_MAX) {
+		size_t held = authz_store_count_owner(store, me);
+		if (held + g->tmgi_number > r->tmgi_quota) {
+			n = 1;
+			d->op = AUTHZ_OP_ALLOCATE;
+			snprintf(d->item, sizeof(d->item), "TMGI allocation");
+			snprintf(why_buf, sizeof(why_buf), "tmgi_quota %u: %zu held, %u asked",
+			         r->tmgi_quota, held, g->tmgi_number);
+			d->why = why_buf;
+		}
+	}
+	return n;
+}
+
+/* HOOK_MESSAGE_SENDING runs in fd_out_send() before the answer is queued:
+ * the bindings a GAA grants (allocations) or ends (deallocations) are
+ * written to the SQLite file before the answer can leave, so a restart never
+ * forgets a TMGI the GCS AS was told it owns. */
+static void rt_hook(enum fd_hook_type type, struct msg *msg, struct peer_hdr *peer, void *other,
+                    struct fd_hook_permsgdata *pmd, void *regdata)
+{
+	(void)type, (void)peer, (void)other, (void)pmd, (void)regdata;
+	struct msg_hdr *hdr = NULL;
+	struct msg *q = NULL;
+	if (!msg || fd_msg_hdr(msg, &hdr) || (hdr->msg_flags & CMD_FLAG_REQUEST) ||
+	    hdr->msg_appl != MB2C_APP_ID || hdr->msg_code != MB2C_CMD_GCS_ACTION ||
+	    fd_msg_answ_getq(msg, &q) || !q)
+		return;
+	struct avp *oh = NULL;
+	struct avp_hdr *h = NULL;
+	char who[256];
+	if (fd_msg_search_avp(q, mb2c_avp(MB2C_BASE_ORIGIN_HOST), &oh) || !oh ||
+	    fd_msg_avp_hdr(oh, &h) || !h->avp_value || h->avp_value->os.len >= sizeof(who))
+		return;
+	memcpy(who, h->avp_value->os.data, h->avp_value->os.len);
+	who[h->avp_value->os.len] = 0;
+	struct mb2c_gaa *a = NULL;
+	struct mb2c_read_error err;
+	if (mb2c_gaa_read(msg, &a, &err))
+		return;
+	uint32_t now = (uint32_t)time(NULL);
+	size_t bound = 0, freed = 0;
+	pthread_mutex_lock(&lock);
+	uint32_t me = authz_owner_id(store, who);
+	if (a->has_alloc && (!a->alloc_has_result || (a->alloc_result & MB2C_TAR_SUCCESS))) {
+		uint32_t dur = a->alloc_has_duration ? mb2c_duration_total(&a->alloc_duration) : 0;
+		for (size_t i = 0; i < a->n_alloc_tmgi; i++)
+			if (!authz_store_put(store, authz_tmgi_key(&a->alloc_tmgi[i]), me,
+			                     dur ? now + dur : 0))
+				bound++;
+	}
+	for (size_t i = 0; i < a->n_dealloc; i++)
+		/* the result is present on failure only (a result with the success bit
+		 * is accepted too) */
+		if ((!a->dealloc[i].has_result || (a->dealloc[i].result & MB2C_TDR_SUCCESS)) &&
+		    !authz_store_del(store, authz_tmgi_key(&a->dealloc[i].tmgi)))
+			freed++;
+	int ret = (bound || freed) ? authz_store_sync(store) : 0;
+	pthread_mutex_unlock(&lock);
+	if (ret)
+		fd_log_error("rt_mb2c: cannot write the TMGI bindings of %s: %s", who,
+		             strerror(ret));
+	else if (bound || freed)
+		fd_log_notice("rt_mb2c: GAA to %s: %zu TMGIs bound, %zu released", who, bound,
+		              freed);
+	mb2c_gaa_free(a);
+}
 
 static int rate_ok(const struct authz_rule *r, const char *id)
 {
@@ -94,6 +197,8 @@ static int rt_disp(struct msg **msg, struct avp *avp, struct session *sess, void
 	size_t n = authz_gar_check(r, g, (int64_t)time(NULL), &d);
 	pthread_mutex_lock(&lock);
 	n_checked++;
+	if (!n)
+		n = own_check(r, who, g, &d);
 	int limited = !n && !rate_ok(r, who);
 	if (n)
 		n_denied++;
@@ -184,15 +289,23 @@ static int rt_entry(char *conffile)
 		             "sec_mb2c.fdx before rt_mb2c.fdx (or set mode = \"monitor\")");
 		return EINVAL;
 	}
+	if ((ret = authz_store_open(policy.state_db, &store, err, sizeof(err)))) {
+		fd_log_error("rt_mb2c: cannot open the TMGI ownership file %s", err);
+		return ret;
+	}
 	struct disp_when when;
 	memset(&when, 0, sizeof(when));
-	if ((ret = fd_disp_register(rt_disp, DISP_HOW_ANY, &when, NULL, &disp_hdl)) ||
+	if ((ret = fd_hook_register(HOOK_MASK(HOOK_MESSAGE_SENDING), rt_hook, NULL, NULL,
+	                            &hook_hdl)) ||
+	    (ret = fd_disp_register(rt_disp, DISP_HOW_ANY, &when, NULL, &disp_hdl)) ||
 	    (ret = fd_event_trig_regcb(SIGUSR1, "rt_mb2c", rt_reload))) {
 		fd_log_error("rt_mb2c: registration failed: %s", strerror(ret));
 		return ret;
 	}
-	fd_log_notice("rt_mb2c: ready: %s mode, %zu rules from %s",
-	              policy.enforce ? "enforce" : "monitor", policy.n_rules, policy.path);
+	fd_log_notice("rt_mb2c: ready: %s mode, %zu rules from %s, %zu TMGI bindings restored "
+	              "from %s",
+	              policy.enforce ? "enforce" : "monitor", policy.n_rules, policy.path,
+	              authz_store_count(store), policy.state_db ? policy.state_db : "(memory)");
 	return 0;
 }
 
@@ -200,6 +313,12 @@ void fd_ext_fini(void)
 {
 	if (disp_hdl)
 		fd_disp_unregister(&disp_hdl, NULL);
+	if (hook_hdl)
+		fd_hook_unregister(hook_hdl);
+	if (store) {
+		authz_store_sync(store);
+		authz_store_close(store);
+	}
 	fd_log_notice("rt_mb2c: stopped: %llu GARs checked, %llu denied, %llu rate-limited",
 	              n_checked, n_denied, n_limited);
 	while (buckets) {

@@ -3,6 +3,50 @@
 # policy denies are answered 5003 before the BM-SC application sees them,
 # each with one log line naming peer, rule and item; allowed GARs reach the
 # BM-SC unchanged; a GCS AS over its rate gets 3004; monitor mode only logs;
+# TMGI ownership learned from the BM-SC's GAAs, kept in SQLite across a
+# restart: gcs2 may not touch gcs1's TMGI even after the BM-SC restarts
+cat >"$T/rt_mb2c.conf" <<C
+mode = "enforce";
+state_db = "$T/rt_owner.sqlite";
+rules = (
+  { identity = "gcs1.mb2c.lab"; operations = [ "all" ]; tmgi_quota = 2; },
+  { identity = "gcs2.mb2c.lab"; operations = [ "all" ]; }
+);
+C
+lab_start_bmsc "$T" bmsc_own
+lab_client "$T" gcs1 allocate 1 >"$T/own1.out" 2>&1
+tmgi=$(grep -o "TMGI-Allocation-Response: [0-9a-f-]*" "$T/own1.out" | awk '{print $2}')
+check "gcs1 allocates a TMGI ($tmgi)" test -n "$tmgi"
+check "the binding was learned from the GAA" \
+	grep -q "rt_mb2c: GAA to gcs1.mb2c.lab: 1 TMGIs bound, 0 released" "$T/bmsc_own.log"
+cat >"$T/cross.scn" <<S
+deallocate tmgi=$tmgi expect=rc:5003
+activate tmgi=$tmgi qci=65 mbr=1000 gbr=1000 arp=5 sai=1 expect=rc:5003
+S
+lab_client "$T" gcs2 scenario "$T/cross.scn" >"$T/cross.out" 2>&1
+check "gcs2 gets 5003 from rt_mb2c on gcs1's TMGI (deallocate, activate)" test $? -eq 0
+check "the denial names the owner" \
+	grep -q "rt_mb2c: DENY peer=gcs2.mb2c.lab .* item=TMGI $tmgi op=deallocate: TMGI owned by gcs1.mb2c.lab" "$T/bmsc_own.log"
+echo "allocate n=2 expect=rc:5003" >"$T/quota.scn"
+lab_client "$T" gcs1 scenario "$T/quota.scn" >"$T/quota.out" 2>&1
+check "gcs1 over its tmgi_quota (1 held + 2 > 2) gets 5003" test $? -eq 0
+check "the quota denial says held and asked" \
+	grep -q "rt_mb2c: DENY peer=gcs1.mb2c.lab .* item=TMGI allocation op=allocate: tmgi_quota 2: 1 held, 2 asked" "$T/bmsc_own.log"
+{ kill -9 "$PID_bmsc_own"; wait "$PID_bmsc_own"; } 2>/dev/null
+check "after kill -9 the ownership file holds the binding" \
+	test "$(sqlite3 "$T/rt_owner.sqlite" 'select count(*) from bindings;' 2>&1)" = 1
+lab_start_bmsc "$T" bmsc_own2
+check "restarted: 1 binding restored" grep -q "1 TMGI bindings restored from $T/rt_owner.sqlite" "$T/bmsc_own2.log"
+lab_client "$T" gcs2 scenario "$T/cross.scn" >"$T/cross2.out" 2>&1
+check "after the restart gcs2 is still refused gcs1's TMGI" test $? -eq 0
+lab_client "$T" gcs1 deallocate "$tmgi" >"$T/owndel.out" 2>&1
+check "gcs1 deallocates its TMGI" test $? -eq 0
+check "the release was learned from the GAA" \
+	wait_log "$T/bmsc_own2.log" "rt_mb2c: GAA to gcs1.mb2c.lab: 0 TMGIs bound, 1 released" 5
+stop_daemon bmsc_own2
+check "the ownership file is empty again" \
+	test "$(sqlite3 "$T/rt_owner.sqlite" 'select count(*) from bindings;' 2>&1)" = 0
+
 # a bad policy stops the daemon with file:line; enforce mode without
 # sec_mb2c refuses to start.
 # usage: test_rt.sh SRC BUILD
@@ -96,6 +140,50 @@ check "monitor mode: gcs2's allocation goes through" test $? -eq 0
 check "monitor mode: the denial is logged as MONITOR" \
 	grep -q "rt_mb2c: MONITOR would deny peer=gcs2.mb2c.lab" "$T/bmsc_mon.log"
 stop_daemon bmsc_mon
+
+# TMGI ownership learned from the BM-SC's GAAs, kept in SQLite across a
+# restart: gcs2 may not touch gcs1's TMGI even after the BM-SC restarts
+cat >"$T/rt_mb2c.conf" <<C
+mode = "enforce";
+state_db = "$T/rt_owner.sqlite";
+rules = (
+  { identity = "gcs1.mb2c.lab"; operations = [ "all" ]; tmgi_quota = 2; },
+  { identity = "gcs2.mb2c.lab"; operations = [ "all" ]; }
+);
+C
+lab_start_bmsc "$T" bmsc_own
+lab_client "$T" gcs1 allocate 1 >"$T/own1.out" 2>&1
+tmgi=$(grep -o "TMGI-Allocation-Response: [0-9a-f-]*" "$T/own1.out" | awk '{print $2}')
+check "gcs1 allocates a TMGI ($tmgi)" test -n "$tmgi"
+check "the binding was learned from the GAA" \
+	grep -q "rt_mb2c: GAA to gcs1.mb2c.lab: 1 TMGIs bound, 0 released" "$T/bmsc_own.log"
+cat >"$T/cross.scn" <<S
+deallocate tmgi=$tmgi expect=rc:5003
+activate tmgi=$tmgi qci=65 mbr=1000 gbr=1000 arp=5 sai=1 expect=rc:5003
+S
+lab_client "$T" gcs2 scenario "$T/cross.scn" >"$T/cross.out" 2>&1
+check "gcs2 gets 5003 from rt_mb2c on gcs1's TMGI (deallocate, activate)" test $? -eq 0
+check "the denial names the owner" \
+	grep -q "rt_mb2c: DENY peer=gcs2.mb2c.lab .* item=TMGI $tmgi op=deallocate: TMGI owned by gcs1.mb2c.lab" "$T/bmsc_own.log"
+echo "allocate n=2 expect=rc:5003" >"$T/quota.scn"
+lab_client "$T" gcs1 scenario "$T/quota.scn" >"$T/quota.out" 2>&1
+check "gcs1 over its tmgi_quota (1 held + 2 > 2) gets 5003" test $? -eq 0
+check "the quota denial says held and asked" \
+	grep -q "rt_mb2c: DENY peer=gcs1.mb2c.lab .* item=TMGI allocation op=allocate: tmgi_quota 2: 1 held, 2 asked" "$T/bmsc_own.log"
+{ kill -9 "$PID_bmsc_own"; wait "$PID_bmsc_own"; } 2>/dev/null
+check "after kill -9 the ownership file holds the binding" \
+	test "$(sqlite3 "$T/rt_owner.sqlite" 'select count(*) from bindings;' 2>&1)" = 1
+lab_start_bmsc "$T" bmsc_own2
+check "restarted: 1 binding restored" grep -q "1 TMGI bindings restored from $T/rt_owner.sqlite" "$T/bmsc_own2.log"
+lab_client "$T" gcs2 scenario "$T/cross.scn" >"$T/cross2.out" 2>&1
+check "after the restart gcs2 is still refused gcs1's TMGI" test $? -eq 0
+lab_client "$T" gcs1 deallocate "$tmgi" >"$T/owndel.out" 2>&1
+check "gcs1 deallocates its TMGI" test $? -eq 0
+check "the release was learned from the GAA" \
+	wait_log "$T/bmsc_own2.log" "rt_mb2c: GAA to gcs1.mb2c.lab: 0 TMGIs bound, 1 released" 5
+stop_daemon bmsc_own2
+check "the ownership file is empty again" \
+	test "$(sqlite3 "$T/rt_owner.sqlite" 'select count(*) from bindings;' 2>&1)" = 0
 
 # a bad policy stops the daemon with file:line
 printf 'mode = "enforce";\nrules = ( { identity = "gcs1.mb2c.lab"; operations = [ "fly" ]; } );\n' \

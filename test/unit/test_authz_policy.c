@@ -169,6 +169,8 @@ static void bad_policies(void)
 	         "\"yes\"; }\n);\n",
 	         "p10.conf:2: rule a: mb2u_security must be"},
 	        {"rules = ( { identity = ; } );\n", "p11.conf:1: syntax error"},
+	        {"state_db = \"\";\nrules = ( );\n", "p12.conf:1: state_db must name a file"},
+	        {"state_db = 3;\nrules = ( );\n", "p13.conf:1: state_db must be a string"},
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		struct authz_policy p;
@@ -229,6 +231,7 @@ static void sample(const char *path)
 	CHECK_EQ(p.enforce, 1);
 	CHECK_EQ(p.release_on_gcs_restart, 0);
 	CHECK_EQ(p.too_busy_result, 3004);
+	CHECK_STR(p.state_db, "/var/lib/freeDiameter/rt_mb2c.sqlite");
 	CHECK_EQ(p.n_rules, 2);
 	const struct authz_rule *r = authz_find_rule(&p, "gcs1.mb2c.example.org");
 	CHECK(r == &p.rules[0]);
