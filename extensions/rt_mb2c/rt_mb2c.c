@@ -76,6 +76,14 @@ static size_t own_check(const struct authz_rule *r, const char *who, const struc
 			}
 		}
 	if (!n && g->has_alloc && g->tmgi_number && r && r->tmgi_quota != UINT32_MAX) {
+		/* expired bindings must not count: sweep at most once a second (a
+		 * scan of the table; the removals are journaled for the next sync) */
+		static uint32_t last_sweep;
+		if (now != last_sweep) {
+			last_sweep = now;
+			if (authz_store_expire(store, now))
+				authz_store_sync(store);
+		}
 		size_t held = authz_store_count_owner(store, me);
 		if (held + g->tmgi_number > r->tmgi_quota) {
 			n = 1;

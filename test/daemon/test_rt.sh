@@ -47,6 +47,18 @@ stop_daemon bmsc_own2
 check "the ownership file is empty again" \
 	test "$(sqlite3 "$T/rt_owner.sqlite" 'select count(*) from bindings;' 2>&1)" = 0
 
+# expired TMGIs no longer count against the quota (the lab BM-SC grants
+# 2 s here; rt_mb2c learns the expiry from TMGI-Expiry in the GAA)
+sed -i 's/^tmgi_expiry = .*/tmgi_expiry = 2;/' "$T/bmsc_lab.conf"
+sed -i "s|^state_db = .*|state_db = \"$T/rt_exp.sqlite\";|" "$T/rt_mb2c.conf"
+lab_start_bmsc "$T" bmsc_exp
+printf 'allocate n=2\nsleep s=3\nallocate n=1\n' >"$T/expiry.scn"
+lab_client "$T" gcs1 scenario "$T/expiry.scn" >"$T/expiry.out" 2>&1
+check "after its 2 TMGIs expired, gcs1 (quota 2) may allocate again" test $? -eq 0
+check "... and rt_mb2c denied nothing" \
+	bash -c "! grep -q 'rt_mb2c: DENY' '$T/bmsc_exp.log'"
+stop_daemon bmsc_exp
+
 # a bad policy stops the daemon with file:line; enforce mode without
 # sec_mb2c refuses to start.
 # usage: test_rt.sh SRC BUILD
@@ -184,6 +196,18 @@ check "the release was learned from the GAA" \
 stop_daemon bmsc_own2
 check "the ownership file is empty again" \
 	test "$(sqlite3 "$T/rt_owner.sqlite" 'select count(*) from bindings;' 2>&1)" = 0
+
+# expired TMGIs no longer count against the quota (the lab BM-SC grants
+# 2 s here; rt_mb2c learns the expiry from TMGI-Expiry in the GAA)
+sed -i 's/^tmgi_expiry = .*/tmgi_expiry = 2;/' "$T/bmsc_lab.conf"
+sed -i "s|^state_db = .*|state_db = \"$T/rt_exp.sqlite\";|" "$T/rt_mb2c.conf"
+lab_start_bmsc "$T" bmsc_exp
+printf 'allocate n=2\nsleep s=3\nallocate n=1\n' >"$T/expiry.scn"
+lab_client "$T" gcs1 scenario "$T/expiry.scn" >"$T/expiry.out" 2>&1
+check "after its 2 TMGIs expired, gcs1 (quota 2) may allocate again" test $? -eq 0
+check "... and rt_mb2c denied nothing" \
+	bash -c "! grep -q 'rt_mb2c: DENY' '$T/bmsc_exp.log'"
+stop_daemon bmsc_exp
 
 # a bad policy stops the daemon with file:line
 printf 'mode = "enforce";\nrules = ( { identity = "gcs1.mb2c.lab"; operations = [ "fly" ]; } );\n' \
