@@ -1,11 +1,13 @@
-/* rt_mb2c extension glue, co-located mode (first step): every GAR that
- * reaches the local BM-SC application is checked against the policy before
- * the application sees it: identity listed, operation of each item, bearer
- * QoS / area / cell list / MB2U / start time (a denied item: the whole GAR
- * is answered 5003 DIAMETER_AUTHORIZATION_REJECTED), and the per-identity
- * rate limit (too_busy_result). One log line per denial naming peer, rule
- * and item; SIGUSR1 reloads the policy. TMGI ownership, quotas, relay mode
- * and per-item merging are the next steps (README.md). */
+/* rt_mb2c extension glue, co-located mode: every GAR that reaches the local
+ * BM-SC application is checked against the policy before the application
+ * sees it: identity listed, operation of each item, bearer QoS / area /
+ * cell list / MB2U / start time, TMGIs owned by another AS, tmgi_quota, and
+ * the per-identity rate limit (too_busy_result). A GAR whose items are all
+ * denied is answered here with the per-item result bits (2001); a mixed GAR
+ * is still refused as a whole with 5003. Ownership is learned from the
+ * GAAs the BM-SC sends and kept in SQLite. One log line per denial naming
+ * peer, rule and item; SIGUSR1 reloads the policy. Relay mode, bearer_quota
+ * and per-item merging of mixed GARs are the next steps (README.md). */
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
@@ -22,6 +24,8 @@
 #include <mb2c/mb2c.h>
 #include <mb2c/msg.h>
 #include <mb2c/peerauth.h>
+
+#include <mb2c/arena.h>
 
 #include "authz_policy.h"
 #include "authz_store.h"
@@ -173,13 +177,97 @@ static int rate_ok(const struct authz_rule *r, const char *id)
 	return authz_bucket_take(r, &k->b, now);
 }
 
-static int deny_gar(struct msg **msg, uint32_t rc)
+/* Owned by another AS (under lock)? */
+static int foreign(uint32_t me, const struct mb2c_tmgi *t, uint32_t now)
+{
+	uint32_t owner, expiry;
+	return store && authz_store_get(store, authz_tmgi_key(t), &owner, &expiry) && owner != me &&
+	       !(expiry && expiry <= now);
+}
+
+/* When every item of the GAR is denied, the answer carries the per-item
+ * result bits of TS 29.468 (Authorization rejected; QoS / service area
+ * bits for bearers) under Result-Code 2001, as a BM-SC would. Returns 1 with
+ * *a filled (arrays in ar), 0 when some item is allowed (mixed GAR) or the
+ * GAR has no items (heartbeat). Under lock and the policy lock. */
+static int items_answer(const struct authz_rule *r, const char *who, const struct mb2c_gar *g,
+                        struct mb2c_arena *ar, struct mb2c_gaa *a)
+{
+	uint32_t now = (uint32_t)time(NULL), me = store ? authz_owner_id(store, who) : 0;
+	if (!g->has_alloc && !g->n_dealloc_tmgi && !g->n_bearer)
+		return 0;
+	if (g->has_alloc) {
+		int denied = g->tmgi_number > 0 && !authz_op_allowed(r, AUTHZ_OP_ALLOCATE);
+		if (g->tmgi_number > 0 && r && r->tmgi_quota != UINT32_MAX && store &&
+		    authz_store_count_owner(store, me) + g->tmgi_number > r->tmgi_quota)
+			denied = 1;
+		for (size_t i = 0; i < g->n_alloc_tmgi; i++)
+			if (!authz_op_allowed(r, AUTHZ_OP_REFRESH) ||
+			    foreign(me, &g->alloc_tmgi[i], now))
+				denied = 1;
+		if (!denied)
+			return 0;
+		a->has_alloc = 1;
+		a->alloc_has_result = 1;
+		a->alloc_result = MB2C_TAR_AUTHORIZATION_REJECTED;
+	}
+	if (g->n_dealloc_tmgi) {
+		struct mb2c_dealloc_resp *d = mb2c_arena_alloc(ar, g->n_dealloc_tmgi * sizeof(*d));
+		if (!d)
+			return 0;
+		for (size_t i = 0; i < g->n_dealloc_tmgi; i++) {
+			if (authz_op_allowed(r, AUTHZ_OP_DEALLOCATE) &&
+			    !foreign(me, &g->dealloc_tmgi[i], now))
+				return 0;
+			memset(&d[i], 0, sizeof(d[i]));
+			d[i].tmgi = g->dealloc_tmgi[i];
+			d[i].has_result = 1;
+			d[i].result = MB2C_TDR_AUTHORIZATION_REJECTED;
+		}
+		a->dealloc = d;
+		a->n_dealloc = g->n_dealloc_tmgi;
+	}
+	if (g->n_bearer) {
+		struct mb2c_bearer_resp *b = mb2c_arena_alloc(ar, g->n_bearer * sizeof(*b));
+		if (!b)
+			return 0;
+		for (size_t i = 0; i < g->n_bearer; i++) {
+			const struct mb2c_bearer_req *q = &g->bearer[i];
+			const char *why;
+			uint32_t bits = authz_bearer_check(r, q, (int64_t)now, &why);
+			if (!bits && (q->has & MB2C_BRQ_TMGI) && foreign(me, &q->tmgi, now))
+				bits = MB2C_BR_AUTHORIZATION_REJECTED;
+			if (!bits)
+				return 0;
+			memset(&b[i], 0, sizeof(b[i]));
+			b[i].has = MB2C_BRS_RESULT;
+			b[i].result = bits;
+			if (q->has & MB2C_BRQ_TMGI) {
+				b[i].has |= MB2C_BRS_TMGI;
+				b[i].tmgi = q->tmgi;
+			}
+			if (q->has & MB2C_BRQ_FLOW) {
+				b[i].has |= MB2C_BRS_FLOW;
+				b[i].flow_id = q->flow_id;
+			}
+		}
+		a->bearer = b;
+		a->n_bearer = g->n_bearer;
+	}
+	return 1;
+}
+
+/* Answers the GAR itself: per-item bits under 2001 when items is given,
+ * otherwise Result-Code rc for the whole GAR. */
+static int deny_gar(struct msg **msg, uint32_t rc, const struct mb2c_gaa *items)
 {
 	struct mb2c_gaa a;
 	memset(&a, 0, sizeof(a));
+	if (items)
+		a = *items;
 	mb2c_common_init(&a.c);
 	a.c.has_result_code = 1;
-	a.c.result_code = rc;
+	a.c.result_code = items ? MB2C_RC_SUCCESS : rc;
 	int ret = fd_msg_new_answer_from_req(fd_g_config->cnf_dict, msg, 0);
 	if (!ret)
 		ret = mb2c_gaa_fill(*msg, &a);
@@ -220,7 +308,7 @@ static int rt_disp(struct msg **msg, struct avp *avp, struct session *sess, void
 		              policy.enforce ? "DENY" : "MONITOR would deny", who, policy.path,
 		              r->line, r->identity, r->rate, r->burst, policy.too_busy_result);
 		if (policy.enforce) {
-			ret = deny_gar(msg, policy.too_busy_result);
+			ret = deny_gar(msg, policy.too_busy_result, NULL);
 			if (!ret)
 				*act = DISP_ACT_SEND;
 		}
@@ -231,15 +319,26 @@ static int rt_disp(struct msg **msg, struct avp *avp, struct session *sess, void
 			         r->identity);
 		else
 			snprintf(rule, sizeof(rule), "%s(default deny)", policy.path);
+		/* every item denied: per-item bits; a mixed GAR: 5003 for the whole
+		 * (splitting it between the BM-SC and this answer is still to do) */
+		struct mb2c_arena *ar = mb2c_arena_new();
+		struct mb2c_gaa items;
+		memset(&items, 0, sizeof(items));
+		pthread_mutex_lock(&lock);
+		int all = ar && items_answer(r, who, g, ar, &items);
+		pthread_mutex_unlock(&lock);
 		fd_log_notice("rt_mb2c: %s peer=%s rule=%s item=%s op=%s: %s (%zu of the GAR's "
-		              "items denied)",
+		              "items denied; %s)",
 		              policy.enforce ? "DENY" : "MONITOR would deny", who, rule, d.item,
-		              authz_op_name(d.op), d.why, n);
+		              authz_op_name(d.op), d.why, n,
+		              all ? "answered with per-item result bits"
+		                  : "answered 5003 for the whole GAR");
 		if (policy.enforce) {
-			ret = deny_gar(msg, MB2C_RC_AUTHORIZATION_REJECTED);
+			ret = deny_gar(msg, MB2C_RC_AUTHORIZATION_REJECTED, all ? &items : NULL);
 			if (!ret)
 				*act = DISP_ACT_SEND;
 		}
+		mb2c_arena_free(ar);
 	}
 	pthread_rwlock_unlock(&policy_lock);
 	mb2c_gar_free(g);

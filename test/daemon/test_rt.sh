@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # rt_mb2c co-located with the lab BM-SC (loaded after sec_mb2c): GARs the
-# policy denies are answered 5003 before the BM-SC application sees them,
+# policy denies are answered (per-item result bits) before the BM-SC application sees them,
 # each with one log line naming peer, rule and item; allowed GARs reach the
 # BM-SC unchanged; a GCS AS over its rate gets 3004; monitor mode only logs;
 # TMGI ownership learned from the BM-SC's GAAs, kept in SQLite across a
@@ -20,16 +20,16 @@ check "gcs1 allocates a TMGI ($tmgi)" test -n "$tmgi"
 check "the binding was learned from the GAA" \
 	grep -q "rt_mb2c: GAA to gcs1.mb2c.lab: 1 TMGIs bound, 0 released" "$T/bmsc_own.log"
 cat >"$T/cross.scn" <<S
-deallocate tmgi=$tmgi expect=rc:5003
-activate tmgi=$tmgi qci=65 mbr=1000 gbr=1000 arp=5 sai=1 expect=rc:5003
+deallocate tmgi=$tmgi expect=auth
+activate tmgi=$tmgi qci=65 mbr=1000 gbr=1000 arp=5 sai=1 expect=auth
 S
 lab_client "$T" gcs2 scenario "$T/cross.scn" >"$T/cross.out" 2>&1
-check "gcs2 gets 5003 from rt_mb2c on gcs1's TMGI (deallocate, activate)" test $? -eq 0
+check "gcs2 gets Authorization Rejected from rt_mb2c on gcs1's TMGI (deallocate, activate)" test $? -eq 0
 check "the denial names the owner" \
 	grep -q "rt_mb2c: DENY peer=gcs2.mb2c.lab .* item=TMGI $tmgi op=deallocate: TMGI owned by gcs1.mb2c.lab" "$T/bmsc_own.log"
-echo "allocate n=2 expect=rc:5003" >"$T/quota.scn"
+echo "allocate n=2 expect=auth" >"$T/quota.scn"
 lab_client "$T" gcs1 scenario "$T/quota.scn" >"$T/quota.out" 2>&1
-check "gcs1 over its tmgi_quota (1 held + 2 > 2) gets 5003" test $? -eq 0
+check "gcs1 over its tmgi_quota (1 held + 2 > 2) gets Authorization Rejected" test $? -eq 0
 check "the quota denial says held and asked" \
 	grep -q "rt_mb2c: DENY peer=gcs1.mb2c.lab .* item=TMGI allocation op=allocate: tmgi_quota 2: 1 held, 2 asked" "$T/bmsc_own.log"
 { kill -9 "$PID_bmsc_own"; wait "$PID_bmsc_own"; } 2>/dev/null
@@ -91,19 +91,21 @@ check "rt_mb2c reports its policy" grep -q "rt_mb2c: ready: enforce mode, 2 rule
 cat >"$T/gcs1.scn" <<'S'
 heartbeat
 allocate n=1 save=N
-activate tmgi=$N qci=69 mbr=1000 gbr=1000 arp=5 sai=1 expect=rc:5003
-activate tmgi=$N qci=65 mbr=1000 gbr=1000 arp=5 sai=3 expect=rc:5003
-activate tmgi=$N qci=65 mbr=900000 gbr=1000 arp=5 sai=1 expect=rc:5003
+activate tmgi=$N qci=69 mbr=1000 gbr=1000 arp=5 sai=1 expect=qos
+activate tmgi=$N qci=65 mbr=1000 gbr=1000 arp=5 sai=3 expect=sa-auth
+activate tmgi=$N qci=65 mbr=900000 gbr=1000 arp=5 sai=1 expect=qos
 activate tmgi=$N qci=65 mbr=1000 gbr=1000 arp=5 sai=1 save-flow=F
 deactivate tmgi=$N flow=$F
 deallocate tmgi=$N
 S
 lab_client "$T" gcs1 scenario "$T/gcs1.scn" >"$T/gcs1.out" 2>&1
-check "gcs1: allowed steps succeed, QCI / SAI / MBR over the policy get 5003 (exit 0)" \
+check "gcs1: allowed steps succeed, QCI / MBR over the policy get QoS Authorization Rejected, an SAI outside it MBMS-Service-Area Authorization Rejected (exit 0)" \
 	test $? -eq 0
 check "gcs1: 8 steps passed" grep -qx "8 passed, 0 failed" "$T/gcs1.out"
 check "denial line names peer, rule (file:line) and item (QCI)" \
 	grep -Eq "rt_mb2c: DENY peer=gcs1.mb2c.lab rule=$T/rt_mb2c.conf:3\(gcs1.mb2c.lab\) item=bearer 001-01-[0-9a-f]{6} op=activate: .*QCI" "$T/bmsc.log"
+check "denials of whole GARs are answered with per-item bits, not 5003" \
+	grep -q "items denied; answered with per-item result bits)" "$T/bmsc.log"
 check "three GARs of gcs1 denied, one line each" \
 	test "$(grep -c 'rt_mb2c: DENY peer=gcs1.mb2c.lab' "$T/bmsc.log")" -eq 3
 check "the BM-SC application saw only the 5 allowed GARs of gcs1" \
@@ -111,12 +113,12 @@ check "the BM-SC application saw only the 5 allowed GARs of gcs1" \
 
 cat >"$T/gcs2.scn" <<'S'
 heartbeat
-allocate n=1 expect=rc:5003
+allocate n=1 expect=auth
 heartbeat
 heartbeat expect=rc:3004
 S
 lab_client "$T" gcs2 scenario "$T/gcs2.scn" >"$T/gcs2.out" 2>&1
-check "gcs2 (heartbeat only, burst 2): 2 heartbeats pass, allocation gets 5003, the 3rd heartbeat 3004 (exit 0)" \
+check "gcs2 (heartbeat only, burst 2): 2 heartbeats pass, allocation gets Authorization Rejected, the 3rd heartbeat 3004 (exit 0)" \
 	test $? -eq 0
 check "the rate limit is logged with peer, rule and limit" \
 	grep -q "rt_mb2c: DENY peer=gcs2.mb2c.lab rule=$T/rt_mb2c.conf:5(gcs2.mb2c.lab) item=GAR op=rate: more than 0.1 GARs/s (burst 2), answered 3004" "$T/bmsc.log"
@@ -129,7 +131,7 @@ echo 'too_busy_result = 99;' >>"$T/rt_mb2c.conf"
 kill -USR1 "$PID_bmsc"
 check "reload with an error refused with file:line, previous policy stays" \
 	wait_log "$T/bmsc.log" "rt_mb2c: reload refused, the previous policy stays: $T/rt_mb2c.conf:8: " 10
-echo "allocate n=1 expect=rc:5003" >"$T/still.scn"
+echo "allocate n=1 expect=auth" >"$T/still.scn"
 lab_client "$T" gcs2 scenario "$T/still.scn" >"$T/still.out" 2>&1
 check "... and gcs2 is still refused allocation" test $? -eq 0
 sed -e 's/operations = \[ "heartbeat" \];/operations = [ "heartbeat", "allocate" ];/' \
@@ -170,16 +172,16 @@ check "gcs1 allocates a TMGI ($tmgi)" test -n "$tmgi"
 check "the binding was learned from the GAA" \
 	grep -q "rt_mb2c: GAA to gcs1.mb2c.lab: 1 TMGIs bound, 0 released" "$T/bmsc_own.log"
 cat >"$T/cross.scn" <<S
-deallocate tmgi=$tmgi expect=rc:5003
-activate tmgi=$tmgi qci=65 mbr=1000 gbr=1000 arp=5 sai=1 expect=rc:5003
+deallocate tmgi=$tmgi expect=auth
+activate tmgi=$tmgi qci=65 mbr=1000 gbr=1000 arp=5 sai=1 expect=auth
 S
 lab_client "$T" gcs2 scenario "$T/cross.scn" >"$T/cross.out" 2>&1
-check "gcs2 gets 5003 from rt_mb2c on gcs1's TMGI (deallocate, activate)" test $? -eq 0
+check "gcs2 gets Authorization Rejected from rt_mb2c on gcs1's TMGI (deallocate, activate)" test $? -eq 0
 check "the denial names the owner" \
 	grep -q "rt_mb2c: DENY peer=gcs2.mb2c.lab .* item=TMGI $tmgi op=deallocate: TMGI owned by gcs1.mb2c.lab" "$T/bmsc_own.log"
-echo "allocate n=2 expect=rc:5003" >"$T/quota.scn"
+echo "allocate n=2 expect=auth" >"$T/quota.scn"
 lab_client "$T" gcs1 scenario "$T/quota.scn" >"$T/quota.out" 2>&1
-check "gcs1 over its tmgi_quota (1 held + 2 > 2) gets 5003" test $? -eq 0
+check "gcs1 over its tmgi_quota (1 held + 2 > 2) gets Authorization Rejected" test $? -eq 0
 check "the quota denial says held and asked" \
 	grep -q "rt_mb2c: DENY peer=gcs1.mb2c.lab .* item=TMGI allocation op=allocate: tmgi_quota 2: 1 held, 2 asked" "$T/bmsc_own.log"
 { kill -9 "$PID_bmsc_own"; wait "$PID_bmsc_own"; } 2>/dev/null
