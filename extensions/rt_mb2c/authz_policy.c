@@ -313,6 +313,17 @@ int authz_tmgi_provisioned(const struct authz_rule *r, const struct mb2c_tmgi *t
 	return 0;
 }
 
+int authz_tmgi_reserved_for_other(const struct authz_policy *p, const struct authz_rule *r,
+                                  const struct mb2c_tmgi *t)
+{
+	if (authz_tmgi_provisioned(r, t))
+		return 0;
+	for (size_t i = 0; i < p->n_rules; i++)
+		if (&p->rules[i] != r && authz_tmgi_provisioned(&p->rules[i], t))
+			return 1;
+	return 0;
+}
+
 static unsigned op_of(int32_t start_stop)
 {
 	switch (start_stop) {

@@ -74,6 +74,11 @@ static inline int authz_op_allowed(const struct authz_rule *r, unsigned op)
 /* Is the TMGI inside one of the rule's pre-provisioned ranges? */
 int authz_tmgi_provisioned(const struct authz_rule *r, const struct mb2c_tmgi *t);
 
+/* Is the TMGI pre-provisioned to a rule other than r (and not to r)? Such a
+ * TMGI belongs to that other GCS AS even before any allocation. */
+int authz_tmgi_reserved_for_other(const struct authz_policy *p, const struct authz_rule *r,
+                                  const struct mb2c_tmgi *t);
+
 /* Checks of one MBMS-Bearer-Request against the rule that do not depend on
  * TMGI ownership: operation, QoS ceilings, service area, cell list,
  * MB2U-Security, start time. Returns the MBMS-Bearer-Result failure bits

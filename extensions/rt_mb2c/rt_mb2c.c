@@ -49,7 +49,24 @@ static struct bucket *buckets;
 
 /* Ownership and quota (under lock): a TMGI bound to another GCS AS may not
  * be refreshed, deallocated or used for a bearer; allocations may not take
- * the AS over its tmgi_quota. TMGIs bound to nobody are left to the BM-SC. */
+ * the AS over its tmgi_quota. TMGIs bound to nobody and outside other ASs'
+ * pre-provisioned ranges are left to the BM-SC. */
+/* Does the TMGI belong to another GCS AS (under lock and the policy lock)?
+ * 1: bound to *owner by the BM-SC's answers; 2: not bound, but inside
+ * another rule's pre-provisioned range (tmgi_ranges); 0: no. */
+static int foreign(const struct authz_rule *r, uint32_t me, const struct mb2c_tmgi *t, uint32_t now,
+                   uint32_t *owner)
+{
+	uint32_t o, expiry;
+	if (store && authz_store_get(store, authz_tmgi_key(t), &o, &expiry) &&
+	    !(expiry && expiry <= now)) {
+		if (owner)
+			*owner = o;
+		return o != me;
+	}
+	return authz_tmgi_reserved_for_other(&policy, r, t) ? 2 : 0;
+}
+
 static __thread char why_buf[320];
 static size_t own_check(const struct authz_rule *r, const char *who, const struct mb2c_gar *g,
                         struct authz_denial *d)
@@ -62,11 +79,11 @@ static size_t own_check(const struct authz_rule *r, const char *who, const struc
 	for (int k = 0; k < 3; k++)
 		for (size_t i = 0; i < nt[k]; i++) {
 			const struct mb2c_tmgi *x = k < 2 ? &t[k][i] : &g->bearer[i].tmgi;
-			uint32_t owner, expiry;
+			uint32_t owner = 0;
 			if (k == 2 && !(g->bearer[i].has & MB2C_BRQ_TMGI))
 				continue;
-			if (!authz_store_get(store, authz_tmgi_key(x), &owner, &expiry) ||
-			    owner == me || (expiry && expiry <= now))
+			int f = foreign(r, me, x, now, &owner);
+			if (!f)
 				continue;
 			if (!n++) {
 				char tb[MB2C_TMGI_STRLEN];
@@ -74,8 +91,12 @@ static size_t own_check(const struct authz_rule *r, const char *who, const struc
 				d->op = k < 2 ? ops[k] : AUTHZ_OP_ACTIVATE;
 				snprintf(d->item, sizeof(d->item), "%s %s",
 				         k < 2 ? "TMGI" : "bearer", tb);
-				snprintf(why_buf, sizeof(why_buf), "TMGI owned by %s",
-				         authz_owner_name(store, owner));
+				if (f == 1)
+					snprintf(why_buf, sizeof(why_buf), "TMGI owned by %s",
+					         authz_owner_name(store, owner));
+				else
+					snprintf(why_buf, sizeof(why_buf),
+					         "TMGI pre-provisioned to another GCS AS");
 				d->why = why_buf;
 			}
 		}
@@ -178,13 +199,6 @@ static int rate_ok(const struct authz_rule *r, const char *id)
 }
 
 /* Owned by another AS (under lock)? */
-static int foreign(uint32_t me, const struct mb2c_tmgi *t, uint32_t now)
-{
-	uint32_t owner, expiry;
-	return store && authz_store_get(store, authz_tmgi_key(t), &owner, &expiry) && owner != me &&
-	       !(expiry && expiry <= now);
-}
-
 /* When every item of the GAR is denied, the answer carries the per-item
  * result bits of TS 29.468 (Authorization rejected; QoS / service area
  * bits for bearers) under Result-Code 2001, as a BM-SC would. Returns 1 with
@@ -203,7 +217,7 @@ static int items_answer(const struct authz_rule *r, const char *who, const struc
 			denied = 1;
 		for (size_t i = 0; i < g->n_alloc_tmgi; i++)
 			if (!authz_op_allowed(r, AUTHZ_OP_REFRESH) ||
-			    foreign(me, &g->alloc_tmgi[i], now))
+			    foreign(r, me, &g->alloc_tmgi[i], now, NULL))
 				denied = 1;
 		if (!denied)
 			return 0;
@@ -217,7 +231,7 @@ static int items_answer(const struct authz_rule *r, const char *who, const struc
 			return 0;
 		for (size_t i = 0; i < g->n_dealloc_tmgi; i++) {
 			if (authz_op_allowed(r, AUTHZ_OP_DEALLOCATE) &&
-			    !foreign(me, &g->dealloc_tmgi[i], now))
+			    !foreign(r, me, &g->dealloc_tmgi[i], now, NULL))
 				return 0;
 			memset(&d[i], 0, sizeof(d[i]));
 			d[i].tmgi = g->dealloc_tmgi[i];
@@ -235,7 +249,8 @@ static int items_answer(const struct authz_rule *r, const char *who, const struc
 			const struct mb2c_bearer_req *q = &g->bearer[i];
 			const char *why;
 			uint32_t bits = authz_bearer_check(r, q, (int64_t)now, &why);
-			if (!bits && (q->has & MB2C_BRQ_TMGI) && foreign(me, &q->tmgi, now))
+			if (!bits && (q->has & MB2C_BRQ_TMGI) &&
+			    foreign(r, me, &q->tmgi, now, NULL))
 				bits = MB2C_BR_AUTHORIZATION_REJECTED;
 			if (!bits)
 				return 0;

@@ -9,7 +9,8 @@ cat >"$T/rt_mb2c.conf" <<C
 mode = "enforce";
 state_db = "$T/rt_owner.sqlite";
 rules = (
-  { identity = "gcs1.mb2c.lab"; operations = [ "all" ]; tmgi_quota = 2; },
+  { identity = "gcs1.mb2c.lab"; operations = [ "all" ]; tmgi_quota = 2;
+    tmgi_ranges = ( { plmn = "001-01"; first = 0x000fa0; last = 0x000faf; } ); },
   { identity = "gcs2.mb2c.lab"; operations = [ "all" ]; }
 );
 C
@@ -22,9 +23,12 @@ check "the binding was learned from the GAA" \
 cat >"$T/cross.scn" <<S
 deallocate tmgi=$tmgi expect=auth
 activate tmgi=$tmgi qci=65 mbr=1000 gbr=1000 arp=5 sai=1 expect=auth
+activate tmgi=001-01-000fa5 qci=65 mbr=1000 gbr=1000 arp=5 sai=1 expect=auth
 S
 lab_client "$T" gcs2 scenario "$T/cross.scn" >"$T/cross.out" 2>&1
-check "gcs2 gets Authorization Rejected from rt_mb2c on gcs1's TMGI (deallocate, activate)" test $? -eq 0
+check "gcs2 gets Authorization Rejected from rt_mb2c on gcs1's TMGI (deallocate, activate) and on one pre-provisioned to gcs1" test $? -eq 0
+check "the pre-provisioned TMGI denial says so (the BM-SC alone would say unknown TMGI)" \
+	grep -q "rt_mb2c: DENY peer=gcs2.mb2c.lab .* item=bearer 001-01-000fa5 op=activate: TMGI pre-provisioned to another GCS AS" "$T/bmsc_own.log"
 check "the denial names the owner" \
 	grep -q "rt_mb2c: DENY peer=gcs2.mb2c.lab .* item=TMGI $tmgi op=deallocate: TMGI owned by gcs1.mb2c.lab" "$T/bmsc_own.log"
 echo "allocate n=2 expect=auth" >"$T/quota.scn"
@@ -161,7 +165,8 @@ cat >"$T/rt_mb2c.conf" <<C
 mode = "enforce";
 state_db = "$T/rt_owner.sqlite";
 rules = (
-  { identity = "gcs1.mb2c.lab"; operations = [ "all" ]; tmgi_quota = 2; },
+  { identity = "gcs1.mb2c.lab"; operations = [ "all" ]; tmgi_quota = 2;
+    tmgi_ranges = ( { plmn = "001-01"; first = 0x000fa0; last = 0x000faf; } ); },
   { identity = "gcs2.mb2c.lab"; operations = [ "all" ]; }
 );
 C
@@ -174,9 +179,12 @@ check "the binding was learned from the GAA" \
 cat >"$T/cross.scn" <<S
 deallocate tmgi=$tmgi expect=auth
 activate tmgi=$tmgi qci=65 mbr=1000 gbr=1000 arp=5 sai=1 expect=auth
+activate tmgi=001-01-000fa5 qci=65 mbr=1000 gbr=1000 arp=5 sai=1 expect=auth
 S
 lab_client "$T" gcs2 scenario "$T/cross.scn" >"$T/cross.out" 2>&1
-check "gcs2 gets Authorization Rejected from rt_mb2c on gcs1's TMGI (deallocate, activate)" test $? -eq 0
+check "gcs2 gets Authorization Rejected from rt_mb2c on gcs1's TMGI (deallocate, activate) and on one pre-provisioned to gcs1" test $? -eq 0
+check "the pre-provisioned TMGI denial says so (the BM-SC alone would say unknown TMGI)" \
+	grep -q "rt_mb2c: DENY peer=gcs2.mb2c.lab .* item=bearer 001-01-000fa5 op=activate: TMGI pre-provisioned to another GCS AS" "$T/bmsc_own.log"
 check "the denial names the owner" \
 	grep -q "rt_mb2c: DENY peer=gcs2.mb2c.lab .* item=TMGI $tmgi op=deallocate: TMGI owned by gcs1.mb2c.lab" "$T/bmsc_own.log"
 echo "allocate n=2 expect=auth" >"$T/quota.scn"

@@ -248,6 +248,14 @@ static void sample(const char *path)
 		CHECK(authz_tmgi_provisioned(r, &t));
 		CHECK_EQ(mb2c_tmgi_parse("001-01-000250", &t), 0);
 		CHECK(!authz_tmgi_provisioned(r, &t));
+		/* gcs1's range is reserved against the pattern rule, not against
+		 * gcs1 itself; a TMGI in nobody's range is reserved for nobody */
+		CHECK(!authz_tmgi_reserved_for_other(&p, r, &t));
+		CHECK(!authz_tmgi_reserved_for_other(&p, &p.rules[1], &t));
+		CHECK_EQ(mb2c_tmgi_parse("001-01-000150", &t), 0);
+		CHECK(!authz_tmgi_reserved_for_other(&p, r, &t));
+		CHECK(authz_tmgi_reserved_for_other(&p, &p.rules[1], &t));
+		CHECK(authz_tmgi_reserved_for_other(&p, NULL, &t));
 	}
 	r = authz_find_rule(&p, "gcs-3.lab.example.org");
 	CHECK(r == &p.rules[1]);
