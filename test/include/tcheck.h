@@ -43,6 +43,21 @@ static int tc_pass_count;
 		}                                                                                  \
 	} while (0)
 
+/* Writes text to dir/name (a conf file for a test) and returns the path,
+ * valid until the next call; a file that cannot be written fails a check. */
+static inline const char *tc_write_file(const char *dir, const char *name, const char *text)
+{
+	static char path[256];
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	FILE *f = fopen(path, "w");
+	CHECK(f != NULL);
+	if (f) {
+		CHECK(fputs(text, f) >= 0);
+		CHECK(fclose(f) == 0);
+	}
+	return path;
+}
+
 static inline int tc_finish(const char *name)
 {
 	printf("%s: %d checks passed, %d failed\n", name, tc_pass_count, tc_fail_count);

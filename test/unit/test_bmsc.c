@@ -17,12 +17,7 @@ static char dir[] = "/tmp/mb2c-bmsc-XXXXXX";
 
 static const char *write_conf(const char *name, const char *text)
 {
-	static char path[256];
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	FILE *f = fopen(path, "w");
-	fputs(text, f);
-	fclose(f);
-	return path;
+	return tc_write_file(dir, name, text);
 }
 
 static void conf_tests(void)

@@ -16,12 +16,7 @@ static char dir[] = "/tmp/mb2c-secconf-XXXXXX";
 
 static const char *conf_file(const char *name, const char *text)
 {
-	static char path[256];
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	FILE *f = fopen(path, "w");
-	fputs(text, f);
-	fclose(f);
-	return path;
+	return tc_write_file(dir, name, text);
 }
 
 static struct sockaddr_storage addr(const char *s)
