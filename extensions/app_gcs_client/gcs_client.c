@@ -437,114 +437,48 @@ out:
 	mb2c_gaa_free(a);
 }
 
-static void step_deallocate(const struct gc_step *st, struct verdict *v)
+/* "a,b,c" (after $NAME expansion) -> up to cap strings in out; 0 or EINVAL */
+static int split_list(const char *in, char out[][64], size_t cap, size_t *n)
 {
-	struct mb2c_gar g;
-	struct mb2c_tmgi t[64];
-	size_t n;
-	uint32_t want;
-	gar_init(&g);
-	if (tmgi_list(gc_arg(st, "tmgi"), t, 64, &n, v->why, sizeof(v->why))) {
-		v->ok = 0;
-		return;
+	char buf[1024];
+	*n = 0;
+	if (gc_expand(&vars, in, buf, sizeof(buf)))
+		return EINVAL;
+	char *save = NULL;
+	for (char *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+		if (*n == cap)
+			return EINVAL;
+		snprintf(out[(*n)++], 64, "%s", t);
 	}
-	g.has_dealloc = 1;
-	g.dealloc_tmgi = t;
-	g.n_dealloc_tmgi = n;
-	struct mb2c_gaa *a;
-	if (!send_gar(st, &g, MB2C_BITS_TMGI_DEALLOC_RESULT, v, &a, &want)) {
-		char tb[MB2C_TMGI_STRLEN], bits[120];
-		if (a->n_dealloc != n) {
-			v->ok = 0;
-			snprintf(v->why, sizeof(v->why),
-			         "%zu TMGI-Deallocation-Response for %zu TMGIs", a->n_dealloc, n);
-		}
-		for (size_t i = 0; i < a->n_dealloc; i++) {
-			uint32_t got =
-			        a->dealloc[i].has_result ? a->dealloc[i].result : MB2C_TDR_SUCCESS;
-			mb2c_bits_format(MB2C_BITS_TMGI_DEALLOC_RESULT, got, bits, sizeof(bits));
-			say("    <- TMGI-Deallocation-Response %s [%s]",
-			    tstr(&a->dealloc[i].tmgi, tb), bits);
-			expect_bits(v, MB2C_BITS_TMGI_DEALLOC_RESULT, want, got,
-			            "TMGI-Deallocation-Result");
-		}
-	}
-	mb2c_gaa_free(a);
+	return 0;
 }
 
-static void step_bearer(const struct gc_step *st, struct verdict *v)
+/* expect-each=E1,E2,...: one expectation (MBMS-Bearer-Result or
+ * TMGI-Deallocation-Result bits) per item of a multi-item step, in order. */
+static int expect_each(const struct gc_step *st, enum mb2c_bitset set, size_t n, uint32_t *want,
+                       struct verdict *v)
 {
-	struct mb2c_gar g;
-	struct mb2c_bearer_req b;
-	struct mb2c_service_area sa;
-	struct mb2c_tmgi t;
-	size_t n;
-	uint32_t want, flow;
-	int p, any;
-	gar_init(&g);
-	memset(&b, 0, sizeof(b));
-	b.start_stop = st->op == GC_ACTIVATE ? MB2C_STARTSTOP_START
-	               : st->op == GC_MODIFY ? MB2C_STARTSTOP_UPDATE
-	                                     : MB2C_STARTSTOP_STOP;
-	if (gc_arg(st, "tmgi")) {
-		if (tmgi_list(gc_arg(st, "tmgi"), &t, 1, &n, v->why, sizeof(v->why)) || n != 1) {
-			v->ok = 0;
-			return;
+	const char *e = gc_arg(st, "expect-each");
+	char items[GC_MAX_ITEMS][64];
+	size_t k;
+	uint32_t rc;
+	if (!e)
+		return 1; /* not given: every item gets the step's expect= */
+	if (split_list(e, items, GC_MAX_ITEMS, &k) || k != n) {
+		snprintf(v->why, sizeof(v->why), "expect-each needs %zu comma-separated outcomes",
+		         n);
+		return v->ok = 0, -1;
+	}
+	for (size_t i = 0; i < n; i++)
+		if (gc_expect_parse(items[i], set, &rc, &want[i])) {
+			snprintf(v->why, sizeof(v->why), "bad expect-each item '%s'", items[i]);
+			return v->ok = 0, -1;
 		}
-		b.has |= MB2C_BRQ_TMGI;
-		b.tmgi = t;
-	}
-	if (u32_arg(st, "flow", &flow, &p) || flow > 0xffff) {
-		v->ok = 0;
-		snprintf(v->why, sizeof(v->why), "bad flow=");
-		return;
-	}
-	if (p) {
-		b.has |= MB2C_BRQ_FLOW;
-		b.flow_id = (uint16_t)flow;
-	}
-	if (qos_args(st, &b.qos, &any)) {
-		v->ok = 0;
-		snprintf(v->why, sizeof(v->why), "bad QoS argument");
-		return;
-	}
-	if (any && !gc_arg(st, "no-qos"))
-		b.has |= MB2C_BRQ_QOS;
-	const char *s = gc_arg(st, "sai");
-	if (s && !gc_arg(st, "no-sa")) {
-		if (gc_parse_sai(s, &sa)) {
-			v->ok = 0;
-			snprintf(v->why, sizeof(v->why), "bad sai='%s'", s);
-			return;
-		}
-		b.has |= MB2C_BRQ_SA;
-		b.sa = &sa;
-	}
-	s = gc_arg(st, "start");
-	if (s) {
-		long long x = atoll(s[0] == '+' ? s + 1 : s);
-		b.has |= MB2C_BRQ_START_TIME;
-		b.start_time = s[0] == '+' || s[0] == '-' ? (int64_t)time(NULL) + x : x;
-		if (s[0] == '-')
-			b.start_time = (int64_t)time(NULL) + atoll(s);
-	}
-	uint32_t mb2u;
-	if (!u32_arg(st, "mb2u", &mb2u, &p) && p) {
-		b.has |= MB2C_BRQ_MB2U;
-		b.mb2u_security = mb2u;
-	}
-	g.bearer = &b;
-	g.n_bearer = 1;
-	struct mb2c_gaa *a;
-	if (send_gar(st, &g, MB2C_BITS_BEARER_RESULT, v, &a, &want))
-		goto out;
-	if (a->n_bearer != 1) {
-		v->ok = 0;
-		snprintf(v->why, sizeof(v->why), "%zu MBMS-Bearer-Response, expected 1",
-		         a->n_bearer);
-		goto out;
-	}
-	const struct mb2c_bearer_resp *r = &a->bearer[0];
+	return 0;
+}
+
+static void show_bearer_resp(const struct mb2c_bearer_resp *r)
+{
 	char line[800], tb[MB2C_TMGI_STRLEN], bits[200], ab[64];
 	size_t u = (size_t)snprintf(line, sizeof(line), "    <- MBMS-Bearer-Response");
 	if (r->has & MB2C_BRS_TMGI)
@@ -572,13 +506,189 @@ static void step_bearer(const struct gc_step *st, struct verdict *v)
 	if (u < sizeof(line))
 		snprintf(line + u, sizeof(line) - u, " [%s]", bits);
 	say("%s", line);
-	expect_bits(v, MB2C_BITS_BEARER_RESULT, want, got, "MBMS-Bearer-Result");
-	if ((s = gc_arg(st, "save-tmgi")) && (r->has & MB2C_BRS_TMGI))
-		gc_var_set(&vars, s, tstr(&r->tmgi, tb));
-	if ((s = gc_arg(st, "save-flow")) && (r->has & MB2C_BRS_FLOW)) {
-		char fb[16];
-		snprintf(fb, sizeof(fb), "%u", r->flow_id);
-		gc_var_set(&vars, s, fb);
+}
+
+static void step_deallocate(const struct gc_step *st, struct verdict *v)
+{
+	struct mb2c_gar g;
+	struct mb2c_tmgi t[64];
+	size_t n;
+	uint32_t want1, want[GC_MAX_ITEMS];
+	gar_init(&g);
+	if (tmgi_list(gc_arg(st, "tmgi"), t, 64, &n, v->why, sizeof(v->why))) {
+		v->ok = 0;
+		return;
+	}
+	int each =
+	        n <= GC_MAX_ITEMS ? expect_each(st, MB2C_BITS_TMGI_DEALLOC_RESULT, n, want, v) : 1;
+	if (each < 0)
+		return;
+	g.has_dealloc = 1;
+	g.dealloc_tmgi = t;
+	g.n_dealloc_tmgi = n;
+	struct mb2c_gaa *a;
+	if (!send_gar(st, &g, MB2C_BITS_TMGI_DEALLOC_RESULT, v, &a, &want1)) {
+		char tb[MB2C_TMGI_STRLEN], bits[120];
+		if (a->n_dealloc != n) {
+			v->ok = 0;
+			snprintf(v->why, sizeof(v->why),
+			         "%zu TMGI-Deallocation-Response for %zu TMGIs", a->n_dealloc, n);
+		}
+		for (size_t i = 0; i < a->n_dealloc; i++) {
+			uint32_t got =
+			        a->dealloc[i].has_result ? a->dealloc[i].result : MB2C_TDR_SUCCESS;
+			uint32_t w = want1;
+			if (!each) { /* the expectation of the request with this TMGI */
+				w = UINT32_MAX;
+				for (size_t k = 0; k < n; k++)
+					if (mb2c_tmgi_equal(&t[k], &a->dealloc[i].tmgi))
+						w = want[k];
+			}
+			mb2c_bits_format(MB2C_BITS_TMGI_DEALLOC_RESULT, got, bits, sizeof(bits));
+			say("    <- TMGI-Deallocation-Response %s [%s]",
+			    tstr(&a->dealloc[i].tmgi, tb), bits);
+			if (w == UINT32_MAX) {
+				v->ok = 0;
+				snprintf(v->why, sizeof(v->why),
+				         "response for a TMGI not asked: %s", tb);
+			} else
+				expect_bits(v, MB2C_BITS_TMGI_DEALLOC_RESULT, w, got,
+				            "TMGI-Deallocation-Result");
+		}
+	}
+	mb2c_gaa_free(a);
+}
+
+/* activate / modify / deactivate: one MBMS-Bearer-Request per TMGI of
+ * tmgi= (flow= one value for all, or one per TMGI); with several, the
+ * responses are matched to the requests by TMGI (and flow). */
+static void step_bearer(const struct gc_step *st, struct verdict *v)
+{
+	struct mb2c_gar g;
+	struct mb2c_bearer_req b[GC_MAX_ITEMS];
+	struct mb2c_service_area sa;
+	struct mb2c_tmgi t[GC_MAX_ITEMS];
+	char flows[GC_MAX_ITEMS][64];
+	size_t n = 1, nt = 0, nf = 0;
+	uint32_t want[GC_MAX_ITEMS], want1;
+	int p, any;
+	gar_init(&g);
+	memset(b, 0, sizeof(b));
+	b[0].start_stop = st->op == GC_ACTIVATE ? MB2C_STARTSTOP_START
+	                  : st->op == GC_MODIFY ? MB2C_STARTSTOP_UPDATE
+	                                        : MB2C_STARTSTOP_STOP;
+	if (gc_arg(st, "tmgi")) {
+		if (tmgi_list(gc_arg(st, "tmgi"), t, GC_MAX_ITEMS, &nt, v->why, sizeof(v->why)) ||
+		    !nt) {
+			v->ok = 0;
+			return;
+		}
+		b[0].has |= MB2C_BRQ_TMGI;
+		n = nt;
+	}
+	if (gc_arg(st, "flow") &&
+	    (split_list(gc_arg(st, "flow"), flows, GC_MAX_ITEMS, &nf) || (nf != 1 && nf != n))) {
+		v->ok = 0;
+		snprintf(v->why, sizeof(v->why), "bad flow= (one value, or one per TMGI)");
+		return;
+	}
+	if (qos_args(st, &b[0].qos, &any)) {
+		v->ok = 0;
+		snprintf(v->why, sizeof(v->why), "bad QoS argument");
+		return;
+	}
+	if (any && !gc_arg(st, "no-qos"))
+		b[0].has |= MB2C_BRQ_QOS;
+	const char *s = gc_arg(st, "sai");
+	if (s && !gc_arg(st, "no-sa")) {
+		if (gc_parse_sai(s, &sa)) {
+			v->ok = 0;
+			snprintf(v->why, sizeof(v->why), "bad sai='%s'", s);
+			return;
+		}
+		b[0].has |= MB2C_BRQ_SA;
+		b[0].sa = &sa;
+	}
+	s = gc_arg(st, "start");
+	if (s) {
+		long long x = atoll(s[0] == '+' ? s + 1 : s);
+		b[0].has |= MB2C_BRQ_START_TIME;
+		b[0].start_time = s[0] == '+' || s[0] == '-' ? (int64_t)time(NULL) + x : x;
+		if (s[0] == '-')
+			b[0].start_time = (int64_t)time(NULL) + atoll(s);
+	}
+	uint32_t mb2u;
+	if (!u32_arg(st, "mb2u", &mb2u, &p) && p) {
+		b[0].has |= MB2C_BRQ_MB2U;
+		b[0].mb2u_security = mb2u;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (i)
+			b[i] = b[0];
+		if (nt)
+			b[i].tmgi = t[i];
+		if (nf) {
+			char *end;
+			unsigned long f = strtoul(flows[nf == 1 ? 0 : i], &end, 10);
+			if (*end || f > 0xffff) {
+				v->ok = 0;
+				snprintf(v->why, sizeof(v->why), "bad flow=");
+				return;
+			}
+			b[i].has |= MB2C_BRQ_FLOW;
+			b[i].flow_id = (uint16_t)f;
+		}
+	}
+	int each = expect_each(st, MB2C_BITS_BEARER_RESULT, n, want, v);
+	if (each < 0)
+		return;
+	g.bearer = b;
+	g.n_bearer = n;
+	struct mb2c_gaa *a;
+	if (send_gar(st, &g, MB2C_BITS_BEARER_RESULT, v, &a, &want1))
+		goto out;
+	if (each)
+		for (size_t i = 0; i < n; i++)
+			want[i] = want1;
+	if (a->n_bearer != n) {
+		v->ok = 0;
+		snprintf(v->why, sizeof(v->why), "%zu MBMS-Bearer-Response, expected %zu",
+		         a->n_bearer, n);
+		goto out;
+	}
+	int used[GC_MAX_ITEMS] = {0};
+	for (size_t i = 0; i < n; i++) {
+		const struct mb2c_bearer_resp *r = NULL;
+		for (size_t j = 0; j < n && !r; j++) {
+			const struct mb2c_bearer_resp *c = &a->bearer[j];
+			if (used[j])
+				continue;
+			if (n > 1 &&
+			    (!(c->has & MB2C_BRS_TMGI) || !mb2c_tmgi_equal(&c->tmgi, &b[i].tmgi) ||
+			     ((b[i].has & MB2C_BRQ_FLOW) && (c->has & MB2C_BRS_FLOW) &&
+			      c->flow_id != b[i].flow_id)))
+				continue;
+			used[j] = 1;
+			r = c;
+		}
+		if (!r) {
+			char tb[MB2C_TMGI_STRLEN];
+			v->ok = 0;
+			snprintf(v->why, sizeof(v->why), "no MBMS-Bearer-Response for TMGI %s",
+			         tstr(&b[i].tmgi, tb));
+			break;
+		}
+		show_bearer_resp(r);
+		uint32_t got = (r->has & MB2C_BRS_RESULT) ? r->result : 0;
+		expect_bits(v, MB2C_BITS_BEARER_RESULT, want[i], got, "MBMS-Bearer-Result");
+		char tb[MB2C_TMGI_STRLEN];
+		if (i == 0 && (s = gc_arg(st, "save-tmgi")) && (r->has & MB2C_BRS_TMGI))
+			gc_var_set(&vars, s, tstr(&r->tmgi, tb));
+		if (i == 0 && (s = gc_arg(st, "save-flow")) && (r->has & MB2C_BRS_FLOW)) {
+			char fb[16];
+			snprintf(fb, sizeof(fb), "%u", r->flow_id);
+			gc_var_set(&vars, s, fb);
+		}
 	}
 out:
 	mb2c_gaa_free(a);

@@ -8,8 +8,9 @@
 
 #include <mb2c/codec.h>
 
-#define GC_MAX_ARGS 24
-#define GC_MAX_VARS 64
+#define GC_MAX_ARGS  24
+#define GC_MAX_VARS  64
+#define GC_MAX_ITEMS 8 /* items of one multi-item step (tmgi=A,B,...) */
 
 enum gc_op {
 	GC_ALLOCATE,

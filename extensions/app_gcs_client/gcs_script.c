@@ -22,14 +22,15 @@ static const struct {
 
 /* keys each op accepts (anything else is an error: typos must not pass) */
 static const char *const common_keys[] = {"expect", "timeout", NULL};
-static const char *const op_keys[][16] = {
+static const char *const op_keys[][20] = {
         [GC_ALLOCATE] = {"n", "refresh", "save", "count", NULL},
         [GC_REFRESH] = {"tmgi", NULL},
-        [GC_DEALLOCATE] = {"tmgi", NULL},
+        [GC_DEALLOCATE] = {"tmgi", "expect-each", NULL},
         [GC_ACTIVATE] = {"tmgi", "qci", "mbr", "gbr", "arp", "pec", "pev", "sai", "cells", "start",
-                         "mb2u", "no-qos", "no-sa", "save-tmgi", "save-flow", NULL},
-        [GC_MODIFY] = {"tmgi", "flow", "sai", "qci", "mbr", "gbr", "arp", "pec", "pev", NULL},
-        [GC_DEACTIVATE] = {"tmgi", "flow", NULL},
+                         "mb2u", "no-qos", "no-sa", "save-tmgi", "save-flow", "expect-each", NULL},
+        [GC_MODIFY] = {"tmgi", "flow", "sai", "qci", "mbr", "gbr", "arp", "pec", "pev",
+                       "expect-each", NULL},
+        [GC_DEACTIVATE] = {"tmgi", "flow", "expect-each", NULL},
         [GC_HEARTBEAT] = {"expect-restart", NULL},
         [GC_RAW_GAR] = {"omit", "tmgi-bytes", NULL},
         [GC_WAIT_GNR] = {"kind", "tmgi", "flow", "event", NULL},

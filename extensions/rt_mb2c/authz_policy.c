@@ -2,6 +2,7 @@
 #define _GNU_SOURCE /* FNM_CASEFOLD */
 #include <errno.h>
 #include <fnmatch.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -10,6 +11,7 @@
 #include <mb2c/mb2c.h>
 
 #include "authz_policy.h"
+#include "authz_store.h"
 
 static const struct {
 	const char *name;
@@ -449,35 +451,133 @@ static size_t deny(struct authz_denial *d, size_t n, unsigned op, const char *ki
 	return n + 1;
 }
 
+/* Is the TMGI another GCS AS's? 1: bound to it in the store (its owner id
+ * in *owner), 2: unbound but inside another rule's pre-provisioned range. */
+int authz_tmgi_foreign(const struct authz_ctx *c, const struct mb2c_tmgi *t, uint32_t *owner)
+{
+	uint32_t o, expiry;
+	if (c->store && authz_store_get(c->store, authz_tmgi_key(t), &o, &expiry) &&
+	    !(expiry && (int64_t)expiry <= c->now)) {
+		if (owner)
+			*owner = o;
+		return o != c->me;
+	}
+	return c->policy && authz_tmgi_reserved_for_other(c->policy, c->rule, t) ? 2 : 0;
+}
+
+/* An ownership denial for the audit line: names the owner (the GCS AS that
+ * asked learns only "Authorization rejected"). */
+static const char *foreign_why(const struct authz_ctx *c, int f, uint32_t owner,
+                               struct authz_verdict *v, size_t n)
+{
+	if (f == 2)
+		return "TMGI pre-provisioned to another GCS AS";
+	if (n) /* only the first denial is logged: keep its text */
+		return "TMGI owned by another GCS AS";
+	snprintf(v->why_buf, sizeof(v->why_buf), "TMGI owned by %s",
+	         c->store ? authz_owner_name(c->store, owner) : "another GCS AS");
+	return v->why_buf;
+}
+
+int authz_gar_verdict(const struct authz_ctx *c, const struct mb2c_gar *g, struct authz_verdict *v)
+{
+	const struct authz_rule *r = c->rule;
+	const char *no_rule = "identity not listed in the policy", *why;
+	size_t n = 0;
+	uint32_t owner = 0;
+	int f;
+	memset(v, 0, sizeof(*v));
+	v->refresh = g->n_alloc_tmgi ? calloc(g->n_alloc_tmgi, sizeof(*v->refresh)) : NULL;
+	v->dealloc = g->n_dealloc_tmgi ? calloc(g->n_dealloc_tmgi, sizeof(*v->dealloc)) : NULL;
+	v->bearer = g->n_bearer ? calloc(g->n_bearer, sizeof(*v->bearer)) : NULL;
+	if ((g->n_alloc_tmgi && !v->refresh) || (g->n_dealloc_tmgi && !v->dealloc) ||
+	    (g->n_bearer && !v->bearer)) {
+		authz_verdict_free(v);
+		return ENOMEM;
+	}
+	if (g->has_alloc && g->tmgi_number > 0) {
+		v->n_items++;
+		if (!authz_op_allowed(r, AUTHZ_OP_ALLOCATE)) {
+			v->alloc_new = MB2C_TAR_AUTHORIZATION_REJECTED;
+			n = deny(&v->first, n, AUTHZ_OP_ALLOCATE, "TMGI allocation", NULL, -1,
+			         r ? "operation not allowed" : no_rule, 0);
+		} else if (c->held != SIZE_MAX && r->tmgi_quota != UINT32_MAX &&
+		           c->held + g->tmgi_number > r->tmgi_quota) {
+			v->alloc_new = MB2C_TAR_TOO_MANY_TMGIS_REQUESTED;
+			snprintf(v->why_buf, sizeof(v->why_buf),
+			         "tmgi_quota %u: %zu held, %u asked", r->tmgi_quota, c->held,
+			         g->tmgi_number);
+			n = deny(&v->first, n, AUTHZ_OP_ALLOCATE, "TMGI allocation", NULL, -1,
+			         v->why_buf, 0);
+		}
+	}
+	for (size_t i = 0; i < g->n_alloc_tmgi; i++) {
+		v->n_items++;
+		if (!authz_op_allowed(r, AUTHZ_OP_REFRESH))
+			why = r ? "operation not allowed" : no_rule;
+		else if ((f = authz_tmgi_foreign(c, &g->alloc_tmgi[i], &owner)))
+			why = foreign_why(c, f, owner, v, n);
+		else
+			continue;
+		v->refresh[i] = MB2C_TAR_AUTHORIZATION_REJECTED;
+		n = deny(&v->first, n, AUTHZ_OP_REFRESH, "TMGI", &g->alloc_tmgi[i], -1, why, 0);
+	}
+	for (size_t i = 0; i < g->n_dealloc_tmgi; i++) {
+		v->n_items++;
+		if (!authz_op_allowed(r, AUTHZ_OP_DEALLOCATE))
+			why = r ? "operation not allowed" : no_rule;
+		else if ((f = authz_tmgi_foreign(c, &g->dealloc_tmgi[i], &owner)))
+			why = foreign_why(c, f, owner, v, n);
+		else
+			continue;
+		v->dealloc[i] = MB2C_TDR_AUTHORIZATION_REJECTED;
+		n = deny(&v->first, n, AUTHZ_OP_DEALLOCATE, "TMGI", &g->dealloc_tmgi[i], -1, why,
+		         0);
+	}
+	for (size_t i = 0; i < g->n_bearer; i++) {
+		const struct mb2c_bearer_req *b = &g->bearer[i];
+		uint32_t bits = authz_bearer_check(r, b, c->now, &why);
+		v->n_items++;
+		if (!r)
+			why = no_rule;
+		if (!bits && (b->has & MB2C_BRQ_TMGI) &&
+		    (f = authz_tmgi_foreign(c, &b->tmgi, &owner))) {
+			bits = MB2C_BR_AUTHORIZATION_REJECTED;
+			why = foreign_why(c, f, owner, v, n);
+		}
+		if (!bits)
+			continue;
+		v->bearer[i] = bits;
+		n = deny(&v->first, n, op_of(b->start_stop), "bearer", &b->tmgi,
+		         (b->has & MB2C_BRQ_FLOW) ? (int)b->flow_id : -1, why, bits);
+	}
+	if (!v->n_items && !authz_op_allowed(r, AUTHZ_OP_HEARTBEAT))
+		n = deny(&v->first, n, AUTHZ_OP_HEARTBEAT, "GAR", NULL, -1,
+		         r ? "operation not allowed" : no_rule, 0);
+	v->n_denied = n;
+	return 0;
+}
+
+void authz_verdict_free(struct authz_verdict *v)
+{
+	free(v->refresh);
+	free(v->dealloc);
+	free(v->bearer);
+	v->refresh = v->dealloc = v->bearer = NULL;
+}
+
 size_t authz_gar_check(const struct authz_rule *r, const struct mb2c_gar *g, int64_t now,
                        struct authz_denial *first)
 {
-	size_t n = 0;
-	const char *no_rule = "identity not listed in the policy";
-	memset(first, 0, sizeof(*first));
-	if (g->has_alloc && g->tmgi_number > 0 && !authz_op_allowed(r, AUTHZ_OP_ALLOCATE))
-		n = deny(first, n, AUTHZ_OP_ALLOCATE, "TMGI allocation", NULL, -1,
-		         r ? "operation not allowed" : no_rule, 0);
-	for (size_t i = 0; i < g->n_alloc_tmgi; i++)
-		if (!authz_op_allowed(r, AUTHZ_OP_REFRESH))
-			n = deny(first, n, AUTHZ_OP_REFRESH, "TMGI", &g->alloc_tmgi[i], -1,
-			         r ? "operation not allowed" : no_rule, 0);
-	for (size_t i = 0; i < g->n_dealloc_tmgi; i++)
-		if (!authz_op_allowed(r, AUTHZ_OP_DEALLOCATE))
-			n = deny(first, n, AUTHZ_OP_DEALLOCATE, "TMGI", &g->dealloc_tmgi[i], -1,
-			         r ? "operation not allowed" : no_rule, 0);
-	for (size_t i = 0; i < g->n_bearer; i++) {
-		const struct mb2c_bearer_req *b = &g->bearer[i];
-		const char *why = NULL;
-		uint32_t bits = authz_bearer_check(r, b, now, &why);
-		if (bits)
-			n = deny(first, n, op_of(b->start_stop), "bearer", &b->tmgi,
-			         (b->has & MB2C_BRQ_FLOW) ? (int)b->flow_id : -1, r ? why : no_rule,
-			         bits);
+	struct authz_ctx c = {.rule = r, .now = now, .held = SIZE_MAX};
+	struct authz_verdict v;
+	if (authz_gar_verdict(&c, g, &v)) {
+		memset(first, 0, sizeof(*first));
+		first->item[0] = 0;
+		first->why = "out of memory";
+		return 1; /* never pass what could not be decided */
 	}
-	if (!g->has_alloc && !g->n_alloc_tmgi && !g->n_dealloc_tmgi && !g->n_bearer &&
-	    !authz_op_allowed(r, AUTHZ_OP_HEARTBEAT))
-		n = deny(first, n, AUTHZ_OP_HEARTBEAT, "GAR", NULL, -1,
-		         r ? "operation not allowed" : no_rule, 0);
-	return n;
+	*first = v.first;
+	authz_verdict_free(&v);
+	return v.n_denied;
 }

@@ -101,6 +101,36 @@ struct authz_denial {
 size_t authz_gar_check(const struct authz_rule *r, const struct mb2c_gar *g, int64_t now,
                        struct authz_denial *first);
 
+/* The whole decision on a GAR, item by item, ownership and quota included. */
+struct authz_store;
+struct authz_ctx {
+	const struct authz_policy
+	        *policy;                 /* for other rules' pre-provisioned ranges; may be NULL */
+	const struct authz_rule *rule;   /* NULL: identity not listed (every item denied) */
+	const struct authz_store *store; /* TMGI ownership; NULL: not checked */
+	uint32_t me;                     /* the asking GCS AS's owner id in store */
+	size_t held;                     /* TMGIs it holds now; SIZE_MAX: quota not checked */
+	int64_t now;
+};
+/* Per item: the failure bits it gets (0 = allowed), in the order of the GAR's
+ * arrays; the new-TMGI part of TMGI-Allocation-Request (TMGI-Number) is one
+ * item of its own. A GAR without items is a heartbeat (n_items 0). */
+struct authz_verdict {
+	size_t n_items, n_denied;
+	uint32_t alloc_new;        /* TMGI-Allocation-Result bits for TMGI-Number */
+	uint32_t *refresh;         /* [n_alloc_tmgi] TMGI-Allocation-Result bits */
+	uint32_t *dealloc;         /* [n_dealloc_tmgi] TMGI-Deallocation-Result bits */
+	uint32_t *bearer;          /* [n_bearer] MBMS-Bearer-Result bits */
+	struct authz_denial first; /* the first denial, for the audit line */
+	char why_buf[160];
+};
+/* 0 (free v with authz_verdict_free) or ENOMEM. */
+int authz_gar_verdict(const struct authz_ctx *c, const struct mb2c_gar *g, struct authz_verdict *v);
+void authz_verdict_free(struct authz_verdict *v);
+/* Another GCS AS's TMGI? 1: bound to it (owner id in *owner), 2: unbound but
+ * pre-provisioned to another rule, 0: no. Expired bindings do not count. */
+int authz_tmgi_foreign(const struct authz_ctx *c, const struct mb2c_tmgi *t, uint32_t *owner);
+
 /* Token bucket: 1 when a request may pass at time now (seconds). */
 struct authz_bucket {
 	double tokens, last;

@@ -387,7 +387,9 @@ int authz_store_del(struct authz_store *s, uint64_t key)
 	return 0;
 }
 
-size_t authz_store_expire(struct authz_store *s, uint32_t now)
+/* Removes every binding for which gone() holds (one scan of the slots). */
+static size_t remove_if(struct authz_store *s, int (*gone)(const struct slot *, uint32_t),
+                        uint32_t arg)
 {
 	/* Removing slot i may move a later entry of the cluster into i, so i is
 	 * examined again. Entries moved from the start of the array to its end
@@ -395,11 +397,8 @@ size_t authz_store_expire(struct authz_store *s, uint32_t now)
 	 * harmless, and no entry not yet examined can move before i. */
 	size_t removed = 0, cap = s->mask + 1;
 	struct slot *t = s->slots;
-	if (!now)
-		return 0;
 	for (size_t i = 0; i < cap;) {
-		uint32_t e = t[i].expiry;
-		if (e - 1 >= now || !t[i].key) { /* e == 0 wraps: never expires */
+		if (!t[i].key || !gone(&t[i], arg)) {
 			i++;
 			continue;
 		}
@@ -412,6 +411,27 @@ size_t authz_store_expire(struct authz_store *s, uint32_t now)
 		removed++;
 	}
 	return removed;
+}
+
+static int expired(const struct slot *e, uint32_t now)
+{
+	return e->expiry - 1 < now; /* expiry 0 wraps: never expires */
+}
+
+static int owned_by(const struct slot *e, uint32_t owner)
+{
+	return e->owner == owner;
+}
+
+size_t authz_store_expire(struct authz_store *s, uint32_t now)
+{
+	return now ? remove_if(s, expired, now) : 0;
+}
+
+size_t authz_store_release_owner(struct authz_store *s, uint32_t owner)
+{
+	return owner && owner <= s->n_owners && s->counts[owner] ? remove_if(s, owned_by, owner)
+	                                                         : 0;
 }
 
 size_t authz_store_count(const struct authz_store *s)

@@ -38,6 +38,9 @@ int authz_store_del(struct authz_store *s, uint64_t key);
 /* Remove every binding with expiry <= now (0 = never expires); returns the
  * number removed. */
 size_t authz_store_expire(struct authz_store *s, uint32_t now);
+/* Remove every binding of one owner (a GCS AS that restarted); returns the
+ * number removed. */
+size_t authz_store_release_owner(struct authz_store *s, uint32_t owner);
 size_t authz_store_count(const struct authz_store *s);
 size_t authz_store_count_owner(const struct authz_store *s, uint32_t owner);
 /* Writes the journal to the file (one transaction, fsync). 0 or an errno. */

@@ -1,13 +1,20 @@
-/* rt_mb2c extension glue, co-located mode: every GAR that reaches the local
- * BM-SC application is checked against the policy before the application
- * sees it: identity listed, operation of each item, bearer QoS / area /
- * cell list / MB2U / start time, TMGIs owned by another AS, tmgi_quota, and
- * the per-identity rate limit (too_busy_result). A GAR whose items are all
- * denied is answered here with the per-item result bits (2001); a mixed GAR
- * is still refused as a whole with 5003. Ownership is learned from the
- * GAAs the BM-SC sends and kept in SQLite. One log line per denial naming
- * peer, rule and item; SIGUSR1 reloads the policy. Relay mode, bearer_quota
- * and per-item merging of mixed GARs are the next steps (README.md). */
+/* rt_mb2c extension glue. Works co-located with a BM-SC application (a
+ * DISP_HOW_ANY callback sees each GAR before the application's handler) and
+ * on a Diameter relay in front of BM-SCs (a forwarding callback sees each
+ * relayed GAR and GAA): both run the same decision, authz_gar_verdict()
+ * (authz_policy.c), item by item.
+ *   - every item denied: the GAR is answered here with the per-item result
+ *     bits of TS 29.468 under 2001;
+ *   - some items denied: the denied items are removed from the GAR, the
+ *     allowed ones go on to the BM-SC, and the BM-SC's GAA gets the denied
+ *     items' responses added before it leaves (HOOK_MESSAGE_SENDING);
+ *   - a GCS AS over its rate: too_busy_result (3004) for the whole GAR.
+ * TMGI ownership is learned from the GAAs that leave this node (allocations
+ * bind, deallocations release; synced to SQLite before the answer is
+ * queued), and from GNRs with TMGI-Expiry; on a relay the BM-SC that
+ * allocated each TMGI is kept too, so that later GARs about it are routed
+ * there. GNRs about a TMGI go only to its owner (routing-out callback). One
+ * log line per denial naming peer, rule and item; SIGUSR1 reloads. */
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
@@ -34,146 +41,40 @@ static struct authz_policy policy; /* under policy_lock: SIGUSR1 swaps it */
 static pthread_rwlock_t policy_lock = PTHREAD_RWLOCK_INITIALIZER;
 static struct disp_hdl *disp_hdl;
 static struct fd_hook_hdl *hook_hdl;
-static struct authz_store *store; /* under lock; opened once (state_db of the start-up policy) */
+static struct fd_rt_fwd_hdl *fwd_hdl;
+static struct fd_rt_out_hdl *out_hdl;
+/* under lock; opened once (state_db of the start-up policy): TMGI -> GCS AS,
+ * and TMGI -> the BM-SC that allocated it (the file state_db + ".route") */
+static struct authz_store *store, *route;
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
-static unsigned long long n_checked, n_denied, n_limited;
+static unsigned long long n_checked, n_denied, n_limited, n_split, n_gnr_blocked;
 
-/* Token buckets of the rate limit, one per GCS AS identity (a few dozen at
- * most: a list under the lock is enough). */
-struct bucket {
-	struct bucket *next;
+/* Per GCS AS identity (a few dozen at most: a list under the lock): the
+ * token bucket of the rate limit and the last Restart-Counter seen. */
+struct gcs_state {
+	struct gcs_state *next;
 	struct authz_bucket b;
+	int has_rc;
+	uint32_t rc;
 	char id[];
 };
-static struct bucket *buckets;
+static struct gcs_state *peers;
 
-/* Ownership and quota (under lock): a TMGI bound to another GCS AS may not
- * be refreshed, deallocated or used for a bearer; allocations may not take
- * the AS over its tmgi_quota. TMGIs bound to nobody and outside other ASs'
- * pre-provisioned ranges are left to the BM-SC. */
-/* Does the TMGI belong to another GCS AS (under lock and the policy lock)?
- * 1: bound to *owner by the BM-SC's answers; 2: not bound, but inside
- * another rule's pre-provisioned range (tmgi_ranges); 0: no. */
-static int foreign(const struct authz_rule *r, uint32_t me, const struct mb2c_tmgi *t, uint32_t now,
-                   uint32_t *owner)
+static struct gcs_state *peer_of(const char *id)
 {
-	uint32_t o, expiry;
-	if (store && authz_store_get(store, authz_tmgi_key(t), &o, &expiry) &&
-	    !(expiry && expiry <= now)) {
-		if (owner)
-			*owner = o;
-		return o != me;
+	struct gcs_state *k;
+	for (k = peers; k && strcasecmp(k->id, id); k = k->next)
+		;
+	if (!k) {
+		size_t len = strlen(id) + 1;
+		k = calloc(1, sizeof(*k) + len);
+		if (!k)
+			return NULL;
+		memcpy(k->id, id, len);
+		k->next = peers;
+		peers = k;
 	}
-	return authz_tmgi_reserved_for_other(&policy, r, t) ? 2 : 0;
-}
-
-static __thread char why_buf[320];
-static size_t own_check(const struct authz_rule *r, const char *who, const struct mb2c_gar *g,
-                        struct authz_denial *d)
-{
-	uint32_t me = authz_owner_id(store, who), now = (uint32_t)time(NULL);
-	const struct mb2c_tmgi *t[3] = {g->alloc_tmgi, g->dealloc_tmgi, NULL};
-	size_t nt[3] = {g->n_alloc_tmgi, g->n_dealloc_tmgi, g->n_bearer};
-	unsigned ops[3] = {AUTHZ_OP_REFRESH, AUTHZ_OP_DEALLOCATE, 0};
-	size_t n = 0;
-	for (int k = 0; k < 3; k++)
-		for (size_t i = 0; i < nt[k]; i++) {
-			const struct mb2c_tmgi *x = k < 2 ? &t[k][i] : &g->bearer[i].tmgi;
-			uint32_t owner = 0;
-			if (k == 2 && !(g->bearer[i].has & MB2C_BRQ_TMGI))
-				continue;
-			int f = foreign(r, me, x, now, &owner);
-			if (!f)
-				continue;
-			if (!n++) {
-				char tb[MB2C_TMGI_STRLEN];
-				mb2c_tmgi_format(x, tb, sizeof(tb));
-				d->op = k < 2 ? ops[k] : AUTHZ_OP_ACTIVATE;
-				snprintf(d->item, sizeof(d->item), "%s %s",
-				         k < 2 ? "TMGI" : "bearer", tb);
-				if (f == 1)
-					snprintf(why_buf, sizeof(why_buf), "TMGI owned by %s",
-					         authz_owner_name(store, owner));
-				else
-					snprintf(why_buf, sizeof(why_buf),
-					         "TMGI pre-provisioned to another GCS AS");
-				d->why = why_buf;
-			}
-		}
-	if (!n && g->has_alloc && g->tmgi_number && r && r->tmgi_quota != UINT32_MAX) {
-		/* expired bindings must not count: sweep at most once a second (a
-		 * scan of the table; the removals are journaled for the next sync) */
-		static uint32_t last_sweep;
-		if (now != last_sweep) {
-			last_sweep = now;
-			if (authz_store_expire(store, now))
-				authz_store_sync(store);
-		}
-		size_t held = authz_store_count_owner(store, me);
-		if (held + g->tmgi_number > r->tmgi_quota) {
-			n = 1;
-			d->op = AUTHZ_OP_ALLOCATE;
-			snprintf(d->item, sizeof(d->item), "TMGI allocation");
-			snprintf(why_buf, sizeof(why_buf), "tmgi_quota %u: %zu held, %u asked",
-			         r->tmgi_quota, held, g->tmgi_number);
-			d->why = why_buf;
-		}
-	}
-	return n;
-}
-
-/* HOOK_MESSAGE_SENDING runs in fd_out_send() before the answer is queued:
- * the bindings a GAA grants (allocations) or ends (deallocations) are
- * written to the SQLite file before the answer can leave, so a restart never
- * forgets a TMGI the GCS AS was told it owns. */
-static void rt_hook(enum fd_hook_type type, struct msg *msg, struct peer_hdr *peer, void *other,
-                    struct fd_hook_permsgdata *pmd, void *regdata)
-{
-	(void)type, (void)peer, (void)other, (void)pmd, (void)regdata;
-	struct msg_hdr *hdr = NULL;
-	struct msg *q = NULL;
-	if (!msg || fd_msg_hdr(msg, &hdr) || (hdr->msg_flags & CMD_FLAG_REQUEST) ||
-	    hdr->msg_appl != MB2C_APP_ID || hdr->msg_code != MB2C_CMD_GCS_ACTION ||
-	    fd_msg_answ_getq(msg, &q) || !q)
-		return;
-	struct avp *oh = NULL;
-	struct avp_hdr *h = NULL;
-	char who[256];
-	if (fd_msg_search_avp(q, mb2c_avp(MB2C_BASE_ORIGIN_HOST), &oh) || !oh ||
-	    fd_msg_avp_hdr(oh, &h) || !h->avp_value || h->avp_value->os.len >= sizeof(who))
-		return;
-	memcpy(who, h->avp_value->os.data, h->avp_value->os.len);
-	who[h->avp_value->os.len] = 0;
-	struct mb2c_gaa *a = NULL;
-	struct mb2c_read_error err;
-	if (mb2c_gaa_read(msg, &a, &err))
-		return;
-	uint32_t now = (uint32_t)time(NULL);
-	size_t bound = 0, freed = 0;
-	pthread_mutex_lock(&lock);
-	uint32_t me = authz_owner_id(store, who);
-	if (a->has_alloc && (!a->alloc_has_result || (a->alloc_result & MB2C_TAR_SUCCESS))) {
-		uint32_t dur = a->alloc_has_duration ? mb2c_duration_total(&a->alloc_duration) : 0;
-		for (size_t i = 0; i < a->n_alloc_tmgi; i++)
-			if (!authz_store_put(store, authz_tmgi_key(&a->alloc_tmgi[i]), me,
-			                     dur ? now + dur : 0))
-				bound++;
-	}
-	for (size_t i = 0; i < a->n_dealloc; i++)
-		/* the result is present on failure only (a result with the success bit
-		 * is accepted too) */
-		if ((!a->dealloc[i].has_result || (a->dealloc[i].result & MB2C_TDR_SUCCESS)) &&
-		    !authz_store_del(store, authz_tmgi_key(&a->dealloc[i].tmgi)))
-			freed++;
-	int ret = (bound || freed) ? authz_store_sync(store) : 0;
-	pthread_mutex_unlock(&lock);
-	if (ret)
-		fd_log_error("rt_mb2c: cannot write the TMGI bindings of %s: %s", who,
-		             strerror(ret));
-	else if (bound || freed)
-		fd_log_notice("rt_mb2c: GAA to %s: %zu TMGIs bound, %zu released", who, bound,
-		              freed);
-	mb2c_gaa_free(a);
+	return k;
 }
 
 static int rate_ok(const struct authz_rule *r, const char *id)
@@ -182,94 +83,127 @@ static int rate_ok(const struct authz_rule *r, const char *id)
 		return 1;
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
-	double now = (double)ts.tv_sec + ts.tv_nsec / 1e9;
-	struct bucket *k;
-	for (k = buckets; k && strcasecmp(k->id, id); k = k->next)
-		;
-	if (!k) {
-		size_t len = strlen(id) + 1;
-		k = calloc(1, sizeof(*k) + len);
-		if (!k)
-			return 0; /* no memory: refuse rather than pass unlimited */
-		memcpy(k->id, id, len);
-		k->next = buckets;
-		buckets = k;
-	}
-	return authz_bucket_take(r, &k->b, now);
+	struct gcs_state *k = peer_of(id);
+	/* no memory: refuse rather than pass unlimited */
+	return k && authz_bucket_take(r, &k->b, (double)ts.tv_sec + ts.tv_nsec / 1e9);
 }
 
-/* Owned by another AS (under lock)? */
-/* When every item of the GAR is denied, the answer carries the per-item
- * result bits of TS 29.468 (Authorization rejected; QoS / service area
- * bits for bearers) under Result-Code 2001, as a BM-SC would. Returns 1 with
- * *a filled (arrays in ar), 0 when some item is allowed (mixed GAR) or the
- * GAR has no items (heartbeat). Under lock and the policy lock. */
-static int items_answer(const struct authz_rule *r, const char *who, const struct mb2c_gar *g,
-                        struct mb2c_arena *ar, struct mb2c_gaa *a)
+/* release_on_gcs_restart: a GCS AS whose Restart-Counter changed lost its
+ * state (TS 29.468 5.6.6): forget its TMGIs. Under lock. */
+static void restart_check(const char *who, uint32_t me, const struct mb2c_gar *g)
 {
-	uint32_t now = (uint32_t)time(NULL), me = store ? authz_owner_id(store, who) : 0;
-	if (!g->has_alloc && !g->n_dealloc_tmgi && !g->n_bearer)
-		return 0;
-	if (g->has_alloc) {
-		int denied = g->tmgi_number > 0 && !authz_op_allowed(r, AUTHZ_OP_ALLOCATE);
-		if (g->tmgi_number > 0 && r && r->tmgi_quota != UINT32_MAX && store &&
-		    authz_store_count_owner(store, me) + g->tmgi_number > r->tmgi_quota)
-			denied = 1;
-		for (size_t i = 0; i < g->n_alloc_tmgi; i++)
-			if (!authz_op_allowed(r, AUTHZ_OP_REFRESH) ||
-			    foreign(r, me, &g->alloc_tmgi[i], now, NULL))
-				denied = 1;
-		if (!denied)
-			return 0;
+	if (!g->c.has_restart_counter)
+		return;
+	struct gcs_state *k = peer_of(who);
+	if (!k)
+		return;
+	if (k->has_rc && k->rc != g->c.restart_counter && policy.release_on_gcs_restart) {
+		size_t n = authz_store_release_owner(store, me);
+		int ret = n ? authz_store_sync(store) : 0;
+		fd_log_notice("rt_mb2c: %s restarted (Restart-Counter %u -> %u): %zu TMGI "
+		              "bindings released%s",
+		              who, k->rc, g->c.restart_counter, n, ret ? " (not yet written)" : "");
+	}
+	k->has_rc = 1;
+	k->rc = g->c.restart_counter;
+}
+
+/* The responses of the denied items (the whole allocation when all of it is
+ * denied), in ar. Returns the TMGI-Allocation-Result bits to OR into the
+ * BM-SC's own response when only part of the allocation is denied. */
+static uint32_t denied_items(const struct mb2c_gar *g, const struct authz_verdict *v,
+                             struct mb2c_arena *ar, struct mb2c_gaa *a, int *ok)
+{
+	uint32_t partial = 0, bits = v->alloc_new;
+	size_t parts = 0, denied = 0;
+	*ok = 1;
+	if (g->has_alloc && g->tmgi_number > 0)
+		parts++, denied += v->alloc_new != 0;
+	for (size_t i = 0; i < g->n_alloc_tmgi; i++) {
+		parts++;
+		if (v->refresh[i])
+			denied++, bits |= v->refresh[i];
+	}
+	if (denied && denied == parts) {
 		a->has_alloc = 1;
 		a->alloc_has_result = 1;
-		a->alloc_result = MB2C_TAR_AUTHORIZATION_REJECTED;
+		a->alloc_result = bits;
+	} else if (denied)
+		partial = bits;
+	struct mb2c_dealloc_resp *d =
+	        g->n_dealloc_tmgi ? mb2c_arena_alloc(ar, g->n_dealloc_tmgi * sizeof(*d)) : NULL;
+	struct mb2c_bearer_resp *b =
+	        g->n_bearer ? mb2c_arena_alloc(ar, g->n_bearer * sizeof(*b)) : NULL;
+	if ((g->n_dealloc_tmgi && !d) || (g->n_bearer && !b)) {
+		*ok = 0;
+		return 0;
 	}
-	if (g->n_dealloc_tmgi) {
-		struct mb2c_dealloc_resp *d = mb2c_arena_alloc(ar, g->n_dealloc_tmgi * sizeof(*d));
-		if (!d)
-			return 0;
-		for (size_t i = 0; i < g->n_dealloc_tmgi; i++) {
-			if (authz_op_allowed(r, AUTHZ_OP_DEALLOCATE) &&
-			    !foreign(r, me, &g->dealloc_tmgi[i], now, NULL))
-				return 0;
-			memset(&d[i], 0, sizeof(d[i]));
-			d[i].tmgi = g->dealloc_tmgi[i];
-			d[i].has_result = 1;
-			d[i].result = MB2C_TDR_AUTHORIZATION_REJECTED;
+	a->dealloc = d;
+	a->bearer = b;
+	for (size_t i = 0; i < g->n_dealloc_tmgi; i++)
+		if (v->dealloc[i])
+			d[a->n_dealloc++] = (struct mb2c_dealloc_resp){.tmgi = g->dealloc_tmgi[i],
+			                                               .has_result = 1,
+			                                               .result = v->dealloc[i]};
+	for (size_t i = 0; i < g->n_bearer; i++) {
+		const struct mb2c_bearer_req *q = &g->bearer[i];
+		if (!v->bearer[i])
+			continue;
+		struct mb2c_bearer_resp *r = &b[a->n_bearer++];
+		memset(r, 0, sizeof(*r));
+		r->has = MB2C_BRS_RESULT;
+		r->result = v->bearer[i];
+		if (q->has & MB2C_BRQ_TMGI) {
+			r->has |= MB2C_BRS_TMGI;
+			r->tmgi = q->tmgi;
 		}
-		a->dealloc = d;
-		a->n_dealloc = g->n_dealloc_tmgi;
-	}
-	if (g->n_bearer) {
-		struct mb2c_bearer_resp *b = mb2c_arena_alloc(ar, g->n_bearer * sizeof(*b));
-		if (!b)
-			return 0;
-		for (size_t i = 0; i < g->n_bearer; i++) {
-			const struct mb2c_bearer_req *q = &g->bearer[i];
-			const char *why;
-			uint32_t bits = authz_bearer_check(r, q, (int64_t)now, &why);
-			if (!bits && (q->has & MB2C_BRQ_TMGI) &&
-			    foreign(r, me, &q->tmgi, now, NULL))
-				bits = MB2C_BR_AUTHORIZATION_REJECTED;
-			if (!bits)
-				return 0;
-			memset(&b[i], 0, sizeof(b[i]));
-			b[i].has = MB2C_BRS_RESULT;
-			b[i].result = bits;
-			if (q->has & MB2C_BRQ_TMGI) {
-				b[i].has |= MB2C_BRS_TMGI;
-				b[i].tmgi = q->tmgi;
-			}
-			if (q->has & MB2C_BRQ_FLOW) {
-				b[i].has |= MB2C_BRS_FLOW;
-				b[i].flow_id = q->flow_id;
-			}
+		if (q->has & MB2C_BRQ_FLOW) {
+			r->has |= MB2C_BRS_FLOW;
+			r->flow_id = q->flow_id;
 		}
-		a->bearer = b;
-		a->n_bearer = g->n_bearer;
 	}
-	return 1;
+	return partial;
+}
+
+/* Mixed GARs on their way to the BM-SC: the denied items' responses wait
+ * here for its answer. Keyed by the request object (the answer's query); an
+ * entry whose answer never comes (the BM-SC failed, the core answered) is
+ * dropped after PENDING_TTL seconds. Under lock. */
+#define PENDING_TTL 120
+struct pending {
+	struct pending *next;
+	struct msg *q;
+	uint32_t eid;
+	time_t t;
+	uint32_t alloc_bits;
+	struct mb2c_gaa items; /* arrays in ar */
+	struct mb2c_arena *ar;
+};
+static struct pending *pend;
+
+static void pending_drop(struct pending **pp)
+{
+	struct pending *e = *pp;
+	*pp = e->next;
+	mb2c_arena_free(e->ar);
+	free(e);
+}
+
+static struct pending *pending_take(struct msg *q, uint32_t eid)
+{
+	time_t now = time(NULL);
+	for (struct pending **pp = &pend; *pp;) {
+		struct pending *e = *pp;
+		if (e->q == q && e->eid == eid) {
+			*pp = e->next;
+			return e;
+		}
+		if (now - e->t > PENDING_TTL)
+			pending_drop(pp);
+		else
+			pp = &e->next;
+	}
+	return NULL;
 }
 
 /* Answers the GAR itself: per-item bits under 2001 when items is given,
@@ -289,6 +223,152 @@ static int deny_gar(struct msg **msg, uint32_t rc, const struct mb2c_gaa *items)
 	return ret;
 }
 
+enum { GAR_PASS, GAR_ANSWERED };
+
+/* The decision on one GAR (local or relayed). GAR_ANSWERED: *msg is now the
+ * answer to send. GAR_PASS: *msg goes on (maybe without its denied items). */
+static int check_gar(struct msg **msg, const char *where)
+{
+	struct mb2c_gar *g = NULL;
+	struct mb2c_read_error err;
+	if (mb2c_gar_read(*msg, &g, &err))
+		return GAR_PASS; /* malformed: the BM-SC answers it with the right code */
+	const char *who = g->c.origin_host.s ? g->c.origin_host.s : "-";
+	uint32_t now = (uint32_t)time(NULL);
+	pthread_rwlock_rdlock(&policy_lock);
+	const struct authz_rule *r = authz_find_rule(&policy, who);
+	struct authz_verdict v;
+	pthread_mutex_lock(&lock);
+	uint32_t me = authz_owner_id(store, who);
+	restart_check(who, me, g);
+	size_t held = SIZE_MAX;
+	if (r && r->tmgi_quota != UINT32_MAX && g->has_alloc && g->tmgi_number) {
+		/* expired bindings must not count: sweep at most once a second (a
+		 * scan of the table; the removals are journaled for the next sync) */
+		static uint32_t last_sweep;
+		if (now != last_sweep) {
+			last_sweep = now;
+			if (authz_store_expire(store, now))
+				authz_store_sync(store);
+		}
+		held = authz_store_count_owner(store, me);
+	}
+	struct authz_ctx c = {.policy = &policy,
+	                      .rule = r,
+	                      .store = store,
+	                      .me = me,
+	                      .held = held,
+	                      .now = (int64_t)now};
+	int vret = authz_gar_verdict(&c, g, &v);
+	n_checked++;
+	int limited = !vret && v.n_denied < (v.n_items ? v.n_items : 1) && !rate_ok(r, who);
+	if (vret || v.n_denied)
+		n_denied++;
+	if (limited)
+		n_limited++;
+	pthread_mutex_unlock(&lock);
+	int res = GAR_PASS, enforce = policy.enforce;
+	char rule[300];
+	if (r)
+		snprintf(rule, sizeof(rule), "%s:%d(%s)", policy.path, r->line, r->identity);
+	else
+		snprintf(rule, sizeof(rule), "%s(default deny)", policy.path);
+	if (vret) {
+		fd_log_error("rt_mb2c: DENY peer=%s rule=%s item=GAR op=any: out of memory while "
+		             "deciding (answered 5003)",
+		             who, rule);
+		if (!deny_gar(msg, MB2C_RC_AUTHORIZATION_REJECTED, NULL))
+			res = GAR_ANSWERED;
+		goto out;
+	}
+	if (limited) {
+		fd_log_notice("rt_mb2c: %s peer=%s rule=%s item=GAR op=rate: more than %g GARs/s "
+		              "(burst %g), answered %u",
+		              enforce ? "DENY" : "MONITOR would deny", who, rule, r->rate, r->burst,
+		              policy.too_busy_result);
+		if (enforce && !deny_gar(msg, policy.too_busy_result, NULL))
+			res = GAR_ANSWERED;
+		goto out;
+	}
+	if (!v.n_denied)
+		goto out;
+	struct mb2c_arena *ar = mb2c_arena_new();
+	struct mb2c_gaa items;
+	memset(&items, 0, sizeof(items));
+	int ok = 0;
+	uint32_t partial = ar ? denied_items(g, &v, ar, &items, &ok) : 0;
+	int whole = !v.n_items || v.n_denied == v.n_items || !ok;
+	const char *how = !v.n_items || !ok ? "answered 5003 for the whole GAR"
+	                  : whole           ? "answered with per-item result bits"
+	                                    : "allowed items passed on to the BM-SC, the denied "
+	                                      "ones answered in its GAA";
+	fd_log_notice("rt_mb2c: %s peer=%s rule=%s item=%s op=%s: %s (%zu of the GAR's %zu items "
+	              "denied; %s)",
+	              enforce ? "DENY" : "MONITOR would deny", who, rule, v.first.item,
+	              authz_op_name(v.first.op), v.first.why, v.n_denied, v.n_items, how);
+	if (!enforce) {
+		mb2c_arena_free(ar);
+	} else if (whole) {
+		if (!deny_gar(msg, MB2C_RC_AUTHORIZATION_REJECTED, v.n_items && ok ? &items : NULL))
+			res = GAR_ANSWERED;
+		mb2c_arena_free(ar);
+	} else {
+		/* mixed: the BM-SC gets the allowed items only */
+		struct mb2c_gar_drop d = {.drop_new = v.alloc_new != 0,
+		                          .n_refresh = g->n_alloc_tmgi,
+		                          .n_dealloc = g->n_dealloc_tmgi,
+		                          .n_bearer = g->n_bearer};
+		uint8_t *flags = mb2c_arena_alloc(ar, d.n_refresh + d.n_dealloc + d.n_bearer + 1);
+		struct pending *e = calloc(1, sizeof(*e));
+		struct msg_hdr *hdr = NULL;
+		int alloc_removed = 0, ret = !flags || !e || fd_msg_hdr(*msg, &hdr);
+		if (!ret) {
+			for (size_t i = 0; i < d.n_refresh; i++)
+				flags[i] = v.refresh[i] != 0;
+			for (size_t i = 0; i < d.n_dealloc; i++)
+				flags[d.n_refresh + i] = v.dealloc[i] != 0;
+			for (size_t i = 0; i < d.n_bearer; i++)
+				flags[d.n_refresh + d.n_dealloc + i] = v.bearer[i] != 0;
+			d.refresh = flags;
+			d.dealloc = flags + d.n_refresh;
+			d.bearer = flags + d.n_refresh + d.n_dealloc;
+			ret = mb2c_gar_drop_items(*msg, &d, &alloc_removed);
+		}
+		if (ret) {
+			/* cannot split: refuse all rather than pass the denied items */
+			free(e);
+			mb2c_arena_free(ar);
+			if (!deny_gar(msg, MB2C_RC_AUTHORIZATION_REJECTED, NULL))
+				res = GAR_ANSWERED;
+			goto out;
+		}
+		if (alloc_removed && partial) { /* nothing left of the allocation */
+			items.has_alloc = 1;
+			items.alloc_has_result = 1;
+			items.alloc_result = partial;
+			partial = 0;
+		}
+		e->q = *msg;
+		e->eid = hdr->msg_eteid;
+		e->t = time(NULL);
+		e->alloc_bits = partial;
+		e->items = items;
+		e->ar = ar;
+		pthread_mutex_lock(&lock);
+		e->next = pend;
+		pend = e;
+		n_split++;
+		pthread_mutex_unlock(&lock);
+		(void)where;
+	}
+out:
+	if (!vret)
+		authz_verdict_free(&v);
+	pthread_rwlock_unlock(&policy_lock);
+	mb2c_gar_free(g);
+	return res;
+}
+
 static int rt_disp(struct msg **msg, struct avp *avp, struct session *sess, void *opaque,
                    enum disp_action *act)
 {
@@ -297,67 +377,284 @@ static int rt_disp(struct msg **msg, struct avp *avp, struct session *sess, void
 	if (fd_msg_hdr(*msg, &hdr) || !(hdr->msg_flags & CMD_FLAG_REQUEST) ||
 	    hdr->msg_appl != MB2C_APP_ID || hdr->msg_code != MB2C_CMD_GCS_ACTION)
 		return 0;
+	if (check_gar(msg, "local") == GAR_ANSWERED)
+		*act = DISP_ACT_SEND;
+	return 0;
+}
+
+/* Relay: forwarded MB2-C messages are not dictionary-parsed by the core;
+ * GARs get the same decision as locally handled ones. Must return 0 (non-zero
+ * stops the daemon). */
+static int rt_fwd(void *cbdata, struct msg **msg)
+{
+	(void)cbdata;
+	struct msg_hdr *hdr = NULL;
+	if (fd_msg_hdr(*msg, &hdr) || hdr->msg_appl != MB2C_APP_ID)
+		return 0;
+	if (fd_msg_parse_dict(*msg, fd_g_config->cnf_dict, NULL))
+		return 0; /* the receiver answers what it cannot parse */
+	if (!(hdr->msg_flags & CMD_FLAG_REQUEST) || hdr->msg_code != MB2C_CMD_GCS_ACTION)
+		return 0;
+	if (check_gar(msg, "relayed") == GAR_ANSWERED) {
+		if (fd_msg_send(msg, NULL, NULL) && *msg) {
+			fd_msg_free(*msg);
+		}
+		*msg = NULL;
+	}
+	return 0;
+}
+
+static int str_is(const struct mb2c_str *s, const char *z)
+{
+	return s->s && strlen(z) == s->len && !strncasecmp(s->s, z, s->len);
+}
+
+/* Owner of a TMGI for notifications (under lock and the policy read lock):
+ * the bound GCS AS, else the exact identity of a rule it is pre-provisioned
+ * to, else NULL (unknown here: the BM-SC's decision). */
+static const char *notif_owner(const struct mb2c_tmgi *t, uint32_t now)
+{
+	uint32_t o, exp;
+	if (authz_store_get(store, authz_tmgi_key(t), &o, &exp) && !(exp && exp <= now))
+		return authz_owner_name(store, o);
+	for (size_t i = 0; i < policy.n_rules; i++)
+		if (!policy.rules[i].is_pattern && authz_tmgi_provisioned(&policy.rules[i], t))
+			return policy.rules[i].identity;
+	return NULL;
+}
+
+/* GNR: only the owner of every TMGI it names may receive it (a GNR whose
+ * Destination-Host is someone else goes nowhere; the BM-SC gets 3002 from
+ * the core). Relay: a GAR about a TMGI goes to the BM-SC that allocated it. */
+static int rt_out(void *cbdata, struct msg **pmsg, struct fd_list *candidates)
+{
+	(void)cbdata;
+	struct msg_hdr *hdr = NULL;
+	if (fd_msg_hdr(*pmsg, &hdr) || hdr->msg_appl != MB2C_APP_ID ||
+	    !(hdr->msg_flags & CMD_FLAG_REQUEST) ||
+	    fd_msg_parse_dict(*pmsg, fd_g_config->cnf_dict, NULL))
+		return 0;
+	uint32_t now = (uint32_t)time(NULL);
+	if (hdr->msg_code == MB2C_CMD_GCS_NOTIFICATION) {
+		struct mb2c_gnr *g = NULL;
+		struct mb2c_read_error err;
+		if (mb2c_gnr_read(*pmsg, &g, &err))
+			return 0;
+		size_t n = g->n_expired + g->n_notif;
+		pthread_rwlock_rdlock(&policy_lock);
+		pthread_mutex_lock(&lock);
+		for (size_t i = 0; i < n; i++) {
+			const struct mb2c_tmgi *t = i < g->n_expired
+			                                    ? &g->expired[i]
+			                                    : &g->notif[i - g->n_expired].tmgi;
+			const char *owner = notif_owner(t, now);
+			if (!owner)
+				continue;
+			int blocked = 0;
+			const char *dest = g->c.dest_host.s ? g->c.dest_host.s : "-";
+			for (struct fd_list *li = candidates->next; li != candidates;
+			     li = li->next) {
+				struct rtd_candidate *cand = (struct rtd_candidate *)li;
+				int wrong = g->c.dest_host.s ? !str_is(&g->c.dest_host, owner)
+				                             : strcasecmp(cand->diamid, owner) != 0;
+				if (wrong && policy.enforce &&
+				    cand->score != FD_SCORE_NO_DELIVERY) {
+					cand->score = FD_SCORE_NO_DELIVERY;
+					blocked = 1;
+				} else if (wrong)
+					blocked = 1;
+			}
+			if (blocked) {
+				char tb[MB2C_TMGI_STRLEN];
+				mb2c_tmgi_format(t, tb, sizeof(tb));
+				n_gnr_blocked++;
+				fd_log_notice(
+				        "rt_mb2c: %s peer=%s rule=ownership item=TMGI %s "
+				        "op=notify: GNR about a TMGI owned by %s not delivered "
+				        "to anyone else",
+				        policy.enforce ? "DENY" : "MONITOR would deny", dest, tb,
+				        owner);
+				break;
+			}
+		}
+		pthread_mutex_unlock(&lock);
+		pthread_rwlock_unlock(&policy_lock);
+		mb2c_gnr_free(g);
+		return 0;
+	}
+	if (hdr->msg_code != MB2C_CMD_GCS_ACTION || !authz_store_count(route))
+		return 0;
 	struct mb2c_gar *g = NULL;
 	struct mb2c_read_error err;
-	if (mb2c_gar_read(*msg, &g, &err))
-		return 0; /* malformed: the application answers it with the right code */
-	const char *who = g->c.origin_host.s ? g->c.origin_host.s : "-";
-	pthread_rwlock_rdlock(&policy_lock);
-	const struct authz_rule *r = authz_find_rule(&policy, who);
-	struct authz_denial d;
-	size_t n = authz_gar_check(r, g, (int64_t)time(NULL), &d);
+	if (mb2c_gar_read(*pmsg, &g, &err))
+		return 0;
+	const char *bmsc = NULL;
 	pthread_mutex_lock(&lock);
-	n_checked++;
-	if (!n)
-		n = own_check(r, who, g, &d);
-	int limited = !n && !rate_ok(r, who);
-	if (n)
-		n_denied++;
-	if (limited)
-		n_limited++;
-	pthread_mutex_unlock(&lock);
-	int ret = 0;
-	if (limited) {
-		fd_log_notice("rt_mb2c: %s peer=%s rule=%s:%d(%s) item=GAR op=rate: more than "
-		              "%g GARs/s (burst %g), answered %u",
-		              policy.enforce ? "DENY" : "MONITOR would deny", who, policy.path,
-		              r->line, r->identity, r->rate, r->burst, policy.too_busy_result);
-		if (policy.enforce) {
-			ret = deny_gar(msg, policy.too_busy_result, NULL);
-			if (!ret)
-				*act = DISP_ACT_SEND;
-		}
-	} else if (n) {
-		char rule[300];
-		if (r)
-			snprintf(rule, sizeof(rule), "%s:%d(%s)", policy.path, r->line,
-			         r->identity);
-		else
-			snprintf(rule, sizeof(rule), "%s(default deny)", policy.path);
-		/* every item denied: per-item bits; a mixed GAR: 5003 for the whole
-		 * (splitting it between the BM-SC and this answer is still to do) */
-		struct mb2c_arena *ar = mb2c_arena_new();
-		struct mb2c_gaa items;
-		memset(&items, 0, sizeof(items));
-		pthread_mutex_lock(&lock);
-		int all = ar && items_answer(r, who, g, ar, &items);
-		pthread_mutex_unlock(&lock);
-		fd_log_notice("rt_mb2c: %s peer=%s rule=%s item=%s op=%s: %s (%zu of the GAR's "
-		              "items denied; %s)",
-		              policy.enforce ? "DENY" : "MONITOR would deny", who, rule, d.item,
-		              authz_op_name(d.op), d.why, n,
-		              all ? "answered with per-item result bits"
-		                  : "answered 5003 for the whole GAR");
-		if (policy.enforce) {
-			ret = deny_gar(msg, MB2C_RC_AUTHORIZATION_REJECTED, all ? &items : NULL);
-			if (!ret)
-				*act = DISP_ACT_SEND;
-		}
-		mb2c_arena_free(ar);
+	size_t n = g->n_alloc_tmgi + g->n_dealloc_tmgi + g->n_bearer;
+	for (size_t i = 0; i < n && !bmsc; i++) {
+		const struct mb2c_tmgi *t =
+		        i < g->n_alloc_tmgi ? &g->alloc_tmgi[i]
+		        : i < g->n_alloc_tmgi + g->n_dealloc_tmgi
+		                ? &g->dealloc_tmgi[i - g->n_alloc_tmgi]
+		                : &g->bearer[i - g->n_alloc_tmgi - g->n_dealloc_tmgi].tmgi;
+		uint32_t o, exp;
+		if (i >= g->n_alloc_tmgi + g->n_dealloc_tmgi &&
+		    !(g->bearer[i - g->n_alloc_tmgi - g->n_dealloc_tmgi].has & MB2C_BRQ_TMGI))
+			continue;
+		if (authz_store_get(route, authz_tmgi_key(t), &o, &exp))
+			bmsc = authz_owner_name(route, o);
 	}
-	pthread_rwlock_unlock(&policy_lock);
+	if (bmsc)
+		for (struct fd_list *li = candidates->next; li != candidates; li = li->next) {
+			struct rtd_candidate *cand = (struct rtd_candidate *)li;
+			if (!strcasecmp(cand->diamid, bmsc) && cand->score >= 0)
+				cand->score += FD_SCORE_FINALDEST;
+		}
+	pthread_mutex_unlock(&lock);
 	mb2c_gar_free(g);
-	return ret;
+	return 0;
+}
+
+static int avp_str(struct msg *m, uint32_t code, char *out, size_t len)
+{
+	struct avp *a = NULL;
+	struct avp_hdr *h = NULL;
+	if (fd_msg_search_avp(m, mb2c_avp(code), &a) || !a || fd_msg_avp_hdr(a, &h) ||
+	    !h->avp_value || h->avp_value->os.len >= len)
+		return -1;
+	memcpy(out, h->avp_value->os.data, h->avp_value->os.len);
+	out[h->avp_value->os.len] = 0;
+	return 0;
+}
+
+/* A GNR leaving with TMGI-Expiry: those bindings end (it passed rt_out, so
+ * it goes to their owner). */
+static void learn_gnr(struct msg *msg)
+{
+	struct mb2c_gnr *g = NULL;
+	struct mb2c_read_error err;
+	if (mb2c_gnr_read(msg, &g, &err))
+		return;
+	size_t freed = 0;
+	pthread_mutex_lock(&lock);
+	for (size_t i = 0; i < g->n_expired; i++)
+		if (!authz_store_del(store, authz_tmgi_key(&g->expired[i])))
+			freed++;
+	for (size_t i = 0; i < g->n_expired; i++)
+		authz_store_del(route, authz_tmgi_key(&g->expired[i]));
+	int ret = freed ? authz_store_sync(store) : 0;
+	if (freed)
+		authz_store_sync(route);
+	pthread_mutex_unlock(&lock);
+	if (freed)
+		fd_log_notice("rt_mb2c: GNR TMGI-Expiry: %zu TMGI bindings released%s", freed,
+		              ret ? " (not yet written)" : "");
+	mb2c_gnr_free(g);
+}
+
+/* HOOK_MESSAGE_SENDING runs in fd_out_send() before the message is queued
+ * to its peer, for local and relayed messages alike:
+ *   - a GAA: the bindings it grants (allocations) or ends (deallocations)
+ *     are written to the SQLite file before the answer can leave, so a
+ *     restart never forgets a TMGI the GCS AS was told it owns; then the
+ *     responses of the items this extension took out of a mixed GAR are
+ *     added (the one place where the BM-SC's answer exists and has not been
+ *     serialized yet; freeDiameter's hook contract asks hooks not to modify
+ *     messages, which this does knowingly, for MB2-C GAAs only);
+ *   - a GNR with TMGI-Expiry: those bindings end. */
+static void rt_hook(enum fd_hook_type type, struct msg *msg, struct peer_hdr *peer, void *other,
+                    struct fd_hook_permsgdata *pmd, void *regdata)
+{
+	(void)type, (void)peer, (void)other, (void)pmd, (void)regdata;
+	struct msg_hdr *hdr = NULL;
+	struct msg *q = NULL;
+	if (!msg || fd_msg_hdr(msg, &hdr) || hdr->msg_appl != MB2C_APP_ID)
+		return;
+	if (hdr->msg_flags & CMD_FLAG_REQUEST) {
+		if (hdr->msg_code == MB2C_CMD_GCS_NOTIFICATION)
+			learn_gnr(msg);
+		return;
+	}
+	if (hdr->msg_code != MB2C_CMD_GCS_ACTION || fd_msg_answ_getq(msg, &q) || !q)
+		return;
+	char who[256], bmsc[256];
+	if (avp_str(q, MB2C_BASE_ORIGIN_HOST, who, sizeof(who)))
+		return;
+	if (avp_str(msg, MB2C_BASE_ORIGIN_HOST, bmsc, sizeof(bmsc)))
+		snprintf(bmsc, sizeof(bmsc), "-");
+	struct msg_hdr *qh = NULL;
+	if (fd_msg_hdr(q, &qh))
+		return;
+	pthread_mutex_lock(&lock);
+	struct pending *e = pending_take(q, qh->msg_eteid);
+	pthread_mutex_unlock(&lock);
+	struct mb2c_gaa *a = NULL;
+	struct mb2c_read_error err;
+	if (mb2c_gaa_read(msg, &a, &err)) {
+		if (e)
+			fd_log_error(
+			        "rt_mb2c: unreadable GAA to %s (%s): the %zu denied items of its "
+			        "GAR are not added",
+			        who, err.text, e->items.n_dealloc + e->items.n_bearer);
+		goto merged;
+	}
+	uint32_t now = (uint32_t)time(NULL);
+	size_t bound = 0, freed = 0;
+	pthread_mutex_lock(&lock);
+	uint32_t me = authz_owner_id(store, who), bm = authz_owner_id(route, bmsc);
+	if (a->has_alloc && (!a->alloc_has_result || (a->alloc_result & MB2C_TAR_SUCCESS))) {
+		uint32_t dur = a->alloc_has_duration ? mb2c_duration_total(&a->alloc_duration) : 0;
+		for (size_t i = 0; i < a->n_alloc_tmgi; i++) {
+			uint64_t key = authz_tmgi_key(&a->alloc_tmgi[i]);
+			if (!authz_store_put(store, key, me, dur ? now + dur : 0))
+				bound++;
+			authz_store_put(route, key, bm, dur ? now + dur : 0);
+		}
+	}
+	for (size_t i = 0; i < a->n_dealloc; i++)
+		/* the result is present on failure only (a result with the success bit
+		 * is accepted too) */
+		if ((!a->dealloc[i].has_result || (a->dealloc[i].result & MB2C_TDR_SUCCESS)) &&
+		    !authz_store_del(store, authz_tmgi_key(&a->dealloc[i].tmgi))) {
+			freed++;
+			authz_store_del(route, authz_tmgi_key(&a->dealloc[i].tmgi));
+		}
+	int ret = (bound || freed) ? authz_store_sync(store) : 0;
+	if (bound || freed)
+		authz_store_sync(route); /* routing hint only: its failure loses no binding */
+	pthread_mutex_unlock(&lock);
+	if (ret)
+		fd_log_error("rt_mb2c: cannot write the TMGI bindings of %s: %s", who,
+		             strerror(ret));
+	else if (bound || freed)
+		fd_log_notice("rt_mb2c: GAA to %s: %zu TMGIs bound, %zu released", who, bound,
+		              freed);
+	if (e) {
+		uint32_t rc = a->c.has_result_code ? a->c.result_code : 0;
+		int mret = 0;
+		if (rc == MB2C_RC_SUCCESS) {
+			mret = mb2c_gaa_add_items(msg, &e->items);
+			if (!mret && e->alloc_bits)
+				mret = mb2c_gaa_or_alloc_result(msg, e->alloc_bits);
+		}
+		if (rc != MB2C_RC_SUCCESS || mret)
+			fd_log_error("rt_mb2c: GAA to %s: %s; the %zu denied items of its GAR are "
+			             "not listed in it",
+			             who,
+			             mret ? strerror(mret) : "the BM-SC refused the GAR as a whole",
+			             e->items.n_dealloc + e->items.n_bearer + e->items.has_alloc);
+		else
+			fd_log_notice("rt_mb2c: GAA to %s: the responses of %zu denied items added",
+			              who,
+			              e->items.n_dealloc + e->items.n_bearer + e->items.has_alloc +
+			                      (e->alloc_bits != 0));
+	}
+	mb2c_gaa_free(a);
+merged:
+	if (e) {
+		mb2c_arena_free(e->ar);
+		free(e);
+	}
 }
 
 /* SIGUSR1: a file with an error is refused and the previous policy stays. */
@@ -415,11 +712,20 @@ static int rt_entry(char *conffile)
 		fd_log_error("rt_mb2c: cannot open the TMGI ownership file %s", err);
 		return ret;
 	}
+	char rpath[1100];
+	if (policy.state_db)
+		snprintf(rpath, sizeof(rpath), "%s.route", policy.state_db);
+	if ((ret = authz_store_open(policy.state_db ? rpath : NULL, &route, err, sizeof(err)))) {
+		fd_log_error("rt_mb2c: cannot open the TMGI routing file %s", err);
+		return ret;
+	}
 	struct disp_when when;
 	memset(&when, 0, sizeof(when));
 	if ((ret = fd_hook_register(HOOK_MASK(HOOK_MESSAGE_SENDING), rt_hook, NULL, NULL,
 	                            &hook_hdl)) ||
 	    (ret = fd_disp_register(rt_disp, DISP_HOW_ANY, &when, NULL, &disp_hdl)) ||
+	    (ret = fd_rt_fwd_register(rt_fwd, NULL, RT_FWD_ALL, &fwd_hdl)) ||
+	    (ret = fd_rt_out_register(rt_out, NULL, 0, &out_hdl)) ||
 	    (ret = fd_event_trig_regcb(SIGUSR1, "rt_mb2c", rt_reload))) {
 		fd_log_error("rt_mb2c: registration failed: %s", strerror(ret));
 		return ret;
@@ -437,17 +743,28 @@ void fd_ext_fini(void)
 		fd_disp_unregister(&disp_hdl, NULL);
 	if (hook_hdl)
 		fd_hook_unregister(hook_hdl);
+	if (fwd_hdl)
+		fd_rt_fwd_unregister(fwd_hdl, NULL);
+	if (out_hdl)
+		fd_rt_out_unregister(out_hdl, NULL);
 	if (store) {
 		authz_store_sync(store);
 		authz_store_close(store);
 	}
-	fd_log_notice("rt_mb2c: stopped: %llu GARs checked, %llu denied, %llu rate-limited",
-	              n_checked, n_denied, n_limited);
-	while (buckets) {
-		struct bucket *k = buckets;
-		buckets = k->next;
+	if (route) {
+		authz_store_sync(route);
+		authz_store_close(route);
+	}
+	fd_log_notice("rt_mb2c: stopped: %llu GARs checked, %llu denied, %llu rate-limited, %llu "
+	              "split, %llu GNRs not delivered",
+	              n_checked, n_denied, n_limited, n_split, n_gnr_blocked);
+	while (peers) {
+		struct gcs_state *k = peers;
+		peers = k->next;
 		free(k);
 	}
+	while (pend)
+		pending_drop(&pend);
 	authz_policy_free(&policy);
 }
 

@@ -1516,10 +1516,8 @@ int mb2c_gnr_new(const struct mb2c_gnr *g, struct msg **out)
 	return 0;
 }
 
-int mb2c_gaa_fill(struct msg *m, const struct mb2c_gaa *a)
+int mb2c_gaa_add_items(struct msg *m, const struct mb2c_gaa *a)
 {
-	TRY(put_answer_head(m, &a->c));
-	TRY(put_sf(m, a->sf, a->n_sf));
 	if (a->has_alloc) {
 		struct avp *g;
 		TRY(put(m, MB2C_AVP_TMGI_ALLOCATION_RESPONSE, NULL, &g));
@@ -1539,6 +1537,14 @@ int mb2c_gaa_fill(struct msg *m, const struct mb2c_gaa *a)
 	}
 	for (size_t i = 0; i < a->n_bearer; i++)
 		TRY(put_bearer_resp(m, &a->bearer[i]));
+	return 0;
+}
+
+int mb2c_gaa_fill(struct msg *m, const struct mb2c_gaa *a)
+{
+	TRY(put_answer_head(m, &a->c));
+	TRY(put_sf(m, a->sf, a->n_sf));
+	TRY(mb2c_gaa_add_items(m, a));
 	if (a->c.has_restart_counter)
 		TRY(put_u32(m, MB2C_AVP_RESTART_COUNTER, a->c.restart_counter));
 	for (size_t i = 0; i < a->n_load; i++) {
@@ -1607,4 +1613,88 @@ int mb2c_answer_read_error(struct msg **req, const struct mb2c_read_error *e)
 	if (made)
 		fd_msg_free(made);
 	return ret;
+}
+
+/* ======================================================================
+ * Editing (authorization extensions: split a GAR, merge the answer)
+ * ====================================================================== */
+
+static int is_avp(struct avp *a, uint32_t code)
+{
+	struct avp_hdr *h = NULL;
+	return !fd_msg_avp_hdr(a, &h) && key_of(h) == code;
+}
+
+int mb2c_gar_drop_items(struct msg *gar, const struct mb2c_gar_drop *d, int *alloc_removed)
+{
+	size_t ib = 0;
+	*alloc_removed = 0;
+	for (struct avp *a = first_child(gar), *next; a; a = next) {
+		next = next_sibling(a);
+		if (is_avp(a, MB2C_AVP_MBMS_BEARER_REQUEST)) {
+			if (ib < d->n_bearer && d->bearer[ib])
+				fd_msg_free(a);
+			ib++;
+			continue;
+		}
+		int alloc = is_avp(a, MB2C_AVP_TMGI_ALLOCATION_REQUEST);
+		if (!alloc && !is_avp(a, MB2C_AVP_TMGI_DEALLOCATION_REQUEST))
+			continue;
+		const uint8_t *drop = alloc ? d->refresh : d->dealloc;
+		size_t n = alloc ? d->n_refresh : d->n_dealloc, it = 0, left = 0;
+		uint32_t number = 0;
+		for (struct avp *c = first_child(a), *cn; c; c = cn) {
+			cn = next_sibling(c);
+			struct avp_hdr *h = NULL;
+			if (alloc && is_avp(c, MB2C_AVP_TMGI_NUMBER) && !fd_msg_avp_hdr(c, &h) &&
+			    h->avp_value) {
+				if (d->drop_new) {
+					union avp_value v;
+					memset(&v, 0, sizeof(v));
+					TRY(fd_msg_avp_setvalue(c, &v));
+				} else
+					number = h->avp_value->u32;
+			} else if (is_avp(c, MB2C_AVP_TMGI)) {
+				if (it < n && drop[it])
+					fd_msg_free(c);
+				else
+					left++;
+				it++;
+			}
+		}
+		if (!left && !number) {
+			fd_msg_free(a);
+			if (alloc)
+				*alloc_removed = 1;
+		}
+	}
+	return 0;
+}
+
+int mb2c_gaa_or_alloc_result(struct msg *gaa, uint32_t bits)
+{
+	struct avp *resp = NULL;
+	for (struct avp *a = first_child(gaa); a && !resp; a = next_sibling(a))
+		if (is_avp(a, MB2C_AVP_TMGI_ALLOCATION_RESPONSE))
+			resp = a;
+	if (!resp) {
+		TRY(put(gaa, MB2C_AVP_TMGI_ALLOCATION_RESPONSE, NULL, &resp));
+		return put_u32(resp, MB2C_AVP_TMGI_ALLOCATION_RESULT, bits & ~MB2C_TAR_SUCCESS);
+	}
+	uint32_t old = 0;
+	int tmgis = 0;
+	for (struct avp *c = first_child(resp), *cn; c; c = cn) {
+		cn = next_sibling(c);
+		struct avp_hdr *h = NULL;
+		if (is_avp(c, MB2C_AVP_TMGI))
+			tmgis = 1;
+		else if (is_avp(c, MB2C_AVP_TMGI_ALLOCATION_RESULT) && !fd_msg_avp_hdr(c, &h) &&
+		         h->avp_value) {
+			old = h->avp_value->u32 | 0x80000000u; /* marks "present" */
+			fd_msg_free(c);
+		}
+	}
+	/* no result AVP: the BM-SC succeeded for everything it was asked */
+	uint32_t v = old ? (old & 0x7fffffffu) : (tmgis ? MB2C_TAR_SUCCESS : 0);
+	return put_u32(resp, MB2C_AVP_TMGI_ALLOCATION_RESULT, v | (bits & ~MB2C_TAR_SUCCESS));
 }

@@ -5,66 +5,6 @@
 # BM-SC unchanged; a GCS AS over its rate gets 3004; monitor mode only logs;
 # TMGI ownership learned from the BM-SC's GAAs, kept in SQLite across a
 # restart: gcs2 may not touch gcs1's TMGI even after the BM-SC restarts
-cat >"$T/rt_mb2c.conf" <<C
-mode = "enforce";
-state_db = "$T/rt_owner.sqlite";
-rules = (
-  { identity = "gcs1.mb2c.lab"; operations = [ "all" ]; tmgi_quota = 2;
-    tmgi_ranges = ( { plmn = "001-01"; first = 0x000fa0; last = 0x000faf; } ); },
-  { identity = "gcs2.mb2c.lab"; operations = [ "all" ]; }
-);
-C
-lab_start_bmsc "$T" bmsc_own
-lab_client "$T" gcs1 allocate 1 >"$T/own1.out" 2>&1
-tmgi=$(grep -o "TMGI-Allocation-Response: [0-9a-f-]*" "$T/own1.out" | awk '{print $2}')
-check "gcs1 allocates a TMGI ($tmgi)" test -n "$tmgi"
-check "the binding was learned from the GAA" \
-	grep -q "rt_mb2c: GAA to gcs1.mb2c.lab: 1 TMGIs bound, 0 released" "$T/bmsc_own.log"
-cat >"$T/cross.scn" <<S
-deallocate tmgi=$tmgi expect=auth
-activate tmgi=$tmgi qci=65 mbr=1000 gbr=1000 arp=5 sai=1 expect=auth
-activate tmgi=001-01-000fa5 qci=65 mbr=1000 gbr=1000 arp=5 sai=1 expect=auth
-S
-lab_client "$T" gcs2 scenario "$T/cross.scn" >"$T/cross.out" 2>&1
-check "gcs2 gets Authorization Rejected from rt_mb2c on gcs1's TMGI (deallocate, activate) and on one pre-provisioned to gcs1" test $? -eq 0
-check "the pre-provisioned TMGI denial says so (the BM-SC alone would say unknown TMGI)" \
-	grep -q "rt_mb2c: DENY peer=gcs2.mb2c.lab .* item=bearer 001-01-000fa5 op=activate: TMGI pre-provisioned to another GCS AS" "$T/bmsc_own.log"
-check "the denial names the owner" \
-	grep -q "rt_mb2c: DENY peer=gcs2.mb2c.lab .* item=TMGI $tmgi op=deallocate: TMGI owned by gcs1.mb2c.lab" "$T/bmsc_own.log"
-echo "allocate n=2 expect=auth" >"$T/quota.scn"
-lab_client "$T" gcs1 scenario "$T/quota.scn" >"$T/quota.out" 2>&1
-check "gcs1 over its tmgi_quota (1 held + 2 > 2) gets Authorization Rejected" test $? -eq 0
-check "the quota denial says held and asked" \
-	grep -q "rt_mb2c: DENY peer=gcs1.mb2c.lab .* item=TMGI allocation op=allocate: tmgi_quota 2: 1 held, 2 asked" "$T/bmsc_own.log"
-{ kill -9 "$PID_bmsc_own"; wait "$PID_bmsc_own"; } 2>/dev/null
-check "after kill -9 the ownership file holds the binding" \
-	test "$(sqlite3 "$T/rt_owner.sqlite" 'select count(*) from bindings;' 2>&1)" = 1
-lab_start_bmsc "$T" bmsc_own2
-check "restarted: 1 binding restored" grep -q "1 TMGI bindings restored from $T/rt_owner.sqlite" "$T/bmsc_own2.log"
-lab_client "$T" gcs2 scenario "$T/cross.scn" >"$T/cross2.out" 2>&1
-check "after the restart gcs2 is still refused gcs1's TMGI" test $? -eq 0
-lab_client "$T" gcs1 deallocate "$tmgi" >"$T/owndel.out" 2>&1
-check "gcs1 deallocates its TMGI" test $? -eq 0
-check "the release was learned from the GAA" \
-	wait_log "$T/bmsc_own2.log" "rt_mb2c: GAA to gcs1.mb2c.lab: 0 TMGIs bound, 1 released" 5
-stop_daemon bmsc_own2
-check "the ownership file is empty again" \
-	test "$(sqlite3 "$T/rt_owner.sqlite" 'select count(*) from bindings;' 2>&1)" = 0
-
-# expired TMGIs no longer count against the quota (the lab BM-SC grants
-# 2 s here; rt_mb2c learns the expiry from TMGI-Expiry in the GAA)
-sed -i 's/^tmgi_expiry = .*/tmgi_expiry = 2;/' "$T/bmsc_lab.conf"
-sed -i "s|^state_db = .*|state_db = \"$T/rt_exp.sqlite\";|" "$T/rt_mb2c.conf"
-lab_start_bmsc "$T" bmsc_exp
-printf 'allocate n=2\nsleep s=3\nallocate n=1\n' >"$T/expiry.scn"
-lab_client "$T" gcs1 scenario "$T/expiry.scn" >"$T/expiry.out" 2>&1
-check "after its 2 TMGIs expired, gcs1 (quota 2) may allocate again" test $? -eq 0
-check "... and rt_mb2c denied nothing" \
-	bash -c "! grep -q 'rt_mb2c: DENY' '$T/bmsc_exp.log'"
-stop_daemon bmsc_exp
-
-# a bad policy stops the daemon with file:line; enforce mode without
-# sec_mb2c refuses to start.
 # usage: test_rt.sh SRC BUILD
 set -uo pipefail
 SRC=$1
@@ -79,7 +19,8 @@ write_policy() { # write_policy MODE
 mode = "$1";
 rules = (
   { identity = "gcs1.mb2c.lab"; operations = [ "all" ];
-    qci = [ 65 ]; sai = [ 1, 2 ]; max_mbr_dl = 100000; },
+    qci = [ 65 ]; sai = [ 1, 2 ]; max_mbr_dl = 100000; highest_arp = 3;
+    pre_emption_capability = false; },
   { identity = "gcs2.mb2c.lab"; operations = [ "heartbeat" ];
     rate = { per_second = 0.1; burst = 2.0; }; }
 );
@@ -98,6 +39,8 @@ allocate n=1 save=N
 activate tmgi=$N qci=69 mbr=1000 gbr=1000 arp=5 sai=1 expect=qos
 activate tmgi=$N qci=65 mbr=1000 gbr=1000 arp=5 sai=3 expect=sa-auth
 activate tmgi=$N qci=65 mbr=900000 gbr=1000 arp=5 sai=1 expect=qos
+activate tmgi=$N qci=65 mbr=1000 gbr=1000 arp=2 sai=1 expect=qos
+activate tmgi=$N qci=65 mbr=1000 gbr=1000 arp=5 pec=0 pev=0 sai=1 expect=qos
 activate tmgi=$N qci=65 mbr=1000 gbr=1000 arp=5 sai=1 save-flow=F
 deactivate tmgi=$N flow=$F
 deallocate tmgi=$N
@@ -105,13 +48,15 @@ S
 lab_client "$T" gcs1 scenario "$T/gcs1.scn" >"$T/gcs1.out" 2>&1
 check "gcs1: allowed steps succeed, QCI / MBR over the policy get QoS Authorization Rejected, an SAI outside it MBMS-Service-Area Authorization Rejected (exit 0)" \
 	test $? -eq 0
-check "gcs1: 8 steps passed" grep -qx "8 passed, 0 failed" "$T/gcs1.out"
+check "gcs1: 10 steps passed" grep -qx "10 passed, 0 failed" "$T/gcs1.out"
+check "ARP priority above highest_arp and pre-emption capability are named in the denials" \
+	bash -c "grep -q 'op=activate: .*ARP' '$T/bmsc.log' && grep -q 'op=activate: .*re-emption' '$T/bmsc.log'"
 check "denial line names peer, rule (file:line) and item (QCI)" \
 	grep -Eq "rt_mb2c: DENY peer=gcs1.mb2c.lab rule=$T/rt_mb2c.conf:3\(gcs1.mb2c.lab\) item=bearer 001-01-[0-9a-f]{6} op=activate: .*QCI" "$T/bmsc.log"
 check "denials of whole GARs are answered with per-item bits, not 5003" \
 	grep -q "items denied; answered with per-item result bits)" "$T/bmsc.log"
-check "three GARs of gcs1 denied, one line each" \
-	test "$(grep -c 'rt_mb2c: DENY peer=gcs1.mb2c.lab' "$T/bmsc.log")" -eq 3
+check "five GARs of gcs1 denied, one line each" \
+	test "$(grep -c 'rt_mb2c: DENY peer=gcs1.mb2c.lab' "$T/bmsc.log")" -eq 5
 check "the BM-SC application saw only the 5 allowed GARs of gcs1" \
 	test "$(grep -c 'app_bmsc_lab: GAR from gcs1.mb2c.lab' "$T/bmsc.log")" -eq 5
 
@@ -125,16 +70,16 @@ lab_client "$T" gcs2 scenario "$T/gcs2.scn" >"$T/gcs2.out" 2>&1
 check "gcs2 (heartbeat only, burst 2): 2 heartbeats pass, allocation gets Authorization Rejected, the 3rd heartbeat 3004 (exit 0)" \
 	test $? -eq 0
 check "the rate limit is logged with peer, rule and limit" \
-	grep -q "rt_mb2c: DENY peer=gcs2.mb2c.lab rule=$T/rt_mb2c.conf:5(gcs2.mb2c.lab) item=GAR op=rate: more than 0.1 GARs/s (burst 2), answered 3004" "$T/bmsc.log"
+	grep -q "rt_mb2c: DENY peer=gcs2.mb2c.lab rule=$T/rt_mb2c.conf:6(gcs2.mb2c.lab) item=GAR op=rate: more than 0.1 GARs/s (burst 2), answered 3004" "$T/bmsc.log"
 check "gcs2 denial names the operation" \
-	grep -q "rt_mb2c: DENY peer=gcs2.mb2c.lab rule=$T/rt_mb2c.conf:5(gcs2.mb2c.lab) item=TMGI allocation op=allocate: operation not allowed" "$T/bmsc.log"
+	grep -q "rt_mb2c: DENY peer=gcs2.mb2c.lab rule=$T/rt_mb2c.conf:6(gcs2.mb2c.lab) item=TMGI allocation op=allocate: operation not allowed" "$T/bmsc.log"
 # SIGUSR1 reload: a policy with an error is refused, the previous one stays;
 # a good one applies at once
 cp "$T/rt_mb2c.conf" "$T/rt_mb2c.good"
 echo 'too_busy_result = 99;' >>"$T/rt_mb2c.conf"
 kill -USR1 "$PID_bmsc"
 check "reload with an error refused with file:line, previous policy stays" \
-	wait_log "$T/bmsc.log" "rt_mb2c: reload refused, the previous policy stays: $T/rt_mb2c.conf:8: " 10
+	wait_log "$T/bmsc.log" "rt_mb2c: reload refused, the previous policy stays: $T/rt_mb2c.conf:9: " 10
 echo "allocate n=1 expect=auth" >"$T/still.scn"
 lab_client "$T" gcs2 scenario "$T/still.scn" >"$T/still.out" 2>&1
 check "... and gcs2 is still refused allocation" test $? -eq 0
@@ -147,8 +92,8 @@ lab_client "$T" gcs2 allocate 1 >"$T/reload.out" 2>&1
 check "after the reload gcs2 may allocate" test $? -eq 0
 stop_daemon bmsc
 check "BM-SC stops cleanly (exit 0)" test "$STOP_RC" = 0
-check "rt_mb2c counted 14 GARs checked (8 + 4 + 2), 5 denied, 1 rate-limited" \
-	grep -q "rt_mb2c: stopped: 14 GARs checked, 5 denied, 1 rate-limited" "$T/bmsc.log"
+check "rt_mb2c counted 16 GARs checked (10 + 4 + 2), 7 denied, 1 rate-limited" \
+	grep -q "rt_mb2c: stopped: 16 GARs checked, 7 denied, 1 rate-limited" "$T/bmsc.log"
 
 # monitor mode: the same denial is only logged
 write_policy monitor
@@ -176,30 +121,74 @@ tmgi=$(grep -o "TMGI-Allocation-Response: [0-9a-f-]*" "$T/own1.out" | awk '{prin
 check "gcs1 allocates a TMGI ($tmgi)" test -n "$tmgi"
 check "the binding was learned from the GAA" \
 	grep -q "rt_mb2c: GAA to gcs1.mb2c.lab: 1 TMGIs bound, 0 released" "$T/bmsc_own.log"
+# gcs1 activates a bearer on its TMGI; gcs2 allocates one of its own
+printf 'activate tmgi=%s qci=65 mbr=1000 gbr=1000 arp=5 sai=1\n' "$tmgi" >"$T/own_act.scn"
+lab_client "$T" gcs1 scenario "$T/own_act.scn" >"$T/own_act.out" 2>&1
+flow=$(grep -o "MBMS-Bearer-Response $tmgi flow [0-9]*" "$T/own_act.out" | awk '{print $4}')
+check "gcs1 activates a bearer on its TMGI (flow $flow)" test -n "$flow"
+lab_client "$T" gcs2 allocate 1 >"$T/own2.out" 2>&1
+t2=$(grep -o "TMGI-Allocation-Response: [0-9a-f-]*" "$T/own2.out" | awk '{print $2}')
+check "gcs2 allocates a TMGI of its own ($t2)" test -n "$t2"
 cat >"$T/cross.scn" <<S
+refresh tmgi=$tmgi expect=auth
 deallocate tmgi=$tmgi expect=auth
 activate tmgi=$tmgi qci=65 mbr=1000 gbr=1000 arp=5 sai=1 expect=auth
+modify tmgi=$tmgi flow=$flow sai=1,2 qci=65 mbr=1000 gbr=1000 arp=4 expect=auth
+deactivate tmgi=$tmgi flow=$flow expect=auth
 activate tmgi=001-01-000fa5 qci=65 mbr=1000 gbr=1000 arp=5 sai=1 expect=auth
 S
 lab_client "$T" gcs2 scenario "$T/cross.scn" >"$T/cross.out" 2>&1
-check "gcs2 gets Authorization Rejected from rt_mb2c on gcs1's TMGI (deallocate, activate) and on one pre-provisioned to gcs1" test $? -eq 0
+check "gcs2 gets Authorization Rejected on gcs1's TMGI (refresh, deallocate, activate, modify, deactivate) and on one pre-provisioned to gcs1" test $? -eq 0
+check "... 6 steps passed" grep -qx "6 passed, 0 failed" "$T/cross.out"
+check "the BM-SC application saw none of these 6 GARs" \
+	test "$(grep -c 'app_bmsc_lab: GAR from gcs2.mb2c.lab' "$T/bmsc_own.log")" -eq 1
 check "the pre-provisioned TMGI denial says so (the BM-SC alone would say unknown TMGI)" \
 	grep -q "rt_mb2c: DENY peer=gcs2.mb2c.lab .* item=bearer 001-01-000fa5 op=activate: TMGI pre-provisioned to another GCS AS" "$T/bmsc_own.log"
 check "the denial names the owner" \
 	grep -q "rt_mb2c: DENY peer=gcs2.mb2c.lab .* item=TMGI $tmgi op=deallocate: TMGI owned by gcs1.mb2c.lab" "$T/bmsc_own.log"
-echo "allocate n=2 expect=auth" >"$T/quota.scn"
+check "the modify and deactivate denials name the bearer and the operation" \
+	bash -c "grep -q 'item=bearer $tmgi/$flow op=modify: TMGI owned by gcs1' '$T/bmsc_own.log' &&
+	         grep -q 'item=bearer $tmgi/$flow op=deactivate: TMGI owned by gcs1' '$T/bmsc_own.log'"
+# mixed GARs: the allowed items reach the BM-SC, the answer has every item
+cat >"$T/mixed.scn" <<S
+activate tmgi=$t2,$tmgi qci=65 mbr=1000 gbr=1000 arp=5 sai=1 expect-each=ok,auth
+refresh tmgi=$t2,$tmgi expect=ok+auth
+S
+lab_client "$T" gcs2 scenario "$T/mixed.scn" >"$T/mixed.out" 2>&1
+check "mixed GAR (gcs2's bearer + one on gcs1's TMGI): one response each, Success and Authorization Rejected" \
+	test $? -eq 0
+check "... the GCS AS sees both bearer responses" \
+	bash -c "grep -q 'MBMS-Bearer-Response $t2 flow [0-9]* .*Success' '$T/mixed.out' &&
+	         grep -q 'MBMS-Bearer-Response $tmgi .*Authorization' '$T/mixed.out'"
+check "... the split is logged (1 of 2 items denied, allowed ones passed on)" \
+	grep -q "peer=gcs2.mb2c.lab .*(1 of the GAR's 2 items denied; allowed items passed on to the BM-SC" "$T/bmsc_own.log"
+check "... the BM-SC saw only gcs2's own TMGI in the split GARs" \
+	bash -c "grep 'app_bmsc_lab: GAR from gcs2.mb2c.lab' '$T/bmsc_own.log' | tail -2 | grep -v -q '$tmgi'"
+check "... the denied items' responses were added to the BM-SC's GAAs" \
+	test "$(grep -c 'rt_mb2c: GAA to gcs2.mb2c.lab: the responses of 1 denied items added' "$T/bmsc_own.log")" -eq 2
+cat >"$T/owner.scn" <<S
+refresh tmgi=$tmgi
+modify tmgi=$tmgi flow=$flow sai=1,2 qci=65 mbr=1000 gbr=1000 arp=4
+S
+lab_client "$T" gcs1 scenario "$T/owner.scn" >"$T/owner.out" 2>&1
+check "the owner gcs1 refreshes and modifies its own TMGI's bearer" test $? -eq 0
+echo "allocate n=2 expect=too-many" >"$T/quota.scn"
 lab_client "$T" gcs1 scenario "$T/quota.scn" >"$T/quota.out" 2>&1
-check "gcs1 over its tmgi_quota (1 held + 2 > 2) gets Authorization Rejected" test $? -eq 0
+check "gcs1 over its tmgi_quota (1 held + 2 > 2) gets Too many TMGIs requested" test $? -eq 0
 check "the quota denial says held and asked" \
 	grep -q "rt_mb2c: DENY peer=gcs1.mb2c.lab .* item=TMGI allocation op=allocate: tmgi_quota 2: 1 held, 2 asked" "$T/bmsc_own.log"
 { kill -9 "$PID_bmsc_own"; wait "$PID_bmsc_own"; } 2>/dev/null
-check "after kill -9 the ownership file holds the binding" \
-	test "$(sqlite3 "$T/rt_owner.sqlite" 'select count(*) from bindings;' 2>&1)" = 1
+check "after kill -9 the ownership file holds both bindings" \
+	test "$(sqlite3 "$T/rt_owner.sqlite" 'select count(*) from bindings;' 2>&1)" = 2
 lab_start_bmsc "$T" bmsc_own2
-check "restarted: 1 binding restored" grep -q "1 TMGI bindings restored from $T/rt_owner.sqlite" "$T/bmsc_own2.log"
+check "restarted: 2 bindings restored" grep -q "2 TMGI bindings restored from $T/rt_owner.sqlite" "$T/bmsc_own2.log"
 lab_client "$T" gcs2 scenario "$T/cross.scn" >"$T/cross2.out" 2>&1
 check "after the restart gcs2 is still refused gcs1's TMGI" test $? -eq 0
-lab_client "$T" gcs1 deallocate "$tmgi" >"$T/owndel.out" 2>&1
+printf 'deallocate tmgi=%s,%s expect-each=ok,auth\n' "$t2" "$tmgi" >"$T/mixdel.scn"
+lab_client "$T" gcs2 scenario "$T/mixdel.scn" >"$T/mixdel.out" 2>&1
+check "mixed deallocation (gcs2's TMGI + gcs1's): Success and Authorization Rejected" test $? -eq 0
+printf 'deactivate tmgi=%s flow=%s\ndeallocate tmgi=%s\n' "$tmgi" "$flow" "$tmgi" >"$T/owndel.scn"
+lab_client "$T" gcs1 scenario "$T/owndel.scn" >"$T/owndel.out" 2>&1
 check "gcs1 deallocates its TMGI" test $? -eq 0
 check "the release was learned from the GAA" \
 	wait_log "$T/bmsc_own2.log" "rt_mb2c: GAA to gcs1.mb2c.lab: 0 TMGIs bound, 1 released" 5

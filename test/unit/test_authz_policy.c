@@ -8,6 +8,7 @@
 #include <mb2c/mb2c.h>
 
 #include "authz_policy.h"
+#include "authz_store.h"
 #include "tcheck.h"
 
 static char dir[] = "/tmp/mb2c-authz-XXXXXX";
@@ -211,6 +212,114 @@ static void gar_checks(void)
 	authz_policy_free(&p);
 }
 
+/* The whole decision, item by item, with ownership and quota: what the
+ * extension splits a mixed GAR by. */
+static void verdicts(void)
+{
+	struct authz_policy p;
+	struct authz_store *st = NULL;
+	char err[512];
+	CHECK_EQ(authz_policy_load(conf_file("verdict.conf", good), &p, err, sizeof(err)), 0);
+	CHECK_EQ(authz_store_open(NULL, &st, err, sizeof(err)), 0);
+	if (!st)
+		return;
+	const struct authz_rule *gcs1 = &p.rules[0];
+	uint32_t me = authz_owner_id(st, "gcs1.mb2c.lab"),
+	         other = authz_owner_id(st, "gcs-7.mb2c.lab");
+	struct mb2c_tmgi mine, theirs, prov, free_t;
+	CHECK_EQ(mb2c_tmgi_parse("001-01-000500", &mine), 0);
+	CHECK_EQ(mb2c_tmgi_parse("001-01-000501", &theirs), 0);
+	CHECK_EQ(mb2c_tmgi_parse("001-01-000150", &prov), 0); /* gcs1's pre-provisioned range */
+	CHECK_EQ(mb2c_tmgi_parse("001-01-000502", &free_t), 0);
+	CHECK_EQ(authz_store_put(st, authz_tmgi_key(&mine), me, 0), 0);
+	CHECK_EQ(authz_store_put(st, authz_tmgi_key(&theirs), other, 2000), 0);
+	struct authz_ctx c = {
+	        .policy = &p, .rule = gcs1, .store = st, .me = me, .held = 1, .now = 1000};
+	struct mb2c_bearer_req b[3];
+	b[0] = start(1);
+	b[0].has |= MB2C_BRQ_TMGI;
+	b[0].tmgi = mine;
+	b[1] = b[0];
+	b[1].tmgi = theirs;
+	b[2] = b[0];
+	b[2].tmgi = free_t;
+	b[2].qos.qci = 70; /* not in the rule's QCIs */
+	struct mb2c_tmgi refresh[2] = {mine, theirs}, dealloc[3] = {theirs, mine, prov};
+	struct mb2c_gar g;
+	memset(&g, 0, sizeof(g));
+	g.has_alloc = 1;
+	g.tmgi_number = 4; /* 1 held + 4 > quota 4 */
+	g.alloc_tmgi = refresh;
+	g.n_alloc_tmgi = 2;
+	g.dealloc_tmgi = dealloc;
+	g.n_dealloc_tmgi = 3;
+	g.bearer = b;
+	g.n_bearer = 3;
+	struct authz_verdict v;
+	CHECK_EQ(authz_gar_verdict(&c, &g, &v), 0);
+	CHECK_EQ(v.n_items, 9);
+	CHECK_EQ(v.n_denied, 5);
+	CHECK_EQ(v.alloc_new, MB2C_TAR_TOO_MANY_TMGIS_REQUESTED);
+	CHECK_STR(v.first.why, "tmgi_quota 4: 1 held, 4 asked");
+	CHECK_EQ(v.refresh[0], 0);
+	CHECK_EQ(v.refresh[1], MB2C_TAR_AUTHORIZATION_REJECTED);
+	CHECK_EQ(v.dealloc[0], MB2C_TDR_AUTHORIZATION_REJECTED);
+	CHECK_EQ(v.dealloc[1], 0);
+	CHECK_EQ(v.dealloc[2], 0); /* pre-provisioned to gcs1 itself */
+	CHECK_EQ(v.bearer[0], 0);
+	CHECK_EQ(v.bearer[1], MB2C_BR_AUTHORIZATION_REJECTED);
+	CHECK_EQ(v.bearer[2], MB2C_BR_QOS_AUTHORIZATION_REJECTED);
+	authz_verdict_free(&v);
+	/* the other GCS AS's binding expired: nobody's any more */
+	c.now = 3000;
+	c.held = 0;
+	CHECK_EQ(authz_gar_verdict(&c, &g, &v), 0);
+	CHECK_EQ(v.n_denied, 1); /* only the QCI */
+	CHECK_EQ(v.first.op, AUTHZ_OP_ACTIVATE);
+	authz_verdict_free(&v);
+	/* the pattern rule: gcs1's pre-provisioned TMGI and gcs1's bound one are
+	 * foreign; the owner is named in the first denial */
+	uint32_t o7 = authz_owner_id(st, "gcs-7.mb2c.lab");
+	struct authz_ctx c7 = {.policy = &p,
+	                       .rule = &p.rules[1],
+	                       .store = st,
+	                       .me = o7,
+	                       .held = SIZE_MAX,
+	                       .now = 1000};
+	struct mb2c_gar g7;
+	memset(&g7, 0, sizeof(g7));
+	g7.dealloc_tmgi = dealloc + 1;
+	g7.n_dealloc_tmgi = 2; /* mine, prov */
+	CHECK_EQ(authz_gar_verdict(&c7, &g7, &v), 0);
+	CHECK_EQ(v.n_denied, 2); /* the pattern rule may not deallocate at all */
+	CHECK_STR(v.first.why, "operation not allowed");
+	authz_verdict_free(&v);
+	struct authz_rule all = p.rules[1];
+	all.ops = AUTHZ_OP_ALL;
+	c7.rule = &all;
+	CHECK_EQ(authz_gar_verdict(&c7, &g7, &v), 0);
+	CHECK_EQ(v.n_denied, 2);
+	CHECK_STR(v.first.why, "TMGI owned by gcs1.mb2c.lab");
+	CHECK_EQ(v.dealloc[1], MB2C_TDR_AUTHORIZATION_REJECTED); /* pre-provisioned to gcs1 */
+	authz_verdict_free(&v);
+	/* heartbeat: no items; identity not listed: every item denied */
+	memset(&g7, 0, sizeof(g7));
+	c7.rule = NULL;
+	CHECK_EQ(authz_gar_verdict(&c7, &g7, &v), 0);
+	CHECK_EQ(v.n_items, 0);
+	CHECK_EQ(v.n_denied, 1);
+	authz_verdict_free(&v);
+	CHECK_EQ(authz_gar_verdict(&c7, &g, &v), 0);
+	CHECK_EQ(v.n_denied, v.n_items);
+	authz_verdict_free(&v);
+	/* a GCS AS restart releases its bindings, and only its own */
+	CHECK_EQ(authz_store_release_owner(st, me), 1);
+	CHECK_EQ(authz_store_count(st), 1);
+	CHECK_EQ(authz_store_release_owner(st, me), 0);
+	authz_store_close(st);
+	authz_policy_free(&p);
+}
+
 /* The conf sample is the manual of the policy format: it must load and mean
  * what its comments say. */
 static void sample(const char *path)
@@ -267,6 +376,7 @@ int main(int argc, char **argv)
 	decisions();
 	bad_policies();
 	gar_checks();
+	verdicts();
 	if (argc > 1)
 		sample(argv[1]);
 	else

@@ -266,6 +266,28 @@ int mb2c_gnr_new(const struct mb2c_gnr *g, struct msg **out);
 int mb2c_gaa_fill(struct msg *ans, const struct mb2c_gaa *a);
 int mb2c_gna_fill(struct msg *ans, const struct mb2c_gna *a);
 
+/* Only the item AVPs of a (TMGI-Allocation-Response, one
+ * TMGI-Deallocation-Response per dealloc[], one MBMS-Bearer-Response per
+ * bearer[]), appended to an answer: the responses an authorization
+ * extension adds for the items it denied. */
+int mb2c_gaa_add_items(struct msg *ans, const struct mb2c_gaa *a);
+
+/* Which items of a GAR to remove, indexed as mb2c_gar_read() returned them
+ * (alloc_tmgi[], dealloc_tmgi[], bearer[]); drop_new sets TMGI-Number to 0. */
+struct mb2c_gar_drop {
+	int drop_new;
+	const uint8_t *refresh, *dealloc, *bearer; /* non-zero: remove the i-th */
+	size_t n_refresh, n_dealloc, n_bearer;
+};
+/* Removes those items from the GAR in place (a TMGI-Allocation-Request left
+ * with TMGI-Number 0 and no TMGI, or an empty TMGI-Deallocation-Request, is
+ * removed whole; *alloc_removed says so for the former). 0 or an errno. */
+int mb2c_gar_drop_items(struct msg *gar, const struct mb2c_gar_drop *d, int *alloc_removed);
+/* ORs failure bits into the GAA's TMGI-Allocation-Result (adding the Success
+ * bit when the BM-SC sent TMGIs without a result, i.e. a partial success
+ * now), or adds a TMGI-Allocation-Response with just the bits. */
+int mb2c_gaa_or_alloc_result(struct msg *gaa, uint32_t bits);
+
 /* Turn the request *req into an error answer for a reader failure: Result-Code
  * err->result_code, Failed-AVP with a copy of err->avp, Error-Message. */
 int mb2c_answer_read_error(struct msg **req, const struct mb2c_read_error *err);
