@@ -31,8 +31,8 @@ static void usage(FILE *f)
 	        "refreshes)\n"
 	        "  refresh TMGI[,TMGI...]     refresh the expiry of TMGIs\n"
 	        "  deallocate TMGI[,TMGI...]  deallocate TMGIs\n"
-	        "  activate k=v...            bearer activation: tmgi= qci= mbr= gbr= arp= pec= "
-	        "pev=\n"
+	        "  activate k=v...            bearer activation: tmgi=A[,B...] qci= mbr= gbr= arp= "
+	        "pec= pev=\n"
 	        "                             sai=1,2 start=+SECONDS mb2u=0|1\n"
 	        "  modify TMGI FLOW k=v...    bearer modification (sai=, arp=, pec=, pev=)\n"
 	        "  deactivate TMGI FLOW       bearer deactivation\n"
@@ -41,12 +41,17 @@ static void usage(FILE *f)
 	        "  bench N WINDOW [heartbeat|alloc]  N requests, at most WINDOW in flight: "
 	        "req/s, p50, p99\n"
 	        "Extra key=value arguments go to the step, e.g. expect=too-many "
-	        "(default: expect=ok).\n"
+	        "(default: expect=ok);\n"
+	        "with several TMGIs in one step, expect-each=ok,auth,... gives one outcome per "
+	        "item.\n"
 	        "TMGIs are written MCC-MNC-SERVICEID, e.g. 001-01-000100.\n"
 	        "\noptions:\n"
 	        "  -c FILE   freeDiameter conf of the GCS AS (required)\n"
 	        "  -p ID     Diameter identity of the BM-SC (required)\n"
 	        "  -r REALM  Destination-Realm (default: the GCS AS realm)\n"
+	        "  -v ID     the BM-SC is reached through this Diameter agent (a relay in "
+	        "ConnectPeer):\n"
+	        "            wait for it instead of the BM-SC; GARs still name the BM-SC\n"
 	        "  -x DIR    folder with dict_mb2c.fdx and app_gcs_client.fdx (default "
 	        "$MB2C_FDX_DIR or %s)\n"
 	        "  -t SEC    answer timeout per request (10)\n"
@@ -91,11 +96,11 @@ static int join_args(char *dst, size_t len, int argc, char **argv)
 
 int main(int argc, char **argv)
 {
-	const char *conf = NULL, *peer = NULL, *realm = NULL, *logpath = NULL;
+	const char *conf = NULL, *peer = NULL, *realm = NULL, *logpath = NULL, *via = NULL;
 	const char *fdx = getenv("MB2C_FDX_DIR");
 	unsigned timeout = 10, wait = 30, rc = 1;
 	int c;
-	while ((c = getopt(argc, argv, "c:p:r:x:t:w:R:l:h")) != -1) {
+	while ((c = getopt(argc, argv, "c:p:r:v:x:t:w:R:l:h")) != -1) {
 		switch (c) {
 		case 'c':
 			conf = optarg;
@@ -105,6 +110,9 @@ int main(int argc, char **argv)
 			break;
 		case 'r':
 			realm = optarg;
+			break;
+		case 'v':
+			via = optarg;
 			break;
 		case 'x':
 			fdx = optarg;
@@ -203,9 +211,9 @@ int main(int argc, char **argv)
 		fprintf(f, "LoadExtension = \"%s/dict_mb2c.fdx\";\n", fdx);
 	fprintf(f,
 	        "LoadExtension = \"%s/app_gcs_client.fdx\" : "
-	        "\"peer=%s;%s%s%sscenario=%s;out=%d;timeout=%u;connect-timeout=%u;rc=%u\";\n",
-	        fdx, peer, realm ? "realm=" : "", realm ? realm : "", realm ? ";" : "", scn, pfd[1],
-	        timeout, wait, rc);
+	        "\"peer=%s;%s%s%s%s%s%sscenario=%s;out=%d;timeout=%u;connect-timeout=%u;rc=%u\";\n",
+	        fdx, peer, realm ? "realm=" : "", realm ? realm : "", realm ? ";" : "",
+	        via ? "via=" : "", via ? via : "", via ? ";" : "", scn, pfd[1], timeout, wait, rc);
 	fclose(f);
 	const char *daemon_log = logpath ? logpath : lg;
 	pid_t pid = fork();

@@ -245,12 +245,24 @@ static void gna_cb(void *data, struct msg **ans)
 	*ans = NULL;
 }
 
+/* May a GNR be sent to id? A direct peer: when its connection is open. Not
+ * a direct peer: when some open peer is a relay (an agent in front of the
+ * GCS AS); the routing then decides, and an undeliverable GNR comes back
+ * as an error answer. */
 static int peer_open(const char *id)
 {
 	struct peer_hdr *p = NULL;
-	if (fd_peer_getbyid((DiamId_t)id, strlen(id), 0, &p) || !p)
-		return 0;
-	return fd_peer_get_state(p) == STATE_OPEN;
+	if (!fd_peer_getbyid((DiamId_t)id, strlen(id), 0, &p) && p)
+		return fd_peer_get_state(p) == STATE_OPEN;
+	int relay = 0;
+	CHECK_POSIX_DO(pthread_rwlock_rdlock(&fd_g_peers_rw), return 0);
+	for (struct fd_list *li = fd_g_peers.next; li != &fd_g_peers && !relay; li = li->next) {
+		struct peer_hdr *h = (struct peer_hdr *)li; /* chain is its first member */
+		if (h && fd_peer_get_state(h) == STATE_OPEN && h->info.runtime.pir_relay)
+			relay = 1;
+	}
+	CHECK_POSIX_DO(pthread_rwlock_unlock(&fd_g_peers_rw), );
+	return relay;
 }
 
 static void send_gnr(const char *owner, const char *realm, const struct mb2c_tmgi *exp,

@@ -4,7 +4,8 @@
  *       "peer=bmsc.mb2c.lab;realm=mb2c.lab;scenario=/path/x.scn;out=1";
  *
  * Options (';'-separated): peer (BM-SC Diameter identity, required), realm
- * (Destination-Realm, default: the local realm), scenario (file, required),
+ * (Destination-Realm, default: the local realm), via (identity of a relay the
+ * BM-SC is reached through: the connection waited for), scenario (file, required),
  * out (file descriptor for the transcript, default 1), timeout (seconds per
  * request, default 10), connect-timeout (default 30), rc (our
  * Restart-Counter, default 1). The engine waits for the BM-SC connection,
@@ -31,7 +32,7 @@
 #include "gcs_client.h"
 
 static struct {
-	char peer[256], realm[256], scenario[1024];
+	char peer[256], realm[256], via[256], scenario[1024];
 	int out;
 	unsigned timeout, connect_timeout;
 	uint32_t rc;
@@ -804,7 +805,8 @@ static void step_wait_gnr(const struct gc_step *st, struct verdict *v)
 static int peer_state(void)
 {
 	struct peer_hdr *p = NULL;
-	if (fd_peer_getbyid((DiamId_t)opt.peer, strlen(opt.peer), 0, &p) || !p)
+	const char *id = opt.via[0] ? opt.via : opt.peer; /* the peer we talk to */
+	if (fd_peer_getbyid((DiamId_t)id, strlen(id), 0, &p) || !p)
 		return -1;
 	return fd_peer_get_state(p);
 }
@@ -1038,6 +1040,8 @@ static int parse_opts(const char *conf, char *err, size_t errlen)
 			snprintf(opt.peer, sizeof(opt.peer), "%s", eq);
 		else if (!strcmp(kv, "realm"))
 			snprintf(opt.realm, sizeof(opt.realm), "%s", eq);
+		else if (!strcmp(kv, "via"))
+			snprintf(opt.via, sizeof(opt.via), "%s", eq);
 		else if (!strcmp(kv, "scenario"))
 			snprintf(opt.scenario, sizeof(opt.scenario), "%s", eq);
 		else if (!strcmp(kv, "out"))
