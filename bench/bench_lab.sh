@@ -11,7 +11,9 @@ N=${1:-20000}
 ROUNDS=${2:-3}
 OP=${3:-alloc}
 BUILD=${BUILD_DIR:-$SRC/build}
-cmake --build "$BUILD" -j "$(nproc)" >/dev/null || exit 2
+# only what this benchmark runs (the rest of the tree may be mid-edit)
+cmake --build "$BUILD" -j 2 --target dict_mb2c app_bmsc_lab app_noop sec_mb2c app_gcs_client \
+	mb2c-client >/dev/null || exit 2
 FDX=$BUILD/fdx
 BIN=$BUILD/bin
 . "$SRC/test/lib/common.sh"
@@ -34,14 +36,29 @@ run() { # run lab|noop -> prints req/s
 		grep -Eq "$re" "$T/$kind.log" && ss -Hltn "sport = :$LAB_PORT" | grep -q . && break
 		sleep 0.05
 	done
+	local pid perf_pid= c0 c1
+	eval "pid=\$PID_$kind"
+	if [ -n "${BENCH_PERF:-}" ]; then # BENCH_PERF=PREFIX: perf record of the server
+		perf record -q -g -p "$pid" -o "$BENCH_PERF.$kind.data" >/dev/null 2>&1 &
+		perf_pid=$!
+		sleep 0.5
+	fi
+	c0=$(cpu_ticks "$pid")
 	"$BIN/mb2c-client" -c "$T/gcs1.conf" -p bmsc.mb2c.lab -x "$FDX" -t 60 \
 		bench "$N" 100 "$OP" >"$T/$kind.out" 2>&1
+	c1=$(cpu_ticks "$pid")
+	[ -n "$perf_pid" ] && { kill -INT "$perf_pid"; wait "$perf_pid"; }
 	stop_daemon "$kind"
-	grep -o "[0-9]* req/s, latency p50 [0-9.]* ms, p99 [0-9.]* ms" "$T/$kind.out" || {
+	local r
+	r=$(grep -o "[0-9]* req/s, latency p50 [0-9.]* ms, p99 [0-9.]* ms" "$T/$kind.out") || {
 		tail -5 "$T/$kind.out" >&2
 		return 1
 	}
+	# server CPU (user+system) per GAR, whole run incl. connection set-up
+	echo "$r, server CPU $(awk -v a="$c0" -v b="$c1" -v n="$N" -v hz="$(getconf CLK_TCK)" \
+		'BEGIN {printf "%.0f", (b - a) * 1e6 / hz / n}') us/GAR"
 }
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 
 declare -a L=() Z=()
 echo "bench_lab: $N GAR ($OP) per run, window 100, TLS 1.3, $ROUNDS rounds interleaved"
