@@ -483,7 +483,7 @@ int authz_gar_verdict(const struct authz_ctx *c, const struct mb2c_gar *g, struc
 {
 	const struct authz_rule *r = c->rule;
 	const char *no_rule = "identity not listed in the policy", *why;
-	size_t n = 0;
+	size_t n = 0, starts = 0;
 	uint32_t owner = 0;
 	int f;
 	memset(v, 0, sizeof(*v));
@@ -545,6 +545,17 @@ int authz_gar_verdict(const struct authz_ctx *c, const struct mb2c_gar *g, struc
 			bits = MB2C_BR_AUTHORIZATION_REJECTED;
 			why = foreign_why(c, f, owner, v, n);
 		}
+		if (!bits && b->start_stop == MB2C_STARTSTOP_START && r && c->bearers != SIZE_MAX &&
+		    r->bearer_quota != UINT32_MAX) {
+			if (c->bearers + ++starts > r->bearer_quota) {
+				bits = MB2C_BR_RESOURCES_EXCEEDED;
+				if (!n)
+					snprintf(v->why_buf, sizeof(v->why_buf),
+					         "bearer_quota %u: %zu active, %zu asked",
+					         r->bearer_quota, c->bearers, starts);
+				why = n ? "bearer_quota reached" : v->why_buf;
+			}
+		}
 		if (!bits)
 			continue;
 		v->bearer[i] = bits;
@@ -569,7 +580,7 @@ void authz_verdict_free(struct authz_verdict *v)
 size_t authz_gar_check(const struct authz_rule *r, const struct mb2c_gar *g, int64_t now,
                        struct authz_denial *first)
 {
-	struct authz_ctx c = {.rule = r, .now = now, .held = SIZE_MAX};
+	struct authz_ctx c = {.rule = r, .now = now, .held = SIZE_MAX, .bearers = SIZE_MAX};
 	struct authz_verdict v;
 	if (authz_gar_verdict(&c, g, &v)) {
 		memset(first, 0, sizeof(*first));

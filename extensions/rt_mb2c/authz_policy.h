@@ -110,6 +110,7 @@ struct authz_ctx {
 	const struct authz_store *store; /* TMGI ownership; NULL: not checked */
 	uint32_t me;                     /* the asking GCS AS's owner id in store */
 	size_t held;                     /* TMGIs it holds now; SIZE_MAX: quota not checked */
+	size_t bearers; /* its active bearers; SIZE_MAX: bearer_quota not checked */
 	int64_t now;
 };
 /* Per item: the failure bits it gets (0 = allowed), in the order of the GAR's

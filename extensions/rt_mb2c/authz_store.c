@@ -73,10 +73,30 @@ void authz_tmgi_of_key(uint64_t key, struct mb2c_tmgi *t)
 	t->plmn.mnc_digits = (key & KEY_MNC3) ? 3 : 2;
 }
 
-/* A key authz_tmgi_key() can return (the only ones put and the file accept). */
+/* Bearer keys: bit 63 set, the TMGI key without its mark in bits 16..62,
+ * the flow id in bits 0..15. They never collide with TMGI keys (bit 63 of
+ * those is 0); a store holds one kind or the other by its caller's choice. */
+#define KEY_BEARER    (UINT64_C(1) << 63)
+#define KEY_TMGI_BITS (KEY_MARK - 1)
+
+uint64_t authz_bearer_key(const struct mb2c_tmgi *t, uint16_t flow)
+{
+	uint64_t k = authz_tmgi_key(t);
+	return k ? KEY_BEARER | (k & KEY_TMGI_BITS) << 16 | flow : 0;
+}
+
+uint64_t authz_bearer_tmgi_key(uint64_t bearer_key)
+{
+	return KEY_MARK | (bearer_key >> 16 & KEY_TMGI_BITS);
+}
+
+/* A key authz_tmgi_key() or authz_bearer_key() can return (the only ones put
+ * and the file accept). */
 static int key_valid(uint64_t key)
 {
 	struct mb2c_tmgi t;
+	if (key & KEY_BEARER)
+		key = authz_bearer_tmgi_key(key);
 	if (!(key & KEY_MARK))
 		return 0;
 	authz_tmgi_of_key(key, &t);
@@ -428,6 +448,24 @@ size_t authz_store_expire(struct authz_store *s, uint32_t now)
 	return now ? remove_if(s, expired, now) : 0;
 }
 
+size_t authz_store_release_bearers(struct authz_store *s, uint64_t tmgi_key)
+{
+	size_t removed = 0, cap = s->mask + 1;
+	for (size_t i = 0; i < cap;) {
+		uint64_t k = s->slots[i].key;
+		if (!k || !(k & KEY_BEARER) || authz_bearer_tmgi_key(k) != tmgi_key ||
+		    journal_reserve(s)) {
+			i++;
+			continue;
+		}
+		s->counts[s->slots[i].owner]--;
+		table_remove_at(s, i);
+		journal_add(s, k, 0, 0);
+		removed++;
+	}
+	return removed;
+}
+
 size_t authz_store_release_owner(struct authz_store *s, uint32_t owner)
 {
 	return owner && owner <= s->n_owners && s->counts[owner] ? remove_if(s, owned_by, owner)
@@ -580,7 +618,7 @@ static int store_load(struct authz_store *s, const char *path, char *err, size_t
 		sqlite3_int64 tmgi = sqlite3_column_int64(st, 0);
 		sqlite3_int64 expiry = sqlite3_column_int64(st, 2);
 		const char *owner = (const char *)sqlite3_column_text(st, 1);
-		if (tmgi <= 0 || !key_valid((uint64_t)tmgi) || expiry < 0 || expiry > UINT32_MAX ||
+		if (!tmgi || !key_valid((uint64_t)tmgi) || expiry < 0 || expiry > UINT32_MAX ||
 		    !owner || !*owner) {
 			snprintf(err, errlen, "%s: bindings row tmgi=%lld: invalid content", path,
 			         (long long)tmgi);

@@ -18,6 +18,12 @@
 uint64_t authz_tmgi_key(const struct mb2c_tmgi *t);
 void authz_tmgi_of_key(uint64_t key, struct mb2c_tmgi *t);
 
+/* A bearer (TMGI + MBMS-Flow-Identifier) as a key of a store of bearers
+ * (rt_mb2c keeps one for bearer_quota: owner = the GCS AS, expiry = the
+ * TMGI's). 0 for an invalid TMGI. */
+uint64_t authz_bearer_key(const struct mb2c_tmgi *t, uint16_t flow);
+uint64_t authz_bearer_tmgi_key(uint64_t bearer_key);
+
 struct authz_store;
 
 /* Opens (creates) the SQLite file and loads every binding into memory.
@@ -41,6 +47,8 @@ size_t authz_store_expire(struct authz_store *s, uint32_t now);
 /* Remove every binding of one owner (a GCS AS that restarted); returns the
  * number removed. */
 size_t authz_store_release_owner(struct authz_store *s, uint32_t owner);
+/* Remove every bearer key of one TMGI (deallocated or expired). */
+size_t authz_store_release_bearers(struct authz_store *s, uint64_t tmgi_key);
 size_t authz_store_count(const struct authz_store *s);
 size_t authz_store_count_owner(const struct authz_store *s, uint32_t owner);
 /* Writes the journal to the file (one transaction, fsync). 0 or an errno. */

@@ -46,6 +46,9 @@ static struct fd_rt_out_hdl *out_hdl;
 /* under lock; opened once (state_db of the start-up policy): TMGI -> GCS AS,
  * and TMGI -> the BM-SC that allocated it (the file state_db + ".route") */
 static struct authz_store *store, *route;
+/* active bearers (TMGI + flow -> GCS AS, the TMGI's expiry) for bearer_quota:
+ * state_db + ".bearers" */
+static struct authz_store *bearers;
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static unsigned long long n_checked, n_denied, n_limited, n_split, n_gnr_blocked;
 
@@ -100,6 +103,8 @@ static void restart_check(const char *who, uint32_t me, const struct mb2c_gar *g
 	if (k->has_rc && k->rc != g->c.restart_counter && policy.release_on_gcs_restart) {
 		size_t n = authz_store_release_owner(store, me);
 		int ret = n ? authz_store_sync(store) : 0;
+		if (authz_store_release_owner(bearers, authz_owner_id(bearers, who)))
+			authz_store_sync(bearers);
 		fd_log_notice("rt_mb2c: %s restarted (Restart-Counter %u -> %u): %zu TMGI "
 		              "bindings released%s",
 		              who, k->rc, g->c.restart_counter, n, ret ? " (not yet written)" : "");
@@ -241,7 +246,16 @@ static int check_gar(struct msg **msg, const char *where)
 	pthread_mutex_lock(&lock);
 	uint32_t me = authz_owner_id(store, who);
 	restart_check(who, me, g);
-	size_t held = SIZE_MAX;
+	size_t held = SIZE_MAX, active = SIZE_MAX;
+	if (r && r->bearer_quota != UINT32_MAX && g->n_bearer) {
+		static uint32_t last_bsweep;
+		if (now != last_bsweep) {
+			last_bsweep = now;
+			if (authz_store_expire(bearers, now))
+				authz_store_sync(bearers);
+		}
+		active = authz_store_count_owner(bearers, authz_owner_id(bearers, who));
+	}
 	if (r && r->tmgi_quota != UINT32_MAX && g->has_alloc && g->tmgi_number) {
 		/* expired bindings must not count: sweep at most once a second (a
 		 * scan of the table; the removals are journaled for the next sync) */
@@ -258,6 +272,7 @@ static int check_gar(struct msg **msg, const char *where)
 	                      .store = store,
 	                      .me = me,
 	                      .held = held,
+	                      .bearers = active,
 	                      .now = (int64_t)now};
 	int vret = authz_gar_verdict(&c, g, &v);
 	n_checked++;
@@ -540,8 +555,11 @@ static void learn_gnr(struct msg *msg)
 	for (size_t i = 0; i < g->n_expired; i++)
 		if (!authz_store_del(store, authz_tmgi_key(&g->expired[i])))
 			freed++;
-	for (size_t i = 0; i < g->n_expired; i++)
+	for (size_t i = 0; i < g->n_expired; i++) {
 		authz_store_del(route, authz_tmgi_key(&g->expired[i]));
+		authz_store_release_bearers(bearers, authz_tmgi_key(&g->expired[i]));
+	}
+	authz_store_sync(bearers);
 	int ret = freed ? authz_store_sync(store) : 0;
 	if (freed)
 		authz_store_sync(route);
@@ -550,6 +568,50 @@ static void learn_gnr(struct msg *msg)
 		fd_log_notice("rt_mb2c: GNR TMGI-Expiry: %zu TMGI bindings released%s", freed,
 		              ret ? " (not yet written)" : "");
 	mb2c_gnr_free(g);
+}
+
+/* Bearers a GAA starts or stops (under lock): each successful
+ * MBMS-Bearer-Response is matched with the request of the GAR it answers
+ * (STOP: same TMGI and flow; START: same TMGI, or none given). Their expiry
+ * is the TMGI's. */
+static void learn_bearers(struct msg *q, const struct mb2c_gaa *a, const char *who, uint32_t now)
+{
+	if (!a->n_bearer)
+		return;
+	struct mb2c_gar *g = NULL;
+	struct mb2c_read_error err;
+	if (mb2c_gar_read(q, &g, &err))
+		return;
+	uint32_t me = authz_owner_id(bearers, who);
+	for (size_t i = 0; i < a->n_bearer; i++) {
+		const struct mb2c_bearer_resp *r = &a->bearer[i];
+		if ((r->has & MB2C_BRS_RESULT) && !(r->result & MB2C_BR_SUCCESS))
+			continue;
+		if (!(r->has & MB2C_BRS_TMGI) || !(r->has & MB2C_BRS_FLOW))
+			continue;
+		int op = -1;
+		for (size_t k = 0; k < g->n_bearer && op < 0; k++) {
+			const struct mb2c_bearer_req *b = &g->bearer[k];
+			int same = (b->has & MB2C_BRQ_TMGI) && mb2c_tmgi_equal(&b->tmgi, &r->tmgi);
+			if (b->start_stop == MB2C_STARTSTOP_STOP && same &&
+			    (b->has & MB2C_BRQ_FLOW) && b->flow_id == r->flow_id)
+				op = MB2C_STARTSTOP_STOP;
+			else if (b->start_stop == MB2C_STARTSTOP_START &&
+			         (same || !(b->has & MB2C_BRQ_TMGI)))
+				op = MB2C_STARTSTOP_START;
+		}
+		uint64_t key = authz_bearer_key(&r->tmgi, r->flow_id);
+		uint32_t o, exp = 0;
+		if (op == MB2C_STARTSTOP_START) {
+			if (!authz_store_get(store, authz_tmgi_key(&r->tmgi), &o, &exp))
+				exp = (r->has & MB2C_BRS_DURATION)
+				              ? now + mb2c_duration_total(&r->duration)
+				              : 0;
+			authz_store_put(bearers, key, me, exp);
+		} else if (op == MB2C_STARTSTOP_STOP)
+			authz_store_del(bearers, key);
+	}
+	mb2c_gar_free(g);
 }
 
 /* HOOK_MESSAGE_SENDING runs in fd_out_send() before the message is queued
@@ -619,9 +681,15 @@ static void rt_hook(enum fd_hook_type type, struct msg *msg, struct peer_hdr *pe
 			freed++;
 			authz_store_del(route, authz_tmgi_key(&a->dealloc[i].tmgi));
 		}
+	for (size_t i = 0; i < a->n_dealloc; i++)
+		if (!a->dealloc[i].has_result || (a->dealloc[i].result & MB2C_TDR_SUCCESS))
+			authz_store_release_bearers(bearers, authz_tmgi_key(&a->dealloc[i].tmgi));
+	learn_bearers(q, a, who, now);
 	int ret = (bound || freed) ? authz_store_sync(store) : 0;
 	if (bound || freed)
 		authz_store_sync(route); /* routing hint only: its failure loses no binding */
+	if (authz_store_sync(bearers))
+		fd_log_error("rt_mb2c: cannot write the bearers of %s", who);
 	pthread_mutex_unlock(&lock);
 	if (ret)
 		fd_log_error("rt_mb2c: cannot write the TMGI bindings of %s: %s", who,
@@ -712,11 +780,17 @@ static int rt_entry(char *conffile)
 		fd_log_error("rt_mb2c: cannot open the TMGI ownership file %s", err);
 		return ret;
 	}
-	char rpath[1100];
+	char rpath[1100] = "";
 	if (policy.state_db)
 		snprintf(rpath, sizeof(rpath), "%s.route", policy.state_db);
 	if ((ret = authz_store_open(policy.state_db ? rpath : NULL, &route, err, sizeof(err)))) {
 		fd_log_error("rt_mb2c: cannot open the TMGI routing file %s", err);
+		return ret;
+	}
+	if (policy.state_db)
+		snprintf(rpath, sizeof(rpath), "%s.bearers", policy.state_db);
+	if ((ret = authz_store_open(policy.state_db ? rpath : NULL, &bearers, err, sizeof(err)))) {
+		fd_log_error("rt_mb2c: cannot open the bearer file %s", err);
 		return ret;
 	}
 	struct disp_when when;
@@ -754,6 +828,10 @@ void fd_ext_fini(void)
 	if (route) {
 		authz_store_sync(route);
 		authz_store_close(route);
+	}
+	if (bearers) {
+		authz_store_sync(bearers);
+		authz_store_close(bearers);
 	}
 	fd_log_notice("rt_mb2c: stopped: %llu GARs checked, %llu denied, %llu rate-limited, %llu "
 	              "split, %llu GNRs not delivered",

@@ -110,7 +110,7 @@ cat >"$T/rt_mb2c.conf" <<C
 mode = "enforce";
 state_db = "$T/rt_owner.sqlite";
 rules = (
-  { identity = "gcs1.mb2c.lab"; operations = [ "all" ]; tmgi_quota = 2;
+  { identity = "gcs1.mb2c.lab"; operations = [ "all" ]; tmgi_quota = 2; bearer_quota = 1;
     tmgi_ranges = ( { plmn = "001-01"; first = 0x000fa0; last = 0x000faf; } ); },
   { identity = "gcs2.mb2c.lab"; operations = [ "all" ]; }
 );
@@ -169,9 +169,12 @@ check "... the denied items' responses were added to the BM-SC's GAAs" \
 cat >"$T/owner.scn" <<S
 refresh tmgi=$tmgi
 modify tmgi=$tmgi flow=$flow sai=1,2 qci=65 mbr=1000 gbr=1000 arp=4
+activate tmgi=$tmgi qci=65 mbr=1000 gbr=1000 arp=5 sai=2 expect=resources
 S
 lab_client "$T" gcs1 scenario "$T/owner.scn" >"$T/owner.out" 2>&1
-check "the owner gcs1 refreshes and modifies its own TMGI's bearer" test $? -eq 0
+check "the owner gcs1 refreshes and modifies its own TMGI's bearer; a 2nd bearer is over its bearer_quota (Resources exceeded)" test $? -eq 0
+check "the bearer quota denial says active and asked" \
+	grep -q "rt_mb2c: DENY peer=gcs1.mb2c.lab .* op=activate: bearer_quota 1: 1 active, 1 asked" "$T/bmsc_own.log"
 echo "allocate n=2 expect=too-many" >"$T/quota.scn"
 lab_client "$T" gcs1 scenario "$T/quota.scn" >"$T/quota.out" 2>&1
 check "gcs1 over its tmgi_quota (1 held + 2 > 2) gets Too many TMGIs requested" test $? -eq 0
@@ -180,6 +183,8 @@ check "the quota denial says held and asked" \
 { kill -9 "$PID_bmsc_own"; wait "$PID_bmsc_own"; } 2>/dev/null
 check "after kill -9 the ownership file holds both bindings" \
 	test "$(sqlite3 "$T/rt_owner.sqlite" 'select count(*) from bindings;' 2>&1)" = 2
+check "... and the bearer file holds gcs1's bearer" \
+	test "$(sqlite3 "$T/rt_owner.sqlite.bearers" "select count(*) from bindings where owner='gcs1.mb2c.lab';" 2>&1)" = 1
 lab_start_bmsc "$T" bmsc_own2
 check "restarted: 2 bindings restored" grep -q "2 TMGI bindings restored from $T/rt_owner.sqlite" "$T/bmsc_own2.log"
 lab_client "$T" gcs2 scenario "$T/cross.scn" >"$T/cross2.out" 2>&1
@@ -195,6 +200,8 @@ check "the release was learned from the GAA" \
 stop_daemon bmsc_own2
 check "the ownership file is empty again" \
 	test "$(sqlite3 "$T/rt_owner.sqlite" 'select count(*) from bindings;' 2>&1)" = 0
+check "... and so is the bearer file (deactivated)" \
+	test "$(sqlite3 "$T/rt_owner.sqlite.bearers" 'select count(*) from bindings;' 2>&1)" = 0
 
 # expired TMGIs no longer count against the quota (the lab BM-SC grants
 # 2 s here; rt_mb2c learns the expiry from TMGI-Expiry in the GAA)

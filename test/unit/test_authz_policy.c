@@ -312,12 +312,60 @@ static void verdicts(void)
 	CHECK_EQ(authz_gar_verdict(&c7, &g, &v), 0);
 	CHECK_EQ(v.n_denied, v.n_items);
 	authz_verdict_free(&v);
+	/* bearer_quota 2: with 2 active bearers, the allowed START is refused */
+	c.bearers = 2;
+	CHECK_EQ(authz_gar_verdict(&c, &g, &v), 0);
+	CHECK_EQ(v.bearer[0], MB2C_BR_RESOURCES_EXCEEDED);
+	CHECK_EQ(v.bearer[1], MB2C_BR_RESOURCES_EXCEEDED);         /* its owner's binding expired */
+	CHECK_EQ(v.bearer[2], MB2C_BR_QOS_AUTHORIZATION_REJECTED); /* QoS is checked first */
+	authz_verdict_free(&v);
+	c.bearers = 1;
+	CHECK_EQ(authz_gar_verdict(&c, &g, &v), 0);
+	CHECK_EQ(v.bearer[0], 0); /* 1 + 1 <= 2 */
+	CHECK_EQ(v.bearer[1], MB2C_BR_RESOURCES_EXCEEDED);
+	authz_verdict_free(&v);
 	/* a GCS AS restart releases its bindings, and only its own */
 	CHECK_EQ(authz_store_release_owner(st, me), 1);
 	CHECK_EQ(authz_store_count(st), 1);
 	CHECK_EQ(authz_store_release_owner(st, me), 0);
 	authz_store_close(st);
 	authz_policy_free(&p);
+}
+
+/* Bearer keys (TMGI + flow) in a store of their own, persisted and
+ * released per TMGI. */
+static void bearer_store(void)
+{
+	char path[256], err[512];
+	struct authz_store *st = NULL;
+	struct mb2c_tmgi a, b, t;
+	snprintf(path, sizeof(path), "%s/bearers.sqlite", dir);
+	CHECK_EQ(mb2c_tmgi_parse("001-01-000500", &a), 0);
+	CHECK_EQ(mb2c_tmgi_parse("999-999-ffffff", &b), 0);
+	uint64_t k = authz_bearer_key(&b, 0xffff);
+	CHECK(k != 0);
+	CHECK(k != authz_tmgi_key(&b));
+	CHECK_EQ(authz_bearer_tmgi_key(k), authz_tmgi_key(&b));
+	authz_tmgi_of_key(authz_bearer_tmgi_key(authz_bearer_key(&a, 7)), &t);
+	CHECK(mb2c_tmgi_equal(&t, &a));
+	CHECK_EQ(authz_store_open(path, &st, err, sizeof(err)), 0);
+	if (!st)
+		return;
+	uint32_t o = authz_owner_id(st, "gcs1.mb2c.lab");
+	CHECK_EQ(authz_store_put(st, authz_bearer_key(&a, 1), o, 0), 0);
+	CHECK_EQ(authz_store_put(st, authz_bearer_key(&a, 2), o, 0), 0);
+	CHECK_EQ(authz_store_put(st, k, o, 0), 0);
+	CHECK_EQ(authz_store_sync(st), 0);
+	authz_store_close(st);
+	CHECK_EQ(authz_store_open(path, &st, err, sizeof(err)), 0); /* negative SQLite keys load */
+	if (!st)
+		return;
+	o = authz_owner_id(st, "gcs1.mb2c.lab");
+	CHECK_EQ(authz_store_count_owner(st, o), 3);
+	CHECK_EQ(authz_store_release_bearers(st, authz_tmgi_key(&a)), 2);
+	CHECK_EQ(authz_store_count_owner(st, o), 1);
+	CHECK(authz_store_get(st, k, NULL, NULL));
+	authz_store_close(st);
 }
 
 /* The conf sample is the manual of the policy format: it must load and mean
@@ -377,6 +425,7 @@ int main(int argc, char **argv)
 	bad_policies();
 	gar_checks();
 	verdicts();
+	bearer_store();
 	if (argc > 1)
 		sample(argv[1]);
 	else
