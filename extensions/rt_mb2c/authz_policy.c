@@ -32,7 +32,8 @@ const char *authz_op_name(unsigned op)
 }
 
 static const char *const top_keys[] = {
-        "mode", "release_on_gcs_restart", "too_busy_result", "rules", "state_db", NULL};
+        "mode", "release_on_gcs_restart", "too_busy_result", "rules", "state_db", "state_sync",
+        NULL};
 static const char *const rule_keys[] = {"identity",
                                         "pattern",
                                         "operations",
@@ -243,6 +244,20 @@ int authz_policy_load(const char *path, struct authz_policy *p, char *err, size_
 	} else if (config_lookup(&cf, "state_db")) {
 		ret = mb2c_conf_bad(&x, config_lookup(&cf, "state_db"),
 		                    "state_db must be a string (a file name)");
+		goto out;
+	}
+	const char *sync = NULL;
+	if (config_lookup_string(&cf, "state_sync", &sync) == CONFIG_TRUE) {
+		if (!strcmp(sync, "full") || !strcmp(sync, "normal"))
+			p->state_sync_full = !strcmp(sync, "full");
+		else {
+			ret = mb2c_conf_bad(&x, config_lookup(&cf, "state_sync"),
+			                    "state_sync must be \"normal\" or \"full\"");
+			goto out;
+		}
+	} else if (config_lookup(&cf, "state_sync")) {
+		ret = mb2c_conf_bad(&x, config_lookup(&cf, "state_sync"),
+		                    "state_sync must be \"normal\" or \"full\"");
 		goto out;
 	}
 	config_setting_t *rules = config_lookup(&cf, "rules");

@@ -38,9 +38,12 @@
  * memory access: a few milliseconds for 2^21 slots); expiry is rare enough
  * (a periodic timer) that no expiry index is kept. */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include <sqlite3.h>
 
@@ -143,6 +146,14 @@ struct authz_store {
 	size_t jn, jcap;
 	sqlite3 *db;
 	sqlite3_stmt *st_put, *st_del;
+
+	/* append-only change log (authz_store_use_log): -1 when not used */
+	int logfd, log_full;
+	size_t jlogged; /* journal entries already in the log */
+	time_t last_flush;
+	char *logpath;
+	unsigned char *lbuf;
+	size_t lcap;
 };
 
 static inline size_t slot_home(const struct authz_store *s, uint64_t key)
@@ -482,6 +493,24 @@ size_t authz_store_count_owner(const struct authz_store *s, uint32_t owner)
 	return owner && owner <= s->n_owners ? s->counts[owner] : 0;
 }
 
+void authz_store_dump(const struct authz_store *s, FILE *f)
+{
+	for (size_t i = 0; i <= s->mask; i++) {
+		const struct slot *e = &s->slots[i];
+		struct mb2c_tmgi t;
+		char tb[MB2C_TMGI_STRLEN];
+		if (!e->key)
+			continue;
+		authz_tmgi_of_key(e->key & KEY_BEARER ? authz_bearer_tmgi_key(e->key) : e->key, &t);
+		mb2c_tmgi_format(&t, tb, sizeof(tb));
+		if (e->key & KEY_BEARER)
+			fprintf(f, "%s/%u %s %u\n", tb, (unsigned)(e->key & 0xffff),
+			        s->names[e->owner], e->expiry);
+		else
+			fprintf(f, "%s %s %u\n", tb, s->names[e->owner], e->expiry);
+	}
+}
+
 size_t authz_store_memory(const struct authz_store *s)
 {
 	return sizeof(*s) + (s->mask + 1) * sizeof(struct slot) +
@@ -537,7 +566,8 @@ static int step_done(sqlite3_stmt *st)
 	return rc == SQLITE_DONE ? 0 : EIO;
 }
 
-int authz_store_sync(struct authz_store *s)
+/* Writes the whole journal to the SQLite file in one transaction. */
+static int db_write(struct authz_store *s)
 {
 	if (!s->db || !s->jn)
 		return 0;
@@ -570,10 +600,161 @@ fail:
 	return EIO;
 }
 
+/* ---- the change log ----
+ * One record per change, appended with one write() per sync: a u64 key, a
+ * u32 expiry, a u16 owner-name length (0: the key was removed), the name.
+ * The journal goes to SQLite at most once a second (or every LOG_FLUSH_N
+ * changes), after which the log is emptied; at start-up the log is replayed
+ * over what SQLite holds (records already in SQLite replay to the same
+ * state). A record cut short at the end (the process died inside write())
+ * is ignored: its answer never left. */
+#define LOG_FLUSH_N 4096
+#define LOG_REC_MAX (8 + 4 + 2 + 65535)
+
+static int log_append(struct authz_store *s)
+{
+	size_t need = 0, used = 0;
+	for (size_t i = s->jlogged; i < s->jn; i++)
+		need += 14 + (s->jrn[i].owner ? strlen(s->names[s->jrn[i].owner]) : 0);
+	if (!need)
+		return 0;
+	if (need > s->lcap) {
+		unsigned char *b = realloc(s->lbuf, need);
+		if (!b)
+			return ENOMEM;
+		s->lbuf = b;
+		s->lcap = need;
+	}
+	for (size_t i = s->jlogged; i < s->jn; i++) {
+		const struct jent *j = &s->jrn[i];
+		const char *name = j->owner ? s->names[j->owner] : "";
+		uint16_t len = (uint16_t)strlen(name);
+		memcpy(s->lbuf + used, &j->key, 8);
+		memcpy(s->lbuf + used + 8, &j->expiry, 4);
+		memcpy(s->lbuf + used + 12, &len, 2);
+		memcpy(s->lbuf + used + 14, name, len);
+		used += 14 + (size_t)len;
+	}
+	for (size_t off = 0; off < used;) {
+		ssize_t w = write(s->logfd, s->lbuf + off, used - off);
+		if (w < 0)
+			return EIO;
+		off += (size_t)w;
+	}
+	if (s->log_full && fdatasync(s->logfd))
+		return EIO;
+	s->jlogged = s->jn;
+	return 0;
+}
+
+static int log_flush(struct authz_store *s)
+{
+	int ret = db_write(s);
+	if (ret)
+		return ret;
+	s->jlogged = 0;
+	s->last_flush = time(NULL);
+	return ftruncate(s->logfd, 0) ? EIO : 0;
+}
+
+int authz_store_sync(struct authz_store *s)
+{
+	if (s->logfd < 0)
+		return db_write(s);
+	int ret = log_append(s);
+	if (!ret && (s->jn >= LOG_FLUSH_N || time(NULL) != s->last_flush))
+		log_flush(s); /* a failure keeps the log: retried at the next sync */
+	return ret;
+}
+
+/* Replays the log into memory and the journal. */
+static int log_replay(struct authz_store *s, const unsigned char *b, size_t n)
+{
+	char name[65536];
+	for (size_t off = 0; off + 14 <= n;) {
+		uint64_t key;
+		uint32_t expiry;
+		uint16_t len;
+		memcpy(&key, b + off, 8);
+		memcpy(&expiry, b + off + 8, 4);
+		memcpy(&len, b + off + 12, 2);
+		if (off + 14 + len > n)
+			break; /* cut short */
+		memcpy(name, b + off + 14, len);
+		name[len] = 0;
+		off += 14 + (size_t)len;
+		if (!key_valid(key) || journal_reserve(s))
+			return EINVAL;
+		if (len) {
+			uint32_t id = authz_owner_id(s, name);
+			int changed;
+			if (!id || table_set(s, key, id, expiry, &changed))
+				return ENOMEM;
+			journal_add(s, key, id, expiry);
+		} else {
+			size_t i = table_find(s, key);
+			if (i != SIZE_MAX) {
+				s->counts[s->slots[i].owner]--;
+				table_remove_at(s, i);
+			}
+			journal_add(s, key, 0, 0);
+		}
+	}
+	return 0;
+}
+
+int authz_store_use_log(struct authz_store *s, int full)
+{
+	if (!s->db || s->logfd >= 0)
+		return 0;
+	const char *path = sqlite3_db_filename(s->db, "main");
+	size_t len = strlen(path) + 5;
+	s->logpath = malloc(len);
+	if (!s->logpath)
+		return ENOMEM;
+	snprintf(s->logpath, len, "%s-log", path);
+	int fd = open(s->logpath, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return errno;
+	off_t size = lseek(fd, 0, SEEK_END);
+	unsigned char *b = size > 0 ? malloc((size_t)size) : NULL;
+	int ret = size < 0 || (size > 0 && !b) ? ENOMEM : 0;
+	if (!ret && size > 0 && pread(fd, b, (size_t)size, 0) != size)
+		ret = EIO;
+	if (!ret && size > 0)
+		ret = log_replay(s, b, (size_t)size);
+	free(b);
+	s->logfd = fd;
+	s->log_full = full;
+	if (!ret)
+		ret = log_flush(s); /* what the log held is in SQLite now */
+	if (ret) {
+		close(fd);
+		s->logfd = -1;
+	}
+	return ret;
+}
+
+int authz_store_set_full_sync(struct authz_store *s, int full)
+{
+	if (!s->db)
+		return 0;
+	return sqlite3_exec(s->db, full ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL",
+	                    NULL, NULL, NULL) == SQLITE_OK
+	               ? 0
+	               : EIO;
+}
+
 void authz_store_close(struct authz_store *s)
 {
 	if (!s)
 		return;
+	if (s->logfd >= 0) {
+		log_flush(s);
+		close(s->logfd);
+	}
+	free(s->logpath);
+	free(s->lbuf);
 	sqlite3_finalize(s->st_put);
 	sqlite3_finalize(s->st_del);
 	sqlite3_close(s->db);
@@ -657,6 +838,8 @@ int authz_store_open(const char *path, struct authz_store **out, char *err, size
 	err[0] = '\0';
 	*out = NULL;
 	struct authz_store *s = calloc(1, sizeof(*s));
+	if (s)
+		s->logfd = -1;
 	if (!s || table_alloc(s, TABLE_MIN)) {
 		free(s);
 		snprintf(err, errlen, "out of memory");

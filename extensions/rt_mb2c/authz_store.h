@@ -11,6 +11,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include <mb2c/codec.h>
 
@@ -31,6 +32,18 @@ struct authz_store;
  * the reason in err. */
 int authz_store_open(const char *path, struct authz_store **out, char *err, size_t errlen);
 void authz_store_close(struct authz_store *s);
+/* full: every sync is an fsync (SQLite synchronous=FULL, the default: a
+ * commit survives power loss); 0: synchronous=NORMAL in WAL mode, a commit
+ * is written to the OS and survives a crash or kill -9 of the process, not
+ * an OS crash or power loss. 0 or EIO. */
+int authz_store_set_full_sync(struct authz_store *s, int full);
+/* From now on authz_store_sync() appends the changes to FILE-log (one
+ * write(); with full, fdatasync) and writes them to SQLite at most once a
+ * second, emptying the log; the log left by a crash is replayed here first.
+ * A sync then costs a write() instead of a transaction, with the same
+ * guarantee: a change synced survives kill -9 (and, with full, power loss).
+ * 0 or an errno. No-op for a memory-only store. */
+int authz_store_use_log(struct authz_store *s, int full);
 
 /* Owners are interned: an owner id is a small integer for an identity. */
 uint32_t authz_owner_id(struct authz_store *s, const char *identity); /* creates */
@@ -53,6 +66,9 @@ size_t authz_store_count(const struct authz_store *s);
 size_t authz_store_count_owner(const struct authz_store *s, uint32_t owner);
 /* Writes the journal to the file (one transaction, fsync). 0 or an errno. */
 int authz_store_sync(struct authz_store *s);
+/* One line per binding to f: "TMGI owner expiry" (TMGI/FLOW for a bearer
+ * key), in table order. */
+void authz_store_dump(const struct authz_store *s, FILE *f);
 /* Memory used by the table and the owner index, in bytes. */
 size_t authz_store_memory(const struct authz_store *s);
 

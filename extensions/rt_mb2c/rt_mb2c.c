@@ -642,8 +642,10 @@ static void rt_hook(enum fd_hook_type type, struct msg *msg, struct peer_hdr *pe
 	char who[256], bmsc[256];
 	if (avp_str(q, MB2C_BASE_ORIGIN_HOST, who, sizeof(who)))
 		return;
-	if (avp_str(msg, MB2C_BASE_ORIGIN_HOST, bmsc, sizeof(bmsc)))
-		snprintf(bmsc, sizeof(bmsc), "-");
+	/* the BM-SC that answered: kept for routing on a relay only (co-located,
+	 * it is this node) */
+	int relayed = !avp_str(msg, MB2C_BASE_ORIGIN_HOST, bmsc, sizeof(bmsc)) &&
+	              strcasecmp(bmsc, fd_g_config->cnf_diamid);
 	struct msg_hdr *qh = NULL;
 	if (fd_msg_hdr(q, &qh))
 		return;
@@ -663,14 +665,15 @@ static void rt_hook(enum fd_hook_type type, struct msg *msg, struct peer_hdr *pe
 	uint32_t now = (uint32_t)time(NULL);
 	size_t bound = 0, freed = 0;
 	pthread_mutex_lock(&lock);
-	uint32_t me = authz_owner_id(store, who), bm = authz_owner_id(route, bmsc);
+	uint32_t me = authz_owner_id(store, who), bm = relayed ? authz_owner_id(route, bmsc) : 0;
 	if (a->has_alloc && (!a->alloc_has_result || (a->alloc_result & MB2C_TAR_SUCCESS))) {
 		uint32_t dur = a->alloc_has_duration ? mb2c_duration_total(&a->alloc_duration) : 0;
 		for (size_t i = 0; i < a->n_alloc_tmgi; i++) {
 			uint64_t key = authz_tmgi_key(&a->alloc_tmgi[i]);
 			if (!authz_store_put(store, key, me, dur ? now + dur : 0))
 				bound++;
-			authz_store_put(route, key, bm, dur ? now + dur : 0);
+			if (bm)
+				authz_store_put(route, key, bm, dur ? now + dur : 0);
 		}
 	}
 	for (size_t i = 0; i < a->n_dealloc; i++)
@@ -792,6 +795,14 @@ static int rt_entry(char *conffile)
 	if ((ret = authz_store_open(policy.state_db ? rpath : NULL, &bearers, err, sizeof(err)))) {
 		fd_log_error("rt_mb2c: cannot open the bearer file %s", err);
 		return ret;
+	}
+	if (authz_store_set_full_sync(store, policy.state_sync_full) ||
+	    authz_store_set_full_sync(bearers, policy.state_sync_full) ||
+	    authz_store_set_full_sync(route, 0) ||
+	    authz_store_use_log(store, policy.state_sync_full) ||
+	    authz_store_use_log(bearers, policy.state_sync_full) || authz_store_use_log(route, 0)) {
+		fd_log_error("rt_mb2c: cannot set state_sync on %s", policy.state_db);
+		return EIO;
 	}
 	struct disp_when when;
 	memset(&when, 0, sizeof(when));

@@ -181,10 +181,10 @@ check "gcs1 over its tmgi_quota (1 held + 2 > 2) gets Too many TMGIs requested" 
 check "the quota denial says held and asked" \
 	grep -q "rt_mb2c: DENY peer=gcs1.mb2c.lab .* item=TMGI allocation op=allocate: tmgi_quota 2: 1 held, 2 asked" "$T/bmsc_own.log"
 { kill -9 "$PID_bmsc_own"; wait "$PID_bmsc_own"; } 2>/dev/null
-check "after kill -9 the ownership file holds both bindings" \
-	test "$(sqlite3 "$T/rt_owner.sqlite" 'select count(*) from bindings;' 2>&1)" = 2
+check "after kill -9 the ownership file (SQLite + change log) holds both bindings" \
+	test "$("$BIN/rt_mb2c_state" -c "$T/rt_owner.sqlite" 2>&1)" = 2
 check "... and the bearer file holds gcs1's bearer" \
-	test "$(sqlite3 "$T/rt_owner.sqlite.bearers" "select count(*) from bindings where owner='gcs1.mb2c.lab';" 2>&1)" = 1
+	test "$("$BIN/rt_mb2c_state" -c "$T/rt_owner.sqlite.bearers" gcs1.mb2c.lab 2>&1)" = 1
 lab_start_bmsc "$T" bmsc_own2
 check "restarted: 2 bindings restored" grep -q "2 TMGI bindings restored from $T/rt_owner.sqlite" "$T/bmsc_own2.log"
 lab_client "$T" gcs2 scenario "$T/cross.scn" >"$T/cross2.out" 2>&1

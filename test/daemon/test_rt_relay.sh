@@ -132,8 +132,8 @@ check "... and the relay added the denied one to the forwarded GAA" \
 # kill -9 of the relay: the bindings are in its SQLite file; after the
 # restart gcs2 is still refused gcs1's TMGI
 { kill -9 "$PID_relay"; wait "$PID_relay"; } 2>/dev/null
-check "after kill -9 the relay's file holds both bindings" \
-	test "$(sqlite3 "$T/rt_relay.sqlite" 'select count(*) from bindings;' 2>&1)" = 2
+check "after kill -9 the relay's file (SQLite + change log) holds both bindings" \
+	test "$("$BIN/rt_mb2c_state" -c "$T/rt_relay.sqlite" 2>&1)" = 2
 check "the relay restarts" start_relay relay2
 check "... with 2 bindings restored" grep -q "2 TMGI bindings restored" "$T/relay2.log"
 printf 'deallocate tmgi=%s,%s expect-each=ok,auth\n' "$t2" "$tmgi" >"$T/del.scn"
