@@ -167,6 +167,8 @@ static void bad_policies(void)
 	        {"rules = ( { identity = ; } );\n", "p11.conf:1: syntax error"},
 	        {"state_db = \"\";\nrules = ( );\n", "p12.conf:1: state_db must name a file"},
 	        {"state_db = 3;\nrules = ( );\n", "p13.conf:1: state_db must be a string"},
+	        {"rules = ( );\n\nstate_sync = \"sometimes\";\n",
+	         "p14.conf:3: state_sync must be \"normal\" or \"full\""},
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		struct authz_policy p;
@@ -435,6 +437,7 @@ static void sample(const char *path)
 	CHECK_EQ(p.enforce, 1);
 	CHECK_EQ(p.release_on_gcs_restart, 0);
 	CHECK_EQ(p.too_busy_result, 3004);
+	CHECK_EQ(p.state_sync_full, 0);
 	CHECK_STR(p.state_db, "/var/lib/freeDiameter/rt_mb2c.sqlite");
 	CHECK_EQ(p.n_rules, 2);
 	const struct authz_rule *r = authz_find_rule(&p, "gcs1.mb2c.example.org");
