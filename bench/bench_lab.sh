@@ -21,7 +21,8 @@ BIN=$BUILD/bin
 LAB_POOL_FIRST=0x000001 LAB_POOL_LAST=0xFFFFFF LAB_TMGI_QUOTA=16000000 LAB_TMGI_EXPIRY=86400
 export LAB_POOL_FIRST LAB_POOL_LAST LAB_TMGI_QUOTA LAB_TMGI_EXPIRY
 . "$SRC/test/lib/lab.sh"
-lab_setup "$T" "sqlite_sync = \"${LAB_SYNC:-full}\";" || exit 2
+lab_setup "$T" "sqlite_sync = \"${LAB_SYNC:-full}\";" \
+	${LAB_COMMIT_WINDOW:+"commit_window_us = $LAB_COMMIT_WINDOW;"} || exit 2
 sed "s|^LoadExtension = \"$FDX/app_bmsc_lab.fdx\".*|LoadExtension = \"$FDX/app_noop.fdx\";|" \
 	"$T/bmsc.conf" >"$T/noop.conf"
 
@@ -39,14 +40,18 @@ run() { # run lab|noop -> prints req/s
 	local pid perf_pid= c0 c1
 	eval "pid=\$PID_$kind"
 	if [ -n "${BENCH_PERF:-}" ]; then # BENCH_PERF=PREFIX: perf record of the server
-		perf record -q -g -p "$pid" -o "$BENCH_PERF.$kind.data" >/dev/null 2>&1 &
+		perf record -q ${BENCH_PERF_OPTS:--g} -p "$pid" -o "$BENCH_PERF.$kind.data" >/dev/null 2>&1 &
 		perf_pid=$!
 		sleep 0.5
 	fi
 	c0=$(cpu_ticks "$pid")
-	"$BIN/mb2c-client" -c "$T/gcs1.conf" -p bmsc.mb2c.lab -x "$FDX" -t 60 \
+	local idle0 idle1
+	idle0=$(idle_ticks)
+	/usr/bin/time -f "%U %S" -o "$T/$kind.time" \
+		"$BIN/mb2c-client" -c "$T/gcs1.conf" -p bmsc.mb2c.lab -x "$FDX" -t 60 \
 		bench "$N" 100 "$OP" >"$T/$kind.out" 2>&1
 	c1=$(cpu_ticks "$pid")
+	idle1=$(idle_ticks)
 	[ -n "$perf_pid" ] && { kill -INT "$perf_pid"; wait "$perf_pid"; }
 	stop_daemon "$kind"
 	local r
@@ -55,10 +60,17 @@ run() { # run lab|noop -> prints req/s
 		return 1
 	}
 	# server CPU (user+system) per GAR, whole run incl. connection set-up
-	echo "$r, server CPU $(awk -v a="$c0" -v b="$c1" -v n="$N" -v hz="$(getconf CLK_TCK)" \
-		'BEGIN {printf "%.0f", (b - a) * 1e6 / hz / n}') us/GAR"
+	# CPU (user+system) per GAR of the server and of the client (whole client
+	# run: start-up, connection, bench), idle CPU of the machine meanwhile
+	local hz
+	hz=$(getconf CLK_TCK)
+	echo "$r, CPU/GAR server $(awk -v a="$c0" -v b="$c1" -v n="$N" -v hz="$hz" \
+		'BEGIN {printf "%.0f", (b - a) * 1e6 / hz / n}') us client $(awk -v n="$N" \
+		'{printf "%.0f", ($1 + $2) * 1e6 / n}' "$T/$kind.time") us, idle $(awk -v a="$idle0" \
+		-v b="$idle1" -v hz="$hz" 'BEGIN {printf "%.1f", (b - a) / hz}') cpu-s"
 }
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+idle_ticks() { awk '/^cpu /{print $5 + $6}' /proc/stat; }
 
 declare -a L=() Z=()
 echo "bench_lab: $N GAR ($OP) per run, window 100, TLS 1.3, $ROUNDS rounds interleaved"

@@ -48,9 +48,37 @@ static int64_t now_s(void)
 	return (int64_t)time(NULL);
 }
 
-/* Queue a message that may leave only once the state it reports is durable;
- * call group_commit() afterwards (not under the lock). */
-static int enqueue(struct msg *m, void (*cb)(void *, struct msg **), void *data)
+/* Log lines of the queued answers: written with the batch, in one logger
+ * call per group commit (one line per request, as before; a logger call per
+ * line cost about as much as the decision). */
+static char *logbuf;
+static size_t log_len, log_cap;
+
+static void log_append(const char *line)
+{
+	size_t n = strlen(line), sep = log_len ? sizeof("\napp_bmsc_lab: ") - 1 : 0;
+	if (log_len + sep + n + 1 > log_cap) {
+		size_t nc = log_cap ? log_cap : 4096;
+		while (nc < log_len + sep + n + 1)
+			nc *= 2;
+		char *p = realloc(logbuf, nc);
+		if (!p) {
+			fd_log_notice("app_bmsc_lab: %s", line); /* unbatched then */
+			return;
+		}
+		logbuf = p;
+		log_cap = nc;
+	}
+	if (sep)
+		memcpy(logbuf + log_len, "\napp_bmsc_lab: ", sep);
+	memcpy(logbuf + log_len + sep, line, n + 1);
+	log_len += sep + n;
+}
+
+/* Queue a message that may leave only once the state it reports is durable,
+ * with its log line (may be NULL); call group_commit() afterwards (not under
+ * the lock). */
+static int enqueue(struct msg *m, void (*cb)(void *, struct msg **), void *data, const char *line)
 {
 	pthread_mutex_lock(&lock);
 	if (n_pending == cap_pending) {
@@ -64,6 +92,8 @@ static int enqueue(struct msg *m, void (*cb)(void *, struct msg **), void *data)
 		cap_pending = nc;
 	}
 	pending[n_pending++] = (struct out){m, cb, data};
+	if (line)
+		log_append(line);
 	pthread_mutex_unlock(&lock);
 	return 0;
 }
@@ -106,9 +136,17 @@ static void group_commit(void)
 		else
 			memcpy(batch, pending, n * sizeof(*batch));
 		n_pending -= n;
+		char *lines = log_len ? logbuf : NULL;
+		if (lines) {
+			logbuf = NULL;
+			log_len = log_cap = 0;
+		}
 		pthread_mutex_unlock(&lock);
 		if (!ret)
 			ret = bstore_flush_write(B.store, j);
+		if (lines)
+			fd_log_notice("app_bmsc_lab: %s", lines);
+		free(lines);
 		if (ret)
 			fd_log_error("app_bmsc_lab: COMMIT failed (%s): %zu messages dropped, the "
 			             "GCS AS will retry",
@@ -169,7 +207,9 @@ static int gar_cb(struct msg **msg, struct avp *avp, struct session *sess, void 
 			*act = DISP_ACT_SEND;
 		return 0;
 	}
-	struct mb2c_arena *ar = mb2c_arena_new();
+	/* the answer's arrays live in the request's arena (one arena per GAR) */
+	struct mb2c_arena *own = g->arena ? NULL : mb2c_arena_new();
+	struct mb2c_arena *ar = g->arena ? g->arena : own;
 	struct mb2c_gaa ans;
 	char log[1024];
 	memset(&ans, 0, sizeof(ans));
@@ -201,17 +241,20 @@ static int gar_cb(struct msg **msg, struct avp *avp, struct session *sess, void 
 		fail.c.has_restart_counter = 1;
 		fail.c.restart_counter = B.restart_counter;
 		ans = fail;
-	} else {
-		fd_log_notice("app_bmsc_lab: %s", log);
 	}
 	int fret = fd_msg_new_answer_from_req(fd_g_config->cnf_dict, msg, 0);
 	if (!fret)
 		fret = mb2c_gaa_fill(*msg, &ans);
-	mb2c_arena_free(ar);
+	if (own)
+		mb2c_arena_free(own);
 	mb2c_gar_free(g);
-	if (fret)
+	if (fret) {
+		if (!ret)
+			fd_log_notice("app_bmsc_lab: %s (answer not built: %s)", log,
+			              strerror(fret));
 		return fret;
-	if (enqueue(*msg, NULL, NULL))
+	}
+	if (enqueue(*msg, NULL, NULL, ret ? NULL : log))
 		return ENOMEM;
 	*msg = NULL; /* sent by the group commit that makes its state durable */
 	group_commit();
@@ -311,7 +354,7 @@ static void send_gnr(const char *owner, const char *realm, const struct mb2c_tmg
 		                         ev[i].flow_id, bits);
 	}
 	fd_log_notice("app_bmsc_lab: %s", line);
-	int ret = after_commit ? enqueue(m, gna_cb, strdup(owner))
+	int ret = after_commit ? enqueue(m, gna_cb, strdup(owner), NULL)
 	                       : fd_msg_send(&m, gna_cb, strdup(owner));
 	if (ret)
 		fd_log_error("app_bmsc_lab: sending GNR to %s failed", owner);
@@ -459,6 +502,7 @@ void fd_ext_fini(void)
 		bstore_close(B.store);
 	}
 	free(pending);
+	free(logbuf);
 	bmsc_conf_free(&conf);
 }
 
