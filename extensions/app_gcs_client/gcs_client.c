@@ -211,7 +211,8 @@ static void gar_init(struct mb2c_gar *g)
 	static const struct mb2c_sf sf = {MB2C_VENDOR_3GPP, 1, 0};
 	memset(g, 0, sizeof(*g));
 	mb2c_common_init(&g->c);
-	g->c.dest_host = (struct mb2c_str){opt.peer, strlen(opt.peer)};
+	if (strcmp(opt.peer, "*")) /* "*": no Destination-Host, routed by realm */
+		g->c.dest_host = (struct mb2c_str){opt.peer, strlen(opt.peer)};
 	g->c.dest_realm = (struct mb2c_str){opt.realm, strlen(opt.realm)};
 	g->c.has_restart_counter = 1;
 	g->c.restart_counter = opt.rc;

@@ -440,7 +440,8 @@ static const char *notif_owner(const struct mb2c_tmgi *t, uint32_t now)
 
 /* GNR: only the owner of every TMGI it names may receive it (a GNR whose
  * Destination-Host is someone else goes nowhere; the BM-SC gets 3002 from
- * the core). Relay: a GAR about a TMGI goes to the BM-SC that allocated it. */
+ * the core). Relay: a GAR about a TMGI without Destination-Host (routed by
+ * realm) goes to the BM-SC that allocated the TMGI. */
 static int rt_out(void *cbdata, struct msg **pmsg, struct fd_list *candidates)
 {
 	(void)cbdata;
@@ -503,6 +504,10 @@ static int rt_out(void *cbdata, struct msg **pmsg, struct fd_list *candidates)
 	struct mb2c_read_error err;
 	if (mb2c_gar_read(*pmsg, &g, &err))
 		return 0;
+	if (g->c.dest_host.s) { /* the GCS AS named its BM-SC: the core routes there */
+		mb2c_gar_free(g);
+		return 0;
+	}
 	const char *bmsc = NULL;
 	pthread_mutex_lock(&lock);
 	size_t n = g->n_alloc_tmgi + g->n_dealloc_tmgi + g->n_bearer;

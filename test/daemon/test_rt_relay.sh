@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
-# rt_mb2c on a Diameter relay (dra.mb2c.lab) in front of the lab BM-SC: four
-# real freeDiameterd over mutual TLS (gcs1, gcs2 -> relay -> BM-SC). The relay
+# rt_mb2c on a Diameter relay (dra.mb2c.lab) in front of two lab BM-SCs: five
+# real freeDiameterd over mutual TLS (gcs1, gcs2 -> relay -> bmsc, bmsc2). The relay
 # runs sec_mb2c + rt_mb2c; the BM-SC runs sec_mb2c (the relay is an agent
 # that may relay gcs*) and the lab application, without rt_mb2c. Shows:
 # ownership learned from forwarded GAAs, cross-tenant GARs and QoS/SAI
 # ceilings denied at the relay with the per-item bits (the BM-SC never sees
 # them), a mixed GAR split across the relay, GNRs delivered to their owner
-# only, bindings kept across kill -9 of the relay.
+# only, bindings kept across kill -9 of the relay, GARs routed by realm to
+# the BM-SC that allocated their TMGI.
 # usage: test_rt_relay.sh SRC BUILD
 set -uo pipefail
 SRC=$1
@@ -17,9 +18,17 @@ BIN=$2/bin
 . "$SRC/test/lib/lab.sh"
 
 LAB_TMGI_EXPIRY=60 lab_setup "$T" || exit 1
-(cd "$T/pki" && pki_leaf dra dra.mb2c.lab "--key-type=ecdsa --curve=secp256r1") ||
-	{ echo "relay certificate generation failed"; exit 1; }
+(cd "$T/pki" && pki_leaf dra dra.mb2c.lab "--key-type=ecdsa --curve=secp256r1" &&
+	pki_leaf bmsc2 bmsc2.mb2c.lab "--key-type=ecdsa --curve=secp256r1") ||
+	{ echo "relay / second BM-SC certificate generation failed"; exit 1; }
 RELAY_PORT=$(free_port)
+# a second BM-SC with its own TMGI pool, state and port
+BMSC2_PORT=$(free_port)
+sed -e "s|$T/bmsc.sqlite|$T/bmsc2.sqlite|" -e 's|first = 0x000100; last = 0x00010F;|first = 0x000200; last = 0x00020F;|' \
+	"$T/bmsc_lab.conf" >"$T/bmsc2_lab.conf"
+sed -e 's|^Identity = .*|Identity = "bmsc2.mb2c.lab";|' -e "s|^SecPort = .*|SecPort = $BMSC2_PORT;|" \
+	-e "s|$T/pki/bmsc.pem\", \"$T/pki/bmsc.key|$T/pki/bmsc2.pem\", \"$T/pki/bmsc2.key|" \
+	-e "s|$T/bmsc_lab.conf|$T/bmsc2_lab.conf|" "$T/bmsc.conf" >"$T/bmsc2.conf"
 # BM-SC: the relay is an agent allowed to relay the GCS AS identities
 sed -i 's|^peers = (|peers = (\n  { identity = "dra.mb2c.lab"; role = "agent"; relay = [ "gcs*.mb2c.lab" ]; },|' \
 	"$T/sec_mb2c.conf"
@@ -30,21 +39,22 @@ for g in gcs1 gcs2; do
 done
 cat >"$T/sec_gcs.conf" <<C
 mode = "enforce";
-peers = ( { identity = "dra.mb2c.lab"; role = "agent"; relay = [ "bmsc.mb2c.lab" ]; } );
+peers = ( { identity = "dra.mb2c.lab"; role = "agent"; relay = [ "bmsc*.mb2c.lab" ]; } );
 C
 cat >"$T/sec_relay.conf" <<C
 mode = "enforce";
 peers = (
   { identity = "gcs1.mb2c.lab"; role = "gcs-as"; },
   { identity = "gcs2.mb2c.lab"; role = "gcs-as"; },
-  { identity = "bmsc.mb2c.lab"; role = "bmsc"; }
+  { identity = "bmsc.mb2c.lab"; role = "bmsc"; },
+  { identity = "bmsc2.mb2c.lab"; role = "bmsc"; }
 );
 C
 cat >"$T/rt_relay.conf" <<C
 mode = "enforce";
 state_db = "$T/rt_relay.sqlite";
 rules = (
-  { identity = "gcs1.mb2c.lab"; operations = [ "all" ]; tmgi_quota = 3;
+  { identity = "gcs1.mb2c.lab"; operations = [ "all" ]; tmgi_quota = 8;
     qci = [ 65 ]; sai = [ 1, 2 ]; },
   { identity = "gcs2.mb2c.lab"; operations = [ "all" ]; }
 );
@@ -64,21 +74,25 @@ LoadExtension = "$FDX/dict_mb2c.fdx";
 LoadExtension = "$FDX/sec_mb2c.fdx" : "$T/sec_relay.conf";
 LoadExtension = "$FDX/rt_mb2c.fdx" : "$T/rt_relay.conf";
 ConnectPeer = "bmsc.mb2c.lab" { ConnectTo = "127.0.0.1"; Port = $LAB_PORT; TcTimer = 1; TLS_Prio = "$LAB_PRIO"; };
+ConnectPeer = "bmsc2.mb2c.lab" { ConnectTo = "127.0.0.1"; Port = $BMSC2_PORT; TcTimer = 1; TLS_Prio = "$LAB_PRIO"; };
 C
 start_relay() { # start_relay NAME: waits until the relay's link to the BM-SC is open
 	start_daemon "$1" "$T/relay.conf"
 	wait_log "$T/$1.log" "rt_mb2c: ready" 10 &&
 		wait_log "$T/$1.log" "sec_mb2c: ACCEPT outbound peer=bmsc.mb2c.lab" 15 &&
+		wait_log "$T/$1.log" "sec_mb2c: ACCEPT outbound peer=bmsc2.mb2c.lab" 15 &&
 		sleep 0.5
 }
 client() { # client GCS ARGS...: mb2c-client through the relay
 	local g=$1
 	shift
-	"$BIN/mb2c-client" -c "$T/$g.conf" -p bmsc.mb2c.lab -v dra.mb2c.lab -x "$FDX" \
+	"$BIN/mb2c-client" -c "$T/$g.conf" -p "${PEER:-bmsc.mb2c.lab}" -v dra.mb2c.lab -x "$FDX" \
 		-l "$T/$g.log" -w 20 "$@"
 }
 
 check "the BM-SC starts" lab_start_bmsc "$T" bmsc
+start_daemon bmsc2 "$T/bmsc2.conf"
+check "the second BM-SC starts" wait_log "$T/bmsc2.log" "app_bmsc_lab: ready" 10
 check "the relay starts with sec_mb2c + rt_mb2c and reaches the BM-SC" start_relay relay
 lab_client_out() { grep -o "TMGI-Allocation-Response: [0-9a-f-]*" "$1" | awk '{print $2}'; }
 
@@ -113,7 +127,7 @@ check "... the relay logged each with the owner named" \
 cat >"$T/qos.scn" <<S
 activate tmgi=$tmgi qci=69 mbr=1000 gbr=1000 arp=5 sai=1 expect=qos
 activate tmgi=$tmgi qci=65 mbr=1000 gbr=1000 arp=5 sai=4 expect=sa-auth
-allocate n=3 expect=too-many
+allocate n=8 expect=too-many
 S
 client gcs1 scenario "$T/qos.scn" >"$T/qos.out" 2>&1
 check "through the relay: QCI over the policy, SAI outside it, TMGI quota: the right bits" \
@@ -129,13 +143,26 @@ check "... the BM-SC got the allowed bearer only" \
 check "... and the relay added the denied one to the forwarded GAA" \
 	grep -q "rt_mb2c: GAA to gcs2.mb2c.lab: the responses of 1 denied items added" "$T/relay.log"
 
+# GARs without Destination-Host (routed by realm) go to the BM-SC that
+# allocated their TMGI: t4 comes from bmsc2, t5 from bmsc; refreshed by
+# realm, each must reach its own BM-SC (the other one does not know it)
+PEER=bmsc2.mb2c.lab client gcs1 allocate 1 >"$T/a4.out" 2>&1
+t4=$(lab_client_out "$T/a4.out")
+client gcs1 allocate 1 >"$T/a5.out" 2>&1
+t5=$(lab_client_out "$T/a5.out")
+check "gcs1 allocates $t4 at bmsc2 and $t5 at bmsc" \
+	bash -c "[[ '$t4' == 001-01-0002* && '$t5' == 001-01-0001* ]]"
+printf 'refresh tmgi=%s\nrefresh tmgi=%s\n' "$t4" "$t5" >"$T/realm.scn"
+PEER='*' client gcs1 scenario "$T/realm.scn" >"$T/realm.out" 2>&1
+check "refreshes routed by realm reach the BM-SC that allocated each TMGI" test $? -eq 0
+check "... bmsc2 got the refresh of $t4" grep -q "app_bmsc_lab: GAR from gcs1.mb2c.lab.*$t4" "$T/bmsc2.log"
 # kill -9 of the relay: the bindings are in its SQLite file; after the
 # restart gcs2 is still refused gcs1's TMGI
 { kill -9 "$PID_relay"; wait "$PID_relay"; } 2>/dev/null
-check "after kill -9 the relay's file (SQLite + change log) holds both bindings" \
-	test "$("$BIN/rt_mb2c_state" -c "$T/rt_relay.sqlite" 2>&1)" = 2
+check "after kill -9 the relay's file (SQLite + change log) holds the 4 bindings" \
+	test "$("$BIN/rt_mb2c_state" -c "$T/rt_relay.sqlite" 2>&1)" = 4
 check "the relay restarts" start_relay relay2
-check "... with 2 bindings restored" grep -q "2 TMGI bindings restored" "$T/relay2.log"
+check "... with 4 bindings restored" grep -q "4 TMGI bindings restored" "$T/relay2.log"
 printf 'deallocate tmgi=%s,%s expect-each=ok,auth\n' "$t2" "$tmgi" >"$T/del.scn"
 client gcs2 scenario "$T/del.scn" >"$T/del.out" 2>&1
 check "after the restart: gcs2 deallocates its TMGI, is refused gcs1's in the same GAR" test $? -eq 0
@@ -171,4 +198,5 @@ check "the relay stops cleanly (exit 0)" test "$STOP_RC" = 0
 check "... and counted the blocked GNR" \
 	grep -Eq "rt_mb2c: stopped: .* split, [1-9][0-9]* GNRs not delivered" "$T/relay3.log"
 stop_daemon bmsc
+stop_daemon bmsc2
 finish
