@@ -356,12 +356,221 @@ static void script_tests(void)
 	CHECK_EQ(gc_parse_sai("1,,2", &sa), EINVAL);
 }
 
+/* ---- store: the working set (hash tables, undo log) against the file ---- */
+static void peer_cb(void *ctx, const char *owner, const char *realm)
+{
+	char *seen = ctx;
+	(void)realm;
+	strncat(seen, owner, 63 - strlen(seen));
+	strncat(seen, ",", 63 - strlen(seen));
+}
+
+static struct bearer_row brow(uint32_t sid, uint16_t flow, uint32_t port, int pending, int64_t st)
+{
+	struct bearer_row b;
+	memset(&b, 0, sizeof(b));
+	b.sid = sid;
+	b.flow = flow;
+	snprintf(b.owner, sizeof(b.owner), "a");
+	b.port = port;
+	b.pending = pending;
+	b.start_time = st;
+	b.qos.qci = 65;
+	b.sa.count = 1;
+	b.sa.sai[0] = 3;
+	return b;
+}
+
+static void store_tests(void)
+{
+	char err[256], path[300];
+	struct bstore *s;
+	struct tmgi_row t, rows[16];
+	struct bearer_row b, bs[8];
+	uint32_t n, sid, hint = 1;
+	size_t k;
+	int used;
+	int64_t v;
+	snprintf(path, sizeof(path), "%s/store.sqlite", dir);
+	CHECK_EQ(bstore_open(path, 0, &s, err, sizeof(err)), 0);
+	/* 5000 TMGIs, then every third deleted: the hash table's deletion keeps
+	 * every other row reachable */
+	CHECK_EQ(bstore_begin(s), 0);
+	for (uint32_t i = 1; i <= 5000; i++) {
+		memset(&t, 0, sizeof(t));
+		t.sid = i;
+		snprintf(t.owner, sizeof(t.owner), "%s", i % 2 ? "a" : "b");
+		snprintf(t.owner_realm, sizeof(t.owner_realm), "r");
+		t.expiry = 1000 + i % 97;
+		CHECK_EQ(bstore_tmgi_put(s, &t), 0);
+	}
+	CHECK_EQ(bstore_commit(s), 0);
+	CHECK_EQ(bstore_begin(s), 0);
+	for (uint32_t i = 3; i <= 5000; i += 3)
+		CHECK_EQ(bstore_tmgi_del(s, i), 0);
+	CHECK_EQ(bstore_commit(s), 0);
+	int bad = 0;
+	for (uint32_t i = 1; i <= 5000; i++) {
+		int r = bstore_tmgi_get(s, i, &t);
+		if (i % 3 == 0
+		            ? r != ENOENT
+		            : r || t.expiry != 1000 + i % 97 || strcmp(t.owner, i % 2 ? "a" : "b"))
+			bad++;
+	}
+	CHECK_EQ(bad, 0);
+	CHECK_EQ(bstore_tmgi_count(s, &n), 0);
+	CHECK_EQ(n, 5000 - 1666);
+	CHECK_EQ(bstore_tmgi_count_owner(s, "a", &n), 0);
+	CHECK_EQ(n, 1667); /* odd, not multiples of 3 */
+	CHECK_EQ(bstore_tmgi_count_owner(s, "nobody", &n), 0);
+	CHECK_EQ(n, 0);
+	/* free service ids: the first hole from the hint, wrapping round */
+	CHECK_EQ(bstore_tmgi_free_sid(s, 1, 5000, &hint, &sid), 0);
+	CHECK_EQ(sid, 3);
+	hint = 4999;
+	CHECK_EQ(bstore_tmgi_free_sid(s, 1, 5000, &hint, &sid), 0);
+	CHECK_EQ(sid, 3);
+	CHECK_EQ(bstore_tmgi_free_sid(s, 1, 2, &hint, &sid), ENOSPC);
+
+	/* a request undone alone: its TMGI deletion (with its bearers), new
+	 * TMGI, meta and peer changes all come back; the earlier request stays */
+	CHECK_EQ(bstore_begin(s), 0);
+	CHECK_EQ(bstore_savepoint(s), 0);
+	b = brow(1, 1, 7000, 0, 0);
+	CHECK_EQ(bstore_bearer_put(s, &b), 0);
+	b = brow(1, 2, 7001, 1, 1500);
+	CHECK_EQ(bstore_bearer_put(s, &b), 0);
+	CHECK_EQ(bstore_release(s, 0), 0);
+	CHECK_EQ(bstore_meta_get(s, "k", &v), ENOENT);
+	CHECK_EQ(bstore_savepoint(s), 0);
+	CHECK_EQ(bstore_tmgi_del(s, 1), 0);
+	CHECK_EQ(bstore_bearer_count(s, &n), 0);
+	CHECK_EQ(n, 0);
+	memset(&t, 0, sizeof(t));
+	t.sid = 6000;
+	snprintf(t.owner, sizeof(t.owner), "c");
+	t.expiry = 1;
+	CHECK_EQ(bstore_tmgi_put(s, &t), 0);
+	CHECK_EQ(bstore_meta_put(s, "k", 5), 0);
+	CHECK_EQ(bstore_peer_put(s, "c", "rc", 9), 0);
+	CHECK_EQ(bstore_release(s, 1), 0);
+	CHECK_EQ(bstore_tmgi_get(s, 1, &t), 0);
+	CHECK_STR(t.owner, "a");
+	CHECK_EQ(bstore_tmgi_get(s, 6000, &t), ENOENT);
+	CHECK_EQ(bstore_tmgi_count_owner(s, "c", &n), 0);
+	CHECK_EQ(n, 0);
+	CHECK_EQ(bstore_meta_get(s, "k", &v), ENOENT);
+	CHECK_EQ(bstore_peer_get(s, "c", &n, NULL, 0), ENOENT);
+	CHECK_EQ(bstore_bearers_of_tmgi(s, 1, bs, 8, &k), 0);
+	CHECK_EQ(k, 2);
+	CHECK_EQ(bs[0].flow, 1);
+	CHECK_EQ(bs[1].flow, 2);
+	CHECK_EQ(bs[1].sa.sai[0], 3);
+	CHECK_EQ(bstore_port_in_use(s, 7001, &used), 0);
+	CHECK_EQ(used, 1);
+	CHECK_EQ(bstore_commit(s), 0);
+	/* a bearer moved to another port frees the old one */
+	CHECK_EQ(bstore_begin(s), 0);
+	b = brow(1, 1, 7002, 0, 0);
+	CHECK_EQ(bstore_bearer_put(s, &b), 0);
+	CHECK_EQ(bstore_port_in_use(s, 7000, &used), 0);
+	CHECK_EQ(used, 0);
+	CHECK_EQ(bstore_bearers_due(s, 1499, bs, 8, &k), 0);
+	CHECK_EQ(k, 0);
+	CHECK_EQ(bstore_bearers_due(s, 1500, bs, 8, &k), 0);
+	CHECK_EQ(k, 1);
+	CHECK_EQ(bs[0].flow, 2);
+	/* a whole transaction rolled back leaves nothing, in memory or file */
+	CHECK_EQ(bstore_tmgi_del(s, 2), 0);
+	CHECK_EQ(bstore_rollback(s), 0);
+	CHECK_EQ(bstore_tmgi_get(s, 2, &t), 0);
+	CHECK_EQ(bstore_port_in_use(s, 7000, &used), 0);
+	CHECK_EQ(used, 1);
+	CHECK_EQ(bstore_commit(s), 0);
+	/* peers in identity order */
+	CHECK_EQ(bstore_begin(s), 0);
+	CHECK_EQ(bstore_peer_put(s, "z", "rz", 1), 0);
+	CHECK_EQ(bstore_peer_put(s, "m", "rm", 2), 0);
+	CHECK_EQ(bstore_commit(s), 0);
+	char seen[64] = "";
+	CHECK_EQ(bstore_peers(s, peer_cb, seen), 0);
+	CHECK_STR(seen, "m,z,");
+
+	/* expiry sweep: oldest first, in slices of cap, until none is due */
+	uint32_t due = 0, swept = 0;
+	for (uint32_t i = 1; i <= 5000; i++)
+		due += i % 3 && 1000 + i % 97 <= 1010;
+	int sorted = 1;
+	for (;;) {
+		CHECK_EQ(bstore_begin(s), 0);
+		CHECK_EQ(bstore_tmgi_expired(s, 1010, rows, 16, &k), 0);
+		for (size_t i = 0; i < k; i++) {
+			if (rows[i].expiry > 1010 || (i && rows[i].expiry < rows[i - 1].expiry))
+				sorted = 0;
+			CHECK_EQ(bstore_tmgi_del(s, rows[i].sid), 0);
+		}
+		CHECK_EQ(bstore_commit(s), 0);
+		swept += (uint32_t)k;
+		if (!k || swept > 5000)
+			break;
+	}
+	CHECK(sorted);
+	CHECK_EQ(swept, due);
+	CHECK_EQ(bstore_tmgi_get(s, 1, &t), ENOENT); /* expiry 1001: swept with its bearers */
+	CHECK_EQ(bstore_bearer_count(s, &n), 0);
+	CHECK_EQ(n, 0);
+	/* a refreshed TMGI that expires earlier is found again */
+	CHECK_EQ(bstore_tmgi_get(s, 20, &t), 0);
+	t.expiry = 5;
+	CHECK_EQ(bstore_begin(s), 0);
+	CHECK_EQ(bstore_tmgi_put(s, &t), 0);
+	CHECK_EQ(bstore_tmgi_expired(s, 6, rows, 16, &k), 0);
+	CHECK_EQ(k, 1);
+	CHECK_EQ(rows[0].sid, 20);
+	CHECK_EQ(bstore_commit(s), 0);
+	CHECK_EQ(bstore_tmgi_of_owner(s, "b", rows, 3, &k), 0);
+	CHECK_EQ(k, 3);
+	CHECK(rows[0].sid < rows[1].sid && rows[1].sid < rows[2].sid);
+	CHECK_EQ(bstore_tmgi_count(s, &n), 0);
+	uint32_t live = n;
+
+	/* changes never committed are not in the file (kill -9 before the
+	 * commit); everything committed is */
+	CHECK_EQ(bstore_begin(s), 0);
+	memset(&t, 0, sizeof(t));
+	t.sid = 7000;
+	snprintf(t.owner, sizeof(t.owner), "a");
+	t.expiry = 99999;
+	CHECK_EQ(bstore_tmgi_put(s, &t), 0);
+	bstore_close(s);
+	CHECK_EQ(bstore_open(path, 1, &s, err, sizeof(err)), 0);
+	CHECK_EQ(bstore_tmgi_count(s, &n), 0);
+	CHECK_EQ(n, live);
+	CHECK_EQ(bstore_tmgi_get(s, 7000, &t), ENOENT);
+	CHECK_EQ(bstore_tmgi_get(s, 20, &t), 0);
+	CHECK_EQ(t.expiry, 5);
+	CHECK_EQ(bstore_peer_get(s, "m", &n, NULL, 0), 0);
+	CHECK_EQ(n, 2);
+	CHECK_EQ(bstore_tmgi_count_owner(s, "a", &n), 0);
+	uint32_t na = n;
+	CHECK_EQ(bstore_tmgi_count_owner(s, "b", &n), 0);
+	CHECK_EQ(na + n, live);
+	bstore_close(s);
+
+	/* a state file that is not SQLite: a clear error, no crash */
+	const char *junk = write_conf("junk.sqlite", "this is not a database, just text\n");
+	err[0] = 0;
+	CHECK(bstore_open(junk, 0, &s, err, sizeof(err)) != 0);
+	CHECK(strstr(err, "junk.sqlite") != NULL);
+}
+
 int main(void)
 {
 	if (!mkdtemp(dir))
 		return 2;
 	conf_tests();
 	logic_tests();
+	store_tests();
 	script_tests();
 	char cmd[300];
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
