@@ -11,13 +11,7 @@ robust_setup() {
 	LAB_READY_RE="rt_mb2c: ready"
 	LAB_POOL_LAST=${LAB_POOL_LAST:-0x0003FF} LAB_MAX_BEARERS=${LAB_MAX_BEARERS:-1024} \
 		LAB_TMGI_EXPIRY=${LAB_TMGI_EXPIRY:-600} lab_setup "$dir" "$@" || return 1
-	(
-		cd "$dir/pki" || exit 1
-		for ((i = 0; i < n; i++)); do
-			printf -v name 'load%02d' "$i"
-			pki_leaf "$name" "$name.mb2c.lab" "--key-type=ecdsa --curve=secp256r1" || exit 1
-		done
-	) || { echo "robust: certificate generation failed" >&2; return 1; }
+	robust_certs "$dir" load "$n" || return 1
 	cat >"$dir/sec_mb2c.conf" <<C
 mode = "enforce";
 peers = (
@@ -35,6 +29,19 @@ rules = (
   { pattern = "load*.mb2c.lab"; operations = [ "all" ]; tmgi_quota = 4; }
 );
 C
+}
+
+# robust_certs DIR PREFIX N: certificates DIR/pki/PREFIXnn.pem/.key for the
+# identities PREFIXnn.mb2c.lab (nn = 00..N-1)
+robust_certs() {
+	local dir=$1 prefix=$2 n=$3 i name
+	(
+		cd "$dir/pki" || exit 1
+		for ((i = 0; i < n; i++)); do
+			printf -v name '%s%02d' "$prefix" "$i"
+			pki_leaf "$name" "$name.mb2c.lab" "--key-type=ecdsa --curve=secp256r1" || exit 1
+		done
+	) || { echo "robust: certificate generation failed" >&2; return 1; }
 }
 
 # fd_count PID / rss_kb PID: open file descriptors, resident memory (KiB)

@@ -94,7 +94,7 @@
 /* ---------------------------------------------------------------- options */
 
 static struct {
-	const char *dir, *ca, *prio, *prefix, *realm, *dest_host, *host, *port, *identity;
+	const char *dir, *ca, *prio, *prefix, *realm, *dest_host, *host, *port;
 	unsigned peers, seconds, timeout;
 } opt = {.prio = "NORMAL",
          .prefix = "load",
@@ -105,17 +105,19 @@ static struct {
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: mb2c_load load|malformed [options] HOST PORT\n"
-	           "  --dir DIR        certificates DIR/PREFIXnn.pem and .key (required)\n"
-	           "  --ca FILE        trust anchor for the server certificate (required)\n"
-	           "  --prio STRING    GnuTLS priority string (default NORMAL)\n"
-	           "  --prefix P       identities Pnn.REALM, nn = 00.. (default load)\n"
-	           "  --identity NAME  malformed: the identity (certificate DIR/NAME-prefix)\n"
-	           "  --realm R        Origin-Realm and Destination-Realm (default mb2c.lab)\n"
-	           "  --dest-host H    Destination-Host of the GARs (default none)\n"
-	           "  --peers N        load: connections/identities (default 50, max 500)\n"
-	           "  --seconds S      load: duration of the loops (default 15)\n"
-	           "  --timeout S      one answer's timeout (default 10)\n");
+	fprintf(f,
+	        "usage: mb2c_load load|malformed [options] HOST PORT\n"
+	        "  --dir DIR        certificates DIR/PREFIXnn.pem and .key (required)\n"
+	        "  --ca FILE        trust anchor for the server certificate (required)\n"
+	        "  --prio STRING    GnuTLS priority string (default NORMAL)\n"
+	        "  --prefix P       identities Pnn.REALM, nn = 00.. (default load)\n"
+
+	        "  --realm R        Origin-Realm and Destination-Realm (default mb2c.lab)\n"
+	        "  --dest-host H    Destination-Host of the GARs (default none)\n"
+	        "  --peers N        identities there are certificates for (default 50, max 500);\n"
+	        "                   load: one connection each; malformed: one per connection\n"
+	        "  --seconds S      load: duration of the loops (default 15)\n"
+	        "  --timeout S      one answer's timeout (default 10)\n");
 }
 
 static int parse_uint(const char *s, unsigned max, unsigned *out)
@@ -131,17 +133,11 @@ static int parse_uint(const char *s, unsigned max, unsigned *out)
 
 static int parse_opts(int argc, char **argv)
 {
-	static const struct option lo[] = {{"dir", 1, 0, 'd'},
-	                                   {"ca", 1, 0, 'a'},
-	                                   {"prio", 1, 0, 'P'},
-	                                   {"prefix", 1, 0, 'x'},
-	                                   {"realm", 1, 0, 'r'},
-	                                   {"dest-host", 1, 0, 'H'},
-	                                   {"peers", 1, 0, 'n'},
-	                                   {"seconds", 1, 0, 's'},
-	                                   {"timeout", 1, 0, 't'},
-	                                   {"identity", 1, 0, 'i'},
-	                                   {0, 0, 0, 0}};
+	static const struct option lo[] = {{"dir", 1, 0, 'd'},     {"ca", 1, 0, 'a'},
+	                                   {"prio", 1, 0, 'P'},    {"prefix", 1, 0, 'x'},
+	                                   {"realm", 1, 0, 'r'},   {"dest-host", 1, 0, 'H'},
+	                                   {"peers", 1, 0, 'n'},   {"seconds", 1, 0, 's'},
+	                                   {"timeout", 1, 0, 't'}, {0, 0, 0, 0}};
 	int c;
 	while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
 		switch (c) {
@@ -162,9 +158,6 @@ static int parse_opts(int argc, char **argv)
 			break;
 		case 'H':
 			opt.dest_host = optarg;
-			break;
-		case 'i':
-			opt.identity = optarg;
 			break;
 		case 'n':
 			if (parse_uint(optarg, 500, &opt.peers) || !opt.peers)
@@ -973,19 +966,18 @@ static int run_load(void)
 
 /* ----------------------------------------------------------- malformed */
 
-/* send raw bytes, wait up to the timeout for one answer; prints the case */
+/* mal_report: prints the outcome of a case; a connection that was closed
+ * or did not answer is closed here (the next case connects anew) */
 static void mal_report(struct conn *c, const char *name, int r)
 {
 	if (r == IO_OK) {
 		const uint8_t *m = c->in.p;
 		printf("case %s: answer %u Result-Code %u%s\n", name, get24(m + 5), result_code(c),
 		       (m[4] & 0x20) ? " E-bit" : "");
-	} else if (r == IO_TIMEOUT) {
-		printf("case %s: no answer\n", name);
-	} else {
-		printf("case %s: closed\n", name);
+		return;
 	}
-	fflush(stdout);
+	printf("case %s: %s\n", name, r == IO_TIMEOUT ? "no answer" : "closed");
+	conn_close(c);
 }
 
 /* mal_send: c->out as it is (not re-framed), then the answer */
@@ -1008,10 +1000,26 @@ static int mal_send(struct conn *c)
 	}
 }
 
+/* mal_connect: a new connection takes the next identity PREFIXnn: a peer
+ * that reconnects goes through freeDiameter's REOPEN state, where the
+ * answers to its first requests are discarded (RFC 3539 watchdog) */
 static int mal_connect(struct conn *c, int do_cer)
 {
+	static unsigned next_id;
+	char id[160];
+	if (c->tls && do_cer)
+		return 0; /* still open after an answered case */
 	conn_close(c);
-	int r = conn_open(c, opt.identity);
+	if (c->cred)
+		gnutls_certificate_free_credentials(c->cred);
+	c->cred = NULL;
+	if (next_id >= opt.peers) {
+		fprintf(stderr, "malformed: more connections than --peers %u identities\n",
+		        opt.peers);
+		return -1;
+	}
+	snprintf(id, sizeof(id), "%s%02u.%s", opt.prefix, next_id++, opt.realm);
+	int r = conn_open(c, id);
 	if (!r && do_cer)
 		r = cer(c);
 	if (r)
@@ -1022,6 +1030,7 @@ static int mal_connect(struct conn *c, int do_cer)
 /* a heartbeat GAR must still be answered 2001 on a fresh connection */
 static int mal_alive(struct conn *c, const char *after)
 {
+	conn_close(c);
 	if (mal_connect(c, 1))
 		return -1;
 	gar_begin(c);
@@ -1041,10 +1050,6 @@ static int run_malformed(void)
 	int fails = 0;
 	size_t at, g;
 
-	if (!opt.identity) {
-		fprintf(stderr, "mb2c_load malformed: --identity is required\n");
-		return 2;
-	}
 	c.hbh = (uint32_t)getpid() << 8;
 	c.e2e = (uint32_t)time(NULL) << 20;
 
@@ -1063,6 +1068,7 @@ static int run_malformed(void)
 			return 1;
 		build_cer(&c, (const char *)ips[i].v, ips[i].n);
 		mal_report(&c, ips[i].name, mal_send(&c));
+		conn_close(&c);
 	}
 	fails += mal_alive(&c, "the CER cases") != 0;
 
@@ -1148,6 +1154,26 @@ static int run_malformed(void)
 	CASE("unknown_avps_50000", {
 		for (unsigned k = 0; k < 50000; k++)
 			avp_u32(b, 60000u + (k % 100), AVP_V, k);
+		msg_end(b);
+	});
+	CASE("unknown_avps_3500", {
+		for (unsigned k = 0; k < 3500; k++)
+			avp_u32(b, 60000u + (k % 100), AVP_V, k);
+		msg_end(b);
+	});
+	CASE("dest_realm_x1000", {
+		for (unsigned k = 0; k < 1000; k++)
+			avp_str(b, A_DEST_REALM, AVP_M, opt.realm);
+		msg_end(b);
+	});
+	CASE("bearer_requests_x500", {
+		for (unsigned k = 0; k < 500; k++) {
+			size_t br = avp_begin(b, A_BEARER_REQ, MV);
+			avp_u32(b, A_STARTSTOP, MV, 1);
+			avp_raw(b, A_TMGI, MV, "\0\1\0\0\xf1\x10", 6);
+			avp_raw(b, A_FLOW_ID, MV, "\0\1", 2);
+			avp_end(b, br);
+		}
 		msg_end(b);
 	});
 	CASE("dest_realm_x5000", {
