@@ -28,7 +28,7 @@ for v in "$N" "$ROUNDS"; do
 	}
 done
 BUILD=${BUILD_DIR:-$SRC/build}
-cmake --build "$BUILD" -j "$(nproc)" >/dev/null || exit 2
+cmake --build "$BUILD" -j "$(nproc)" --target dict_mb2c app_bmsc_lab app_gcs_client sec_mb2c rt_mb2c mb2c-client >/dev/null || exit 2
 BUILD=$(cd "$BUILD" && pwd)
 FDX=$BUILD/fdx
 BIN=$BUILD/bin
@@ -86,9 +86,15 @@ run() { # run base|ext OP: RES = "R req/s, latency ...", CPU = µs/request
 		! grep -q "sec_mb2c\|rt_mb2c" "$T/$kind.log" || return 1
 	fi
 	c0=$(cpu_us "$pid")
+	local perf=
+	if [ -n "${PERF_DIR:-}" ]; then # PERF_DIR=dir: a perf profile of the BM-SC per run
+		perf record -q -g -p "$pid" -o "$PERF_DIR/$kind-$op.data" 2>/dev/null &
+		perf=$!
+	fi
 	"$BIN/mb2c-client" -c "$T/gcs1_bench.conf" -p bmsc.mb2c.lab -x "$FDX" -t 60 \
 		bench "$N" 100 "$op" >"$T/$kind.out" 2>&1
 	c1=$(cpu_us "$pid")
+	[ -z "$perf" ] || { kill -INT "$perf"; wait "$perf"; }
 	stop_daemon "$kind"
 	RES=$(grep -o "[0-9]* req/s, latency p50 [0-9.]* ms, p99 [0-9.]* ms" "$T/$kind.out") || {
 		tail -5 "$T/$kind.out" >&2

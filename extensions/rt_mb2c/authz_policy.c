@@ -31,9 +31,14 @@ const char *authz_op_name(unsigned op)
 	return "?";
 }
 
-static const char *const top_keys[] = {
-        "mode", "release_on_gcs_restart", "too_busy_result", "rules", "state_db", "state_sync",
-        NULL};
+static const char *const top_keys[] = {"mode",
+                                       "release_on_gcs_restart",
+                                       "too_busy_result",
+                                       "rules",
+                                       "state_db",
+                                       "state_sync",
+                                       "log_bindings",
+                                       NULL};
 static const char *const rule_keys[] = {"identity",
                                         "pattern",
                                         "operations",
@@ -230,6 +235,7 @@ int authz_policy_load(const char *path, struct authz_policy *p, char *err, size_
 	unsigned tb = p->too_busy_result;
 	if ((ret = mb2c_conf_bool(&x, root, "release_on_gcs_restart",
 	                          &p->release_on_gcs_restart)) ||
+	    (ret = mb2c_conf_bool(&x, root, "log_bindings", &p->log_bindings)) ||
 	    (ret = mb2c_conf_uint(&x, root, "too_busy_result", 3000, 5999, &tb)))
 		goto out;
 	p->too_busy_result = tb;

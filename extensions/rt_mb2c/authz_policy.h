@@ -53,6 +53,7 @@ struct authz_policy {
 	char *path;
 	int enforce;                /* 0 = monitor: log denials, deny nothing */
 	int release_on_gcs_restart; /* forget a GCS AS's TMGIs when its Restart-Counter changes */
+	int log_bindings;           /* one log line per GAA that changes ownership */
 	uint32_t too_busy_result;   /* Result-Code for the rate limit: 3004 */
 	char *state_db;             /* SQLite file of TMGI ownership; NULL = memory only */
 	int state_sync_full; /* fsync each commit (power loss); 0: written to the OS (kill -9) */

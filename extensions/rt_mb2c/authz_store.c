@@ -608,7 +608,7 @@ fail:
  * over what SQLite holds (records already in SQLite replay to the same
  * state). A record cut short at the end (the process died inside write())
  * is ignored: its answer never left. */
-#define LOG_FLUSH_N 4096
+#define LOG_FLUSH_N 512 /* small transactions: no stall of the answer path */
 #define LOG_REC_MAX (8 + 4 + 2 + 65535)
 
 static int log_append(struct authz_store *s)

@@ -702,7 +702,7 @@ static void rt_hook(enum fd_hook_type type, struct msg *msg, struct peer_hdr *pe
 	if (ret)
 		fd_log_error("rt_mb2c: cannot write the TMGI bindings of %s: %s", who,
 		             strerror(ret));
-	else if (bound || freed)
+	else if ((bound || freed) && policy.log_bindings)
 		fd_log_notice("rt_mb2c: GAA to %s: %zu TMGIs bound, %zu released", who, bound,
 		              freed);
 	if (e) {

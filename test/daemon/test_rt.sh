@@ -109,6 +109,7 @@ stop_daemon bmsc_mon
 cat >"$T/rt_mb2c.conf" <<C
 mode = "enforce";
 state_db = "$T/rt_owner.sqlite";
+log_bindings = true;
 rules = (
   { identity = "gcs1.mb2c.lab"; operations = [ "all" ]; tmgi_quota = 2; bearer_quota = 1;
     tmgi_ranges = ( { plmn = "001-01"; first = 0x000fa0; last = 0x000faf; } ); },

@@ -53,6 +53,7 @@ C
 cat >"$T/rt_relay.conf" <<C
 mode = "enforce";
 state_db = "$T/rt_relay.sqlite";
+log_bindings = true;
 rules = (
   { identity = "gcs1.mb2c.lab"; operations = [ "all" ]; tmgi_quota = 8;
     qci = [ 65 ]; sai = [ 1, 2 ]; },

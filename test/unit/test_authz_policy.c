@@ -438,6 +438,7 @@ static void sample(const char *path)
 	CHECK_EQ(p.release_on_gcs_restart, 0);
 	CHECK_EQ(p.too_busy_result, 3004);
 	CHECK_EQ(p.state_sync_full, 0);
+	CHECK_EQ(p.log_bindings, 0);
 	CHECK_STR(p.state_db, "/var/lib/freeDiameter/rt_mb2c.sqlite");
 	CHECK_EQ(p.n_rules, 2);
 	const struct authz_rule *r = authz_find_rule(&p, "gcs1.mb2c.example.org");
