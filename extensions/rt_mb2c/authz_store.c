@@ -603,13 +603,12 @@ fail:
 /* ---- the change log ----
  * One record per change, appended with one write() per sync: a u64 key, a
  * u32 expiry, a u16 owner-name length (0: the key was removed), the name.
- * The journal goes to SQLite at most once a second (or every LOG_FLUSH_N
- * changes), after which the log is emptied; at start-up the log is replayed
+ * The journal goes to SQLite every LOG_FLUSH_N changes, or at the first sync
+ * of a new second, after which the log is emptied; at start-up the log is replayed
  * over what SQLite holds (records already in SQLite replay to the same
  * state). A record cut short at the end (the process died inside write())
  * is ignored: its answer never left. */
 #define LOG_FLUSH_N 512 /* small transactions: no stall of the answer path */
-#define LOG_REC_MAX (8 + 4 + 2 + 65535)
 
 static int log_append(struct authz_store *s)
 {

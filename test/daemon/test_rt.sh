@@ -216,6 +216,23 @@ check "... and rt_mb2c denied nothing" \
 	bash -c "! grep -q 'rt_mb2c: DENY' '$T/bmsc_exp.log'"
 stop_daemon bmsc_exp
 
+# release_on_gcs_restart: a GCS AS that comes back with a new
+# Restart-Counter lost its state; its TMGIs are no longer held for it
+cat >"$T/rt_mb2c.conf" <<C
+mode = "enforce";
+state_db = "$T/rt_rst.sqlite";
+release_on_gcs_restart = true;
+rules = ( { identity = "gcs1.mb2c.lab"; operations = [ "all" ]; } );
+C
+lab_start_bmsc "$T" bmsc_rst
+lab_client "$T" gcs1 allocate 2 >"$T/rst1.out" 2>&1
+check "gcs1 (Restart-Counter 1) allocates 2 TMGIs" test "$("$BIN/rt_mb2c_state" -c "$T/rt_rst.sqlite" 2>&1)" = 2
+lab_client "$T" gcs1 -R 2 heartbeat >"$T/rst2.out" 2>&1
+check "gcs1 back with Restart-Counter 2: its bindings are released" \
+	wait_log "$T/bmsc_rst.log" "rt_mb2c: gcs1.mb2c.lab restarted \(Restart-Counter 1 -> 2\): 2 TMGI bindings released" 5
+check "... and gone from the ownership file" test "$("$BIN/rt_mb2c_state" -c "$T/rt_rst.sqlite" 2>&1)" = 0
+stop_daemon bmsc_rst
+
 # a bad policy stops the daemon with file:line
 printf 'mode = "enforce";\nrules = ( { identity = "gcs1.mb2c.lab"; operations = [ "fly" ]; } );\n' \
 	>"$T/rt_mb2c.conf"
