@@ -22,6 +22,7 @@
 #include <mb2c/msg.h>
 
 #include "authz_policy.h"
+#include "authz_store.h"
 #include "fdtest.h"
 
 #ifndef MB2C_FDX_DEFAULT
@@ -48,6 +49,7 @@ static struct authz_range strict_ranges[] = {
 };
 static uint16_t strict_sai[] = {0x0001, 0x0002, 0x1234};
 static struct authz_rule rules[2];
+static struct authz_store *owners; /* memory only: a few TMGIs bound to rule 0's and 1's owner */
 
 static void rules_init(void)
 {
@@ -165,10 +167,76 @@ static void authz_bearers(const struct mb2c_gar *g)
 			FINDING("authz_gar_check: %zu denials of %zu items (why %s)", n, items,
 			        d.why ? d.why : "(none)");
 	}
+	/* the per-item verdict with ownership and quotas (what rt_mb2c.fdx splits
+	 * a GAR by): the denied items are exactly those with bits */
+	struct authz_policy pol = {.rules = rules, .n_rules = sizeof(rules) / sizeof(rules[0])};
+	for (size_t r = 0; r <= sizeof(rules) / sizeof(rules[0]); r++) {
+		struct authz_ctx c = {.policy = &pol,
+		                      .rule = r < pol.n_rules ? &rules[r] : NULL,
+		                      .store = owners,
+		                      .me = r + 1,
+		                      .held = r,
+		                      .bearers = r,
+		                      .now = NOW};
+		struct authz_verdict v;
+		if (authz_gar_verdict(&c, g, &v))
+			continue;
+		size_t with_bits = v.alloc_new != 0;
+		for (size_t i = 0; i < g->n_alloc_tmgi; i++)
+			with_bits += v.refresh[i] != 0;
+		for (size_t i = 0; i < g->n_dealloc_tmgi; i++)
+			with_bits += v.dealloc[i] != 0;
+		for (size_t i = 0; i < g->n_bearer; i++)
+			with_bits += v.bearer[i] != 0;
+		if (v.n_items ? with_bits != v.n_denied : v.n_denied > 1)
+			FINDING("authz_gar_verdict: %zu denied, %zu items with bits, %zu items",
+			        v.n_denied, with_bits, v.n_items);
+		if (v.n_denied && (!v.first.why || !v.first.item[0]))
+			FINDING("authz_gar_verdict: a denial without reason");
+		authz_verdict_free(&v);
+	}
 	for (size_t i = 0; i < g->n_alloc_tmgi; i++)
 		(void)authz_tmgi_provisioned(&rules[0], &g->alloc_tmgi[i]);
 	for (size_t i = 0; i < g->n_dealloc_tmgi; i++)
 		(void)authz_tmgi_provisioned(&rules[0], &g->dealloc_tmgi[i]);
+}
+
+/* A mixed GAR split as rt_mb2c.fdx does it: every other item removed, the
+ * rest must still read, with exactly the items kept. Runs last on m. */
+static void split(struct msg *m, const struct mb2c_gar *g)
+{
+	uint8_t fr[64], fd[64], fb[64];
+	size_t nr = g->n_alloc_tmgi, nd = g->n_dealloc_tmgi, nb = g->n_bearer, kr = 0, kd = 0,
+	       kb = 0;
+	if (nr > 64 || nd > 64 || nb > 64)
+		return;
+	for (size_t i = 0; i < nr; i++)
+		kr += !(fr[i] = i % 2);
+	for (size_t i = 0; i < nd; i++)
+		kd += !(fd[i] = i % 2 == 0);
+	for (size_t i = 0; i < nb; i++)
+		kb += !(fb[i] = i % 2);
+	struct mb2c_gar_drop d = {.drop_new = 1,
+	                          .refresh = fr,
+	                          .dealloc = fd,
+	                          .bearer = fb,
+	                          .n_refresh = nr,
+	                          .n_dealloc = nd,
+	                          .n_bearer = nb};
+	int removed = 0;
+	if (mb2c_gar_drop_items(m, &d, &removed))
+		return;
+	struct mb2c_gar *r = NULL;
+	struct mb2c_read_error e;
+	if (mb2c_gar_read(m, &r, &e)) {
+		FINDING("GAR unreadable after the split: %s", e.text);
+		return;
+	}
+	if (r->n_alloc_tmgi != kr || r->n_dealloc_tmgi != kd || r->n_bearer != kb ||
+	    (r->has_alloc && r->tmgi_number) || (removed && r->has_alloc))
+		FINDING("split: kept %zu/%zu/%zu items, read %zu/%zu/%zu", kr, kd, kb,
+		        r->n_alloc_tmgi, r->n_dealloc_tmgi, r->n_bearer);
+	mb2c_gar_free(r);
 }
 
 static void read_all(struct msg *m)
@@ -186,6 +254,7 @@ static void read_all(struct msg *m)
 	if (!ret) {
 		check_common(&gar->c);
 		authz_bearers(gar);
+		split(m, gar);
 		mb2c_gar_free(gar);
 	}
 
@@ -227,6 +296,15 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	/* parse errors are expected on every other input: keep the output clean */
 	fd_g_debug_lvl = FD_LOG_FATAL + 1;
 	rules_init();
+	char err[128];
+	if (authz_store_open(NULL, &owners, err, sizeof(err)))
+		abort();
+	uint32_t a = authz_owner_id(owners, "gcs1"), b = authz_owner_id(owners, "gcs2");
+	for (uint32_t sid = 0; sid < 64; sid++) {
+		struct mb2c_tmgi t = {.plmn = {.mcc = 1, .mnc = 1, .mnc_digits = 2},
+		                      .service_id = sid};
+		authz_store_put(owners, authz_tmgi_key(&t), sid % 2 ? a : b, sid % 3 ? 0 : NOW - 1);
+	}
 	return 0;
 }
 
