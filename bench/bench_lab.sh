@@ -12,7 +12,7 @@ ROUNDS=${2:-3}
 OP=${3:-alloc}
 BUILD=${BUILD_DIR:-$SRC/build}
 # only what this benchmark runs (the rest of the tree may be mid-edit)
-cmake --build "$BUILD" -j 2 --target dict_mb2c app_bmsc_lab app_noop sec_mb2c app_gcs_client \
+[ -n "${BENCH_NO_BUILD:-}" ] || cmake --build "$BUILD" -j 2 --target dict_mb2c app_bmsc_lab app_noop sec_mb2c app_gcs_client \
 	mb2c-client >/dev/null || exit 2
 FDX=$BUILD/fdx
 BIN=$BUILD/bin
@@ -72,7 +72,10 @@ run() { # run lab|noop -> prints req/s
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 idle_ticks() { awk '/^cpu /{print $5 + $6}' /proc/stat; }
 
-declare -a L=() Z=()
+# CPU of server + client per GAR of a run ("CPU/GAR server X us client Y us")
+cpu_sum() { sed -n 's/.*CPU\/GAR server \([0-9]*\) us client \([0-9]*\) us.*/\1 \2/p' <<<"$1" |
+	awk '{print $1 + $2}'; }
+declare -a L=() Z=() CR=() SL=() SZ=()
 echo "bench_lab: $N GAR ($OP) per run, window 100, TLS 1.3, $ROUNDS rounds interleaved"
 for ((r = 1; r <= ROUNDS; r++)); do
 	z=$(run noop) || exit 1
@@ -80,6 +83,11 @@ for ((r = 1; r <= ROUNDS; r++)); do
 	echo "  round $r: no-op $z | lab BM-SC $l"
 	Z+=("${z%% *}")
 	L+=("${l%% *}")
+	# the CPU-bound ratio: both daemons on the same cores, so throughput goes
+	# as 1 / (server + client CPU per GAR); less sensitive to other load
+	CR+=("$(awk -v a="$(cpu_sum "$z")" -v b="$(cpu_sum "$l")" 'BEGIN {printf "%.1f", 100 * a / b}')")
+	SZ+=("$(sed -n 's/.*CPU\/GAR server \([0-9]*\) us.*/\1/p' <<<"$z")")
+	SL+=("$(sed -n 's/.*CPU\/GAR server \([0-9]*\) us.*/\1/p' <<<"$l")")
 done
 med() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 mz=$(med "${Z[@]}")
@@ -87,4 +95,7 @@ ml=$(med "${L[@]}")
 commits=$(grep -ho "stopped after [0-9]* answers in [0-9]* commits" "$T/lab.log" | tail -1)
 echo "bench_lab: no-op $mz req/s, lab BM-SC $ml req/s (median): $(awk -v a="$ml" -v b="$mz" \
 	'BEGIN {printf "%.1f", 100 * a / b}') % of the no-op (goal >= 90 %); last lab run: $commits"
+echo "bench_lab: server CPU per GAR (median) no-op $(med "${SZ[@]}") us, lab BM-SC $(med "${SL[@]}") us;" \
+	"CPU-bound ratio (no-op / lab server+client CPU per GAR) median $(med "${CR[@]}") %" \
+	"(rounds: ${CR[*]})"
 KEEP_LOGS=

@@ -1,7 +1,7 @@
 /* Lab BM-SC: internal interfaces.
  *
  *  bmsc_conf.c   conf file (libconfig) -> struct bmsc_conf        (pure)
- *  bmsc_store.c  durable state in SQLite                           (no libfdcore)
+ *  bmsc_store.c  working set in C, durable state in SQLite         (no libfdcore)
  *  bmsc_logic.c  GAR -> GAA decisions, expiry and activation timers (no libfdcore)
  *  bmsc_lab.c    freeDiameter glue: dispatch, group commit, GNR sending
  */
@@ -72,10 +72,11 @@ struct bearer_row {
 
 int bstore_open(const char *path, int sync_full, struct bstore **out, char *err, size_t errlen);
 void bstore_close(struct bstore *s);
-/* The working set is an in-memory copy of the state file; every change is
- * journaled. begin is idempotent (one open transaction in the working set);
- * commit ends it and writes the journal to the file, durably, before
- * returning. The committer thread splits that in two so that decisions go on
+/* The working set is loaded from the state file at open into C structures
+ * (hash tables); every change is applied to it, recorded in an undo log for
+ * the open transaction and journaled for the file. begin is idempotent (one
+ * open transaction in the working set); commit ends it and writes the
+ * journal to the file, durably, before returning. The committer thread splits that in two so that decisions go on
  * while the file is being synced:
  *   flush_begin (caller's lock): end the transaction, take the journal;
  *   flush_write (no lock, one thread at a time): write it to the file. */
@@ -101,7 +102,7 @@ int bstore_tmgi_count_owner(struct bstore *s, const char *owner, uint32_t *n);
 /* a free service id in [first, last], searching from *hint; ENOSPC if none */
 int bstore_tmgi_free_sid(struct bstore *s, uint32_t first, uint32_t last, uint32_t *hint,
                          uint32_t *sid);
-/* TMGIs with expiry <= now, up to cap, ordered by owner */
+/* TMGIs with expiry <= now, up to cap, oldest first */
 int bstore_tmgi_expired(struct bstore *s, int64_t now, struct tmgi_row *rows, size_t cap,
                         size_t *n);
 /* every TMGI of an owner, up to cap */
