@@ -76,8 +76,8 @@ void bstore_close(struct bstore *s);
  * (hash tables); every change is applied to it, recorded in an undo log for
  * the open transaction and journaled for the file. begin is idempotent (one
  * open transaction in the working set); commit ends it and writes the
- * journal to the file, durably, before returning. The committer thread splits that in two so that decisions go on
- * while the file is being synced:
+ * journal to the file, durably, before returning. The committer splits that
+ * in two so that decisions go on while the file is being synced:
  *   flush_begin (caller's lock): end the transaction, take the journal;
  *   flush_write (no lock, one thread at a time): write it to the file. */
 struct bjournal;
