@@ -575,6 +575,26 @@ static void learn_gnr(struct msg *msg)
 	mb2c_gnr_free(g);
 }
 
+/* Does the GAA carry an item response (a top-level walk, no decoding)? */
+static int has_items(struct msg *m)
+{
+	struct avp *a = NULL;
+	if (fd_msg_browse(m, MSG_BRW_FIRST_CHILD, &a, NULL))
+		return 1; /* cannot tell: read it */
+	while (a) {
+		struct avp_hdr *h = NULL;
+		if (!fd_msg_avp_hdr(a, &h) && (h->avp_flags & AVP_FLAG_VENDOR) &&
+		    h->avp_vendor == MB2C_VENDOR_3GPP &&
+		    (h->avp_code == MB2C_AVP_TMGI_ALLOCATION_RESPONSE ||
+		     h->avp_code == MB2C_AVP_TMGI_DEALLOCATION_RESPONSE ||
+		     h->avp_code == MB2C_AVP_MBMS_BEARER_RESPONSE))
+			return 1;
+		if (fd_msg_browse(a, MSG_BRW_NEXT, &a, NULL))
+			return 1;
+	}
+	return 0;
+}
+
 /* Bearers a GAA starts or stops (under lock): each successful
  * MBMS-Bearer-Response is matched with the request of the GAR it answers
  * (STOP: same TMGI and flow; START: same TMGI, or none given). Their expiry
@@ -655,8 +675,10 @@ static void rt_hook(enum fd_hook_type type, struct msg *msg, struct peer_hdr *pe
 	if (fd_msg_hdr(q, &qh))
 		return;
 	pthread_mutex_lock(&lock);
-	struct pending *e = pending_take(q, qh->msg_eteid);
+	struct pending *e = pend ? pending_take(q, qh->msg_eteid) : NULL;
 	pthread_mutex_unlock(&lock);
+	if (!e && !has_items(msg))
+		return; /* a heartbeat or an error answer: nothing to learn */
 	struct mb2c_gaa *a = NULL;
 	struct mb2c_read_error err;
 	if (mb2c_gaa_read(msg, &a, &err)) {
