@@ -373,7 +373,12 @@ static int ws_bearer_set(struct bstore *s, const struct bearer_row *b)
 	if (!n)
 		return ENOMEM;
 	*n = *b;
-	if (count_add(&s->ports, b->port, 1) || map_put(&s->bearer, bkey(b->sid, b->flow), n, &o)) {
+	if (count_add(&s->ports, b->port, 1)) {
+		free(n);
+		return ENOMEM;
+	}
+	if (map_put(&s->bearer, bkey(b->sid, b->flow), n, &o)) {
+		count_add(&s->ports, b->port, -1);
 		free(n);
 		return ENOMEM;
 	}
@@ -770,8 +775,6 @@ int bstore_tmgi_free_sid(struct bstore *s, uint32_t first, uint32_t last, uint32
 {
 	uint64_t span = (uint64_t)last - first + 1;
 	uint32_t start = (*hint >= first && *hint <= last) ? *hint : first;
-	if (s->tmgi.n >= span)
-		return ENOSPC;
 	for (uint64_t i = 0; i < span; i++) {
 		uint32_t cand = first + (uint32_t)(((uint64_t)(start - first) + i) % span);
 		if (!map_get(&s->tmgi, cand)) {

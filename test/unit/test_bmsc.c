@@ -431,6 +431,9 @@ static void store_tests(void)
 	CHECK_EQ(bstore_tmgi_free_sid(s, 1, 5000, &hint, &sid), 0);
 	CHECK_EQ(sid, 3);
 	CHECK_EQ(bstore_tmgi_free_sid(s, 1, 2, &hint, &sid), ENOSPC);
+	/* rows outside a (changed) pool do not make it look full */
+	CHECK_EQ(bstore_tmgi_free_sid(s, 9001, 9002, &hint, &sid), 0);
+	CHECK_EQ(sid, 9001);
 
 	/* a request undone alone: its TMGI deletion (with its bearers), new
 	 * TMGI, meta and peer changes all come back; the earlier request stays */
