@@ -72,6 +72,7 @@ run() { # run lab|noop -> prints req/s
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 idle_ticks() { awk '/^cpu /{print $5 + $6}' /proc/stat; }
 
+# (the req/s line stays last: bench/run.sh prints it with tail -1)
 # CPU of server + client per GAR of a run ("CPU/GAR server X us client Y us")
 cpu_sum() { sed -n 's/.*CPU\/GAR server \([0-9]*\) us client \([0-9]*\) us.*/\1 \2/p' <<<"$1" |
 	awk '{print $1 + $2}'; }
@@ -93,9 +94,9 @@ med() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2
 mz=$(med "${Z[@]}")
 ml=$(med "${L[@]}")
 commits=$(grep -ho "stopped after [0-9]* answers in [0-9]* commits" "$T/lab.log" | tail -1)
-echo "bench_lab: no-op $mz req/s, lab BM-SC $ml req/s (median): $(awk -v a="$ml" -v b="$mz" \
-	'BEGIN {printf "%.1f", 100 * a / b}') % of the no-op (goal >= 90 %); last lab run: $commits"
 echo "bench_lab: server CPU per GAR (median) no-op $(med "${SZ[@]}") us, lab BM-SC $(med "${SL[@]}") us;" \
 	"CPU-bound ratio (no-op / lab server+client CPU per GAR) median $(med "${CR[@]}") %" \
 	"(rounds: ${CR[*]})"
+echo "bench_lab: no-op $mz req/s, lab BM-SC $ml req/s (median): $(awk -v a="$ml" -v b="$mz" \
+	'BEGIN {printf "%.1f", 100 * a / b}') % of the no-op (goal >= 90 %); last lab run: $commits"
 KEEP_LOGS=
