@@ -20,6 +20,9 @@ PACKAGES=(
 	tshark iproute2 procps psmisc clang-format cppcheck
 	# fuzzing (scripts/fuzz.sh): clang with libFuzzer
 	clang libclang-rt-14-dev
+	# kernel-SCTP lane (test/sctp/lane.sh): qemu (TCG), initramfs tools; the
+	# guest kernel and busybox are fetched with apt-get download, never installed
+	qemu-system-x86 cpio xz-utils
 )
 
 missing=()

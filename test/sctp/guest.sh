@@ -1,0 +1,123 @@
+#!/bin/bash
+# Scenario runner inside the SCTP lane guest (started by /init, see lane.sh).
+# The lab BM-SC (dict_mb2c + app_bmsc_lab + sec_mb2c) listens on kernel SCTP
+# only (No_TCP) with TLS on every stream pair; GCS AS clients are mb2c-client
+# runs. Prints one line per check, a summary line and exactly one verdict:
+# "SCTP-LANE VERDICT: PASS" or "SCTP-LANE VERDICT: FAIL".
+#   guest.sh [SCENARIOS]   comma list: tls_sctp,tls_sctp_wrongcert (default both)
+set -uo pipefail
+export PATH=/bin:/usr/bin
+export T=/run/t QUIET_KEEP=1
+. /lane/lib/common.sh
+LAB=/lane/lab
+SCENARIOS=${1:-tls_sctp,tls_sctp_wrongcert}
+up() { cut -d' ' -f1 /proc/uptime; }
+snmp() { awk -v k="$1" '$1 == k {print $2}' /proc/net/sctp/snmp 2>/dev/null || echo 0; }
+client() { # client CONF LOG [mb2c-client args...]
+	local conf=$1 log=$2; shift 2
+	timeout 120 /lane/bin/mb2c-client -c "$conf" -p bmsc.mb2c.lab -x /lane/fdx -l "$log" "$@"
+}
+tails() {
+	local f
+	for f in "$@"; do
+		echo "---- last lines of $f"
+		tail -25 "$f" 2>/dev/null
+	done
+}
+
+verdict() {
+	finish
+	local rc=$?
+	if [ "$rc" -eq 0 ] && [ "$PASS" -gt 0 ]; then
+		echo "SCTP-LANE VERDICT: PASS"
+	else
+		echo "SCTP-LANE VERDICT: FAIL"
+	fi
+	exit 0
+}
+
+echo "lane: scenarios $SCENARIOS"
+[ -r /proc/net/sctp/snmp ] && ok "kernel SCTP present (/proc/net/sctp/snmp)" ||
+	ko "kernel SCTP present (/proc/net/sctp/snmp missing: sctp.ko not loaded)"
+
+active0=$(snmp SctpActiveEstabs)
+passive0=$(snmp SctpPassiveEstabs)
+start_daemon bmsc "$LAB/bmsc.conf"
+t_start=$(up)
+ready=0
+for ((i = 0; i < 3000; i++)); do
+	# "daemon initialized" comes after the core started its (SCTP) servers
+	grep -q "app_bmsc_lab: ready" "$T/bmsc.log" 2>/dev/null &&
+		grep -q "daemon initialized" "$T/bmsc.log" && { ready=1; break; }
+	kill -0 "$PID_bmsc" 2>/dev/null || break # fail fast: the BM-SC died
+	usleep 10000
+done
+if [ "$ready" = 1 ]; then
+	ok "lab BM-SC up with TLS, sec_mb2c enforcing ($(up)s, started at ${t_start}s)"
+	port=$(cat "$LAB/port")
+	hport=$(printf '%04X' "$port")
+	sed -n "1,3p" /proc/net/sctp/eps
+	check "BM-SC listens on SCTP port $port (/proc/net/sctp/eps)" \
+		awk -v p="$port" '$6 == p {f = 1} END {exit !f}' /proc/net/sctp/eps
+	check "... and not on TCP (/proc/net/tcp has no listener on :$hport)" \
+		awk -v p=":$hport" '$4 == "0A" && substr($2, length($2) - 4) == p {f = 1} END {exit f}' \
+		/proc/net/tcp /proc/net/tcp6
+else
+	ko "lab BM-SC up on SCTP (it died or never got ready)"
+	grep -m3 -E "Protocol not supported|ERROR" "$T/bmsc.log"
+	tails "$T/bmsc.log"
+	verdict
+fi
+
+case ",$SCENARIOS," in *,tls_sctp,*)
+	echo "lane: [tls_sctp] standard MB2-C scenario, gcs1 over TLS/SCTP ($(up)s)"
+	client "$LAB/gcs1.conf" "$T/gcs1.log" -w 30 scenario /lane/standard.scn >"$T/standard.out" 2>&1
+	rc=$?
+	check "tls_sctp: mb2c-client standard scenario exit 0 (got $rc)" test "$rc" -eq 0
+	check "tls_sctp: 14 passed, 0 failed" grep -qx "14 passed, 0 failed" "$T/standard.out"
+	check "tls_sctp: GNR with TMGI-Expiry received" \
+		grep -q "<- GNR from bmsc.mb2c.lab: TMGI-Expiry" "$T/standard.out"
+	check "tls_sctp: sec_mb2c bound gcs1's certificate to its identity (ACCEPT id.bound)" \
+		grep -q "sec_mb2c: ACCEPT peer=gcs1.mb2c.lab .*rule=id.bound" "$T/bmsc.log"
+	check "tls_sctp: 12 GARs logged by the BM-SC" \
+		test "$(grep -c 'app_bmsc_lab: GAR from gcs1.mb2c.lab' "$T/bmsc.log")" -eq 12
+	a=$(($(snmp SctpActiveEstabs) - active0))
+	p=$(($(snmp SctpPassiveEstabs) - passive0))
+	check "tls_sctp: /proc/net/sctp/snmp counted the association (active +$a, passive +$p)" \
+		test "$a" -ge 1 -a "$p" -ge 1
+	[ "$FAIL" -eq 0 ] || tails "$T/standard.out" "$T/gcs1.log" "$T/bmsc.log"
+	echo "lane: [tls_sctp] done ($(up)s)"
+	;;
+esac
+
+case ",$SCENARIOS," in *,tls_sctp_wrongcert,*)
+	for w in servonly rogue; do
+		echo "lane: [tls_sctp_wrongcert] gcs1 over TLS/SCTP with a $w certificate ($(up)s)"
+		f0=$FAIL
+		g0=$(grep -c 'app_bmsc_lab: GAR from gcs1.mb2c.lab' "$T/bmsc.log")
+		r0=$(grep -Ec "sec_mb2c: REJECT (handshake|connection)" "$T/bmsc.log")
+		client "$LAB/gcs1-$w.conf" "$T/wrong-$w.log" -w 8 heartbeat >"$T/wrong-$w.out" 2>&1
+		rc=$?
+		check "tls_sctp_wrongcert/$w: the client fails (exit $rc)" test "$rc" -ne 0
+		case $w in
+		servonly) re="sec_mb2c: REJECT handshake peer=gcs1.mb2c.lab .*rule=cert\.[a-z]*.*inbound" ;;
+		# GnuTLS sends no certificate whose issuer the BM-SC did not list in its
+		# CertificateRequest: refused as a failed handshake (or tls.chain if sent)
+		rogue) re="sec_mb2c: REJECT (handshake|connection) .*rule=(tls\.chain|tls\.handshake|cert\.none)" ;;
+		esac
+		check "tls_sctp_wrongcert/$w: sec_mb2c refused the handshake ($re)" \
+			grep -Eq "$re" "$T/bmsc.log"
+		check "tls_sctp_wrongcert/$w: refused on the BM-SC $(($(grep -Ec "sec_mb2c: REJECT (handshake|connection)" "$T/bmsc.log") - r0)) time(s), >= 1" \
+			test "$(grep -Ec "sec_mb2c: REJECT (handshake|connection)" "$T/bmsc.log")" -gt "$r0"
+		check "tls_sctp_wrongcert/$w: no GAR from it reached the BM-SC" \
+			test "$(grep -c 'app_bmsc_lab: GAR from gcs1.mb2c.lab' "$T/bmsc.log")" -eq "$g0"
+		[ "$FAIL" -eq "$f0" ] || tails "$T/wrong-$w.out" "$T/wrong-$w.log" "$T/bmsc.log"
+	done
+	echo "lane: [tls_sctp_wrongcert] done ($(up)s)"
+	;;
+esac
+
+stop_daemon bmsc
+check "lab BM-SC stops cleanly on SIGTERM (exit $STOP_RC)" test "$STOP_RC" = 0
+echo "lane: SCTP counters: $(grep -E 'SctpActiveEstabs|SctpPassiveEstabs|SctpAborteds|SctpShutdowns' /proc/net/sctp/snmp 2>/dev/null | tr -s ' \t' '=' | tr '\n' ' ')"
+verdict
