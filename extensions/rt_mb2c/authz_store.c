@@ -483,6 +483,16 @@ size_t authz_store_release_owner(struct authz_store *s, uint32_t owner)
 	                                                         : 0;
 }
 
+size_t authz_store_count_owner_live(const struct authz_store *s, uint32_t owner, uint32_t now)
+{
+	size_t n = 0;
+	if (!owner || owner > s->n_owners || !s->counts[owner])
+		return 0;
+	for (size_t i = 0; i <= s->mask; i++)
+		n += s->slots[i].key && s->slots[i].owner == owner && !expired(&s->slots[i], now);
+	return n;
+}
+
 size_t authz_store_count(const struct authz_store *s)
 {
 	return s->count;

@@ -64,6 +64,9 @@ size_t authz_store_release_owner(struct authz_store *s, uint32_t owner);
 size_t authz_store_release_bearers(struct authz_store *s, uint64_t tmgi_key);
 size_t authz_store_count(const struct authz_store *s);
 size_t authz_store_count_owner(const struct authz_store *s, uint32_t owner);
+/* The same without bindings expired at now (a scan: for the rare case where
+ * the fast count is over a quota and expired bindings are still kept). */
+size_t authz_store_count_owner_live(const struct authz_store *s, uint32_t owner, uint32_t now);
 /* Writes the journal to the file (one transaction, fsync). 0 or an errno. */
 int authz_store_sync(struct authz_store *s);
 /* One line per binding to f: "TMGI owner expiry" (TMGI/FLOW for a bearer

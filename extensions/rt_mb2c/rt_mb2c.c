@@ -62,6 +62,10 @@ struct gcs_state {
 	char id[];
 };
 static struct gcs_state *peers;
+/* Bindings are kept this long past their expiry (they no longer count or
+ * bind): a TMGI-Expiry GNR sent at or after the expiry still finds the
+ * owner it may go to. */
+#define NOTIF_GRACE 60
 
 static struct gcs_state *peer_of(const char *id)
 {
@@ -262,10 +266,14 @@ static int check_gar(struct msg **msg, const char *where)
 		static uint32_t last_sweep;
 		if (now != last_sweep) {
 			last_sweep = now;
-			if (authz_store_expire(store, now))
+			/* bindings stay NOTIF_GRACE s past their expiry, so that the
+			 * BM-SC's TMGI-Expiry GNR still finds its owner */
+			if (authz_store_expire(store, now - NOTIF_GRACE))
 				authz_store_sync(store);
 		}
 		held = authz_store_count_owner(store, me);
+		if (held + g->tmgi_number > r->tmgi_quota) /* expired ones do not count */
+			held = authz_store_count_owner_live(store, me, now);
 	}
 	struct authz_ctx c = {.policy = &policy,
 	                      .rule = r,
@@ -430,7 +438,9 @@ static int str_is(const struct mb2c_str *s, const char *z)
 static const char *notif_owner(const struct mb2c_tmgi *t, uint32_t now)
 {
 	uint32_t o, exp;
-	if (authz_store_get(store, authz_tmgi_key(t), &o, &exp) && !(exp && exp <= now))
+	/* expired but not yet swept (NOTIF_GRACE): the TMGI-Expiry GNR is about it */
+	if (authz_store_get(store, authz_tmgi_key(t), &o, &exp) &&
+	    !(exp && exp + NOTIF_GRACE <= now))
 		return authz_owner_name(store, o);
 	for (size_t i = 0; i < policy.n_rules; i++)
 		if (!policy.rules[i].is_pattern && authz_tmgi_provisioned(&policy.rules[i], t))

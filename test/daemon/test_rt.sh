@@ -216,6 +216,29 @@ check "... and rt_mb2c denied nothing" \
 	bash -c "! grep -q 'rt_mb2c: DENY' '$T/bmsc_exp.log'"
 stop_daemon bmsc_exp
 
+# a GNR about a TMGI that rt_mb2c holds for another GCS AS is not delivered:
+# gcs1 allocates (6 s expiry), the node stops, rt_mb2c's binding is made to
+# name gcs2, the node restarts; the BM-SC's TMGI-Expiry GNR to gcs1 must not
+# pass. The owner's own GNR is delivered (the same run without the change).
+sed -i 's/^tmgi_expiry = .*/tmgi_expiry = 6;/' "$T/bmsc_lab.conf"
+sed -i "s|^state_db = .*|state_db = \"$T/rt_gnr.sqlite\";|" "$T/rt_mb2c.conf"
+lab_start_bmsc "$T" bmsc_gnr
+printf 'allocate n=1 save=E\nwait-gnr expiry tmgi=$E timeout=12\n' >"$T/gnr_ok.scn"
+lab_client "$T" gcs1 scenario "$T/gnr_ok.scn" >"$T/gnr_ok.out" 2>&1
+check "co-located: gcs1 receives the TMGI-Expiry GNR of its own TMGI" test $? -eq 0
+lab_client "$T" gcs1 allocate 1 >"$T/gnr1.out" 2>&1
+tg=$(grep -o "TMGI-Allocation-Response: [0-9a-f-]*" "$T/gnr1.out" | awk '{print $2}')
+stop_daemon bmsc_gnr
+sqlite3 "$T/rt_gnr.sqlite" "update bindings set owner='gcs2.mb2c.lab';"
+lab_start_bmsc "$T" bmsc_gnr2
+printf 'wait-gnr expiry tmgi=%s timeout=10\n' "$tg" >"$T/gnr_no.scn"
+lab_client "$T" gcs1 scenario "$T/gnr_no.scn" >"$T/gnr_no.out" 2>&1
+check "co-located: gcs1 does not receive a GNR about $tg, which rt_mb2c holds for gcs2" \
+	grep -q "no matching GNR" "$T/gnr_no.out"
+check "... rt_mb2c logged the refusal naming the owner" \
+	grep -q "rt_mb2c: DENY peer=gcs1.mb2c.lab rule=ownership item=TMGI $tg op=notify: GNR about a TMGI owned by gcs2.mb2c.lab not delivered" "$T/bmsc_gnr2.log"
+stop_daemon bmsc_gnr2
+
 # release_on_gcs_restart: a GCS AS that comes back with a new
 # Restart-Counter lost its state; its TMGIs are no longer held for it
 cat >"$T/rt_mb2c.conf" <<C
