@@ -316,6 +316,45 @@ static void expect_bits(struct verdict *v, enum mb2c_bitset set, uint32_t want, 
 
 /* ----------------------------------------------------------------- steps */
 
+/* raw-gar tmgi-bytes=HEX: a TMGI-Deallocation-Request whose TMGI AVP holds
+ * exactly these bytes (a malformed TMGI for negative tests) */
+static int add_raw_tmgi(struct msg *m, const char *hex)
+{
+	uint8_t b[64];
+	size_t n = strlen(hex) / 2;
+	if (strlen(hex) % 2 || !n || n > sizeof(b))
+		return EINVAL;
+	for (size_t i = 0; i < n; i++) {
+		unsigned x;
+		if (sscanf(hex + 2 * i, "%2x", &x) != 1)
+			return EINVAL;
+		b[i] = (uint8_t)x;
+	}
+	struct avp *grp = NULL, *t = NULL;
+	union avp_value val;
+	memset(&val, 0, sizeof(val));
+	val.os.data = b;
+	val.os.len = n;
+	int ret = fd_msg_avp_new(mb2c_avp(MB2C_AVP_TMGI_DEALLOCATION_REQUEST), 0, &grp);
+	if (!ret)
+		ret = fd_msg_avp_new(mb2c_avp(MB2C_AVP_TMGI), 0, &t);
+	if (!ret)
+		ret = fd_msg_avp_setvalue(t, &val);
+	if (!ret)
+		ret = fd_msg_avp_add(grp, MSG_BRW_LAST_CHILD, t);
+	if (!ret) {
+		t = NULL;
+		ret = fd_msg_avp_add(m, MSG_BRW_LAST_CHILD, grp);
+	}
+	if (ret) {
+		if (t)
+			fd_msg_free(t);
+		if (grp)
+			fd_msg_free(grp);
+	}
+	return ret;
+}
+
 static int send_gar(const struct gc_step *st, struct mb2c_gar *g, enum mb2c_bitset set,
                     struct verdict *v, struct mb2c_gaa **out, uint32_t *want_bits)
 {
@@ -344,6 +383,12 @@ static int send_gar(const struct gc_step *st, struct mb2c_gar *g, enum mb2c_bits
 			return v->ok = 0, -1;
 		}
 		fd_msg_free(a);
+	}
+	const char *tb = gc_arg(st, "tmgi-bytes");
+	if (tb && add_raw_tmgi(m, tb)) {
+		fd_msg_free(m);
+		snprintf(v->why, sizeof(v->why), "tmgi-bytes=%s: hex bytes expected", tb);
+		return v->ok = 0, -1;
 	}
 	const char *tmo = gc_arg(st, "timeout");
 	struct msg *ans = transact(m, tmo ? (unsigned)atoi(tmo) : opt.timeout);

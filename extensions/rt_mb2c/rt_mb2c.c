@@ -232,16 +232,38 @@ static int deny_gar(struct msg **msg, uint32_t rc, const struct mb2c_gaa *items)
 	return ret;
 }
 
-enum { GAR_PASS, GAR_ANSWERED };
+enum { GAR_PASS, GAR_ANSWERED, GAR_DROP };
 
 /* The decision on one GAR (local or relayed). GAR_ANSWERED: *msg is now the
  * answer to send. GAR_PASS: *msg goes on (maybe without its denied items). */
-static int check_gar(struct msg **msg, const char *where)
+static int avp_str(struct msg *m, uint32_t code, char *out, size_t len);
+
+static int check_gar(struct msg **msg)
 {
 	struct mb2c_gar *g = NULL;
 	struct mb2c_read_error err;
-	if (mb2c_gar_read(*msg, &g, &err))
-		return GAR_PASS; /* malformed: the BM-SC answers it with the right code */
+	if (mb2c_gar_read(*msg, &g, &err) == EBADMSG) {
+		/* what cannot be read cannot be authorized: answered here with the
+		 * reader's result code and Failed-AVP, never passed on to a BM-SC
+		 * that might read it differently */
+		char oh[256] = "-";
+		avp_str(*msg, MB2C_BASE_ORIGIN_HOST, oh, sizeof(oh));
+		pthread_rwlock_rdlock(&policy_lock);
+		int enforce = policy.enforce;
+		pthread_rwlock_unlock(&policy_lock);
+		pthread_mutex_lock(&lock);
+		n_checked++;
+		n_denied++;
+		pthread_mutex_unlock(&lock);
+		fd_log_notice(
+		        "rt_mb2c: %s peer=%s rule=malformed item=GAR op=any: %s (answered %u)",
+		        enforce ? "DENY" : "MONITOR would deny", oh, err.text, err.result_code);
+		return enforce && !mb2c_answer_read_error(msg, &err) ? GAR_ANSWERED : GAR_PASS;
+	}
+	if (!g) { /* out of memory: refused, never passed unchecked */
+		fd_log_error("rt_mb2c: DENY peer=? rule=resources item=GAR op=any: out of memory");
+		return deny_gar(msg, MB2C_RC_UNABLE_TO_COMPLY, NULL) ? GAR_DROP : GAR_ANSWERED;
+	}
 	const char *who = g->c.origin_host.s ? g->c.origin_host.s : "-";
 	uint32_t now = (uint32_t)time(NULL);
 	pthread_rwlock_rdlock(&policy_lock);
@@ -382,7 +404,6 @@ static int check_gar(struct msg **msg, const char *where)
 		pend = e;
 		n_split++;
 		pthread_mutex_unlock(&lock);
-		(void)where;
 	}
 out:
 	if (!vret)
@@ -400,8 +421,13 @@ static int rt_disp(struct msg **msg, struct avp *avp, struct session *sess, void
 	if (fd_msg_hdr(*msg, &hdr) || !(hdr->msg_flags & CMD_FLAG_REQUEST) ||
 	    hdr->msg_appl != MB2C_APP_ID || hdr->msg_code != MB2C_CMD_GCS_ACTION)
 		return 0;
-	if (check_gar(msg, "local") == GAR_ANSWERED)
+	int res = check_gar(msg);
+	if (res == GAR_ANSWERED)
 		*act = DISP_ACT_SEND;
+	else if (res == GAR_DROP) {
+		fd_msg_free(*msg);
+		*msg = NULL;
+	}
 	return 0;
 }
 
@@ -418,10 +444,12 @@ static int rt_fwd(void *cbdata, struct msg **msg)
 		return 0; /* the receiver answers what it cannot parse */
 	if (!(hdr->msg_flags & CMD_FLAG_REQUEST) || hdr->msg_code != MB2C_CMD_GCS_ACTION)
 		return 0;
-	if (check_gar(msg, "relayed") == GAR_ANSWERED) {
-		if (fd_msg_send(msg, NULL, NULL) && *msg) {
+	int res = check_gar(msg);
+	if (res == GAR_ANSWERED && fd_msg_send(msg, NULL, NULL) == 0)
+		*msg = NULL;
+	else if (res != GAR_PASS) {
+		if (*msg)
 			fd_msg_free(*msg);
-		}
 		*msg = NULL;
 	}
 	return 0;
