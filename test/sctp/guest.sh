@@ -4,13 +4,14 @@
 # only (No_TCP) with TLS on every stream pair; GCS AS clients are mb2c-client
 # runs. Prints one line per check, a summary line and exactly one verdict:
 # "SCTP-LANE VERDICT: PASS" or "SCTP-LANE VERDICT: FAIL".
-#   guest.sh [SCENARIOS]   comma list: tls_sctp,tls_sctp_wrongcert (default both)
+#   guest.sh [SCENARIOS]   comma list of tls_sctp, tls_sctp_wrongcert,
+#                          dtls_sctp, dtls_sctp_noauth (default all)
 set -uo pipefail
 export PATH=/bin:/usr/bin
 export T=/run/t QUIET_KEEP=1
 . /lane/lib/common.sh
 LAB=/lane/lab
-SCENARIOS=${1:-tls_sctp,tls_sctp_wrongcert}
+SCENARIOS=${1:-tls_sctp,tls_sctp_wrongcert,dtls_sctp,dtls_sctp_noauth}
 up() { cut -d' ' -f1 /proc/uptime; }
 snmp() { awk -v k="$1" '$1 == k {print $2}' /proc/net/sctp/snmp 2>/dev/null || echo 0; }
 client() { # client CONF LOG [mb2c-client args...]
@@ -119,5 +120,37 @@ esac
 
 stop_daemon bmsc
 check "lab BM-SC stops cleanly on SIGTERM (exit $STOP_RC)" test "$STOP_RC" = 0
+case ",$SCENARIOS," in *,dtls_sctp,*)
+	echo "lane: [dtls_sctp] DTLS 1.2 over SCTP with SCTP-AUTH (RFC 6083 building blocks) ($(up)s)"
+	sysctl -w net.sctp.auth_enable=1 >/dev/null
+	a0=$(snmp SctpActiveEstabs)
+	timeout 90 /lane/bin/dtls_check /lane/lab/pki >"$T/dtls.out" 2>&1
+	rc=$?
+	cat "$T/dtls.out"
+	check "dtls_sctp: dtls_check exit 0 (got $rc)" test "$rc" -eq 0
+	check "dtls_sctp: DTLS-SCTP CHECK: PASS" grep -qx "DTLS-SCTP CHECK: PASS" "$T/dtls.out"
+	check "dtls_sctp: SCTP-AUTH key from the exporter active on both associations" \
+		test "$(grep -c "ok   server: assoc [12]: SCTP-AUTH key 1 from EXPORTER_DTLS_OVER_SCTP" "$T/dtls.out")" -eq 2
+	check "dtls_sctp: key replaced by the new handshake" grep -q "ok   both: SCTP-AUTH key replaced" "$T/dtls.out"
+	a=$(($(snmp SctpActiveEstabs) - a0))
+	check "dtls_sctp: /proc/net/sctp/snmp counted 2 associations (active +$a)" test "$a" -eq 2
+	check "dtls_sctp: net.sctp.auth_enable = $(cat /proc/sys/net/sctp/auth_enable)" \
+		test "$(cat /proc/sys/net/sctp/auth_enable)" = 1
+	;;
+esac
+
+case ",$SCENARIOS," in *,dtls_sctp_noauth,*)
+	echo "lane: [dtls_sctp_noauth] SCTP-AUTH disabled in the kernel ($(up)s)"
+	sysctl -w net.sctp.auth_enable=0 >/dev/null
+	a0=$(snmp SctpActiveEstabs)
+	timeout 60 /lane/bin/dtls_check /lane/lab/pki >"$T/noauth.out" 2>&1
+	rc=$?
+	cat "$T/noauth.out"
+	check "dtls_sctp_noauth: refused (exit 3, got $rc)" test "$rc" -eq 3
+	check "dtls_sctp_noauth: says why" grep -q "REFUSED: SCTP-AUTH is disabled" "$T/noauth.out"
+	check "dtls_sctp_noauth: no association was made" test "$(snmp SctpActiveEstabs)" -eq "$a0"
+	;;
+esac
+
 echo "lane: SCTP counters: $(grep -E 'SctpActiveEstabs|SctpPassiveEstabs|SctpAborteds|SctpShutdowns' /proc/net/sctp/snmp 2>/dev/null | tr -s ' \t' '=' | tr '\n' ' ')"
 verdict

@@ -16,8 +16,10 @@
 #    shows "SCTP-LANE VERDICT: PASS" and qemu exited 0.
 #
 # SCENARIOS (comma list, default all): tls_sctp (standard scenario over
-# TLS/SCTP with sec_mb2c), tls_sctp_wrongcert (a GCS AS presenting another
-# identity's certificate is refused). Environment:
+# TLS/SCTP with sec_mb2c), tls_sctp_wrongcert (gcs1 with a certificate
+# breaking the profile, and one from an untrusted CA, refused), dtls_sctp (RFC 6083 building blocks:
+# test/sctp/dtls_check.c with SCTP-AUTH on), dtls_sctp_noauth (SCTP-AUTH off
+# in the kernel: DTLS/SCTP refused). Environment:
 #   SCTP_LANE_NO_SCTP=1   do not load sctp.ko in the guest (the lane must FAIL)
 #   SCTP_LANE_TIMEOUT=N   qemu limit in seconds (default 240)
 #   SCTP_LANE_KEEP=DIR    keep the work files (initramfs, serial log) in DIR
@@ -25,7 +27,7 @@
 set -uo pipefail
 SRC=$(cd "$1" && pwd)
 BUILD=$(cd "$2" && pwd)
-SCENARIOS=${3:-tls_sctp,tls_sctp_wrongcert}
+SCENARIOS=${3:-tls_sctp,tls_sctp_wrongcert,dtls_sctp,dtls_sctp_noauth}
 CACHE=${SCTP_LANE_CACHE:-$BUILD/sctp-cache}
 t0=$(date +%s.%N)
 say() { printf 'sctp-lane: [%5.1fs] %s\n' "$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN {print b - a}')" "$*"; }
@@ -40,7 +42,7 @@ for tool in qemu-system-x86_64 cpio xz dpkg-deb certtool apt-get; do
 		die "$tool is missing (scripts/setup.sh installs qemu-system-x86, cpio, xz-utils, gnutls-bin)"
 done
 for f in "$BUILD/fdx/dict_mb2c.fdx" "$BUILD/fdx/app_bmsc_lab.fdx" "$BUILD/fdx/app_gcs_client.fdx" \
-	"$BUILD/fdx/sec_mb2c.fdx" "$BUILD/bin/mb2c-client"; do
+	"$BUILD/fdx/sec_mb2c.fdx" "$BUILD/bin/mb2c-client" "$BUILD/bin/dtls_check"; do
 	[ -e "$f" ] || die "$f is not built (build the project in $BUILD first)"
 done
 FDD_BIN=$(command -v freeDiameterd) || die "freeDiameterd is not installed"
@@ -138,7 +140,7 @@ say "PKI and SCTP confs ready"
 
 # ---------------------------------------------------------- 3. initramfs
 cp "$BUILD"/fdx/*.fdx "$L/fdx/"
-cp "$BUILD/bin/mb2c-client" "$L/bin/"
+cp "$BUILD/bin/mb2c-client" "$BUILD/bin/dtls_check" "$L/bin/"
 cp "$SRC/test/lib/common.sh" "$L/lib/"
 cp "$SRC/test/sctp/guest.sh" "$L/guest.sh"
 mkdir -p "$S/bin" "$S/usr/bin" "$S/lib/modules" "$S/lib/x86_64-linux-gnu" "$S/lib64" \
@@ -153,7 +155,7 @@ cp "$(command -v bash)" "$S/bin/bash"
 cp "$FDD_BIN" "$S/usr/bin/freeDiameterd"
 for m in $MODS; do cp "$K/lib/modules/$abi/kernel/${MODPATH[$m]}/$m.ko" "$S/lib/modules/"; done
 libfdcore=$(ldd "$FDD_BIN" | awk '$1 ~ /libfdcore/ {print $3}')
-for f in "$FDD_BIN" "$libfdcore" "$(command -v bash)" "$BUILD/bin/mb2c-client" "$BUILD"/fdx/*.fdx \
+for f in "$FDD_BIN" "$libfdcore" "$(command -v bash)" "$BUILD/bin/mb2c-client" "$BUILD/bin/dtls_check" "$BUILD"/fdx/*.fdx \
 	/usr/lib/x86_64-linux-gnu/freeDiameter/*.fdx; do
 	[ -e "$f" ] || continue
 	ldd "$f" 2>/dev/null | awk '$2 == "=>" && $3 ~ /^\// {print $3} $1 ~ /^\/lib64\// {print $1}'
