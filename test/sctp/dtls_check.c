@@ -4,7 +4,8 @@
  * SCTP-AUTH required for DATA, PPID 47, the SCTP-AUTH key from the exporter,
  * the sec_mb2c certificate profile and identity checks on both sides, and
  * Diameter-framed messages (one per record, oversized ones refused). Two
- * associations, so the key is shown to change with every new handshake.
+ * associations, so the key is shown to change with every new handshake, and
+ * a third one with a certificate that breaks the profile, refused.
  *
  *   dtls_check PKI_DIR      prints one line per fact and
  *                           "DTLS-SCTP CHECK: PASS" / "... FAIL"; exit 0/1;
@@ -59,6 +60,33 @@ static gnutls_certificate_credentials_t creds(const char *pki, const char *name)
 		exit(1);
 	}
 	return c;
+}
+
+/* in the handshake (as sec_mb2c does over TLS): chain trust, then the
+ * TS 33.310 profile of the client's certificate; the rule of a refusal is
+ * kept for the report */
+static const char *refused_rule;
+static int verify_client(gnutls_session_t s)
+{
+	unsigned status = 1, n = 0;
+	if (gnutls_certificate_verify_peers3(s, NULL, &status) || status) {
+		refused_rule = "tls.chain";
+		return GNUTLS_E_CERTIFICATE_ERROR;
+	}
+	const gnutls_datum_t *chain = gnutls_certificate_get_peers(s, &n);
+	struct sec_profile p;
+	struct sec_verdict v;
+	sec_profile_defaults(&p);
+	if (!chain || !n) {
+		refused_rule = "cert.none";
+		return GNUTLS_E_CERTIFICATE_ERROR;
+	}
+	sec_check_chain(chain, n, &p, SEC_PEER_CLIENT, time(NULL), &v);
+	if (!v.ok) {
+		refused_rule = v.rule;
+		return GNUTLS_E_CERTIFICATE_ERROR;
+	}
+	return 0;
 }
 
 /* chain trust by GnuTLS, then the sec_mb2c profile and identity binding */
@@ -171,6 +199,31 @@ static int client(const char *pki, int port, char fps[ASSOCS][17])
 		close(fd);
 	}
 	gnutls_certificate_free_credentials(c);
+	/* association 3: gcs1 with a certificate that lacks EKU clientAuth */
+	c = creds(pki, "gcs1-servonly");
+	int fd = dsio_socket();
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	int rc = -1;
+	if (fd >= 0 && !connect(fd, (struct sockaddr *)&sa, sizeof(sa))) {
+		gnutls_session_t s;
+		rc = dsio_session(&s, GNUTLS_CLIENT, fd, c, NULL);
+		if (!rc) {
+			do
+				rc = gnutls_handshake(s);
+			while (rc < 0 && !gnutls_error_is_fatal(rc));
+			gnutls_deinit(s);
+		}
+		FACT(rc < 0,
+		     "assoc 3: a certificate breaking the profile: handshake refused by the "
+		     "BM-SC (%s)",
+		     rc < 0 ? gnutls_strerror(rc) : "it succeeded");
+	} else {
+		FACT(0, "assoc 3: SCTP connect: %s", strerror(errno));
+	}
+	if (fd >= 0)
+		close(fd);
+	gnutls_certificate_free_credentials(c);
 	return fails ? 1 : 0;
 }
 
@@ -185,6 +238,7 @@ static void server_assoc(int lfd, gnutls_certificate_credentials_t c, int a, cha
 	int rc = dsio_session(&s, GNUTLS_SERVER, fd, c, NULL);
 	if (!rc) {
 		gnutls_certificate_server_set_request(s, GNUTLS_CERT_REQUIRE);
+		gnutls_session_set_verify_function(s, verify_client);
 		do
 			rc = gnutls_handshake(s);
 		while (rc < 0 && !gnutls_error_is_fatal(rc));
@@ -268,6 +322,26 @@ int main(int argc, char **argv)
 	memset(cfps, 0, sizeof(cfps));
 	for (int a = 1; a <= ASSOCS && pid > 0; a++)
 		server_assoc(lfd, c, a, fps[a - 1]);
+	if (pid > 0) { /* association 3: must be refused in the handshake */
+		refused_rule = NULL;
+		int fd = accept(lfd, NULL, NULL);
+		gnutls_session_t s;
+		int rc = fd < 0 ? -1 : dsio_session(&s, GNUTLS_SERVER, fd, c, NULL);
+		if (!rc) {
+			gnutls_certificate_server_set_request(s, GNUTLS_CERT_REQUIRE);
+			gnutls_session_set_verify_function(s, verify_client);
+			do
+				rc = gnutls_handshake(s);
+			while (rc < 0 && !gnutls_error_is_fatal(rc));
+			gnutls_deinit(s);
+		}
+		FACT(rc < 0 && refused_rule && !strcmp(refused_rule, "cert.eku"),
+		     "assoc 3: gcs1 with a certificate lacking clientAuth refused in the DTLS "
+		     "handshake, before any Diameter message (rule %s)",
+		     refused_rule ? refused_rule : "none");
+		if (fd >= 0)
+			close(fd);
+	}
 	ssize_t got = pid > 0 ? read(pfd[0], cfps, sizeof(cfps)) : -1;
 	int st = 1;
 	if (pid > 0)

@@ -132,8 +132,10 @@ case ",$SCENARIOS," in *,dtls_sctp,*)
 	check "dtls_sctp: SCTP-AUTH key from the exporter active on both associations" \
 		test "$(grep -c "ok   server: assoc [12]: SCTP-AUTH key 1 from EXPORTER_DTLS_OVER_SCTP" "$T/dtls.out")" -eq 2
 	check "dtls_sctp: key replaced by the new handshake" grep -q "ok   both: SCTP-AUTH key replaced" "$T/dtls.out"
+	check "dtls_sctp: wrong certificate (no clientAuth) refused in the DTLS handshake" \
+		grep -q "ok   server: assoc 3: gcs1 with a certificate lacking clientAuth refused" "$T/dtls.out"
 	a=$(($(snmp SctpActiveEstabs) - a0))
-	check "dtls_sctp: /proc/net/sctp/snmp counted 2 associations (active +$a)" test "$a" -eq 2
+	check "dtls_sctp: /proc/net/sctp/snmp counted 3 associations (active +$a)" test "$a" -eq 3
 	check "dtls_sctp: net.sctp.auth_enable = $(cat /proc/sys/net/sctp/auth_enable)" \
 		test "$(cat /proc/sys/net/sctp/auth_enable)" = 1
 	;;
