@@ -21,7 +21,7 @@
 # test/sctp/dtls_check.c with SCTP-AUTH on), dtls_sctp_noauth (SCTP-AUTH off
 # in the kernel: DTLS/SCTP refused). Environment:
 #   SCTP_LANE_NO_SCTP=1   do not load sctp.ko in the guest (the lane must FAIL)
-#   SCTP_LANE_TIMEOUT=N   qemu limit in seconds (default 240)
+#   SCTP_LANE_TIMEOUT=N   qemu limit in seconds (default 300)
 #   SCTP_LANE_KEEP=DIR    keep the work files (initramfs, serial log) in DIR
 #   SCTP_LANE_CACHE=DIR   where the .deb files are cached (BUILD/sctp-cache)
 set -uo pipefail
@@ -200,7 +200,7 @@ say "initramfs $(($(stat -c %s "$W/lane.cpio") / 1048576)) MB"
 # ------------------------------------------------------------------- 4. VM
 args="console=ttyS0 quiet panic=-1 cryptomgr.notests mitigations=off scenarios=$SCENARIOS"
 [ -n "${SCTP_LANE_NO_SCTP:-}" ] && args="$args nosctp=1"
-timeout --foreground -k 5 "${SCTP_LANE_TIMEOUT:-240}" qemu-system-x86_64 -m 1024 -smp 2 -cpu max \
+timeout --foreground -k 5 "${SCTP_LANE_TIMEOUT:-300}" qemu-system-x86_64 -m 1024 -smp 2 -cpu max \
 	-accel tcg -nographic -no-reboot -nodefaults -serial stdio \
 	-kernel "$VMLINUX" -initrd "$W/lane.cpio" -append "$args" \
 	</dev/null >"$W/serial.raw" 2>&1
@@ -212,7 +212,7 @@ if [ "$qrc" -eq 0 ] && grep -q "SCTP-LANE VERDICT: PASS" "$W/serial.log"; then
 	say "PASS"
 	exit 0
 fi
-[ "$qrc" -eq 124 ] && echo "sctp-lane: qemu timed out after ${SCTP_LANE_TIMEOUT:-240}s"
+[ "$qrc" -eq 124 ] && echo "sctp-lane: qemu timed out after ${SCTP_LANE_TIMEOUT:-300}s"
 grep -q "SCTP-LANE VERDICT" "$W/serial.log" || { echo "sctp-lane: no verdict; serial tail:"; tail -30 "$W/serial.log"; }
 say "FAIL"
 exit 1
