@@ -88,7 +88,7 @@ run() { # run base|ext OP: RES = "R req/s, latency ...", CPU = µs/request
 	c0=$(cpu_us "$pid")
 	local perf=
 	if [ -n "${PERF_DIR:-}" ]; then # PERF_DIR=dir: a perf profile of the BM-SC per run
-		perf record -q -g -p "$pid" -o "$PERF_DIR/$kind-$op.data" 2>/dev/null &
+		perf record -q ${PERF_OPTS:--g} -p "$pid" -o "$PERF_DIR/$kind-$op.data" 2>/dev/null &
 		perf=$!
 	fi
 	"$BIN/mb2c-client" -c "$T/gcs1_bench.conf" -p bmsc.mb2c.lab -x "$FDX" -t 60 \

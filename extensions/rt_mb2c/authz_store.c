@@ -42,6 +42,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -152,8 +153,8 @@ struct authz_store {
 	size_t jlogged; /* journal entries already in the log */
 	time_t last_flush;
 	char *logpath;
-	unsigned char *lbuf;
-	size_t lcap;
+	unsigned char *lmap; /* the log file, mapped */
+	size_t lsize, loff;  /* its size, the end of the records */
 };
 
 static inline size_t slot_home(const struct authz_store *s, uint64_t key)
@@ -620,39 +621,25 @@ fail:
  * is ignored: its answer never left. */
 #define LOG_FLUSH_N 512 /* small transactions: no stall of the answer path */
 
-static int log_append(struct authz_store *s)
+/* The log is a file mapped in memory (MAP_SHARED): a record stored there is
+ * in the page cache at once, which survives the death of the process like a
+ * write() would, without a system call. Each record's key is stored last,
+ * with one 8-byte store, into a zeroed area: replay stops at the first zero
+ * key, so a record cut short by kill -9 is never seen. */
+#define LOG_MAP_MIN ((size_t)1 << 20)
+
+static int log_map(struct authz_store *s, size_t size)
 {
-	size_t need = 0, used = 0;
-	for (size_t i = s->jlogged; i < s->jn; i++)
-		need += 14 + (s->jrn[i].owner ? strlen(s->names[s->jrn[i].owner]) : 0);
-	if (!need)
-		return 0;
-	if (need > s->lcap) {
-		unsigned char *b = realloc(s->lbuf, need);
-		if (!b)
-			return ENOMEM;
-		s->lbuf = b;
-		s->lcap = need;
-	}
-	for (size_t i = s->jlogged; i < s->jn; i++) {
-		const struct jent *j = &s->jrn[i];
-		const char *name = j->owner ? s->names[j->owner] : "";
-		uint16_t len = (uint16_t)strlen(name);
-		memcpy(s->lbuf + used, &j->key, 8);
-		memcpy(s->lbuf + used + 8, &j->expiry, 4);
-		memcpy(s->lbuf + used + 12, &len, 2);
-		memcpy(s->lbuf + used + 14, name, len);
-		used += 14 + (size_t)len;
-	}
-	for (size_t off = 0; off < used;) {
-		ssize_t w = write(s->logfd, s->lbuf + off, used - off);
-		if (w < 0)
-			return EIO;
-		off += (size_t)w;
-	}
-	if (s->log_full && fdatasync(s->logfd))
+	if (s->lmap)
+		munmap(s->lmap, s->lsize);
+	s->lmap = NULL;
+	if (ftruncate(s->logfd, (off_t)size))
 		return EIO;
-	s->jlogged = s->jn;
+	void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, s->logfd, 0);
+	if (p == MAP_FAILED)
+		return EIO;
+	s->lmap = p;
+	s->lsize = size;
 	return 0;
 }
 
@@ -663,7 +650,54 @@ static int log_flush(struct authz_store *s)
 		return ret;
 	s->jlogged = 0;
 	s->last_flush = time(NULL);
-	return ftruncate(s->logfd, 0) ? EIO : 0;
+	memset(s->lmap, 0, s->loff); /* everything is in SQLite now */
+	s->loff = 0;
+	return 0;
+}
+
+static int log_append(struct authz_store *s)
+{
+	size_t need = 0;
+	for (size_t i = s->jlogged; i < s->jn; i++)
+		need += 14 + (s->jrn[i].owner ? strlen(s->names[s->jrn[i].owner]) : 0);
+	if (!need)
+		return 0;
+	if (s->loff + need + 8 > s->lsize) { /* + 8: a zero key always ends the log */
+		size_t at = s->jlogged;
+		int ret = log_flush(s); /* writes the whole journal, logged or not */
+		if (ret)
+			return ret;
+		(void)at;
+		if (need + 8 > s->lsize) {
+			size_t size = s->lsize;
+			while (need + 8 > size)
+				size *= 2;
+			if ((ret = log_map(s, size)))
+				return ret;
+		}
+		return 0; /* in SQLite: nothing left to log */
+	}
+	size_t start = s->loff;
+	for (size_t i = s->jlogged; i < s->jn; i++) {
+		const struct jent *j = &s->jrn[i];
+		const char *name = j->owner ? s->names[j->owner] : "";
+		uint16_t len = (uint16_t)strlen(name);
+		unsigned char *r = s->lmap + s->loff;
+		memcpy(r + 8, &j->expiry, 4);
+		memcpy(r + 12, &len, 2);
+		memcpy(r + 14, name, len);
+		__atomic_signal_fence(__ATOMIC_SEQ_CST); /* the key last */
+		memcpy(r, &j->key, 8);
+		s->loff += 14 + (size_t)len;
+	}
+	if (s->log_full) {
+		long pg = sysconf(_SC_PAGESIZE);
+		size_t from = start / (size_t)pg * (size_t)pg;
+		if (msync(s->lmap + from, s->loff - from, MS_SYNC))
+			return EIO;
+	}
+	s->jlogged = s->jn;
+	return 0;
 }
 
 int authz_store_sync(struct authz_store *s)
@@ -685,6 +719,8 @@ static int log_replay(struct authz_store *s, const unsigned char *b, size_t n)
 		uint32_t expiry;
 		uint16_t len;
 		memcpy(&key, b + off, 8);
+		if (!key)
+			break; /* the end */
 		memcpy(&expiry, b + off + 8, 4);
 		memcpy(&len, b + off + 12, 2);
 		if (off + 14 + len > n)
@@ -722,7 +758,7 @@ int authz_store_use_log(struct authz_store *s, int full)
 	if (!s->logpath)
 		return ENOMEM;
 	snprintf(s->logpath, len, "%s-log", path);
-	int fd = open(s->logpath, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+	int fd = open(s->logpath, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return errno;
 	off_t size = lseek(fd, 0, SEEK_END);
@@ -735,9 +771,22 @@ int authz_store_use_log(struct authz_store *s, int full)
 	free(b);
 	s->logfd = fd;
 	s->log_full = full;
+	/* what the log held goes to SQLite, then the log starts empty */
 	if (!ret)
-		ret = log_flush(s); /* what the log held is in SQLite now */
+		ret = db_write(s);
+	if (!ret && ftruncate(fd, 0))
+		ret = EIO;
+	if (!ret)
+		ret = log_map(s, LOG_MAP_MIN);
+	if (!ret) {
+		s->jlogged = 0;
+		s->loff = 0;
+		s->last_flush = time(NULL);
+	}
 	if (ret) {
+		if (s->lmap)
+			munmap(s->lmap, s->lsize);
+		s->lmap = NULL;
 		close(fd);
 		s->logfd = -1;
 	}
@@ -759,11 +808,17 @@ void authz_store_close(struct authz_store *s)
 	if (!s)
 		return;
 	if (s->logfd >= 0) {
-		log_flush(s);
+		if (!log_flush(s) && s->lmap) {
+			munmap(s->lmap, s->lsize);
+			s->lmap = NULL;
+			if (ftruncate(s->logfd, 0)) /* all in SQLite: an empty log */
+				s->lsize = 0;
+		}
+		if (s->lmap)
+			munmap(s->lmap, s->lsize);
 		close(s->logfd);
 	}
 	free(s->logpath);
-	free(s->lbuf);
 	sqlite3_finalize(s->st_put);
 	sqlite3_finalize(s->st_del);
 	sqlite3_close(s->db);

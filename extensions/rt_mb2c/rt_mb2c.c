@@ -573,16 +573,25 @@ static int rt_out(void *cbdata, struct msg **pmsg, struct fd_list *candidates)
 	return 0;
 }
 
+/* A top-level base-protocol AVP's string value (a walk comparing codes: no
+ * dictionary search; Origin-Host is near the top of every message). */
 static int avp_str(struct msg *m, uint32_t code, char *out, size_t len)
 {
 	struct avp *a = NULL;
-	struct avp_hdr *h = NULL;
-	if (fd_msg_search_avp(m, mb2c_avp(code), &a) || !a || fd_msg_avp_hdr(a, &h) ||
-	    !h->avp_value || h->avp_value->os.len >= len)
+	if (fd_msg_browse(m, MSG_BRW_FIRST_CHILD, &a, NULL))
 		return -1;
-	memcpy(out, h->avp_value->os.data, h->avp_value->os.len);
-	out[h->avp_value->os.len] = 0;
-	return 0;
+	for (; a; fd_msg_browse(a, MSG_BRW_NEXT, &a, NULL) ? a = NULL : 0) {
+		struct avp_hdr *h = NULL;
+		if (fd_msg_avp_hdr(a, &h) || h->avp_code != code ||
+		    (h->avp_flags & AVP_FLAG_VENDOR))
+			continue;
+		if (!h->avp_value || h->avp_value->os.len >= len)
+			return -1;
+		memcpy(out, h->avp_value->os.data, h->avp_value->os.len);
+		out[h->avp_value->os.len] = 0;
+		return 0;
+	}
+	return -1;
 }
 
 /* A GNR leaving with TMGI-Expiry: those bindings end (it passed rt_out, so
@@ -702,13 +711,6 @@ static void rt_hook(enum fd_hook_type type, struct msg *msg, struct peer_hdr *pe
 	}
 	if (hdr->msg_code != MB2C_CMD_GCS_ACTION || fd_msg_answ_getq(msg, &q) || !q)
 		return;
-	char who[256], bmsc[256];
-	if (avp_str(q, MB2C_BASE_ORIGIN_HOST, who, sizeof(who)))
-		return;
-	/* the BM-SC that answered: kept for routing on a relay only (co-located,
-	 * it is this node) */
-	int relayed = !avp_str(msg, MB2C_BASE_ORIGIN_HOST, bmsc, sizeof(bmsc)) &&
-	              strcasecmp(bmsc, fd_g_config->cnf_diamid);
 	struct msg_hdr *qh = NULL;
 	if (fd_msg_hdr(q, &qh))
 		return;
@@ -717,14 +719,23 @@ static void rt_hook(enum fd_hook_type type, struct msg *msg, struct peer_hdr *pe
 	pthread_mutex_unlock(&lock);
 	if (!e && !has_items(msg))
 		return; /* a heartbeat or an error answer: nothing to learn */
+	char who[256];
+	if (avp_str(q, MB2C_BASE_ORIGIN_HOST, who, sizeof(who)))
+		snprintf(who, sizeof(who), "-");
 	struct mb2c_gaa *a = NULL;
 	struct mb2c_read_error err;
-	if (mb2c_gaa_read(msg, &a, &err)) {
+	int rd = mb2c_gaa_read(msg, &a, &err);
+	/* the BM-SC that answered: kept for routing on a relay only (co-located,
+	 * it is this node) */
+	const char *bmsc = !rd && a->c.origin_host.s ? a->c.origin_host.s : "";
+	int relayed = *bmsc && strcasecmp(bmsc, fd_g_config->cnf_diamid);
+	if (rd || !strcmp(who, "-")) {
 		if (e)
 			fd_log_error(
 			        "rt_mb2c: unreadable GAA to %s (%s): the %zu denied items of its "
 			        "GAR are not added",
-			        who, err.text, e->items.n_dealloc + e->items.n_bearer);
+			        who, rd ? err.text : "no Origin-Host in its GAR",
+			        e->items.n_dealloc + e->items.n_bearer);
 		goto merged;
 	}
 	uint32_t now = (uint32_t)time(NULL);
@@ -785,8 +796,8 @@ static void rt_hook(enum fd_hook_type type, struct msg *msg, struct peer_hdr *pe
 			              e->items.n_dealloc + e->items.n_bearer + e->items.has_alloc +
 			                      (e->alloc_bits != 0));
 	}
-	mb2c_gaa_free(a);
 merged:
+	mb2c_gaa_free(rd ? NULL : a);
 	if (e) {
 		mb2c_arena_free(e->ar);
 		free(e);
