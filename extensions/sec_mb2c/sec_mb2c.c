@@ -297,6 +297,29 @@ static int ll_addr_allowed(const struct sec_peer *p, struct peer_info *info)
 	return !peer_sockaddr(info, &ss) && sec_addr_allowed(p, (struct sockaddr *)&ss);
 }
 
+/* DTLS/SCTP hand-over: 0 and the identity the dtls_sctp front end vouched
+ * for when the connection is a loopback one it registered (by the ports of
+ * this, the core's, socket), -1 otherwise. */
+static int handover_identity(struct peer_info *info, char *id, size_t idlen)
+{
+	struct peer_hdr *p = (struct peer_hdr *)((char *)info - offsetof(struct peer_hdr, info));
+	char desc[128] = "";
+	if (fd_peer_cnx_proto_info(p, desc, sizeof(desc)))
+		return -1;
+	const char *soc = strstr(desc, "soc#");
+	if (!soc)
+		return -1;
+	int fd = atoi(soc + 4);
+	struct sockaddr_in l, r;
+	socklen_t ll = sizeof(l), rl = sizeof(r);
+	if (fd <= 0 || getsockname(fd, (struct sockaddr *)&l, &ll) ||
+	    getpeername(fd, (struct sockaddr *)&r, &rl) || l.sin_family != AF_INET ||
+	    r.sin_family != AF_INET || ntohl(r.sin_addr.s_addr) != INADDR_LOOPBACK ||
+	    ntohl(l.sin_addr.s_addr) != INADDR_LOOPBACK)
+		return -1;
+	return mb2c_handover_get(ntohs(l.sin_port), ntohs(r.sin_port), id, idlen);
+}
+
 /* The identity binding of one connection: the certificate (or the trusted
  * link) must prove pi_diamid, and the peer must be in the policy. Fills
  * *a; returns the failed rule or NULL. */
@@ -327,6 +350,22 @@ static const char *bind_peer(const struct sec_conf *c, struct peer_info *info,
 		a->via = MB2C_VIA_TLS;
 		return NULL;
 	}
+	/* DTLS/SCTP front end hand-over (dtls_sctp.fdx): a loopback connection
+	 * the front end vouched for, carrying exactly the DTLS-proven identity */
+	char vouched[256];
+	int ho = handover_identity(info, vouched, sizeof(vouched));
+	if (ho == 0) {
+		if (strcasecmp(vouched, id)) {
+			snprintf(text, textlen,
+			         "CER Origin-Host %.100s over a DTLS/SCTP hand-over proven for "
+			         "%.100s",
+			         id, vouched);
+			return "dtls.id-mismatch";
+		}
+		a->via = MB2C_VIA_TLS;
+		snprintf(text, textlen, "dtls_sctp");
+		return NULL;
+	}
 	if (!p->trusted) {
 		snprintf(text, textlen, "%s connected without TLS but is not a trusted peer", id);
 		return "notls.untrusted";
@@ -351,16 +390,18 @@ static int sec_validate(struct peer_info *info, int *auth, int (**cb2)(struct pe
 	int enforce = c->enforce;
 	conf_put();
 	if (!rule) {
-		if (a.via == MB2C_VIA_TRUSTED)
-			info->config.pic_flags.sec = PI_SEC_NONE;
+		if (a.via == MB2C_VIA_TRUSTED || !info->runtime.pir_cert_list)
+			info->config.pic_flags.sec = PI_SEC_NONE; /* trusted link, DTLS hand-over */
 		mb2c_peerauth_set(info->pi_diamid, &a);
 		*auth = 1;
 		pthread_mutex_lock(&jv_lock);
 		snprintf(just_validated, sizeof(just_validated), "%s", info->pi_diamid);
 		pthread_mutex_unlock(&jv_lock);
 		audit("ACCEPT", info->pi_diamid, addr,
-		      a.via == MB2C_VIA_TLS ? "id.bound" : "notls.trusted", "role %s",
-		      mb2c_role_name(a.role));
+		      a.via == MB2C_VIA_TLS ? (text[0] ? "id.bound-dtls" : "id.bound")
+		                            : "notls.trusted",
+		      "role %s%s", mb2c_role_name(a.role),
+		      text[0] ? " (DTLS/SCTP hand-over vouched by dtls_sctp)" : "");
 		return 0;
 	}
 	snprintf(a.reason, sizeof(a.reason), "%s", rule);
@@ -449,7 +490,8 @@ static void sec_hook(enum fd_hook_type type, struct msg *msg, struct peer_hdr *p
 		mb2c_peerauth_set(id, &a);
 		if (!logged)
 			audit("ACCEPT", id, addr,
-			      a.via == MB2C_VIA_TLS ? "id.bound" : "notls.trusted",
+			      a.via == MB2C_VIA_TLS ? (text[0] ? "id.bound-dtls" : "id.bound")
+			                            : "notls.trusted",
 			      "role %s (known or configured peer)", mb2c_role_name(a.role));
 		return;
 	}

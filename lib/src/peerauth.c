@@ -1,6 +1,7 @@
 /* Connection authentication registry (see mb2c/peerauth.h). A small table:
  * a BM-SC has tens of peers, not thousands. */
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -110,4 +111,64 @@ enum mb2c_role mb2c_role_parse(const char *s)
 	if (!strcmp(s, "agent"))
 		return MB2C_ROLE_AGENT;
 	return MB2C_ROLE_NONE;
+}
+
+/* ---- DTLS/SCTP front-end hand-over (see mb2c/peerauth.h) ---- */
+
+static struct {
+	unsigned lport, rport; /* 0: free slot */
+	char id[256];
+} handover[MB2C_HANDOVER_MAX];
+static pthread_mutex_t ho_lock = PTHREAD_MUTEX_INITIALIZER;
+
+int mb2c_handover_vouch(unsigned core_lport, unsigned core_rport, const char *id)
+{
+	if (!core_lport || !core_rport || core_lport > 65535 || core_rport > 65535 || !id ||
+	    !id[0] || strlen(id) >= sizeof(handover[0].id))
+		return -1;
+	int ret = -1, freeslot = -1;
+	pthread_mutex_lock(&ho_lock);
+	for (int i = 0; i < MB2C_HANDOVER_MAX; i++) {
+		if (handover[i].lport == core_lport && handover[i].rport == core_rport) {
+			freeslot = i;
+			break;
+		}
+		if (!handover[i].lport && freeslot < 0)
+			freeslot = i;
+	}
+	if (freeslot >= 0) {
+		handover[freeslot].lport = core_lport;
+		handover[freeslot].rport = core_rport;
+		snprintf(handover[freeslot].id, sizeof(handover[freeslot].id), "%s", id);
+		ret = 0;
+	}
+	pthread_mutex_unlock(&ho_lock);
+	return ret;
+}
+
+void mb2c_handover_revoke(unsigned core_lport, unsigned core_rport)
+{
+	pthread_mutex_lock(&ho_lock);
+	for (int i = 0; i < MB2C_HANDOVER_MAX; i++)
+		if (handover[i].lport == core_lport && handover[i].rport == core_rport) {
+			handover[i].lport = handover[i].rport = 0;
+			handover[i].id[0] = 0;
+		}
+	pthread_mutex_unlock(&ho_lock);
+}
+
+int mb2c_handover_get(unsigned core_lport, unsigned core_rport, char *id, size_t idlen)
+{
+	int ret = -1;
+	if (!core_lport || !core_rport || !id || !idlen)
+		return -1;
+	pthread_mutex_lock(&ho_lock);
+	for (int i = 0; i < MB2C_HANDOVER_MAX; i++)
+		if (handover[i].lport == core_lport && handover[i].rport == core_rport) {
+			snprintf(id, idlen, "%s", handover[i].id);
+			ret = 0;
+			break;
+		}
+	pthread_mutex_unlock(&ho_lock);
+	return ret;
 }

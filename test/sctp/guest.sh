@@ -5,13 +5,13 @@
 # runs. Prints one line per check, a summary line and exactly one verdict:
 # "SCTP-LANE VERDICT: PASS" or "SCTP-LANE VERDICT: FAIL".
 #   guest.sh [SCENARIOS]   comma list of tls_sctp, tls_sctp_wrongcert,
-#                          dtls_sctp, dtls_sctp_noauth (default all)
+#                          dtls_sctp, dtls_fe, dtls_sctp_noauth (default all)
 set -uo pipefail
 export PATH=/bin:/usr/bin
 export T=/run/t QUIET_KEEP=1
 . /lane/lib/common.sh
 LAB=/lane/lab
-SCENARIOS=${1:-tls_sctp,tls_sctp_wrongcert,dtls_sctp,dtls_sctp_noauth}
+SCENARIOS=${1:-tls_sctp,tls_sctp_wrongcert,dtls_sctp,dtls_fe,dtls_sctp_noauth}
 up() { cut -d' ' -f1 /proc/uptime; }
 snmp() { awk -v k="$1" '$1 == k {print $2}' /proc/net/sctp/snmp 2>/dev/null || echo 0; }
 client() { # client CONF LOG [mb2c-client args...]
@@ -141,6 +141,69 @@ case ",$SCENARIOS," in *,dtls_sctp,*)
 	;;
 esac
 
+case ",$SCENARIOS," in *,dtls_fe,*)
+	echo "lane: [dtls_fe] standard MB2-C scenario, gcs1 over DTLS/SCTP through the dtls_sctp.fdx front ends ($(up)s)"
+	sysctl -w net.sctp.auth_enable=1 >/dev/null
+	a0=$(snmp SctpActiveEstabs)
+	p0=$(snmp SctpPassiveEstabs)
+	start_daemon bmscd "$LAB/bmsc-dtls.conf"
+	ready=0
+	for ((i = 0; i < 3000; i++)); do
+		grep -q "app_bmsc_lab: ready" "$T/bmscd.log" 2>/dev/null &&
+			grep -q "daemon initialized" "$T/bmscd.log" && { ready=1; break; }
+		kill -0 "$PID_bmscd" 2>/dev/null || break
+		usleep 10000
+	done
+	check "dtls_fe: BM-SC with the inbound front end up ($(up)s)" test "$ready" = 1
+	grep -m1 "dtls_sctp: inbound mode" "$T/bmscd.log"
+	check "dtls_fe: front end owns SCTP port 3869 (/proc/net/sctp/eps)" \
+		awk '$6 == 3869 {f = 1} END {exit !f}' /proc/net/sctp/eps
+	if [ "$ready" = 1 ]; then
+		client "$LAB/gcs1-dtls.conf" "$T/gcs1d.log" -w 30 scenario /lane/standard.scn >"$T/dtls_fe.out" 2>&1
+		rc=$?
+		cat "$T/dtls_fe.out" | grep -E "passed|GNR" | head -5
+		check "dtls_fe: mb2c-client standard scenario exit 0 (got $rc)" test "$rc" -eq 0
+		check "dtls_fe: 14 passed, 0 failed" grep -qx "14 passed, 0 failed" "$T/dtls_fe.out"
+		check "dtls_fe: GNR with TMGI-Expiry received" \
+			grep -q "<- GNR from bmsc.mb2c.lab: TMGI-Expiry" "$T/dtls_fe.out"
+		check "dtls_fe: 12 GARs logged by the BM-SC" \
+			test "$(grep -c 'app_bmsc_lab: GAR from gcs1.mb2c.lab' "$T/bmscd.log")" -eq 12
+		# a second association: a new handshake, a new SCTP-AUTH key
+		client "$LAB/gcs1-dtls.conf" "$T/gcs1d2.log" -w 30 heartbeat >"$T/dtls_fe2.out" 2>&1
+		rc=$?
+		check "dtls_fe: second association (heartbeat) exit 0 (got $rc)" test "$rc" -eq 0
+		usleep 300000
+		grep -E "dtls_sctp: (ACCEPT|REJECT|assoc .*SCTP-AUTH)" "$T/bmscd.log"
+		grep -E "sec_mb2c: ACCEPT peer=gcs1" "$T/bmscd.log"
+		check "dtls_fe: inbound front end checked gcs1's certificate and vouched for the hand-over" \
+			grep -q "dtls_sctp: ACCEPT assoc 1 peer=gcs1.mb2c.lab" "$T/bmscd.log"
+		check "dtls_fe: sec_mb2c admitted the hand-over as gcs1 (rule id.bound-dtls)" \
+			grep -q "sec_mb2c: ACCEPT peer=gcs1.mb2c.lab .*rule=id.bound-dtls" "$T/bmscd.log"
+		check "dtls_fe: outbound front end (gcs1) checked the BM-SC certificate" \
+			grep -q "dtls_sctp: ACCEPT assoc 1 peer=bmsc.mb2c.lab" "$T/gcs1d.log"
+		check "dtls_fe: SCTP-AUTH key from EXPORTER_DTLS_OVER_SCTP active on both ends" \
+			test "$(grep -hc "SCTP-AUTH key 1 from EXPORTER_DTLS_OVER_SCTP (64 bytes) active" "$T/bmscd.log" "$T/gcs1d.log" | awk '{s += $1} END {print s}')" -ge 2
+	fi
+	stop_daemon bmscd
+	check "dtls_fe: BM-SC stops cleanly on SIGTERM (exit $STOP_RC)" test "$STOP_RC" = 0
+	c=$(grep "dtls_sctp: counters (exit)" "$T/bmscd.log" | tail -1)
+	echo "lane: [dtls_fe] BM-SC front end ${c#*dtls_sctp: }"
+	echo "lane: [dtls_fe] gcs1 front end $(grep -h "dtls_sctp: counters (exit)" "$T/gcs1d.log" | tail -1 | sed 's/.*dtls_sctp: //')"
+	cnt() { echo "$c" | sed -n "s/.* $1=\([0-9]*\).*/\1/p"; }
+	check "dtls_fe: BM-SC front end: 2 associations, 2 handed over, 0 refused" \
+		test "$(cnt associations)" = 2 -a "$(cnt handed_over)" = 2 -a "$(cnt refused)" = 0
+	check "dtls_fe: BM-SC front end: SCTP-AUTH active on 2, key replaced on the new handshake ($(cnt key_replaced))" \
+		test "$(cnt sctp_auth_active)" = 2 -a "$(cnt key_replaced)" = 1
+	a=$(($(snmp SctpActiveEstabs) - a0))
+	p=$(($(snmp SctpPassiveEstabs) - p0))
+	echo "lane: [dtls_fe] /proc/net/sctp/snmp: $(grep -E 'SctpActiveEstabs|SctpPassiveEstabs|SctpAborteds|SctpShutdowns|SctpInSCTPPacks|SctpOutSCTPPacks' /proc/net/sctp/snmp | tr -s ' \t' '=' | tr '\n' ' ')"
+	check "dtls_fe: /proc/net/sctp/snmp counted 2 associations each way (active +$a, passive +$p)" \
+		test "$a" -eq 2 -a "$p" -eq 2
+	[ "$FAIL" -eq 0 ] || tails "$T/dtls_fe.out" "$T/gcs1d.log" "$T/bmscd.log"
+	echo "lane: [dtls_fe] done ($(up)s)"
+	;;
+esac
+
 case ",$SCENARIOS," in *,dtls_sctp_noauth,*)
 	echo "lane: [dtls_sctp_noauth] SCTP-AUTH disabled in the kernel ($(up)s)"
 	sysctl -w net.sctp.auth_enable=0 >/dev/null
@@ -151,6 +214,12 @@ case ",$SCENARIOS," in *,dtls_sctp_noauth,*)
 	check "dtls_sctp_noauth: refused (exit 3, got $rc)" test "$rc" -eq 3
 	check "dtls_sctp_noauth: says why" grep -q "REFUSED: SCTP-AUTH is disabled" "$T/noauth.out"
 	check "dtls_sctp_noauth: no association was made" test "$(snmp SctpActiveEstabs)" -eq "$a0"
+	timeout 30 "$FDD" -c "$LAB/bmsc-dtls.conf" >"$T/noauth-fe.log" 2>&1
+	rc=$?
+	grep -m1 "dtls_sctp: refusing to start" "$T/noauth-fe.log"
+	check "dtls_sctp_noauth: the BM-SC with the front end refuses to start (exit $rc)" test "$rc" -ne 0
+	check "dtls_sctp_noauth: the front end says why" \
+		grep -q "dtls_sctp: refusing to start: SCTP-AUTH is disabled" "$T/noauth-fe.log"
 	;;
 esac
 

@@ -18,8 +18,10 @@
 # SCENARIOS (comma list, default all): tls_sctp (standard scenario over
 # TLS/SCTP with sec_mb2c), tls_sctp_wrongcert (gcs1 with a certificate
 # breaking the profile, and one from an untrusted CA, refused), dtls_sctp (RFC 6083 building blocks:
-# test/sctp/dtls_check.c with SCTP-AUTH on), dtls_sctp_noauth (SCTP-AUTH off
-# in the kernel: DTLS/SCTP refused). Environment:
+# test/sctp/dtls_check.c with SCTP-AUTH on), dtls_fe (the standard scenario
+# with gcs1 reaching the BM-SC over DTLS/SCTP through the dtls_sctp.fdx front
+# end on both sides), dtls_sctp_noauth (SCTP-AUTH off in the kernel: the check
+# and the front end refuse). Environment:
 #   SCTP_LANE_NO_SCTP=1   do not load sctp.ko in the guest (the lane must FAIL)
 #   SCTP_LANE_TIMEOUT=N   qemu limit in seconds (default 300)
 #   SCTP_LANE_KEEP=DIR    keep the work files (initramfs, serial log) in DIR
@@ -27,7 +29,7 @@
 set -uo pipefail
 SRC=$(cd "$1" && pwd)
 BUILD=$(cd "$2" && pwd)
-SCENARIOS=${3:-tls_sctp,tls_sctp_wrongcert,dtls_sctp,dtls_sctp_noauth}
+SCENARIOS=${3:-tls_sctp,tls_sctp_wrongcert,dtls_sctp,dtls_fe,dtls_sctp_noauth}
 CACHE=${SCTP_LANE_CACHE:-$BUILD/sctp-cache}
 t0=$(date +%s.%N)
 say() { printf 'sctp-lane: [%5.1fs] %s\n' "$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN {print b - a}')" "$*"; }
@@ -135,6 +137,45 @@ for w in servonly rogue; do
 	     s|^TLS_CA = .*|&\nTLS_CA = \"$G/lab/pki/rogue.pem\";|" gcs1.conf >"gcs1-$w.conf"
 	grep -q "gcs1-$w.pem" "gcs1-$w.conf" || die "wrong-cert conf rewrite failed"
 done
+# dtls_fe: the same lab with the dtls_sctp.fdx front end on both sides. The
+# BM-SC core listens on TCP (plain Port 3868 for the hand-over, TLS port as
+# before) on 127.0.0.1 only, its front end owns SCTP port 3869 (DTLS/SCTP);
+# gcs1's core connects No_TLS to its own outbound front end on 127.0.0.1:3870,
+# which carries the link over DTLS/SCTP to 3869. The BM-SC's sec_mb2c admits
+# the certificate-less hand-over only because its front end vouched for it.
+sed "s|^No_TCP;|No_SCTP;|; s|^Port = 0;|Port = 3868;\nListenOn = \"127.0.0.1\";|;
+     s|bmsc_lab\.conf|bmsc_lab-dtls.conf|;
+     s|^\(LoadExtension = \"$G/fdx/dict_mb2c.fdx\";\)|\1\nLoadExtension = \"$G/fdx/dtls_sctp.fdx\" : \"$G/lab/fe-bmsc.conf\";|" \
+	bmsc.conf >bmsc-dtls.conf
+sed "s|bmsc\.sqlite|bmsc-dtls.sqlite|" bmsc_lab.conf >bmsc_lab-dtls.conf
+sed "s|^No_TCP;|No_SCTP;|; s|sec_gcs\.conf|sec_gcs-dtls.conf|;
+     s|^ConnectPeer = .*|ConnectPeer = \"bmsc.mb2c.lab\" { ConnectTo = \"127.0.0.1\"; Port = 3870; TcTimer = 1; No_TLS; };|;
+     s|^\(LoadExtension = \"$G/fdx/dict_mb2c.fdx\";\)|\1\nLoadExtension = \"$G/fdx/dtls_sctp.fdx\" : \"$G/lab/fe-gcs1.conf\";|" \
+	gcs1.conf >gcs1-dtls.conf
+cat >fe-bmsc.conf <<C
+# BM-SC front end: DTLS/SCTP in, hand-over to the core's TCP Port
+mode = "inbound";
+listen_addr = "127.0.0.1";
+listen_port = 3869;
+core_port = 3868;
+C
+cat >fe-gcs1.conf <<C
+# gcs1 front end: the core's ConnectPeer (local TCP) out over DTLS/SCTP
+mode = "outbound";
+listen_port = 3870;
+connect_addr = "127.0.0.1";
+connect_port = 3869;
+peer_identity = "bmsc.mb2c.lab";
+C
+cat >sec_gcs-dtls.conf <<C
+# gcs1 with its own DTLS/SCTP front end: the link to it is local (the front
+# end checks the BM-SC certificate profile and identity in the handshake)
+mode = "enforce";
+peers = ( { identity = "bmsc.mb2c.lab"; role = "bmsc"; trusted = true; from = [ "127.0.0.1/32" ]; } );
+C
+grep -q "dtls_sctp.fdx" bmsc-dtls.conf && grep -q "Port = 3868" bmsc-dtls.conf &&
+	grep -q "dtls_sctp.fdx" gcs1-dtls.conf && grep -q "Port = 3870; TcTimer = 1; No_TLS" gcs1-dtls.conf ||
+	die "dtls_fe conf rewrite failed"
 cp "$SRC/extensions/app_gcs_client/scenarios/standard.scn" "$L/standard.scn"
 say "PKI and SCTP confs ready"
 

@@ -39,4 +39,22 @@ const char *mb2c_role_name(enum mb2c_role r);
 /* "gcs-as", "bmsc", "agent" -> role; MB2C_ROLE_NONE if unknown. */
 enum mb2c_role mb2c_role_parse(const char *s);
 
+/* ---- DTLS/SCTP front-end hand-over (issue 7, dtls_sctp.fdx) ----
+ * The front end terminates DTLS/SCTP, checks the peer certificate and hands
+ * the association to the core over a loopback TCP connection. Before any
+ * byte goes over it, it vouches here for that one connection, named by the
+ * ports of the CORE's socket (its local port, its remote port): "this
+ * connection carries identity id, authenticated by dtls_sctp". sec_mb2c
+ * admits a certificate-less loopback connection only with such an entry and
+ * only if the CER Origin-Host equals id. Fixed table (MB2C_HANDOVER_MAX),
+ * thread-safe. */
+#define MB2C_HANDOVER_MAX 64
+/* 0, or -1 when the table is full or an argument is bad (refuse the
+ * association then: never fail open). Replaces an entry for the same ports. */
+int mb2c_handover_vouch(unsigned core_lport, unsigned core_rport, const char *id);
+void mb2c_handover_revoke(unsigned core_lport, unsigned core_rport);
+/* 0 and the identity copied into id (idlen bytes), or -1 when nobody
+ * vouched for this connection. */
+int mb2c_handover_get(unsigned core_lport, unsigned core_rport, char *id, size_t idlen);
+
 #endif
