@@ -173,7 +173,16 @@ cat >sec_gcs-dtls.conf <<C
 mode = "enforce";
 peers = ( { identity = "bmsc.mb2c.lab"; role = "bmsc"; trusted = true; from = [ "127.0.0.1/32" ]; } );
 C
+# negatives: gcs1's core behind a front end presenting gcs2's certificate
+# (the CER says gcs1: refused by the BM-SC's front end, id.mismatch), and
+# gcs1 connecting No_TLS straight to the hand-over port, with nobody
+# vouching for it (refused by sec_mb2c, notls.untrusted)
+sed "s|fe-gcs1\.conf|fe-gcs1-gcs2cert.conf|; s|Port = 3870;|Port = 3871;|" gcs1-dtls.conf >gcs1-dtls-wrongid.conf
+sed "s|^listen_port = 3870;|listen_port = 3871;|" fe-gcs1.conf >fe-gcs1-gcs2cert.conf
+printf 'tls_cert = "%s";\ntls_key = "%s";\n' "$G/lab/pki/gcs2.pem" "$G/lab/pki/gcs2.key" >>fe-gcs1-gcs2cert.conf
+sed "/dtls_sctp\.fdx/d; s|Port = 3870;|Port = 3868;|" gcs1-dtls.conf >gcs1-plain.conf
 grep -q "dtls_sctp.fdx" bmsc-dtls.conf && grep -q "Port = 3868" bmsc-dtls.conf &&
+	grep -q "Port = 3871" gcs1-dtls-wrongid.conf && grep -q "Port = 3868" gcs1-plain.conf &&
 	grep -q "dtls_sctp.fdx" gcs1-dtls.conf && grep -q "Port = 3870; TcTimer = 1; No_TLS" gcs1-dtls.conf ||
 	die "dtls_fe conf rewrite failed"
 cp "$SRC/extensions/app_gcs_client/scenarios/standard.scn" "$L/standard.scn"
