@@ -22,6 +22,7 @@
  * or SCTP-AUTH off. One thread per association. */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/sctp.h>
 #include <netinet/tcp.h>
@@ -513,6 +514,44 @@ static void bye(gnutls_session_t s, int fd)
 	gnutls_bye(s, GNUTLS_SHUT_WR);
 }
 
+/* connect() that gives up after handshake_timeout_ms or when stopping (an
+ * unreachable SCTP peer would otherwise hold the thread for minutes) */
+static int connect_bounded(int fd, const struct sockaddr_in *sa)
+{
+	int fl = fcntl(fd, F_GETFL, 0);
+	if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK))
+		return -1;
+	int rc = connect(fd, (const struct sockaddr *)sa, sizeof(*sa));
+	if (rc && errno != EINPROGRESS)
+		return -1;
+	for (unsigned waited = 0; rc && waited < cf.handshake_timeout_ms; waited += 200) {
+		struct pollfd p = {.fd = fd, .events = POLLOUT};
+		if (atomic_load(&stopping)) {
+			errno = ECANCELED;
+			return -1;
+		}
+		int pr = poll(&p, 1, 200);
+		if (pr < 0 && errno != EINTR)
+			return -1;
+		if (pr > 0) {
+			int err = 0;
+			socklen_t l = sizeof(err);
+			if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &l))
+				return -1;
+			if (err) {
+				errno = err;
+				return -1;
+			}
+			rc = 0;
+		}
+	}
+	if (rc) {
+		errno = ETIMEDOUT;
+		return -1;
+	}
+	return fcntl(fd, F_SETFL, fl);
+}
+
 static void *assoc_main(void *arg)
 {
 	struct assoc *a = arg;
@@ -528,16 +567,16 @@ static void *assoc_main(void *arg)
 		struct sockaddr_in sa = {.sin_family = AF_INET,
 		                         .sin_port = htons((uint16_t)cf.connect_port)};
 		int sfd = dsio_socket();
+		if (sfd >= 0) {
+			a->sfd = sfd; /* shut down by fd_ext_fini while connecting */
+			live_set(a->sfd, a->tfd);
+		}
 		if (sfd < 0 || inet_pton(AF_INET, cf.connect_addr, &sa.sin_addr) != 1 ||
-		    connect(sfd, (struct sockaddr *)&sa, sizeof(sa))) {
+		    connect_bounded(sfd, &sa)) {
 			fd_log_error("dtls_sctp: assoc %u: SCTP connect to %s:%u: %s", a->id,
 			             cf.connect_addr, cf.connect_port, strerror(errno));
-			if (sfd >= 0)
-				close(sfd);
 			goto refuse;
 		}
-		a->sfd = sfd;
-		live_set(a->sfd, a->tfd);
 		snprintf(a->addr, sizeof(a->addr), "%s:%u", cf.connect_addr, cf.connect_port);
 		snprintf(a->peer, sizeof(a->peer), "%s", cf.peer_identity);
 	}

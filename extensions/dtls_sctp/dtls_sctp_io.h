@@ -47,11 +47,12 @@ int dsio_session(gnutls_session_t *s, unsigned flags, int fd, gnutls_certificate
 int dsio_install_key(gnutls_session_t s, int fd, uint16_t keynum, char fp[17], char *err,
                      size_t errlen);
 
-/* Counters of this process (all sessions). */
+/* Counters of this process (all sessions; atomic: the front end runs one
+ * thread per association). */
 struct dsio_counters {
-	unsigned long records_out, records_in; /* user messages, PPID 47 */
-	unsigned long bad_ppid, partial;       /* refused user messages */
-	unsigned long keys_installed;
+	_Atomic unsigned long records_out, records_in; /* user messages, PPID 47 */
+	_Atomic unsigned long bad_ppid, partial;       /* refused user messages */
+	_Atomic unsigned long keys_installed;
 };
 extern struct dsio_counters dsio_count;
 
