@@ -201,6 +201,21 @@ case ",$SCENARIOS," in *,dtls_fe,*)
 			grep -q "sec_mb2c: REJECT CER peer=gcs1.mb2c.lab .*rule=notls.untrusted" "$T/bmscd.log"
 		check "dtls_fe: no GAR from either reached the BM-SC" \
 			test "$(grep -c 'app_bmsc_lab: GAR from gcs1.mb2c.lab' "$T/bmscd.log")" -eq "$g0"
+		# a message above one DTLS record, from the local side of an outbound front end
+		start_daemon fegcs "$LAB/gcs1-feonly.conf"
+		if wait_log "$T/fegcs.log" "dtls_sctp: outbound mode" 20; then
+			exec 3<>/dev/tcp/127.0.0.1/3872
+			printf '\x01\x00\x4e\x20\x80\x00\x01\x01\x00\x00\x00\x00\x00\x00\x00\x01\x00\x00\x00\x01' >&3
+			wait_log "$T/fegcs.log" "message from the core REFUSED" 20
+			exec 3>&-
+		fi
+		usleep 300000
+		stop_daemon fegcs
+		grep -m1 "message from the core REFUSED" "$T/fegcs.log"
+		big=$(grep "dtls_sctp: counters (exit)" "$T/fegcs.log" | tail -1)
+		echo "lane: [dtls_fe] oversized-test front end ${big#*dtls_sctp: }"
+		check "dtls_fe: a 20 000-byte message refused by the front end with a log line (oversized=1)" \
+			grep -q "counters (exit) .* oversized=1 " "$T/fegcs.log"
 	fi
 	stop_daemon bmscd
 	check "dtls_fe: BM-SC stops cleanly on SIGTERM (exit $STOP_RC)" test "$STOP_RC" = 0

@@ -181,6 +181,10 @@ sed "s|fe-gcs1\.conf|fe-gcs1-gcs2cert.conf|; s|Port = 3870;|Port = 3871;|" gcs1-
 sed "s|^listen_port = 3870;|listen_port = 3871;|" fe-gcs1.conf >fe-gcs1-gcs2cert.conf
 printf 'tls_cert = "%s";\ntls_key = "%s";\n' "$G/lab/pki/gcs2.pem" "$G/lab/pki/gcs2.key" >>fe-gcs1-gcs2cert.conf
 sed "/dtls_sctp\.fdx/d; s|Port = 3870;|Port = 3868;|" gcs1-dtls.conf >gcs1-plain.conf
+# an outbound front end alone (no ConnectPeer): the lane writes a Diameter
+# header announcing 20 000 bytes into its local port, which it must refuse
+sed "/^ConnectPeer/d; s|fe-gcs1\.conf|fe-gcs1-big.conf|" gcs1-dtls.conf >gcs1-feonly.conf
+sed "s|^listen_port = 3870;|listen_port = 3872;|" fe-gcs1.conf >fe-gcs1-big.conf
 grep -q "dtls_sctp.fdx" bmsc-dtls.conf && grep -q "Port = 3868" bmsc-dtls.conf &&
 	grep -q "Port = 3871" gcs1-dtls-wrongid.conf && grep -q "Port = 3868" gcs1-plain.conf &&
 	grep -q "dtls_sctp.fdx" gcs1-dtls.conf && grep -q "Port = 3870; TcTimer = 1; No_TLS" gcs1-dtls.conf ||
