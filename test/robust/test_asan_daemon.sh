@@ -17,7 +17,7 @@ if ! grep -q '^MB2C_SANITIZE:BOOL=ON' "$BUILD/CMakeCache.txt" 2>/dev/null; then
 	exit 77
 fi
 mkdir -p "$T/reports"
-export FDD=$SRC/test/robust/fdd_asan.sh NODLCLOSE=$BUILD/test-fdx/nodlclose.so
+export FDD=$SRC/test/robust/fdd_asan.sh
 # detect_odr_violation=0: every freeDiameter extension defines the global
 # fd_ext_depends (freeDiameter's EXTENSION_ENTRY ABI, looked up with dlsym
 # per module); ASan would abort at the second extension.
