@@ -18,6 +18,14 @@
 #define MB2C_FDX_DEFAULT "/usr/lib/freeDiameter"
 #endif
 
+static volatile pid_t child;
+
+static void forward_signal(int sig)
+{
+	if (child > 0)
+		kill(child, sig == SIGINT ? SIGTERM : sig);
+}
+
 static void usage(FILE *f)
 {
 	fprintf(f,
@@ -236,11 +244,22 @@ int main(int argc, char **argv)
 		_exit(127);
 	}
 	close(pfd[1]);
+	/* SIGTERM / SIGINT / SIGHUP to mb2c-client stop its daemon too (it would
+	 * otherwise be left running) */
+	child = pid;
+	struct sigaction sa;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = forward_signal;
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
 	/* forward the transcript; remember the summary line */
 	char buf[4096], last[256] = "";
 	size_t have = 0;
 	for (;;) {
 		ssize_t n = read(pfd[0], buf + have, sizeof(buf) - 1 - have);
+		if (n < 0 && errno == EINTR)
+			continue; /* a forwarded signal: the daemon stops, the pipe closes */
 		if (n <= 0)
 			break;
 		have += (size_t)n;
@@ -262,7 +281,8 @@ int main(int argc, char **argv)
 	}
 	fflush(stdout);
 	int status = 0;
-	waitpid(pid, &status, 0);
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
 	unsigned passed = 0, failed = 1;
 	int summary = sscanf(last, "%u passed, %u failed", &passed, &failed) == 2;
 	int ok = summary && !failed && WIFEXITED(status) && WEXITSTATUS(status) == 0;

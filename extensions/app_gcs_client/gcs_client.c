@@ -44,6 +44,9 @@ static pthread_t engine_thr;
 static struct disp_hdl *gnr_hdl;
 static uint32_t bmsc_rc; /* last BM-SC Restart-Counter seen, 0 = none */
 static unsigned n_pass, n_fail;
+/* set by fd_ext_fini (the daemon stops: SIGTERM, mb2c-client interrupted):
+ * the engine ends its current wait and runs no further step */
+static volatile int stopping;
 static volatile int engine_running; /* past fd_core_waitstartcomplete() */
 
 /* ------------------------------------------------------------ transcript */
@@ -838,7 +841,7 @@ static void step_wait_gnr(const struct gc_step *st, struct verdict *v)
 				mb2c_gnr_free(gnrs.g[i]); /* consumed */
 				gnrs.g[i] = gnrs.g[--gnrs.n];
 			}
-		if (found || pthread_cond_timedwait(&gnrs.c, &gnrs.m, &ts))
+		if (found || stopping || pthread_cond_timedwait(&gnrs.c, &gnrs.m, &ts))
 			break;
 	}
 	pthread_mutex_unlock(&gnrs.m);
@@ -859,7 +862,7 @@ static int peer_state(void)
 
 static int wait_state(int open, unsigned secs)
 {
-	for (unsigned i = 0; i < secs * 50; i++) {
+	for (unsigned i = 0; i < secs * 50 && !stopping; i++) {
 		if ((peer_state() == STATE_OPEN) == open)
 			return 0;
 		usleep(20000);
@@ -995,9 +998,12 @@ static void run_step(size_t idx, const struct gc_step *st)
 	case GC_WAIT_GNR:
 		step_wait_gnr(st, &v);
 		break;
-	case GC_SLEEP:
-		usleep((useconds_t)(atof(gc_arg(st, "s") ? gc_arg(st, "s") : "1") * 1e6));
+	case GC_SLEEP: {
+		double left = atof(gc_arg(st, "s") ? gc_arg(st, "s") : "1");
+		for (; left > 0 && !stopping; left -= 0.02)
+			usleep(left < 0.02 ? (useconds_t)(left * 1e6) : 20000);
 		break;
+	}
 	case GC_TOUCH: {
 		int fd = open(gc_arg(st, "file"), O_CREAT | O_WRONLY | O_TRUNC, 0644);
 		if (fd < 0) {
@@ -1049,10 +1055,12 @@ static void *engine(void *arg)
 	say("GCS AS %s -> BM-SC %s (realm %s): %zu steps", fd_g_config->cnf_diamid, opt.peer,
 	    opt.realm, script.n_steps);
 	if (wait_state(1, opt.connect_timeout)) {
-		say("BM-SC %s not connected after %us", opt.peer, opt.connect_timeout);
+		say(stopping ? "stopped before the connection to %s was up"
+		             : "BM-SC %s not connected after %us",
+		    opt.peer, opt.connect_timeout);
 		n_fail++;
 	} else {
-		for (size_t i = 0; i < script.n_steps; i++)
+		for (size_t i = 0; i < script.n_steps && !stopping; i++)
 			run_step(i, &script.steps[i]);
 	}
 	say("Summary: %u passed, %u failed", n_pass, n_fail);
@@ -1126,11 +1134,41 @@ static int client_entry(char *conffile)
 		fd_log_error("app_gcs_client: cannot read %s", opt.scenario);
 		return ENOENT;
 	}
-	static char text[1 << 16];
-	size_t len = fread(text, 1, sizeof(text) - 1, f);
+	/* the whole file (a scenario used to be cut silently at 64 KiB) */
+	char *text = NULL;
+	size_t len = 0, cap = 0;
+	for (;;) {
+		if (len + 65536 + 1 > cap) {
+			char *t = cap < ((size_t)64 << 20) ? realloc(text, cap ? cap * 2 : 131072)
+			                                   : NULL;
+			if (!t) {
+				free(text);
+				fclose(f);
+				fd_log_error(
+				        "app_gcs_client: %s: too large (64 MiB at most) or out of "
+				        "memory",
+				        opt.scenario);
+				return ENOMEM;
+			}
+			text = t;
+			cap = cap ? cap * 2 : 131072;
+		}
+		size_t n = fread(text + len, 1, cap - len - 1, f);
+		len += n;
+		if (!n)
+			break;
+	}
+	int rerr = ferror(f);
 	fclose(f);
 	text[len] = 0;
-	if ((ret = gc_parse(text, opt.scenario, &script, err, sizeof(err)))) {
+	if (rerr) {
+		free(text);
+		fd_log_error("app_gcs_client: cannot read %s", opt.scenario);
+		return EIO;
+	}
+	ret = gc_parse(text, opt.scenario, &script, err, sizeof(err));
+	free(text);
+	if (ret) {
 		fd_log_error("app_gcs_client: %s", err);
 		return ret;
 	}
@@ -1149,6 +1187,10 @@ void fd_ext_fini(void)
 		fd_disp_unregister(&gnr_hdl, NULL);
 	/* the core never started (start-up error after this extension loaded):
 	 * the engine still waits in fd_core_waitstartcomplete() */
+	stopping = 1;
+	pthread_mutex_lock(&gnrs.m);
+	pthread_cond_broadcast(&gnrs.c); /* a wait-gnr ends now */
+	pthread_mutex_unlock(&gnrs.m);
 	if (!engine_running)
 		pthread_cancel(engine_thr);
 	pthread_join(engine_thr, NULL);

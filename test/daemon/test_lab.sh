@@ -74,6 +74,25 @@ check "client printed the restart" grep -q "BM-SC restart detected (GAA): Restar
 	"$T/restart.out"
 check "GNR heartbeat received from the restarted BM-SC" \
 	grep -q "<- GNR from bmsc.mb2c.lab: heartbeat (Restart-Counter 2)" "$T/restart.out"
+# the client: a scenario longer than 64 KiB runs to its end (it used to be
+# cut silently), and SIGTERM to mb2c-client stops its daemon at once
+for i in $(seq 1 5000); do echo "set var=A value=$i"; done >"$T/big.scn"
+echo "heartbeat" >>"$T/big.scn"
+lab_client "$T" gcs1 scenario "$T/big.scn" >"$T/big.out" 2>&1
+check "a 5001-step scenario (about 100 KiB) runs to its end" grep -qx "5001 passed, 0 failed" "$T/big.out"
+printf 'sleep s=60\n' >"$T/long.scn"
+lab_client "$T" gcs1 scenario "$T/long.scn" >"$T/long.out" 2>&1 &
+lpid=$!
+for ((i = 0; i < 100; i++)); do
+	mpid=$(pgrep -f "mb2c-client .*$T/long.scn") && pgrep -f "mb2c-client\..*/gcs.conf" >/dev/null && break
+	sleep 0.1
+done
+dpid=$(pgrep -P "${mpid:-0}" freeDiameterd)
+t0=$SECONDS
+kill -TERM "${mpid:-0}"
+wait "$lpid"
+check "SIGTERM to mb2c-client ends it within 10 s (its 60 s sleep interrupted)" test $((SECONDS - t0)) -lt 10
+check "... and its freeDiameterd is gone too" bash -c "! kill -0 ${dpid:-0} 2>/dev/null"
 stop_daemon bmsc2
 check "BM-SC stops cleanly (exit 0)" test "$STOP_RC" = 0
 finish
