@@ -194,6 +194,32 @@ check "gcs1 does not receive a GNR about a TMGI the relay holds for gcs2" \
 	grep -q "no matching GNR" "$T/nognr.out"
 check "... the relay logged the refusal naming the owner" \
 	grep -q "rt_mb2c: DENY peer=gcs1.mb2c.lab rule=ownership item=TMGI $t3 op=notify: GNR about a TMGI owned by gcs2.mb2c.lab not delivered" "$T/relay3.log"
+# on the relay too: operation not allowed, rate limit, and a reload with an
+# error that keeps the previous policy (SIGUSR1)
+cp "$T/rt_relay.conf" "$T/rt_relay.good"
+sed -i 's|  { identity = "gcs2.mb2c.lab"; operations = \[ "all" \]; }|  { identity = "gcs2.mb2c.lab"; operations = [ "heartbeat" ];\n    rate = { per_second = 0.1; burst = 2.0; }; }|' "$T/rt_relay.conf"
+kill -USR1 "$PID_relay3"
+check "the relay reloads a policy limiting gcs2 to heartbeats at 0.1/s (burst 2)" \
+	wait_log "$T/relay3.log" "rt_mb2c: policy reloaded from $T/rt_relay.conf" 10
+cat >"$T/rate.scn" <<'S'
+allocate n=1 expect=auth
+heartbeat
+heartbeat
+heartbeat expect=rc:3004
+S
+client gcs2 scenario "$T/rate.scn" >"$T/rate.out" 2>&1
+check "through the relay: allocation not allowed (Authorization rejected), the 3rd heartbeat 3004" \
+	test $? -eq 0
+check "... both logged by the relay with peer and rule" \
+	bash -c "grep -q 'rt_mb2c: DENY peer=gcs2.mb2c.lab .*item=TMGI allocation op=allocate: operation not allowed' '$T/relay3.log' &&
+	         grep -q 'rt_mb2c: DENY peer=gcs2.mb2c.lab .*op=rate: more than 0.1 GARs/s (burst 2), answered 3004' '$T/relay3.log'"
+echo 'too_busy_result = 99;' >>"$T/rt_relay.conf"
+kill -USR1 "$PID_relay3"
+check "a reload with an error is refused with file:line, the previous policy stays" \
+	wait_log "$T/relay3.log" "rt_mb2c: reload refused, the previous policy stays: $T/rt_relay.conf:[0-9]+: " 10
+echo "allocate n=1 expect=auth" >"$T/still.scn"
+client gcs2 scenario "$T/still.scn" >"$T/still.out" 2>&1
+check "... gcs2 is still refused allocation" test $? -eq 0
 stop_daemon relay3
 check "the relay stops cleanly (exit 0)" test "$STOP_RC" = 0
 check "... and counted the blocked GNR" \
