@@ -500,20 +500,6 @@ static void relay(struct assoc *a, gnutls_session_t s, size_t limit)
 	free(fa);
 }
 
-/* waits (bounded) until SCTP has no unacknowledged data, then close_notify */
-static void bye(gnutls_session_t s, int fd)
-{
-	for (int i = 0; i < 100; i++) {
-		struct sctp_status st;
-		socklen_t l = sizeof(st);
-		memset(&st, 0, sizeof(st));
-		if (getsockopt(fd, IPPROTO_SCTP, SCTP_STATUS, &st, &l) || !st.sstat_unackdata)
-			break;
-		usleep(10000);
-	}
-	gnutls_bye(s, GNUTLS_SHUT_WR);
-}
-
 /* connect() that gives up after handshake_timeout_ms or when stopping (an
  * unreachable SCTP peer would otherwise hold the thread for minutes) */
 static int connect_bounded(int fd, const struct sockaddr_in *sa)
@@ -698,7 +684,7 @@ static void *assoc_main(void *arg)
 		atomic_fetch_add(&n_msgs_in, 1);
 	}
 	relay(a, s, limit);
-	bye(s, a->sfd);
+	dsio_bye(s, a->sfd, 1000);
 	goto done;
 refuse:
 	atomic_fetch_add(&n_refused, 1);

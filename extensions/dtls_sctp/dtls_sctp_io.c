@@ -176,3 +176,16 @@ int dsio_install_key(gnutls_session_t s, int fd, uint16_t keynum, char fp[17], c
 		dsio_count.keys_installed++;
 	return r ? -1 : 0;
 }
+
+void dsio_bye(gnutls_session_t s, int fd, unsigned max_ms)
+{
+	for (unsigned waited = 0; waited < max_ms; waited += 10) {
+		struct sctp_status st;
+		socklen_t l = sizeof(st);
+		memset(&st, 0, sizeof(st));
+		if (getsockopt(fd, IPPROTO_SCTP, SCTP_STATUS, &st, &l) || !st.sstat_unackdata)
+			break;
+		usleep(10000);
+	}
+	gnutls_bye(s, GNUTLS_SHUT_WR);
+}

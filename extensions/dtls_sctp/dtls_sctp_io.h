@@ -35,6 +35,10 @@ int dsio_socket(void);
  * chunks (SCTP_PEER_AUTH_CHUNKS lists type 0), 0 when not, -1 on error. */
 int dsio_peer_auth_data(int fd);
 
+/* RFC 6083 close: waits (at most max_ms) until SCTP has no unacknowledged
+ * data on fd, then sends close_notify. */
+void dsio_bye(gnutls_session_t s, int fd, unsigned max_ms);
+
 /* A GnuTLS DTLS session (GNUTLS_SERVER or GNUTLS_CLIENT) over fd with the
  * settings above; cred is a certificate credential. 0 or a GnuTLS error. */
 int dsio_session(gnutls_session_t *s, unsigned flags, int fd, gnutls_certificate_credentials_t cred,

@@ -120,20 +120,6 @@ static void after_handshake(gnutls_session_t s, int fd, int assoc, char fp[17])
 	     assoc);
 }
 
-/* waits until SCTP has no unacknowledged data, then close_notify */
-static void bye(gnutls_session_t s, int fd)
-{
-	for (int i = 0; i < 500; i++) {
-		struct sctp_status st;
-		socklen_t l = sizeof(st);
-		memset(&st, 0, sizeof(st));
-		if (getsockopt(fd, IPPROTO_SCTP, SCTP_STATUS, &st, &l) || !st.sstat_unackdata)
-			break;
-		usleep(10000);
-	}
-	gnutls_bye(s, GNUTLS_SHUT_WR);
-}
-
 static int client(const char *pki, int port, char fps[ASSOCS][17])
 {
 	who = "client";
@@ -194,7 +180,7 @@ static int client(const char *pki, int port, char fps[ASSOCS][17])
 		FACT(rc == DTLS_FRAME_E_TOOBIG,
 		     "assoc %d: a %zu-byte message refused before sending (data MTU %zu): %s", a, n,
 		     limit, dtls_frame_strerror(rc));
-		bye(s, fd);
+		dsio_bye(s, fd, 5000);
 		gnutls_deinit(s);
 		close(fd);
 	}
