@@ -263,16 +263,19 @@ static int sec_verify(gnutls_session_t s)
  * loopback addresses from pi_endpoints and keeps advertised (CER) ones
  * there, so the address is read from the connection's socket itself: the
  * core's description of the connection ("TCP,TLS,soc#6") names it. */
-static int peer_sockaddr(struct peer_info *info, struct sockaddr_storage *ss)
+static int peer_socket(struct peer_info *info)
 {
 	struct peer_hdr *p = (struct peer_hdr *)((char *)info - offsetof(struct peer_hdr, info));
 	char desc[128] = "";
 	if (fd_peer_cnx_proto_info(p, desc, sizeof(desc)))
 		return -1;
 	const char *soc = strstr(desc, "soc#");
-	if (!soc)
-		return -1;
-	int fd = atoi(soc + 4);
+	return soc ? atoi(soc + 4) : -1;
+}
+
+static int peer_sockaddr(struct peer_info *info, struct sockaddr_storage *ss)
+{
+	int fd = peer_socket(info);
 	socklen_t len = sizeof(*ss);
 	memset(ss, 0, sizeof(*ss));
 	return fd > 0 && !getpeername(fd, (struct sockaddr *)ss, &len) ? 0 : -1;
@@ -302,14 +305,7 @@ static int ll_addr_allowed(const struct sec_peer *p, struct peer_info *info)
  * this, the core's, socket), -1 otherwise. */
 static int handover_identity(struct peer_info *info, char *id, size_t idlen)
 {
-	struct peer_hdr *p = (struct peer_hdr *)((char *)info - offsetof(struct peer_hdr, info));
-	char desc[128] = "";
-	if (fd_peer_cnx_proto_info(p, desc, sizeof(desc)))
-		return -1;
-	const char *soc = strstr(desc, "soc#");
-	if (!soc)
-		return -1;
-	int fd = atoi(soc + 4);
+	int fd = peer_socket(info);
 	struct sockaddr_in l, r;
 	socklen_t ll = sizeof(l), rl = sizeof(r);
 	if (fd <= 0 || getsockname(fd, (struct sockaddr *)&l, &ll) ||
