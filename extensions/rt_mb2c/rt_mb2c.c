@@ -95,6 +95,18 @@ static int rate_ok(const struct authz_rule *r, const char *id)
 	return k && authz_bucket_take(r, &k->b, (double)ts.tv_sec + ts.tv_nsec / 1e9);
 }
 
+/* Removes the bindings expired more than grace seconds ago, at most once a
+ * second per store (a scan of its table; the removals are journaled and
+ * synced). Under lock. */
+static void sweep(struct authz_store *s, uint32_t now, uint32_t grace, uint32_t *last)
+{
+	if (now == *last)
+		return;
+	*last = now;
+	if (authz_store_expire(s, now - grace))
+		authz_store_sync(s);
+}
+
 /* release_on_gcs_restart: a GCS AS whose Restart-Counter changed lost its
  * state (TS 29.468 5.6.6): forget its TMGIs. Under lock. */
 static void restart_check(const char *who, uint32_t me, const struct mb2c_gar *g)
@@ -275,24 +287,14 @@ static int check_gar(struct msg **msg)
 	size_t held = SIZE_MAX, active = SIZE_MAX;
 	if (r && r->bearer_quota != UINT32_MAX && g->n_bearer) {
 		static uint32_t last_bsweep;
-		if (now != last_bsweep) {
-			last_bsweep = now;
-			if (authz_store_expire(bearers, now))
-				authz_store_sync(bearers);
-		}
+		sweep(bearers, now, 0, &last_bsweep);
 		active = authz_store_count_owner(bearers, authz_owner_id(bearers, who));
 	}
 	if (r && r->tmgi_quota != UINT32_MAX && g->has_alloc && g->tmgi_number) {
-		/* expired bindings must not count: sweep at most once a second (a
-		 * scan of the table; the removals are journaled for the next sync) */
+		/* expired bindings must not count (they stay NOTIF_GRACE s, for the
+		 * BM-SC's TMGI-Expiry GNR to find its owner) */
 		static uint32_t last_sweep;
-		if (now != last_sweep) {
-			last_sweep = now;
-			/* bindings stay NOTIF_GRACE s past their expiry, so that the
-			 * BM-SC's TMGI-Expiry GNR still finds its owner */
-			if (authz_store_expire(store, now - NOTIF_GRACE))
-				authz_store_sync(store);
-		}
+		sweep(store, now, NOTIF_GRACE, &last_sweep);
 		held = authz_store_count_owner(store, me);
 		if (held + g->tmgi_number > r->tmgi_quota) /* expired ones do not count */
 			held = authz_store_count_owner_live(store, me, now);
