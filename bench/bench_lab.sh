@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # GAR/GAA throughput over TLS (window 100) of the lab BM-SC next to a no-op
-# responder (app_noop.fdx: answers 2001, no logic, no state), same client,
-# same TLS set-up, rounds interleaved. Goal: the lab BM-SC keeps >= 90 % of
-# the no-op throughput with SQLite durability on (synchronous=FULL, group
-# commit: no answer leaves before its state is committed).
+# responder (app_noop.fdx: answers 2001 with the mandatory AVPs, no logic, no
+# state), same client, same TLS set-up, rounds interleaved. Goal: the lab
+# BM-SC keeps >= 90 % of the no-op throughput with SQLite durability on
+# (synchronous=FULL, group commit: no answer leaves before its state is
+# committed). Each round also runs the no-op with an answer of the lab's
+# shape ("shaped": the same AVPs, canned values), which splits the gap into
+# the answer's protocol content and the lab's logic + durability.
 #   bench/bench_lab.sh [REQUESTS-PER-ROUND] [ROUNDS] [OP: alloc|heartbeat]
 set -uo pipefail
 SRC=$(cd "$(dirname "$0")/.." && pwd)
@@ -25,10 +28,13 @@ lab_setup "$T" "sqlite_sync = \"${LAB_SYNC:-full}\";" \
 	${LAB_COMMIT_WINDOW:+"commit_window_us = $LAB_COMMIT_WINDOW;"} || exit 2
 sed "s|^LoadExtension = \"$FDX/app_bmsc_lab.fdx\".*|LoadExtension = \"$FDX/app_noop.fdx\";|" \
 	"$T/bmsc.conf" >"$T/noop.conf"
+sed "s|^LoadExtension = \"$FDX/app_bmsc_lab.fdx\".*|LoadExtension = \"$FDX/app_noop.fdx\" : \"$OP-shape\";|" \
+	"$T/bmsc.conf" >"$T/shape.conf"
 
-run() { # run lab|noop -> prints req/s
+run() { # run lab|noop|shape -> prints req/s
 	local kind=$1 conf=$T/bmsc.conf re="app_bmsc_lab: ready"
 	[ "$kind" = noop ] && conf=$T/noop.conf re="app_noop: ready"
+	[ "$kind" = shape ] && conf=$T/shape.conf re="app_noop: ready"
 	cp "$conf" "$T/cur.conf"
 	sed -i "s|$T/bmsc.conf|$T/cur.conf|" "$T/cur.conf"
 	LAB_READY_RE=$re SSLKEYLOGFILE= start_daemon "$kind" "$conf" || return 1
@@ -76,27 +82,42 @@ idle_ticks() { awk '/^cpu /{print $5 + $6}' /proc/stat; }
 # CPU of server + client per GAR of a run ("CPU/GAR server X us client Y us")
 cpu_sum() { sed -n 's/.*CPU\/GAR server \([0-9]*\) us client \([0-9]*\) us.*/\1 \2/p' <<<"$1" |
 	awk '{print $1 + $2}'; }
-declare -a L=() Z=() CR=() SL=() SZ=()
+declare -a L=() Z=() S=() CR=() CS=() SL=() SZ=() SS=()
+pct() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.1f", 100 * a / b}'; }
+srv() { sed -n 's/.*CPU\/GAR server \([0-9]*\) us.*/\1/p' <<<"$1"; }
 echo "bench_lab: $N GAR ($OP) per run, window 100, TLS 1.3, $ROUNDS rounds interleaved"
 for ((r = 1; r <= ROUNDS; r++)); do
-	z=$(run noop) || exit 1
-	l=$(run lab) || exit 1
-	echo "  round $r: no-op $z | lab BM-SC $l"
+	# the order rotates from round to round (no kind always first or last)
+	order=(noop shape lab noop shape)
+	for k in "${order[@]:$(((r - 1) % 3)):3}"; do
+		case $k in
+		noop) z=$(run noop) || exit 1 ;;
+		shape) s=$(run shape) || exit 1 ;;
+		lab) l=$(run lab) || exit 1 ;;
+		esac
+	done
+	echo "  round $r: no-op $z | shaped no-op $s | lab BM-SC $l"
 	Z+=("${z%% *}")
+	S+=("${s%% *}")
 	L+=("${l%% *}")
 	# the CPU-bound ratio: both daemons on the same cores, so throughput goes
 	# as 1 / (server + client CPU per GAR); less sensitive to other load
-	CR+=("$(awk -v a="$(cpu_sum "$z")" -v b="$(cpu_sum "$l")" 'BEGIN {printf "%.1f", 100 * a / b}')")
-	SZ+=("$(sed -n 's/.*CPU\/GAR server \([0-9]*\) us.*/\1/p' <<<"$z")")
-	SL+=("$(sed -n 's/.*CPU\/GAR server \([0-9]*\) us.*/\1/p' <<<"$l")")
+	CR+=("$(pct "$(cpu_sum "$z")" "$(cpu_sum "$l")")")
+	CS+=("$(pct "$(cpu_sum "$s")" "$(cpu_sum "$l")")")
+	SZ+=("$(srv "$z")")
+	SS+=("$(srv "$s")")
+	SL+=("$(srv "$l")")
 done
 med() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 mz=$(med "${Z[@]}")
+ms=$(med "${S[@]}")
 ml=$(med "${L[@]}")
 commits=$(grep -ho "stopped after [0-9]* answers in [0-9]* commits" "$T/lab.log" | tail -1)
-echo "bench_lab: server CPU per GAR (median) no-op $(med "${SZ[@]}") us, lab BM-SC $(med "${SL[@]}") us;" \
-	"CPU-bound ratio (no-op / lab server+client CPU per GAR) median $(med "${CR[@]}") %" \
-	"(rounds: ${CR[*]})"
-echo "bench_lab: no-op $mz req/s, lab BM-SC $ml req/s (median): $(awk -v a="$ml" -v b="$mz" \
-	'BEGIN {printf "%.1f", 100 * a / b}') % of the no-op (goal >= 90 %); last lab run: $commits"
+echo "bench_lab: server CPU per GAR (median) no-op $(med "${SZ[@]}") us, shaped no-op $(med "${SS[@]}") us," \
+	"lab BM-SC $(med "${SL[@]}") us; CPU-bound ratio (server+client CPU per GAR) lab / no-op median" \
+	"$(med "${CR[@]}") % (rounds: ${CR[*]}), lab / shaped no-op median $(med "${CS[@]}") % (rounds: ${CS[*]})"
+echo "bench_lab: req/s (median) no-op $mz, shaped no-op $ms, lab BM-SC $ml; lab / shaped no-op" \
+	"$(pct "$ml" "$ms") % (logic + durability), shaped / no-op $(pct "$ms" "$mz") % (answer content);" \
+	"last lab run: $commits"
+echo "bench_lab: no-op $mz req/s, lab BM-SC $ml req/s (median): $(pct "$ml" "$mz") % of the no-op (goal >= 90 %)"
 KEEP_LOGS=
