@@ -262,6 +262,9 @@ struct bstore {
 	struct undo *u;
 	size_t nu, capu, u_mark;
 	struct bjournal j; /* changes not yet handed to the committer */
+	/* the committer's previous journal, kept for the next batch: touched
+	 * only by the group-commit leader (one at a time), so no lock */
+	struct bjournal *spare;
 	int in_txn;
 	size_t sp_mark; /* journal length at the request's savepoint */
 	char err[256];
@@ -636,6 +639,9 @@ void bstore_close(struct bstore *s)
 			free(i);
 		}
 	free(s->j.r);
+	if (s->spare)
+		free(s->spare->r);
+	free(s->spare);
 	free(s);
 }
 
@@ -678,11 +684,16 @@ int bstore_flush_begin(struct bstore *s, struct bjournal **out)
 	s->in_txn = 0;
 	if (!s->j.n)
 		return 0;
-	struct bjournal *j = malloc(sizeof(*j));
+	/* the journal goes to the committer and the spare one (emptied) takes
+	 * its place: no allocation per batch once both have grown */
+	struct bjournal *j = s->spare ? s->spare : calloc(1, sizeof(*j));
 	if (!j)
 		return ENOMEM;
+	s->spare = NULL;
+	struct bjournal next = *j;
 	*j = s->j;
-	memset(&s->j, 0, sizeof(s->j));
+	next.n = 0;
+	s->j = next;
 	*out = j;
 	return 0;
 }
@@ -703,8 +714,12 @@ int bstore_flush_write(struct bstore *s, struct bjournal *j)
 		         sqlite3_errmsg(s->disk.db));
 		exec_c(&s->disk, Q_ROLLBACK);
 	}
-	free(j->r);
-	free(j);
+	if (s->spare) { /* not the group commit's leader: no spare kept */
+		free(j->r);
+		free(j);
+	} else {
+		s->spare = j;
+	}
 	return ret;
 }
 
