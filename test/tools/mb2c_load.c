@@ -95,13 +95,14 @@
 
 static struct {
 	const char *dir, *ca, *prio, *prefix, *realm, *dest_host, *host, *port;
-	unsigned peers, seconds, timeout;
+	unsigned peers, seconds, timeout, nest;
 } opt = {.prio = "NORMAL",
          .prefix = "load",
          .realm = "mb2c.lab",
          .peers = 50,
          .seconds = 15,
-         .timeout = 10};
+         .timeout = 10,
+         .nest = 4000};
 
 static void usage(FILE *f)
 {
@@ -117,7 +118,8 @@ static void usage(FILE *f)
 	        "  --peers N        identities there are certificates for (default 50, max 500);\n"
 	        "                   load: one connection each; malformed: one per connection\n"
 	        "  --seconds S      load: duration of the loops (default 15)\n"
-	        "  --timeout S      one answer's timeout (default 10)\n");
+	        "  --timeout S      one answer's timeout (default 10)\n"
+	        "  --nest N         malformed: depth of the deep nesting case (default 4000)\n");
 }
 
 static int parse_uint(const char *s, unsigned max, unsigned *out)
@@ -133,11 +135,17 @@ static int parse_uint(const char *s, unsigned max, unsigned *out)
 
 static int parse_opts(int argc, char **argv)
 {
-	static const struct option lo[] = {{"dir", 1, 0, 'd'},     {"ca", 1, 0, 'a'},
-	                                   {"prio", 1, 0, 'P'},    {"prefix", 1, 0, 'x'},
-	                                   {"realm", 1, 0, 'r'},   {"dest-host", 1, 0, 'H'},
-	                                   {"peers", 1, 0, 'n'},   {"seconds", 1, 0, 's'},
-	                                   {"timeout", 1, 0, 't'}, {0, 0, 0, 0}};
+	static const struct option lo[] = {{"dir", 1, 0, 'd'},
+	                                   {"ca", 1, 0, 'a'},
+	                                   {"prio", 1, 0, 'P'},
+	                                   {"prefix", 1, 0, 'x'},
+	                                   {"realm", 1, 0, 'r'},
+	                                   {"dest-host", 1, 0, 'H'},
+	                                   {"peers", 1, 0, 'n'},
+	                                   {"seconds", 1, 0, 's'},
+	                                   {"timeout", 1, 0, 't'},
+	                                   {"nest", 1, 0, 'N'},
+	                                   {0, 0, 0, 0}};
 	int c;
 	while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
 		switch (c) {
@@ -169,6 +177,10 @@ static int parse_opts(int argc, char **argv)
 			break;
 		case 't':
 			if (parse_uint(optarg, 600, &opt.timeout) || !opt.timeout)
+				goto bad;
+			break;
+		case 'N':
+			if (parse_uint(optarg, 5000, &opt.nest) || opt.nest < 2)
 				goto bad;
 			break;
 		default:
@@ -1065,7 +1077,7 @@ static int run_malformed(void)
 	           {"cer_ip_empty", {0}, 0}};
 	for (size_t i = 0; i < sizeof(ips) / sizeof(ips[0]); i++) {
 		if (mal_connect(&c, 0))
-			return 1;
+			goto fail;
 		build_cer(&c, (const char *)ips[i].v, ips[i].n);
 		mal_report(&c, ips[i].name, mal_send(&c));
 		conn_close(&c);
@@ -1076,7 +1088,7 @@ static int run_malformed(void)
 #define CASE(NAME, BUILD)                                                                          \
 	do {                                                                                       \
 		if (mal_connect(&c, 1))                                                            \
-			return 1;                                                                  \
+			goto fail;                                                                 \
 		gar_begin(&c);                                                                     \
 		BUILD;                                                                             \
 		mal_report(&c, NAME, mal_send(&c));                                                \
@@ -1131,16 +1143,16 @@ static int run_malformed(void)
 			msg_end(b);
 		});
 	}
-	/* grouped AVPs nested 64 and 4000 deep (MBMS-Bearer-Request allows
-	 * any AVP inside itself) */
-	static const unsigned depths[] = {64, 4000};
+	/* grouped AVPs nested 64 and --nest (4000) deep (MBMS-Bearer-Request
+	 * allows any AVP inside itself) */
+	const unsigned depths[] = {64, opt.nest};
 	for (size_t i = 0; i < 2; i++) {
 		char name[40];
 		snprintf(name, sizeof(name), "nested_%u", depths[i]);
 		CASE(name, {
 			size_t *st = calloc(depths[i], sizeof(size_t));
 			if (!st)
-				return 1;
+				goto fail;
 			for (unsigned d = 0; d < depths[i]; d++)
 				st[d] = avp_begin(b, A_BEARER_REQ, MV);
 			avp_u32(b, A_STARTSTOP, MV, 0);
@@ -1240,6 +1252,9 @@ static int run_malformed(void)
 		printf("alive after all cases: yes\n");
 	conn_free(&c);
 	return fails ? 1 : 0;
+fail: /* a set-up failed: the BM-SC is gone, stop here (freeing what we hold) */
+	conn_free(&c);
+	return 1;
 }
 
 int main(int argc, char **argv)
