@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The whole test suite (README command 2). On a fresh Debian 12 machine it
 # installs what it needs (scripts/setup.sh), builds, runs every test with
-# ctest, then builds the unit and in-process tests with ASan+UBSan and runs
-# them too, and gives each libFuzzer target a 5 s smoke run. Exit status 0
+# ctest, then builds with ASan+UBSan and runs the unit, in-process and
+# daemon tests again (label sanitize: the asan.* daemon tests load the
+# sanitized extensions into freeDiameterd), and gives each libFuzzer target a 5 s smoke run. Exit status 0
 # only when everything passed.
 #   scripts/test.sh                 everything
 #   scripts/test.sh -R dict         only tests matching a ctest regex (both builds)
