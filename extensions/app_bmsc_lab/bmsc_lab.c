@@ -126,16 +126,29 @@ static void group_commit(void)
 		struct bjournal *j = NULL;
 		int ret = bstore_flush_begin(B.store, &j);
 		if (cap < n_pending) {
-			free(batch);
-			cap = cap_pending;
-			batch = malloc(cap * sizeof(*batch));
+			struct out *nb = malloc(cap_pending * sizeof(*batch));
+			if (nb) {
+				free(batch);
+				batch = nb;
+				cap = cap_pending;
+			}
 		}
-		size_t n = batch ? n_pending : 0;
-		if (!batch)
-			ret = ENOMEM;
-		else
+		/* The journal is written whatever happens to the messages (a
+		 * commit of timer changes alone has none): messages that cannot be
+		 * taken (no memory for the batch) are dropped, never sent before
+		 * their commit; the GCS AS retries. */
+		size_t n = n_pending, dropped = 0;
+		if (cap >= n) {
 			memcpy(batch, pending, n * sizeof(*batch));
-		n_pending -= n;
+		} else {
+			for (size_t i = 0; i < n; i++) {
+				fd_msg_free(pending[i].m);
+				free(pending[i].data);
+			}
+			dropped = n;
+			n = 0;
+		}
+		n_pending = 0;
 		char *lines = log_len ? logbuf : NULL;
 		if (lines) {
 			logbuf = NULL;
@@ -150,7 +163,11 @@ static void group_commit(void)
 		if (ret)
 			fd_log_error("app_bmsc_lab: COMMIT failed (%s): %zu messages dropped, the "
 			             "GCS AS will retry",
-			             bstore_errmsg(B.store), n);
+			             bstore_errmsg(B.store), n + dropped);
+		else if (dropped)
+			fd_log_error("app_bmsc_lab: out of memory: %zu answers dropped after their "
+			             "commit, the GCS AS will retry",
+			             dropped);
 		for (size_t i = 0; i < n; i++) {
 			if (ret) {
 				/* never report state that is not durable */

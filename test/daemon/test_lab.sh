@@ -95,4 +95,15 @@ check "SIGTERM to mb2c-client ends it within 10 s (its 60 s sleep interrupted)" 
 check "... and its freeDiameterd is gone too" bash -c "! kill -0 ${dpid:-0} 2>/dev/null"
 stop_daemon bmsc2
 check "BM-SC stops cleanly (exit 0)" test "$STOP_RC" = 0
+
+# 5. a commit that holds only the timer's changes (a TMGI expired before any
+# GAR of this process) reaches the file too
+sqlite3 "$T/bmsc.sqlite" "insert into tmgi(sid, owner, realm, expiry) values (4095, 'gcs9.mb2c.lab', 'mb2c.lab', 1);"
+lab_start_bmsc "$T" bmsc3
+check "a TMGI stored with a past expiry expires at once after the start" \
+	wait_log "$T/bmsc3.log" "GNR \(TMGI-Expiry\) to gcs9.mb2c.lab not sent" 5
+stop_daemon bmsc3
+check "... and the expiry reached the state file" \
+	test "$(sqlite3 "$T/bmsc.sqlite" 'select count(*) from tmgi where sid = 4095;')" = 0
+check "no lab BM-SC commit failed" bash -c "! grep -l 'COMMIT failed' '$T'/*.log"
 finish

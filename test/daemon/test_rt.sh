@@ -275,4 +275,8 @@ sed '/sec_mb2c.fdx/d' "$T/bmsc.conf" >"$T/nosec.conf"
 "$FDD" -c "$T/nosec.conf" >"$T/nosec.log" 2>&1
 check "enforce mode without sec_mb2c: freeDiameterd exits non-zero" test $? -ne 0
 check "... and says why" grep -q "load sec_mb2c.fdx before rt_mb2c.fdx" "$T/nosec.log"
+
+# every group commit of every BM-SC above reached the file, also the first
+# one of a process when it held only the timer's changes (expiries)
+check "no lab BM-SC commit failed" bash -c "! grep -l 'COMMIT failed' '$T'/*.log"
 finish
