@@ -139,7 +139,8 @@ static void group_commit(void)
 		 * their commit; the GCS AS retries. */
 		size_t n = n_pending, dropped = 0;
 		if (cap >= n) {
-			memcpy(batch, pending, n * sizeof(*batch));
+			if (n) /* batch is NULL until the first message */
+				memcpy(batch, pending, n * sizeof(*batch));
 		} else {
 			for (size_t i = 0; i < n; i++) {
 				fd_msg_free(pending[i].m);
