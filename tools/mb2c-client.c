@@ -278,6 +278,7 @@ int main(int argc, char **argv)
 			printf("%s\n", buf);
 			have = 0;
 		}
+		fflush(stdout); /* a live transcript also into a file or pipe */
 	}
 	fflush(stdout);
 	int status = 0;
