@@ -83,10 +83,12 @@ check "a 5001-step scenario (about 100 KiB) runs to its end" grep -qx "5001 pass
 printf 'sleep s=60\n' >"$T/long.scn"
 lab_client "$T" gcs1 scenario "$T/long.scn" >"$T/long.out" 2>&1 &
 lpid=$!
-for ((i = 0; i < 100; i++)); do
-	mpid=$(pgrep -f "mb2c-client .*$T/long.scn") && pgrep -f "mb2c-client\..*/gcs.conf" >/dev/null && break
+# SIGTERM once the sleep step runs (not while the daemon still connects)
+for ((i = 0; i < 200; i++)); do
+	mpid=$(pgrep -f "mb2c-client .*$T/long.scn") && grep -q '^\[1\] sleep' "$T/long.out" && break
 	sleep 0.1
 done
+check "mb2c-client connected and runs its 60 s sleep step" grep -q '^\[1\] sleep' "$T/long.out"
 dpid=$(pgrep -P "${mpid:-0}" freeDiameterd)
 t0=$SECONDS
 kill -TERM "${mpid:-0}"
