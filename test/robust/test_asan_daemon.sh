@@ -43,6 +43,14 @@ for s in "$@"; do
 	T=$T/$name bash "$SRC/$s" "$SRC" "$BUILD" >"$T/$name.out" 2>&1
 	rc=$?
 	n=$(find "$T/reports" -name "$name.*" -type f | wc -l)
+	# a report that went to a daemon's stderr instead of log_path (seen
+	# with UBSan inside the ASan runtime) counts as well
+	l=$(grep -rlE "runtime error:|ERROR: (AddressSanitizer|LeakSanitizer)" "$T/$name" 2>/dev/null)
+	n=$((n + $(grep -c . <<<"$l")))
+	for f in $l; do
+		echo "== $f"
+		grep -A12 -E "runtime error:|ERROR: (AddressSanitizer|LeakSanitizer)" "$f" | head -30
+	done
 	check "$s passes with the sanitized extensions ($(grep -o '[0-9]* passed, [0-9]* failed' "$T/$name.out" | tail -1), exit $rc)" test "$rc" -eq 0
 	[ "$rc" -eq 0 ] || grep '^FAIL' "$T/$name.out" | head -5
 	check "$s: no sanitizer report ($n)" test "$n" -eq 0
