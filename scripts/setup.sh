@@ -18,6 +18,9 @@ PACKAGES=(
 	libsqlite3-dev sqlite3 libconfig-dev
 	# test tools: encoding oracle, sockets, process tools, linters
 	tshark iproute2 procps psmisc clang-format cppcheck
+	# ASan daemon tests: a known LeakSanitizer hang at exit is recognised by
+	# its stack (test/robust/test_asan_daemon.sh)
+	gdb
 	# fuzzing (scripts/fuzz.sh): clang with libFuzzer
 	clang libclang-rt-14-dev
 	# kernel-SCTP lane (test/sctp/lane.sh): qemu (TCG), initramfs tools; the

@@ -35,6 +35,27 @@ asan_opts+=:suppressions=$SRC/test/robust/asan.supp
 # deep instead of 4000 (freeDiameter's log dump of it takes ~30 s under ASan)
 export MB2C_MAL_TIMEOUT=10 MB2C_MAL_NEST=400
 export LSAN_OPTIONS=suppressions=$SRC/test/robust/lsan_daemon.supp:print_suppressions=0
+# A known hang of the sanitizer runtime, not of the daemon: at exit,
+# LeakSanitizer's check can wait forever on its symbolizer mutex while it
+# applies the suppressions (seen in ~1 of 5 runs of a BM-SC that had many
+# TLS connections close at once; gdb stack in test/robust/README.md). The
+# test helpers' stop (test/lib/common.sh wait_exit) calls mb2c_stuck_exit
+# for a daemon still there 60 s after SIGTERM: when gdb shows exactly that
+# stack, the process is ended and its stack kept in $T/stuck (that one
+# process's exit leak check is lost, said below); anything else is left to
+# the normal wait.
+mkdir -p "$T/stuck"
+export MB2C_STUCK_EXIT_S=60 MB2C_STUCK_DIR=$T/stuck
+mb2c_stuck_exit() {
+	local pid=$1 bt
+	bt=$(timeout 60 gdb -p "$pid" -batch -ex "thread apply all bt 14" 2>/dev/null)
+	grep -q "__lsan::CheckForLeaks" <<<"$bt" &&
+		grep -qE "Symbolizer::(GetModuleNameAndOffsetForPC|SymbolizePC)" <<<"$bt" || return 1
+	echo "$bt" >"$MB2C_STUCK_DIR/lsan-deadlock.$pid"
+	kill -9 "$pid" 2>/dev/null
+	return 0
+}
+export -f mb2c_stuck_exit
 for s in "$@"; do
 	name=$(basename "$s" .sh)
 	export ASAN_OPTIONS=$asan_opts:log_path=$T/reports/$name.asan
@@ -54,6 +75,11 @@ for s in "$@"; do
 	check "$s passes with the sanitized extensions ($(grep -o '[0-9]* passed, [0-9]* failed' "$T/$name.out" | tail -1), exit $rc)" test "$rc" -eq 0
 	[ "$rc" -eq 0 ] || grep '^FAIL' "$T/$name.out" | head -5
 	check "$s: no sanitizer report ($n)" test "$n" -eq 0
+done
+for f in "$T"/stuck/*; do
+	[ -f "$f" ] || continue
+	echo "note: ${f##*.}: LeakSanitizer hung in its own symbolizer lock at exit; process" \
+		"ended, its exit leak check lost (stack: $f)"
 done
 for f in "$T"/reports/*; do
 	[ -f "$f" ] || continue
