@@ -49,7 +49,7 @@ export MB2C_STUCK_EXIT_S=60 MB2C_STUCK_DIR=$T/stuck
 mb2c_stuck_exit() {
 	local pid=$1 bt
 	bt=$(timeout 60 gdb -p "$pid" -batch -ex "thread apply all bt 14" 2>/dev/null)
-	grep -q "__lsan::CheckForLeaks" <<<"$bt" &&
+	grep -q "__lsan::CheckForLeaks" <<<"$bt" && grep -q "Mutex::Lock" <<<"$bt" &&
 		grep -qE "Symbolizer::(GetModuleNameAndOffsetForPC|SymbolizePC)" <<<"$bt" || return 1
 	echo "$bt" >"$MB2C_STUCK_DIR/lsan-deadlock.$pid"
 	kill -9 "$pid" 2>/dev/null
