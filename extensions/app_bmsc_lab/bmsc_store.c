@@ -714,7 +714,7 @@ int bstore_flush_write(struct bstore *s, struct bjournal *j)
 		         sqlite3_errmsg(s->disk.db));
 		exec_c(&s->disk, Q_ROLLBACK);
 	}
-	if (s->spare) { /* not the group commit's leader: no spare kept */
+	if (s->spare) { /* a second journal in flight (one leader never has two) */
 		free(j->r);
 		free(j);
 	} else {
