@@ -20,7 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sec_check.h"
+#include <mb2c/sec_check.h>
 
 #define NOW      1796083200 /* 2026-12-01T00:00:00Z: fixed, so that runs reproduce */
 #define IDENTITY "gcs1.mb2c.lab"

@@ -21,7 +21,7 @@
 
 #include "authz_policy.h"
 #include "bmsc_lab.h"
-#include "sec_mb2c.h"
+#include <mb2c/sec_policy.h>
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 const char *__lsan_default_suppressions(void);

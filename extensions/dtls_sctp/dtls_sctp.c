@@ -46,7 +46,7 @@
 
 #include "dtls_frame.h"
 #include "dtls_sctp_io.h"
-#include "sec_check.h"
+#include <mb2c/sec_check.h>
 
 #define MAX_ASSOCS_LIMIT 64
 

@@ -27,7 +27,7 @@
 
 #include "dtls_frame.h"
 #include "dtls_sctp_io.h"
-#include "sec_check.h"
+#include <mb2c/sec_check.h>
 
 #define ASSOCS 2
 static const size_t sizes[] = {20, 1000, 8192, 16000};

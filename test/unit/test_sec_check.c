@@ -1,4 +1,4 @@
-/* Unit test of extensions/sec_mb2c/sec_check.c. Run by test_sec_check.sh,
+/* Unit test of lib/src/sec_check.c (libmb2c mb2c_sec). Run by test_sec_check.sh,
  * which makes the certificates with certtool into DIR (argument):
  * DIR/NAME.pem, DIR/NAME.sha256 (expected pins) and
  * DIR/3gpp-tls-profile.prio (the verified project priority string). */
@@ -10,7 +10,7 @@
 #include <gnutls/gnutls.h>
 #include <gnutls/x509.h>
 
-#include "sec_check.h"
+#include <mb2c/sec_check.h>
 #include "tcheck.h"
 
 static const char *dir;

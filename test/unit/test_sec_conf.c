@@ -9,7 +9,7 @@
 
 #include <mb2c/peerauth.h>
 
-#include "sec_mb2c.h"
+#include <mb2c/sec_policy.h>
 #include "tcheck.h"
 
 static char dir[] = "/tmp/mb2c-secconf-XXXXXX";

@@ -1,4 +1,4 @@
-/* sec_mb2c conf file and pure policy decisions (no libfdcore). */
+/* sec_mb2c policy file and pure policy decisions (libmb2c mb2c_sec, no libfdcore). */
 #define _GNU_SOURCE /* FNM_CASEFOLD */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -13,7 +13,7 @@
 
 #include <mb2c/conf.h>
 
-#include "sec_mb2c.h"
+#include <mb2c/sec_policy.h>
 
 static int parse_prefix(const char *s, struct sec_prefix *p)
 {

@@ -2,8 +2,8 @@
  * TS 33.310 certificate profile, certificate <-> Diameter identity binding,
  * and the TS 33.210 TLS profile of GnuTLS priority strings. Pure functions:
  * unit tests and fuzzers call them without a daemon. */
-#ifndef SEC_CHECK_H
-#define SEC_CHECK_H
+#ifndef MB2C_SEC_CHECK_H
+#define MB2C_SEC_CHECK_H
 
 #include <stddef.h>
 #include <time.h>

@@ -8,7 +8,7 @@
  * v->ok = 0, v->rule is one of the stable names listed in sec_check.h and
  * v->text names the certificate (first dNSName SAN, else CN) and the values
  * found. Every function accepts v == NULL. */
-#include "sec_check.h"
+#include <mb2c/sec_check.h>
 
 #include <stdarg.h>
 #include <stdio.h>

@@ -1,0 +1,78 @@
+/* The MB2-C security policy of sec_mb2c as pure code (GnuTLS + libconfig, no
+ * libfdcore): the policy file, peer entries, and the decisions every
+ * transport shares (sec_mb2c's core-TLS glue, the DTLS/SCTP front end, unit
+ * tests and fuzzers). The profile checks themselves are in sec_check.h. */
+#ifndef MB2C_SEC_POLICY_H
+#define MB2C_SEC_POLICY_H
+
+#include <netinet/in.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include <mb2c/peerauth.h>
+#include <mb2c/sec_check.h>
+
+struct sec_prefix {
+	int family; /* AF_INET or AF_INET6 */
+	uint8_t addr[16];
+	unsigned bits;
+};
+
+struct sec_peer {
+	char *identity; /* exact name, or a pattern when is_pattern */
+	int is_pattern; /* fnmatch(3) pattern, case-insensitive */
+	enum mb2c_role role;
+	char *ca_file; /* the chain must be issued by this CA (optional) */
+	gnutls_x509_crt_t ca;
+	char pin[65]; /* SHA-256 of the leaf (optional, lowercase hex) */
+	char **relay; /* agents: identities (patterns) they may relay */
+	size_t n_relay;
+	/* trusted No_TLS peers */
+	int trusted;
+	struct sec_prefix *from;
+	size_t n_from;
+	int line;
+};
+
+struct sec_conf {
+	char *path;
+	int enforce; /* 0 = monitor: log what would be refused */
+	int allow_tls_old_method;
+	int allow_sctp;
+	int drop_untrusted;        /* also close an unbound configured peer */
+	uint32_t deny_result_code; /* answer to refused requests (5012) */
+	struct sec_profile profile;
+	struct sec_peer *peers;
+	size_t n_peers;
+	char **crl_files;
+	size_t n_crl_files;
+	gnutls_x509_crl_t *crls;
+	unsigned n_crls;
+};
+
+/* Loads and validates the conf (also reads CA and CRL files). Returns 0, or
+ * EINVAL with "file:line: what is wrong" in err. */
+int sec_conf_load(const char *path, struct sec_conf *c, char *err, size_t errlen);
+void sec_conf_free(struct sec_conf *c);
+
+/* The entry for an identity: exact names first, then patterns; NULL if none. */
+const struct sec_peer *sec_find_peer(const struct sec_conf *c, const char *identity);
+
+/* Is the address inside one of the trusted peer's prefixes? */
+int sec_addr_allowed(const struct sec_peer *p, const struct sockaddr *sa);
+
+/* May a request with Origin-Host `origin` come over the connection of `p`
+ * (authenticated as `conn_id`)? GCS AS and BM-SC: only their own identity;
+ * agents: their own and the identities in `relay`. */
+int sec_origin_allowed(const struct sec_peer *p, const char *conn_id, const char *origin);
+
+/* Chain-level checks that depend on the peer entry: CA and pin. */
+int sec_check_peer_binding(const struct sec_peer *p, const gnutls_datum_t *chain, unsigned n,
+                           struct sec_verdict *v);
+
+/* Is any certificate of the chain revoked by the extension's CRLs? */
+int sec_check_revoked(const struct sec_conf *c, const gnutls_datum_t *chain, unsigned n,
+                      struct sec_verdict *v);
+
+#endif
