@@ -219,16 +219,12 @@ static int sec_verify(gnutls_session_t s)
 	struct sec_verdict v = {1, NULL, ""};
 	unsigned n = 0;
 	const gnutls_datum_t *chain = gnutls_certificate_get_peers(s, &n);
-	gnutls_protocol_t ver = gnutls_protocol_get_version(s);
-	if (ver != GNUTLS_TLS1_2 && ver != GNUTLS_TLS1_3) {
-		v.ok = 0;
-		v.rule = "tls.version";
-		snprintf(v.text, sizeof(v.text), "negotiated %s, only TLS 1.2 and 1.3 are allowed",
-		         gnutls_protocol_get_name(ver) ?: "?");
-	} else if (chain && n &&
-	           !sec_check_chain(chain, n, &c->profile,
-	                            inbound ? SEC_PEER_CLIENT : SEC_PEER_SERVER, time(NULL), &v)) {
-		sec_check_revoked(c, chain, n, &v);
+	sec_accept_handshake(c, gnutls_protocol_get_version(s), 0, chain, n,
+	                     inbound ? SEC_PEER_CLIENT : SEC_PEER_SERVER, time(NULL), &v);
+	/* a certificate-less peer is left to the core (it refuses it below) */
+	if (!v.ok && v.rule && !strcmp(v.rule, "cert.none")) {
+		v.ok = 1;
+		v.rule = NULL;
 	}
 	int enforce = c->enforce;
 	conf_put();
@@ -335,11 +331,7 @@ static const char *bind_peer(const struct sec_conf *c, struct peer_info *info,
 	if (info->runtime.pir_cert_list && info->runtime.pir_cert_list_size) {
 		const gnutls_datum_t *chain = info->runtime.pir_cert_list;
 		unsigned n = info->runtime.pir_cert_list_size;
-		if (!sec_cert_names(&chain[0], id, c->profile.allow_wildcards, &v)) {
-			snprintf(text, textlen, "%s", v.text);
-			return "id.mismatch";
-		}
-		if (sec_check_peer_binding(p, chain, n, &v)) {
+		if (sec_accept_identity(c, id, chain, n, &v)) {
 			snprintf(text, textlen, "%s", v.text);
 			return v.rule;
 		}

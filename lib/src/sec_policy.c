@@ -447,3 +447,56 @@ int sec_check_revoked(const struct sec_conf *c, const gnutls_datum_t *chain, uns
 	}
 	return 0;
 }
+
+static int refuse(struct sec_verdict *v, const char *rule, const char *fmt, const char *arg)
+{
+	v->ok = 0;
+	v->rule = rule;
+	snprintf(v->text, sizeof(v->text), fmt, arg);
+	return -1;
+}
+
+int sec_accept_handshake(const struct sec_conf *c, gnutls_protocol_t version, int dtls,
+                         const gnutls_datum_t *chain, unsigned n, enum sec_purpose purpose,
+                         time_t now, struct sec_verdict *v)
+{
+	v->ok = 1;
+	v->rule = NULL;
+	v->text[0] = 0;
+	int version_ok = dtls ? version == GNUTLS_DTLS1_2
+	                      : version == GNUTLS_TLS1_2 || version == GNUTLS_TLS1_3;
+	if (!version_ok)
+		return refuse(v, "tls.version",
+		              dtls ? "negotiated %s, only DTLS 1.2 is allowed"
+		                   : "negotiated %s, only TLS 1.2 and 1.3 are allowed",
+		              gnutls_protocol_get_name(version) ? gnutls_protocol_get_name(version)
+		                                                : "?");
+	if (!chain || !n)
+		return refuse(v, "cert.none", "%s", "no certificate presented");
+	if (sec_check_chain(chain, n, &c->profile, purpose, now, v) || !v->ok) {
+		if (!v->rule)
+			return refuse(v, "cert.profile", "%s", "certificate profile not met");
+		return -1;
+	}
+	return sec_check_revoked(c, chain, n, v);
+}
+
+int sec_accept_identity(const struct sec_conf *c, const char *identity, const gnutls_datum_t *chain,
+                        unsigned n, struct sec_verdict *v)
+{
+	v->ok = 1;
+	v->rule = NULL;
+	v->text[0] = 0;
+	const struct sec_peer *p = identity ? sec_find_peer(c, identity) : NULL;
+	if (!p)
+		return refuse(v, "peer.unknown", "%.200s is not listed in the policy",
+		              identity ? identity : "(no identity)");
+	if (!chain || !n)
+		return refuse(v, "cert.none", "%s", "no certificate presented");
+	if (!sec_cert_names(&chain[0], identity, c->profile.allow_wildcards, v)) {
+		v->ok = 0;
+		v->rule = "id.mismatch";
+		return -1;
+	}
+	return sec_check_peer_binding(p, chain, n, v);
+}

@@ -75,4 +75,22 @@ int sec_check_peer_binding(const struct sec_peer *p, const gnutls_datum_t *chain
 int sec_check_revoked(const struct sec_conf *c, const gnutls_datum_t *chain, unsigned n,
                       struct sec_verdict *v);
 
+/* ---- The one certificate-acceptance path of every transport ----
+ * sec_mb2c's core-TLS glue and every front end (TLS/TCP, DTLS/SCTP) call
+ * these two, in this order, so a check added here holds on every path.
+ *
+ * 1. At the end of the handshake (identity not known yet): negotiated
+ *    version (TLS 1.2 / 1.3, or DTLS 1.2 when dtls), the policy's TS 33.310
+ *    profile on the chain (EKU by purpose), the policy's CRLs. Chain trust
+ *    against the trust store stays with the TLS stack (GnuTLS / the core).
+ * 2. Once the Diameter identity is known (CER Origin-Host inbound, the
+ *    configured peer outbound): the peer must be listed, the leaf must name
+ *    it (dNSName SAN), and its per-peer CA and pin must hold.
+ * Each returns 0 (v->ok = 1) or -1 with v->rule / v->text filled. */
+int sec_accept_handshake(const struct sec_conf *c, gnutls_protocol_t version, int dtls,
+                         const gnutls_datum_t *chain, unsigned n, enum sec_purpose purpose,
+                         time_t now, struct sec_verdict *v);
+int sec_accept_identity(const struct sec_conf *c, const char *identity, const gnutls_datum_t *chain,
+                        unsigned n, struct sec_verdict *v);
+
 #endif
