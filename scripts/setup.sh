@@ -23,6 +23,9 @@ PACKAGES=(
 	gdb
 	# fuzzing (scripts/fuzz.sh): clang with libFuzzer
 	clang libclang-rt-14-dev
+	# interoperability test (test/interop/): a GCS AS on Erlang/OTP's own
+	# diameter + ssl; erlang-dev has the headers that diameterc's output needs
+	erlang-base erlang-diameter erlang-ssl erlang-crypto erlang-public-key erlang-dev
 	# kernel-SCTP lane (test/sctp/lane.sh): qemu (TCG), initramfs tools; the
 	# guest kernel and busybox are fetched with apt-get download, never installed
 	qemu-system-x86 cpio xz-utils

@@ -1,0 +1,101 @@
+#!/usr/bin/env bash
+# Interoperability with a Diameter stack that shares no code with
+# freeDiameter or GnuTLS: a GCS AS on Erlang/OTP's diameter + ssl (gcs_as.erl,
+# its own MB2-C dictionary mb2c.dia compiled here with diameterc) against the
+# lab BM-SC (freeDiameterd + dict_mb2c + app_bmsc_lab + sec_mb2c) over mutual
+# TLS with certtool-made certificates: the standard scenario over TLS 1.3
+# (both GNR kinds received and answered), a heartbeat over TLS 1.2, and a
+# CER claiming gcs2 with gcs1's certificate refused with CEA 3010.
+# usage: test_interop_erlang.sh SRC BUILD    (see test/interop/README.md)
+set -uo pipefail
+SRC=$1
+FDX=$2/fdx
+BIN=$2/bin
+HERE=$SRC/test/interop
+
+# Erlang/OTP from Debian (erlang-base, erlang-diameter, erlang-ssl, erlang-dev
+# in scripts/setup.sh). Skipped (exit 77) only when it is not installed at all;
+# under CI a missing Erlang is a failure, not a skip.
+if ! command -v erl >/dev/null || ! command -v erlc >/dev/null; then
+	if [ -n "${CI:-}" ]; then
+		echo "FAIL: erl/erlc not found although CI is set (scripts/setup.sh installs erlang-base)"
+		exit 1
+	fi
+	echo "SKIP: Erlang/OTP is not installed (erl, erlc): run scripts/setup.sh"
+	exit 77
+fi
+
+. "$SRC/test/lib/common.sh"
+. "$SRC/test/lib/pki.sh"
+. "$SRC/test/lib/lab.sh"
+
+# 1. the Erlang side, compiled now: dictionary by diameterc, then the GCS AS
+EBIN=$T/ebin
+mkdir -p "$EBIN"
+DIAMETER_DIR=$(erl -noshell -eval 'io:format("~s", [code:lib_dir(diameter)]), halt().')
+check "diameterc compiles the independent MB2-C dictionary (mb2c.dia)" \
+	escript "$DIAMETER_DIR/bin/diameterc" -o "$EBIN" "$HERE/mb2c.dia"
+check "erlc compiles the dictionary and the GCS AS (erlang-dev headers present)" \
+	erlc -Werror -o "$EBIN" "$EBIN/mb2c_dict.erl" "$HERE/gcs_as.erl"
+[ "$FAIL" -eq 0 ] || { finish; exit 1; }
+
+gcs_as() { # MODE [key=value...]: the Erlang GCS AS against the lab BM-SC
+	local mode=$1; shift
+	timeout -k 5 120 erl -noshell -pa "$EBIN" -run gcs_as main "$mode" \
+		addr=127.0.0.1 port="$LAB_PORT" ca="$T/pki/ca.pem" realm=mb2c.lab \
+		peer=bmsc.mb2c.lab "$@"
+}
+
+# 2. the lab BM-SC as scripts/lab.sh starts it (10 s TMGI expiry), except
+# its MB2-U address: IPv4 only by default. With IPv4 + IPv6 configured the
+# lab answers two BMSC-Address AVPs although the IPv4v6 feature was not
+# negotiated (TS 29.468 6.4.7; issue 15 item 4, open when this test was
+# written), which the Erlang GCS AS rightly fails. To see it, or once item 4
+# is fixed: INTEROP_BMSC_ADDRESS='"127.0.0.1", "::1"' (see README.md).
+lab_setup "$T" || exit 1
+sed -i "s|^bmsc_address = .*|bmsc_address = [ ${INTEROP_BMSC_ADDRESS:-\"127.0.0.1\"} ];|" "$T/bmsc_lab.conf"
+check "lab BM-SC starts over TLS with the 3GPP priority string" lab_start_bmsc "$T" bmsc
+
+# 3. the standard scenario over TLS 1.3
+gcs_as scenario origin=gcs1.mb2c.lab cert="$T/pki/gcs1.pem" key="$T/pki/gcs1.key" tls=1.3 \
+	scn="$SRC/extensions/app_gcs_client/scenarios/standard.scn" >"$T/standard.out" 2>&1
+rc=$?
+sed 's/^/    erlang: /' "$T/standard.out"
+check "Erlang GCS AS: standard scenario, every check passed (exit $rc)" test "$rc" -eq 0
+check "... over TLS 1.3 with mutual certificates" grep -q "^ok   - TLS version of the connection: tlsv1.3" "$T/standard.out"
+check "... no decode error against the independent dictionary" \
+	bash -c "! grep -q 'does not decode' '$T/standard.out'"
+check "... GNR 'Bearer Activated' received" \
+	grep -Eq "^ok   - \[[0-9]+\] wait-gnr event .*GNR received .*bits 0x2" "$T/standard.out"
+check "... GNR TMGI-Expiry received" \
+	grep -Eq "^ok   - \[[0-9]+\] wait-gnr expiry .*GNR received .*TMGI-Expiry" "$T/standard.out"
+check "BM-SC: both GNAs of the Erlang GCS AS read as Result-Code 2001" \
+	test "$(grep -c 'app_bmsc_lab: GNA from gcs1.mb2c.lab: Result-Code 2001' "$T/bmsc.log")" -eq 2
+check "BM-SC: one log line per GAR of the Erlang GCS AS (12)" \
+	test "$(grep -c 'app_bmsc_lab: GAR from gcs1.mb2c.lab' "$T/bmsc.log")" -eq 12
+check "BM-SC: sec_mb2c bound gcs1 to its certificate" \
+	grep -q "sec_mb2c: ACCEPT peer=gcs1.mb2c.lab .*rule=id.bound" "$T/bmsc.log"
+
+# 4. TLS 1.2 (ECDHE + AEAD suite of the profile): a heartbeat
+printf 'heartbeat\n' >"$T/hb.scn"
+gcs_as scenario origin=gcs1.mb2c.lab cert="$T/pki/gcs1.pem" key="$T/pki/gcs1.key" tls=1.2 \
+	scn="$T/hb.scn" >"$T/tls12.out" 2>&1
+rc=$?
+sed 's/^/    erlang: /' "$T/tls12.out"
+check "Erlang GCS AS over TLS 1.2: heartbeat answered 2001 (exit $rc)" test "$rc" -eq 0
+check "... TLS 1.2 negotiated" grep -q "^ok   - TLS version of the connection: tlsv1.2" "$T/tls12.out"
+
+# 5. another identity: Origin-Host gcs2 with gcs1's certificate
+gcs_as spoof origin=gcs2.mb2c.lab cert="$T/pki/gcs1.pem" key="$T/pki/gcs1.key" tls=1.3 \
+	>"$T/spoof.out" 2>&1
+rc=$?
+sed 's/^/    erlang: /' "$T/spoof.out"
+check "CER claiming gcs2 with gcs1's certificate: CEA 3010, nothing sent (exit $rc)" test "$rc" -eq 0
+check "... BM-SC: sec_mb2c REJECT CER peer=gcs2 rule=id.mismatch" \
+	grep -q "sec_mb2c: REJECT CER peer=gcs2.mb2c.lab addr=127.0.0.1 rule=id.mismatch" "$T/bmsc.log"
+check "... and no GAR of gcs2 reached the BM-SC" \
+	bash -c "! grep -q 'app_bmsc_lab: GAR from gcs2.mb2c.lab' '$T/bmsc.log'"
+
+stop_daemon bmsc
+check "BM-SC stops cleanly (exit 0)" test "$STOP_RC" = 0
+finish
