@@ -16,7 +16,7 @@
 %%        passes only if the BM-SC refuses the CER with CEA 3010 (or closes
 %%        the connection before any CEA) and no request gets through
 %% keys: addr port cert key ca origin realm peer (BM-SC identity, checked
-%%       against the SAN of its certificate) tls=1.3|1.2 scn
+%%       against the SAN of its certificate) tls=1.3|1.2 scn up_timeout (s)
 %% Output: one "ok - ..." / "FAIL - ..." line per check, then
 %% "gcs_as: N passed, M failed"; exit status 0 only when M = 0.
 -module(gcs_as).
@@ -77,7 +77,7 @@ say(Fmt, Args) -> io:format("     " ++ Fmt ++ "~n", Args).
 
 run("scenario", O) ->
     Svc = start(O),
-    case wait_up(Svc, 20000) of
+    case wait_up(Svc, 1000 * list_to_integer(maps:get(up_timeout, O, "20"))) of
         {up, Caps} ->
             {_, Remote} = Caps#diameter_caps.origin_host,
             check(Remote == peer(O),
@@ -282,15 +282,16 @@ pick_peer([], _, _Svc, _S) -> false.
 prepare_request(Pkt, _Svc, _Peer) -> {send, Pkt}.
 prepare_retransmit(Pkt, _Svc, _Peer) -> {send, Pkt}.
 
-handle_answer(#diameter_packet{msg = Msg, errors = Errs}, _Req, _Svc, _Peer) ->
-    {answer, Msg, Errs}.
+handle_answer(#diameter_packet{msg = Msg, errors = Errs, avps = Avps}, _Req, _Svc, _Peer) ->
+    {answer, Msg, Errs, Avps}.
 
 handle_error(Reason, _Req, _Svc, _Peer) ->
     {error, Reason}.
 
 %% GNR from the BM-SC: hand it to the scenario and answer GNA at once
-handle_request(#diameter_packet{msg = ['GNR' | M], errors = Errs}, _Svc, {_, Caps}) ->
-    ?MAIN ! {gnr, M, Errs, erlang:monotonic_time(millisecond)},
+handle_request(#diameter_packet{msg = ['GNR' | M], errors = Errs, avps = Avps}, _Svc,
+               {_, Caps}) ->
+    ?MAIN ! {gnr, M, Errs, Avps, erlang:monotonic_time(millisecond)},
     #diameter_caps{origin_host = {OH, _}, origin_realm = {OR, _}} = Caps,
     {reply, ['GNA',
              {'Session-Id', maps:get('Session-Id', M)},
@@ -373,10 +374,12 @@ step(Svc, O, {N, Op, A, Text}) ->
 %% the BM-SC's Restart-Counter; returns the decoded GAA map or error
 gaa(Svc, O, Items, Tag) ->
     case call(Svc, gar(O, Items)) of
-        {answer, ['GAA' | M], Errs} ->
+        {answer, ['GAA' | M], Errs, Avps} ->
             %% a decode error fails the step; the checks go on with what
             %% was decoded
             decode_ok(Errs, Tag, "GAA"),
+            wire_flags(Avps, Tag, "GAA"),
+            extra_avps(M, Tag, "GAA"),
             RC = opt('Result-Code', M),
             check(RC == 2001, "~s: GAA Result-Code ~p", [Tag, RC]),
             features(M, Tag),
@@ -397,6 +400,48 @@ fmt_err({RC, #diameter_avp{name = Name, code = C, vendor_id = V, data = D}}) ->
                   [RC, rc_name(RC), Name, C, V, D, 6]);
 fmt_err({RC, Other}) -> io_lib:format("~w ~s: ~P", [RC, rc_name(RC), Other, 8]);
 fmt_err(RC) -> io_lib:format("~p ~s", [RC, rc_name(RC)]).
+
+%% The V and M bits of every AVP received, nested ones included, against
+%% the AVP tables the dictionary was written from: V set exactly for vendor
+%% AVPs; for 3GPP AVPs, M as in the "Must" / "Must not" columns (TS 29.468
+%% table 6.4.1-1, 29.061, 29.212, 29.214). Supported-Features (M "may",
+%% TS 29.229) and the vendor-0 AVPs (RFC 6733 rules, DRMP/Load M-bit wording
+%% UNCONFIRMED) get the V check only.
+wire_flags(Avps, Tag, What) ->
+    All = flat_avps(Avps),
+    Bad = lists:append([flag_err(A) || A <- All]),
+    check(Bad == [] andalso All /= [], "~s: ~s AVP flags as in the AVP tables (~b AVPs)~s",
+          [Tag, What, length(All), [[" - ", string:join(Bad, "; ")] || Bad /= []]]).
+
+flat_avps([]) -> [];
+flat_avps([H | T]) when is_list(H) -> flat_avps(H) ++ flat_avps(T);
+flat_avps([#diameter_avp{} = A | T]) -> [A | flat_avps(T)];
+flat_avps([_ | T]) -> flat_avps(T).
+
+flag_err(#diameter_avp{name = undefined}) -> []; % not in the dictionary
+flag_err(#diameter_avp{name = Name, code = C, vendor_id = V, is_mandatory = M}) ->
+    case catch mb2c_dict:avp_header(Name) of
+        {C, Flags, DV} ->
+            Vok = (V == DV),
+            DM = Flags band 16#40 /= 0,
+            Mok = DV /= ?V3GPP orelse C == 628 orelse M == DM,
+            [lists:flatten(io_lib:format("~s (~b): V ~s, M ~s (table: M ~s)",
+                                         [Name, C, bit(V /= undefined), bit(M),
+                                          case DM of true -> "must"; false -> "must not" end]))
+             || not (Vok andalso Mok)];
+        _ -> []
+    end.
+
+bit(true) -> "set";
+bit(false) -> "clear".
+
+%% AVPs outside the command's ABNF (allowed by *[ AVP ], shown as a note)
+extra_avps(M, Tag, What) ->
+    case maps:get('AVP', M, []) of
+        [] -> ok;
+        L -> say("~s: ~s carries AVPs outside its ABNF: ~p",
+                 [Tag, What, [{N, C} || #diameter_avp{name = N, code = C} <- flat_avps(L)]])
+    end.
 
 rc_name(5001) -> "DIAMETER_AVP_UNSUPPORTED";
 rc_name(5004) -> "DIAMETER_INVALID_AVP_VALUE";
@@ -596,7 +641,7 @@ wait_gnr(Match, Tmo, Tag) ->
             {ok, G, At - get(t0)};
         {_, []} ->
             receive
-                {gnr, _, _, _} = Msg ->
+                {gnr, _, _, _, _} = Msg ->
                     self() ! Msg,
                     wait_gnr(Match, Tmo, Tag)
             after Tmo -> timeout
@@ -605,7 +650,9 @@ wait_gnr(Match, Tmo, Tag) ->
 
 flush_gnrs(Tag) ->
     receive
-        {gnr, G, Errs, At} ->
+        {gnr, G, Errs, Avps, At} ->
+            wire_flags(Avps, Tag, "GNR"),
+            extra_avps(G, Tag, "GNR"),
             case decode_ok(Errs, Tag, "GNR") of
                 true ->
                     check(opt('Destination-Host', G) /= undefined andalso

@@ -96,6 +96,21 @@ check "... BM-SC: sec_mb2c REJECT CER peer=gcs2 rule=id.mismatch" \
 check "... and no GAR of gcs2 reached the BM-SC" \
 	bash -c "! grep -q 'app_bmsc_lab: GAR from gcs2.mb2c.lab' '$T/bmsc.log'"
 
+# 6. the checks can fail: a wrong expectation makes the Erlang GCS AS fail,
+# and it refuses a BM-SC whose certificate does not name the identity it
+# expects (its own TLS check, not GnuTLS's)
+printf 'heartbeat\ndeallocate tmgi=001-01-0000ff\n' >"$T/wrong.scn"
+gcs_as scenario origin=gcs1.mb2c.lab cert="$T/pki/gcs1.pem" key="$T/pki/gcs1.key" \
+	scn="$T/wrong.scn" >"$T/wrong.out" 2>&1
+rc=$?
+check "a wrong expectation (deallocate of an unknown TMGI expected ok) fails the Erlang GCS AS (exit $rc)" \
+	bash -c "[ $rc = 1 ] && grep -q 'FAIL - \[2\] deallocate .*TMGI-Deallocation-Result 0x4 (expected 0x1)' '$T/wrong.out'"
+gcs_as scenario origin=gcs1.mb2c.lab cert="$T/pki/gcs1.pem" key="$T/pki/gcs1.key" \
+	peer=bmsc-other.mb2c.lab up_timeout=10 scn="$T/hb.scn" >"$T/other.out" 2>&1
+rc=$?
+check "the Erlang GCS AS refuses a BM-SC certificate that does not name bmsc-other (exit $rc)" \
+	bash -c "[ $rc = 1 ] && grep -q 'hostname_check_failed' '$T/other.out' && grep -q 'no connection to the BM-SC' '$T/other.out'"
+
 stop_daemon bmsc
 check "BM-SC stops cleanly (exit 0)" test "$STOP_RC" = 0
 finish
