@@ -13,8 +13,11 @@
 %%        of extensions/app_gcs_client/scenarios/standard.scn, the subset
 %%        that file uses), answers every GNR with a GNA
 %%   MODE spoof: connects claiming origin=... with the given certificate;
-%%        passes only if the BM-SC refuses the CER with CEA 3010 (or closes
-%%        the connection before any CEA) and no request gets through
+%%        passes only if the BM-SC refuses the CER with CEA 3010 and no
+%%        request gets through
+%%   MODE claim: connects as origin=..., then sends a GAR whose Origin-Host
+%%        is claim=...; passes only if it is answered 5012 with a GAA that
+%%        decodes with the GAA ABNF
 %% keys: addr port cert key ca origin realm peer (BM-SC identity, checked
 %%       against the SAN of its certificate) tls=1.3|1.2 scn up_timeout (s)
 %% Output: one "ok - ..." / "FAIL - ..." line per check, then
@@ -110,6 +113,33 @@ run("spoof", O) ->
             ko("connection closed without a CEA: ~p", [Why]);
         timeout ->
             ko("no CEA within 20 s", [])
+    end,
+    diameter:stop_service(Svc);
+run("claim", O) ->
+    %% an authenticated connection (origin=) whose GAR claims claim=...
+    Svc = start(O),
+    case wait_up(Svc, 20000) of
+        {up, _} ->
+            Other = list_to_binary(maps:get(claim, O)),
+            Tag = io_lib:format("GAR claiming ~s over ~s's connection", [Other, origin(O)]),
+            Msg = lists:keyreplace('Origin-Host', 1, gar(O, [{'Restart-Counter', ?OWN_RC}]),
+                                   {'Origin-Host', Other}),
+            case call(Svc, Msg) of
+                {answer, ['GAA' | M], Errs, Avps} ->
+                    RC = opt('Result-Code', M),
+                    check(RC == 5012, "~s: GAA Result-Code ~p (5012, sec_mb2c's "
+                          "deny_result_code default)", [Tag, RC]),
+                    %% 5012 sets no E bit: the GAA's own ABNF applies (6.6.3)
+                    decode_ok(Errs, Tag, "refusal GAA") andalso
+                        ok("~s: the refusal GAA decodes with the GAA ABNF", [Tag]),
+                    wire_flags(Avps, Tag, "GAA");
+                {answer, Other2, _, _} ->
+                    ko("~s: not a GAA: ~P", [Tag, Other2, 8]);
+                Err ->
+                    ko("~s: no answer: ~P", [Tag, Err, 8])
+            end;
+        Other ->
+            ko("no connection to the BM-SC: ~p", [Other])
     end,
     diameter:stop_service(Svc);
 run(M, _) ->

@@ -4,8 +4,9 @@
 # its own MB2-C dictionary mb2c.dia compiled here with diameterc) against the
 # lab BM-SC (freeDiameterd + dict_mb2c + app_bmsc_lab + sec_mb2c) over mutual
 # TLS with certtool-made certificates: the standard scenario over TLS 1.3
-# (both GNR kinds received and answered), a heartbeat over TLS 1.2, and a
-# CER claiming gcs2 with gcs1's certificate refused with CEA 3010.
+# (both GNR kinds received and answered), a heartbeat over TLS 1.2, a CER
+# claiming gcs2 with gcs1's certificate refused with CEA 3010, and (with
+# INTEROP_CLAIM_GAR=1) a GAR claiming gcs2 over gcs1's connection.
 # usage: test_interop_erlang.sh SRC BUILD    (see test/interop/README.md)
 set -uo pipefail
 SRC=$1
@@ -56,7 +57,18 @@ lab_setup "$T" || exit 1
 sed -i "s|^bmsc_address = .*|bmsc_address = [ ${INTEROP_BMSC_ADDRESS:-\"127.0.0.1\"} ];|" "$T/bmsc_lab.conf"
 check "lab BM-SC starts over TLS with the 3GPP priority string" lab_start_bmsc "$T" bmsc
 
-# 3. the standard scenario over TLS 1.3
+# 3. the Erlang side checks the BM-SC too (OTP's ssl, not GnuTLS): it
+# refuses a certificate that does not name the identity it expects. Done
+# first: freeDiameterd 1.2.1 once aborted (fifo.c:192 fd_fifo_del
+# assertion) when SIGTERM came right after such a failed handshake.
+printf 'heartbeat\n' >"$T/hb.scn"
+gcs_as scenario origin=gcs1.mb2c.lab cert="$T/pki/gcs1.pem" key="$T/pki/gcs1.key" \
+	peer=bmsc-other.mb2c.lab up_timeout=10 scn="$T/hb.scn" >"$T/other.out" 2>&1
+rc=$?
+check "the Erlang GCS AS refuses a BM-SC certificate that does not name bmsc-other (exit $rc)" \
+	bash -c "[ $rc = 1 ] && grep -q 'hostname_check_failed' '$T/other.out' && grep -q 'no connection to the BM-SC' '$T/other.out'"
+
+# 4. the standard scenario over TLS 1.3
 gcs_as scenario origin=gcs1.mb2c.lab cert="$T/pki/gcs1.pem" key="$T/pki/gcs1.key" tls=1.3 \
 	scn="$SRC/extensions/app_gcs_client/scenarios/standard.scn" >"$T/standard.out" 2>&1
 rc=$?
@@ -76,8 +88,7 @@ check "BM-SC: one log line per GAR of the Erlang GCS AS (12)" \
 check "BM-SC: sec_mb2c bound gcs1 to its certificate" \
 	grep -q "sec_mb2c: ACCEPT peer=gcs1.mb2c.lab .*rule=id.bound" "$T/bmsc.log"
 
-# 4. TLS 1.2 (ECDHE + AEAD suite of the profile): a heartbeat
-printf 'heartbeat\n' >"$T/hb.scn"
+# 5. TLS 1.2 (ECDHE + AEAD suite of the profile): a heartbeat
 gcs_as scenario origin=gcs1.mb2c.lab cert="$T/pki/gcs1.pem" key="$T/pki/gcs1.key" tls=1.2 \
 	scn="$T/hb.scn" >"$T/tls12.out" 2>&1
 rc=$?
@@ -85,7 +96,7 @@ sed 's/^/    erlang: /' "$T/tls12.out"
 check "Erlang GCS AS over TLS 1.2: heartbeat answered 2001 (exit $rc)" test "$rc" -eq 0
 check "... TLS 1.2 negotiated" grep -q "^ok   - TLS version of the connection: tlsv1.2" "$T/tls12.out"
 
-# 5. another identity: Origin-Host gcs2 with gcs1's certificate
+# 6. another identity: Origin-Host gcs2 with gcs1's certificate
 gcs_as spoof origin=gcs2.mb2c.lab cert="$T/pki/gcs1.pem" key="$T/pki/gcs1.key" tls=1.3 \
 	>"$T/spoof.out" 2>&1
 rc=$?
@@ -96,20 +107,33 @@ check "... BM-SC: sec_mb2c REJECT CER peer=gcs2 rule=id.mismatch" \
 check "... and no GAR of gcs2 reached the BM-SC" \
 	bash -c "! grep -q 'app_bmsc_lab: GAR from gcs2.mb2c.lab' '$T/bmsc.log'"
 
-# 6. the checks can fail: a wrong expectation makes the Erlang GCS AS fail,
-# and it refuses a BM-SC whose certificate does not name the identity it
-# expects (its own TLS check, not GnuTLS's)
+# 7. (INTEROP_CLAIM_GAR=1) another identity claimed in a request over gcs1's
+# authenticated connection: sec_mb2c answers 5012 (rule origin.mismatch),
+# and that GAA must decode with the GAA ABNF. Off by default: on this
+# branch sec_mb2c's refusal lacks Auth-Application-Id, Auth-Session-State
+# and Supported-Features (issue 15 item 1, fixed in parallel); OTP's
+# decoder reports 5005 DIAMETER_MISSING_AVP for each. Turn it on by
+# default once that fix is merged (README.md).
+if [ "${INTEROP_CLAIM_GAR:-0}" = 1 ]; then
+	gcs_as claim origin=gcs1.mb2c.lab cert="$T/pki/gcs1.pem" key="$T/pki/gcs1.key" \
+		claim=gcs2.mb2c.lab >"$T/claim.out" 2>&1
+	rc=$?
+	sed 's/^/    erlang: /' "$T/claim.out"
+	check "GAR claiming gcs2 over gcs1's connection: 5012 in a GAA that decodes with its ABNF (exit $rc)" \
+		test "$rc" -eq 0
+	check "... BM-SC: DENY request rule=origin.mismatch" \
+		grep -q "sec_mb2c: DENY request peer=gcs1.mb2c.lab addr=- rule=origin.mismatch" "$T/bmsc.log"
+else
+	echo "note: INTEROP_CLAIM_GAR=1 also checks the refusal GAA of a request claiming another identity (issue 15 item 1)"
+fi
+
+# 8. the checks can fail: a wrong expectation makes the Erlang GCS AS fail
 printf 'heartbeat\ndeallocate tmgi=001-01-0000ff\n' >"$T/wrong.scn"
 gcs_as scenario origin=gcs1.mb2c.lab cert="$T/pki/gcs1.pem" key="$T/pki/gcs1.key" \
 	scn="$T/wrong.scn" >"$T/wrong.out" 2>&1
 rc=$?
 check "a wrong expectation (deallocate of an unknown TMGI expected ok) fails the Erlang GCS AS (exit $rc)" \
 	bash -c "[ $rc = 1 ] && grep -q 'FAIL - \[2\] deallocate .*TMGI-Deallocation-Result 0x4 (expected 0x1)' '$T/wrong.out'"
-gcs_as scenario origin=gcs1.mb2c.lab cert="$T/pki/gcs1.pem" key="$T/pki/gcs1.key" \
-	peer=bmsc-other.mb2c.lab up_timeout=10 scn="$T/hb.scn" >"$T/other.out" 2>&1
-rc=$?
-check "the Erlang GCS AS refuses a BM-SC certificate that does not name bmsc-other (exit $rc)" \
-	bash -c "[ $rc = 1 ] && grep -q 'hostname_check_failed' '$T/other.out' && grep -q 'no connection to the BM-SC' '$T/other.out'"
 
 stop_daemon bmsc
 check "BM-SC stops cleanly (exit 0)" test "$STOP_RC" = 0
