@@ -42,7 +42,7 @@ check "erlc compiles the dictionary and the GCS AS (erlang-dev headers present)"
 
 gcs_as() { # MODE [key=value...]: the Erlang GCS AS against the lab BM-SC
 	local mode=$1; shift
-	timeout -k 5 120 erl -noshell -pa "$EBIN" -run gcs_as main "$mode" \
+	ERL_CRASH_DUMP=$T/erl_crash.dump timeout -k 5 120 erl -noshell -pa "$EBIN" -run gcs_as main "$mode" \
 		addr=127.0.0.1 port="$LAB_PORT" ca="$T/pki/ca.pem" realm=mb2c.lab \
 		peer=bmsc.mb2c.lab "$@"
 }
