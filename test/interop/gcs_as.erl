@@ -20,6 +20,7 @@
 %%        decodes with the GAA ABNF
 %% keys: addr port cert key ca origin realm peer (BM-SC identity, checked
 %%       against the SAN of its certificate) tls=1.3|1.2 scn up_timeout (s)
+%%       watchdog=1 (scenario: check that DWR/DWA ran, waiting for one)
 %% Output: one "ok - ..." / "FAIL - ..." line per check, then
 %% "gcs_as: N passed, M failed"; exit status 0 only when M = 0.
 -module(gcs_as).
@@ -89,6 +90,7 @@ run("scenario", O) ->
             tls_info(Svc, O),
             scenario(Svc, O),
             stash_report(),
+            [watchdog(Svc) || maps:get(watchdog, O, "0") == "1"],
             diameter:stop_service(Svc);
         Other ->
             ko("no connection to the BM-SC: ~p", [Other])
@@ -210,7 +212,9 @@ transport(O) ->
                          {rport, list_to_integer(maps:get(port, O))},
                          {ssl_options, true} | Ssl]},
      {connect_timer, 60000},
-     {watchdog_timer, 30000}].
+     %% Tw 6 s, the RFC 3539 minimum (OTP adds +-2 s jitter): DWR/DWA
+     %% usually run during the scenario's idle wait for the TMGI expiry
+     {watchdog_timer, 6000}].
 
 suites(Vsn) ->
     ssl:filter_cipher_suites(
@@ -284,6 +288,25 @@ find_ssl(L) when is_list(L) -> lists:append([find_ssl(X) || X <- L]);
 find_ssl(M) when is_map(M) -> find_ssl(maps:values(M));
 find_ssl(_) -> [].
 
+%% DWR/DWA (RFC 6733 5.5, RFC 3539) with the BM-SC during the scenario:
+%% from the connection's counters (command 280, answers by Result-Code)
+%% (waiting up to 10 s more for the first one when the scenario had none)
+watchdog(Svc) -> watchdog(Svc, 50).
+
+watchdog(Svc, Tries) ->
+    St = lists:append([S || C <- diameter:service_info(Svc, connections),
+                            {statistics, S} <- C]),
+    Dwa = lists:sum([N || {{{0, 280, 0}, recv}, N} <- St]),
+    Ok = lists:sum([N || {{{0, 280, 0}, recv, {'Result-Code', 2001}}, N} <- St]),
+    if
+        Dwa == 0, Tries > 0 ->
+            timer:sleep(200),
+            watchdog(Svc, Tries - 1);
+        true ->
+            check(Dwa >= 1 andalso Ok == Dwa, "DWR/DWA with the BM-SC: ~b DWA, ~b with 2001",
+                  [Dwa, Ok])
+    end.
+
 %% ---------------------------------------------------------------- messages
 
 gar(O, Items) ->
@@ -346,6 +369,7 @@ scenario(Svc, O) ->
     put(bmsc_rc, undefined),
     put(gnrs, []),
     put(t0, erlang:monotonic_time(millisecond)),
+    put(me, origin(O)),
     lists:foreach(fun(St) -> step(Svc, O, St) end, Steps).
 
 parse(Text) ->
@@ -685,9 +709,13 @@ flush_gnrs(Tag) ->
             extra_avps(G, Tag, "GNR"),
             case decode_ok(Errs, Tag, "GNR") of
                 true ->
-                    check(opt('Destination-Host', G) /= undefined andalso
-                          maps:get('Auth-Application-Id', G) == ?APP,
-                          "GNR decoded: ~s", [describe_gnr(G)]),
+                    check(opt('Destination-Host', G) == get(me) andalso
+                          maps:get('Auth-Application-Id', G) == ?APP andalso
+                          maps:get('Auth-Session-State', G) == 1,
+                          "GNR decoded: ~s (Destination-Host ~s, Auth-Application-Id ~p, "
+                          "Auth-Session-State ~p)",
+                          [describe_gnr(G), opt('Destination-Host', G),
+                           maps:get('Auth-Application-Id', G), maps:get('Auth-Session-State', G)]),
                     restart_counter(G, Tag, "GNR");
                 false -> ok
             end,

@@ -70,7 +70,7 @@ check "the Erlang GCS AS refuses a BM-SC certificate that does not name bmsc-oth
 
 # 4. the standard scenario over TLS 1.3
 gcs_as scenario origin=gcs1.mb2c.lab cert="$T/pki/gcs1.pem" key="$T/pki/gcs1.key" tls=1.3 \
-	scn="$SRC/extensions/app_gcs_client/scenarios/standard.scn" >"$T/standard.out" 2>&1
+	watchdog=1 scn="$SRC/extensions/app_gcs_client/scenarios/standard.scn" >"$T/standard.out" 2>&1
 rc=$?
 sed 's/^/    erlang: /' "$T/standard.out"
 check "Erlang GCS AS: standard scenario, every check passed (exit $rc)" test "$rc" -eq 0
@@ -85,6 +85,9 @@ check "BM-SC: both GNAs of the Erlang GCS AS read as Result-Code 2001" \
 	test "$(grep -c 'app_bmsc_lab: GNA from gcs1.mb2c.lab: Result-Code 2001' "$T/bmsc.log")" -eq 2
 check "BM-SC: one log line per GAR of the Erlang GCS AS (12)" \
 	test "$(grep -c 'app_bmsc_lab: GAR from gcs1.mb2c.lab' "$T/bmsc.log")" -eq 12
+check "... DWR/DWA with the BM-SC (Tw 6 s)" grep -q "^ok   - DWR/DWA with the BM-SC" "$T/standard.out"
+check "BM-SC: the Erlang GCS AS left with DPR (DPR/DPA)" \
+	grep -q "Peer 'gcs1.mb2c.lab' sent a DPR" "$T/bmsc.log"
 check "BM-SC: sec_mb2c bound gcs1 to its certificate" \
 	grep -q "sec_mb2c: ACCEPT peer=gcs1.mb2c.lab .*rule=id.bound" "$T/bmsc.log"
 
