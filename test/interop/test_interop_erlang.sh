@@ -4,8 +4,8 @@
 # its own MB2-C dictionary mb2c.dia compiled here with diameterc) against the
 # lab BM-SC (freeDiameterd + dict_mb2c + app_bmsc_lab + sec_mb2c) over mutual
 # TLS with certtool-made certificates: the standard scenario over TLS 1.3
-# (both GNR kinds received and answered), a heartbeat over TLS 1.2, a CER
-# claiming gcs2 with gcs1's certificate refused with CEA 3010, and (with
+# (both GNR kinds received and answered), a CER claiming gcs2 with gcs1's
+# certificate refused with CEA 3010, the real gcs2 over TLS 1.2, and (with
 # INTEROP_CLAIM_GAR=1) a GAR claiming gcs2 over gcs1's connection.
 # usage: test_interop_erlang.sh SRC BUILD    (see test/interop/README.md)
 set -uo pipefail
@@ -91,15 +91,7 @@ check "BM-SC: the Erlang GCS AS left with DPR (DPR/DPA)" \
 check "BM-SC: sec_mb2c bound gcs1 to its certificate" \
 	grep -q "sec_mb2c: ACCEPT peer=gcs1.mb2c.lab .*rule=id.bound" "$T/bmsc.log"
 
-# 5. TLS 1.2 (ECDHE + AEAD suite of the profile): a heartbeat
-gcs_as scenario origin=gcs1.mb2c.lab cert="$T/pki/gcs1.pem" key="$T/pki/gcs1.key" tls=1.2 \
-	scn="$T/hb.scn" >"$T/tls12.out" 2>&1
-rc=$?
-sed 's/^/    erlang: /' "$T/tls12.out"
-check "Erlang GCS AS over TLS 1.2: heartbeat answered 2001 (exit $rc)" test "$rc" -eq 0
-check "... TLS 1.2 negotiated" grep -q "^ok   - TLS version of the connection: tlsv1.2" "$T/tls12.out"
-
-# 6. another identity: Origin-Host gcs2 with gcs1's certificate
+# 5. another identity: Origin-Host gcs2 with gcs1's certificate
 gcs_as spoof origin=gcs2.mb2c.lab cert="$T/pki/gcs1.pem" key="$T/pki/gcs1.key" tls=1.3 \
 	>"$T/spoof.out" 2>&1
 rc=$?
@@ -109,6 +101,18 @@ check "... BM-SC: sec_mb2c REJECT CER peer=gcs2 rule=id.mismatch" \
 	grep -q "sec_mb2c: REJECT CER peer=gcs2.mb2c.lab addr=127.0.0.1 rule=id.mismatch" "$T/bmsc.log"
 check "... and no GAR of gcs2 reached the BM-SC" \
 	bash -c "! grep -q 'app_bmsc_lab: GAR from gcs2.mb2c.lab' '$T/bmsc.log'"
+
+# 6. TLS 1.2 (ECDHE + AEAD suite of the profile): a heartbeat of the real
+# gcs2 (ECDSA P-256 certificate; gcs1's is RSA-2048), after the refused
+# impostor of step 5
+gcs_as scenario origin=gcs2.mb2c.lab cert="$T/pki/gcs2.pem" key="$T/pki/gcs2.key" tls=1.2 \
+	scn="$T/hb.scn" >"$T/tls12.out" 2>&1
+rc=$?
+sed 's/^/    erlang: /' "$T/tls12.out"
+check "Erlang GCS AS gcs2 (ECDSA) over TLS 1.2: heartbeat answered 2001 (exit $rc)" test "$rc" -eq 0
+check "... TLS 1.2 negotiated" grep -q "^ok   - TLS version of the connection: tlsv1.2" "$T/tls12.out"
+check "... BM-SC: sec_mb2c bound gcs2 to its certificate" \
+	grep -q "sec_mb2c: ACCEPT peer=gcs2.mb2c.lab .*rule=id.bound" "$T/bmsc.log"
 
 # 7. (INTEROP_CLAIM_GAR=1) another identity claimed in a request over gcs1's
 # authenticated connection: sec_mb2c answers 5012 (rule origin.mismatch),
