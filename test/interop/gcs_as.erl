@@ -46,13 +46,11 @@ main([Mode | Args]) ->
     register(?MAIN, self()),
     put(pass, 0),
     put(fail, 0),
-    R = try
-            run(Mode, Opts)
-        catch
-            C:E:St ->
-                ko("crash ~p:~p~n~p", [C, E, St])
-        end,
-    _ = R,
+    try
+        run(Mode, Opts)
+    catch
+        C:E:St -> ko("crash ~p:~p~n~p", [C, E, St])
+    end,
     P = get(pass),
     F = get(fail),
     io:format("gcs_as: ~b passed, ~b failed~n", [P, F]),
@@ -178,10 +176,7 @@ start(O) ->
                         {dictionary, mb2c_dict},
                         {module, ?MODULE},
                         {answer_errors, callback},
-                        {request_errors, callback}]},
-         {application, [{alias, common},
-                        {dictionary, diameter_gen_base_rfc6733},
-                        {module, ?MODULE}]}],
+                        {request_errors, callback}]}],
     ok = diameter:start_service(Svc, SvcOpts),
     true = diameter:subscribe(Svc),
     {ok, _} = diameter:add_transport(Svc, {connect, transport(O)}),
@@ -341,10 +336,20 @@ handle_answer(#diameter_packet{msg = Msg, errors = Errs, avps = Avps}, _Req, _Sv
 handle_error(Reason, _Req, _Svc, _Peer) ->
     {error, Reason}.
 
-%% GNR from the BM-SC: hand it to the scenario and answer GNA at once
+%% GNR from the BM-SC: hand it to the scenario (which reports any decode
+%% error) and answer at once: GNA 2001, or the error's result code (the
+%% scenario's check has failed already then)
 handle_request(#diameter_packet{msg = ['GNR' | M], errors = Errs, avps = Avps}, _Svc,
-               {_, Caps}) ->
+               _Peer) when Errs /= [] ->
     ?MAIN ! {gnr, M, Errs, Avps, erlang:monotonic_time(millisecond)},
+    case hd(Errs) of
+        {RC, _} when is_integer(RC) -> {answer_message, RC};
+        RC when is_integer(RC) -> {answer_message, RC};
+        _ -> {answer_message, 5012}
+    end;
+handle_request(#diameter_packet{msg = ['GNR' | M], errors = [], avps = Avps}, _Svc,
+               {_, Caps}) ->
+    ?MAIN ! {gnr, M, [], Avps, erlang:monotonic_time(millisecond)},
     #diameter_caps{origin_host = {OH, _}, origin_realm = {OR, _}} = Caps,
     {reply, ['GNA',
              {'Session-Id', maps:get('Session-Id', M)},
