@@ -10,8 +10,7 @@
 # usage: test_interop_erlang.sh SRC BUILD    (see test/interop/README.md)
 set -uo pipefail
 SRC=$1
-FDX=$2/fdx
-BIN=$2/bin
+FDX=$2/fdx # the built extensions, for test/lib/lab.sh
 HERE=$SRC/test/interop
 
 # Erlang/OTP from Debian (erlang-base, erlang-diameter, erlang-ssl, erlang-dev
