@@ -82,8 +82,10 @@ run("scenario", O) ->
     case wait_up(Svc, 1000 * list_to_integer(maps:get(up_timeout, O, "20"))) of
         {up, Caps} ->
             {_, Remote} = Caps#diameter_caps.origin_host,
-            check(Remote == peer(O),
-                  "CER/CEA over TLS: up, CEA Origin-Host ~s, applications ~w",
+            {_, Vsai} = common_apps(Caps),
+            check(Remote == peer(O) andalso lists:member({?V3GPP, [?APP]}, Vsai),
+                  "CER/CEA over TLS: up, CEA Origin-Host ~s, applications ~w "
+                  "(Vendor-Specific-Application-Id 10415/16777335 expected)",
                   [Remote, common_apps(Caps)]),
             tls_info(Svc, O),
             scenario(Svc, O),
@@ -252,10 +254,14 @@ result_code(Avps) ->
         [] -> none
     end.
 
+%% the BM-SC's advertised applications: {Auth-Application-Ids,
+%% [{Vendor-Id, Auth-Application-Ids}] of Vendor-Specific-Application-Id}
 common_apps(#diameter_caps{auth_application_id = {_, A},
                            vendor_specific_application_id = {_, V}}) ->
-    {A, [{Vid, Ids} || {_, Vid, Ids, _} <- V]};
-common_apps(_) -> [].
+    {A, [{one(Vid), Ids} || {_, Vid, Ids, _} <- V]}.
+
+one([X]) -> X; % the record form of OTP's base dictionaries may list it
+one(X) -> X.
 
 %% the negotiated TLS version and suite: read from the ssl socket held by
 %% the diameter_tcp process of the connection (its state is searched for
