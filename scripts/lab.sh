@@ -10,24 +10,26 @@
 # when tshark can capture) stay in the output folder it prints.
 set -uo pipefail
 SRC=$(cd "$(dirname "$0")/.." && pwd)
-"$SRC/scripts/setup.sh" >/dev/null || { echo "lab: set-up failed"; exit 2; }
-FDX=$SRC/build/fdx
-BIN=$SRC/build/bin
+# LAB_BUILD=DIR: use that build as it is (the tests), no set-up
+if [ -z "${LAB_BUILD:-}" ]; then
+	"$SRC/scripts/setup.sh" >/dev/null || { echo "lab: set-up failed"; exit 2; }
+fi
+FDX=${LAB_BUILD:-$SRC/build}/fdx
+BIN=${LAB_BUILD:-$SRC/build}/bin
 SCENARIO=${1:-$SRC/extensions/app_gcs_client/scenarios/standard.scn}
 T=${LAB_OUT:-$SRC/lab-out/$(date +%Y%m%d-%H%M%S)}
 QUIET_KEEP=1
 . "$SRC/test/lib/common.sh"
 . "$SRC/test/lib/pki.sh"
 . "$SRC/test/lib/lab.sh"
+# an interrupted lab leaves no tshark behind
+trap '[ -n "${LAB_CAP_PID:-}" ] && kill -INT "$LAB_CAP_PID" 2>/dev/null; cleanup' EXIT
 
 echo "== MB2-C lab: output in $T"
 lab_setup "$T" || exit 2
-cap_pid=
-if [ "$(id -u)" = 0 ] && command -v tshark >/dev/null; then
-	tshark -q -i lo -f "tcp port $LAB_PORT" -w "$T/mb2c.pcapng" >/dev/null 2>&1 &
-	cap_pid=$!
-	sleep 0.5
-fi
+# the capture must be running before the first handshake (issue 19)
+capturing=
+lab_capture_start "$T" && capturing=1
 lab_start_bmsc "$T" bmsc || exit 2
 echo "== BM-SC bmsc.mb2c.lab listening on TLS port $LAB_PORT (TLS 1.2/1.3, 3GPP profile)"
 echo "== GCS AS gcs1.mb2c.lab runs $(basename "$SCENARIO")"
@@ -35,20 +37,26 @@ lab_client "$T" gcs1 scenario "$SCENARIO" | tee "$T/transcript.txt"
 rc=${PIPESTATUS[0]}
 stop_daemon bmsc
 [ "$STOP_RC" = 0 ] || { echo "lab: the BM-SC exited with $STOP_RC"; rc=1; }
-if [ -n "$cap_pid" ]; then
-	sleep 0.3
-	kill "$cap_pid" 2>/dev/null; wait "$cap_pid" 2>/dev/null
-fi
+[ -n "$capturing" ] && lab_capture_stop "$T"
 echo
 echo "== BM-SC log lines:"
 grep "app_bmsc_lab:" "$T/bmsc.log" | sed 's/^/   /'
 echo
 echo "Output folder: $T"
 echo "  bmsc.log gcs1.log transcript.txt bmsc.sqlite sslkeys.log pki/ *.conf"
-if [ -f "$T/mb2c.pcapng" ]; then
+if [ -n "$capturing" ]; then
 	echo "  mb2c.pcapng — decode with:"
-	echo "    tshark -r $T/mb2c.pcapng -o tls.keylog_file:$T/sslkeys.log \\"
-	echo "      -d tcp.port==$LAB_PORT,tls -d tls.port==$LAB_PORT,diameter --disable-protocol rdpmt -Y diameter"
+	echo "    $(lab_decode_cmd "$T")"
+	# the lab checks its own capture with that very command
+	if lab_capture_check "$T" "$T/transcript.txt"; then
+		echo "== capture: decoded from the pcap as in the transcript: $LAB_CAP_COUNTS(got/expected)"
+	else
+		echo "== capture: MISMATCH with the transcript: $LAB_CAP_COUNTS(got/expected); see $T/decoded.txt"
+		rc=1
+	fi
+	[ -n "$LAB_CAP_WHY" ] && echo "== capture: $LAB_CAP_WHY"
+else
+	echo "== capture: none ($LAB_CAP_WHY); sslkeys.log is kept for a capture of your own"
 fi
 if [ "$rc" = 0 ]; then echo "LAB RESULT: PASS"; else echo "LAB RESULT: FAIL"; fi
 exit "$rc"

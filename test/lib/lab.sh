@@ -109,3 +109,96 @@ lab_client() {
 	SSLKEYLOGFILE=$dir/sslkeys.log "$BIN/mb2c-client" -c "$dir/$g.conf" -p bmsc.mb2c.lab \
 		-x "$FDX" -l "$dir/$g.log" -w 20 "$@"
 }
+
+# ------------------------------------------------------------- capture (issue 19)
+# The lab's pcap must hold the TLS handshakes, or sslkeys.log decrypts
+# nothing: a cold tshark needs seconds before dumpcap really captures, and
+# prints "Capturing on" before it does. So the capture counts as running
+# only once a probe datagram (UDP to a closed port, in the capture filter,
+# invisible to the Diameter decode) is in the file; at the end a second
+# probe in the file proves every packet before it was written.
+
+# lab_capture_start DIR: 0 when capturing into DIR/mb2c.pcapng; else 1 with
+# the reason in LAB_CAP_WHY. Sets LAB_CAP_PID, LAB_PROBE_PORT.
+lab_capture_start() {
+	local dir=$1 i
+	LAB_CAP_PID= LAB_CAP_WHY=
+	if [ "$(id -u)" != 0 ]; then
+		LAB_CAP_WHY="not run as root: tshark may not capture on lo"
+		return 1
+	fi
+	command -v tshark >/dev/null || { LAB_CAP_WHY="tshark is not installed"; return 1; }
+	LAB_PROBE_PORT=$(free_port)
+	tshark -i lo -f "tcp port $LAB_PORT or udp port $LAB_PROBE_PORT" -w "$dir/mb2c.pcapng" \
+		>"$dir/tshark.log" 2>&1 &
+	LAB_CAP_PID=$!
+	for ((i = 0; i < 1200; i++)); do # a cold tshark on a busy 2-core VM: ~7 s
+		if ! kill -0 "$LAB_CAP_PID" 2>/dev/null; then
+			LAB_CAP_WHY="tshark stopped at once: $(grep -v 'could be dangerous' "$dir/tshark.log" | tail -1)"
+			LAB_CAP_PID=
+			return 1
+		fi
+		if grep -q "Capturing on" "$dir/tshark.log"; then
+			grep -qa MB2C-LAB-PROBE-START "$dir/mb2c.pcapng" 2>/dev/null && return 0
+			((i % 4)) || printf MB2C-LAB-PROBE-START >"/dev/udp/127.0.0.1/$LAB_PROBE_PORT"
+		fi
+		sleep 0.05
+	done
+	LAB_CAP_WHY="tshark did not write a probe packet within 60 s"
+	kill -INT "$LAB_CAP_PID" 2>/dev/null
+	wait "$LAB_CAP_PID" 2>/dev/null
+	LAB_CAP_PID=
+	return 1
+}
+
+# lab_capture_stop DIR: an end probe in the file, then tshark stopped
+lab_capture_stop() {
+	local dir=$1 i
+	[ -n "${LAB_CAP_PID:-}" ] || return 0
+	for ((i = 0; i < 600; i++)); do
+		grep -qa MB2C-LAB-PROBE-END "$dir/mb2c.pcapng" && break
+		((i % 4)) || printf MB2C-LAB-PROBE-END >"/dev/udp/127.0.0.1/$LAB_PROBE_PORT"
+		sleep 0.05
+	done
+	grep -qa MB2C-LAB-PROBE-END "$dir/mb2c.pcapng" ||
+		LAB_CAP_WHY="the end probe never reached the capture file (packets may be missing)"
+	kill -INT "$LAB_CAP_PID" 2>/dev/null
+	wait "$LAB_CAP_PID" 2>/dev/null
+	LAB_CAP_PID=
+}
+
+# lab_decode_cmd DIR: the tshark command that decrypts and decodes the pcap
+lab_decode_cmd() {
+	echo "tshark -r $1/mb2c.pcapng -o tls.keylog_file:$1/sslkeys.log -d tcp.port==$LAB_PORT,tls -d tls.port==$LAB_PORT,diameter --disable-protocol rdpmt -Y diameter"
+}
+
+# lab_capture_check DIR TRANSCRIPT...: decodes the pcap with lab_decode_cmd
+# (output in DIR/decoded.txt), counts CER/CEA, GAR/GAA, GNR/GNA and compares
+# them with the transcripts: one CER/CEA per client run (a "GCS AS ... ->
+# BM-SC" header), one GAR per "<- GAA" line, one GNR/GNA per "<- GNR" line.
+# Prints one line per kind; 0 when all match (LAB_CAP_COUNTS holds them).
+lab_capture_check() {
+	local dir=$1; shift
+	local cmd out ok=0 k got want
+	cmd=$(lab_decode_cmd "$dir")
+	bash -c "$cmd" >"$dir/decoded.txt" 2>"$dir/decoded.err"
+	declare -A n=()
+	n[CER]=$(grep -o 'cmd=Capabilities-Exchange Request' "$dir/decoded.txt" | wc -l)
+	n[CEA]=$(grep -o 'cmd=Capabilities-Exchange Answer' "$dir/decoded.txt" | wc -l)
+	n[GAR]=$(grep -o 'cmd=GCS-Action Request' "$dir/decoded.txt" | wc -l)
+	n[GAA]=$(grep -o 'cmd=GCS-Action Answer' "$dir/decoded.txt" | wc -l)
+	n[GNR]=$(grep -o 'cmd=GCS-Notification Request' "$dir/decoded.txt" | wc -l)
+	n[GNA]=$(grep -o 'cmd=GCS-Notification Answer' "$dir/decoded.txt" | wc -l)
+	local runs gaa gnr
+	runs=$(cat "$@" | grep -c '^GCS AS .* -> BM-SC ')
+	gaa=$(cat "$@" | grep -c '^    <- GAA ')
+	gnr=$(cat "$@" | grep -c '^    <- GNR ')
+	declare -A w=([CER]=$runs [CEA]=$runs [GAR]=$gaa [GAA]=$gaa [GNR]=$gnr [GNA]=$gnr)
+	LAB_CAP_COUNTS=
+	for k in CER CEA GAR GAA GNR GNA; do
+		got=${n[$k]} want=${w[$k]}
+		LAB_CAP_COUNTS+="$k $got/$want "
+		[ "$got" = "$want" ] || ok=1
+	done
+	return $ok
+}
