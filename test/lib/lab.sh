@@ -5,30 +5,75 @@
 
 LAB_PRIO=$(cat "$SRC/profiles/tls/3gpp-tls-profile.prio")
 
+# lab_identity NAME: the Diameter identity of a lab GCS AS named NAME (its
+# files are NAME.pem, NAME.key, NAME.conf): NAME itself when it holds a dot,
+# else NAME.mb2c.lab
+lab_identity() {
+	case $1 in *.*) echo "$1" ;; *) echo "$1.mb2c.lab" ;; esac
+}
+
 # lab_setup DIR [EXTRA-BMSC-LAB-CONF-LINES...]: writes DIR/pki, DIR/*.conf;
-# sets LAB_PORT
+# sets LAB_PORT (LAB_PORT_WANT: that port instead of a free one).
+# LAB_GCS: the GCS AS names (default "gcs1 gcs2"), each admitted by
+# sec_mb2c and given its own rt_mb2c rule (DIR/rt_lab.conf, loaded when
+# LAB_RT=1: the recommended set of scripts/lab.sh). LAB_KEEP_PKI=1: an
+# existing DIR/pki/ca.pem is kept and only missing certificates are issued.
 lab_setup() {
 	local dir=$1; shift
+	local g id names=${LAB_GCS:-gcs1 gcs2}
 	mkdir -p "$dir"
-	pki_lab "$dir/pki" || { echo "lab: certificate generation failed" >&2; return 1; }
-	LAB_PORT=$(free_port)
+	if [ -n "${LAB_KEEP_PKI:-}" ] && [ -s "$dir/pki/ca.pem" ]; then
+		(cd "$dir/pki" && { [ -s bmsc.pem ] ||
+			pki_leaf bmsc bmsc.mb2c.lab "--key-type=ecdsa --curve=secp256r1"; }) ||
+			{ echo "lab: certificate generation failed" >&2; return 1; }
+	else
+		pki_lab "$dir/pki" || { echo "lab: certificate generation failed" >&2; return 1; }
+	fi
+	for g in $names; do
+		[ -s "$dir/pki/$g.pem" ] && continue
+		(cd "$dir/pki" && pki_leaf "$g" "$(lab_identity "$g")" "--key-type=ecdsa --curve=secp256r1") ||
+			{ echo "lab: certificate generation for $g failed" >&2; return 1; }
+	done
+	LAB_PORT=${LAB_PORT_WANT:-$(free_port)}
 	cat >"$dir/acl_wl.conf" <<C
 # GCS AS identities (stock acl_wl: names only, no certificate binding; used
 # only as the baseline of bench/bench_sec.sh, LAB_SEC=acl_wl)
 gcs1.mb2c.lab
 gcs2.mb2c.lab
 C
-	cat >"$dir/sec_mb2c.conf" <<C
-# MB2-C security policy of the lab BM-SC (see sec_mb2c.conf.sample)
-mode = "enforce";
-peers = (
-  { identity = "gcs1.mb2c.lab"; role = "gcs-as"; },
-  { identity = "gcs2.mb2c.lab"; role = "gcs-as"; }
-);
-C
+	{
+		echo "# MB2-C security policy of the lab BM-SC (see sec_mb2c.conf.sample)"
+		echo 'mode = "enforce";'
+		echo "peers = ("
+		local sep=" "
+		for g in $names; do
+			echo "  $sep{ identity = \"$(lab_identity "$g")\"; role = \"gcs-as\"; }"
+			sep=","
+		done
+		echo ");"
+	} >"$dir/sec_mb2c.conf"
+	{
+		echo "# MB2-C authorization policy of the lab BM-SC (see rt_mb2c.conf.sample):"
+		echo "# every GCS AS is a tenant of its own: it may touch only the TMGIs it"
+		echo "# allocated; quotas and QoS ceilings generous enough for the scenarios"
+		echo 'mode = "enforce";'
+		echo "state_db = \"$dir/rt_mb2c.sqlite\";"
+		echo "rules = ("
+		local sep=" "
+		for g in $names; do
+			echo "  $sep{ identity = \"$(lab_identity "$g")\"; operations = [ \"all\" ];"
+			echo "    tmgi_quota = 16; bearer_quota = 16; qci = [ 65, 66, 69, 70 ];"
+			echo "    max_mbr_dl = 10000000; max_gbr_dl = 10000000; highest_arp = 2;"
+			echo "    rate = { per_second = 200.0; burst = 400.0; }; }"
+			sep=","
+		done
+		echo ");"
+	} >"$dir/rt_lab.conf"
 	local admit="LoadExtension = \"$FDX/sec_mb2c.fdx\" : \"$dir/sec_mb2c.conf\";"
 	[ "${LAB_SEC:-sec_mb2c}" = acl_wl ] &&
 		admit="LoadExtension = \"${FD_STOCK_EXT_DIR:-/usr/lib/freeDiameter}/acl_wl.fdx\" : \"$dir/acl_wl.conf\";"
+	local authz=
+	[ -n "${LAB_RT:-}" ] && authz="LoadExtension = \"$FDX/rt_mb2c.fdx\" : \"$dir/rt_lab.conf\";"
 	cat >"$dir/bmsc_lab.conf" <<C
 state_db = "$dir/bmsc.sqlite";
 tmgi_pool = { plmn = "001-01"; first = ${LAB_POOL_FIRST:-0x000100}; last = ${LAB_POOL_LAST:-0x00010F}; };
@@ -44,7 +89,10 @@ start_time_max_future = 3600;
 $(printf '%s\n' "$@")
 C
 	cat >"$dir/bmsc.conf" <<C
-# Lab BM-SC: MB2-C over TLS/TCP only (RFC 6733 TLS port), 3GPP TLS profile
+# Lab BM-SC: MB2-C over TLS/TCP only (RFC 6733 TLS port), 3GPP TLS profile.
+# Extensions: dictionary, lab BM-SC application, security policy (sec_mb2c)
+# and, with LAB_RT=1, authorization (rt_mb2c, after sec_mb2c). The DTLS/SCTP
+# or edge front end, when used, sits in front of this core TLS port.
 Identity = "bmsc.mb2c.lab";
 Realm = "mb2c.lab";
 Port = 0;
@@ -58,6 +106,7 @@ TLS_Prio = "$LAB_PRIO";
 LoadExtension = "$FDX/dict_mb2c.fdx";
 LoadExtension = "$FDX/app_bmsc_lab.fdx" : "$dir/bmsc_lab.conf";
 $admit
+$authz
 ${LAB_BMSC_EXTRA:-}
 C
 	cat >"$dir/sec_gcs.conf" <<C
@@ -65,11 +114,11 @@ C
 mode = "enforce";
 peers = ( { identity = "bmsc.mb2c.lab"; role = "bmsc"; } );
 C
-	local g
-	for g in gcs1 gcs2; do
+	for g in $names; do
+		id=$(lab_identity "$g")
 		cat >"$dir/$g.conf" <<C
 # Lab GCS AS $g: connects to the BM-SC over TLS with the 3GPP profile
-Identity = "$g.mb2c.lab";
+Identity = "$id";
 Realm = "mb2c.lab";
 Port = 0;
 SecPort = 0;
