@@ -152,9 +152,10 @@ if [ "$mode" = serve ]; then
 	# every GCS AS with a certificate in the folder stays admitted (cert ID)
 	names=(gcs1 gcs2 "${SERVE_GCS[@]}")
 	for f in "$T"/pki/*.pem; do
+		[ -f "$f" ] || continue
 		b=$(basename "$f" .pem)
-		case $b in ca | bmsc | *.crl | ca.revoked) continue ;; esac
-		names+=("$b")
+		case $b in *.crl | ca.revoked) continue ;; esac
+		valid_id "$b" && names+=("$b")
 	done
 	LAB_GCS=$(printf '%s\n' "${names[@]}" | awk '!seen[$0]++' | tr '\n' ' ')
 	if ss -Hltn "sport = :$SERVE_PORT" | grep -q .; then
@@ -163,6 +164,7 @@ if [ "$mode" = serve ]; then
 	fi
 	LAB_GCS=$LAB_GCS LAB_KEEP_PKI=1 LAB_PORT_WANT=$SERVE_PORT LAB_TMGI_EXPIRY=3600 \
 		LAB_TMGI_QUOTA=16 LAB_POOL_LAST=0x0001FF lab_setup "$T" || exit 2
+	[ -f "$T/bmsc.log" ] && mv "$T/bmsc.log" "$T/bmsc.log.1" # the previous serve's log
 	lab_start_bmsc "$T" bmsc || exit 2
 	echo "$PID_bmsc" >"$T/bmsc.pid"
 	addrs=$(hostname -I 2>/dev/null | xargs | sed 's/ /, /g')
