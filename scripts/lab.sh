@@ -69,6 +69,12 @@ if [ "$mode" = cert ]; then
 			{ echo "lab cert: certtool failed to issue $1" >&2; exit 1; }
 	fi
 	echo "== $id: $T/pki/$1.pem, $T/pki/$1.key (PEM, key unencrypted), CA $T/pki/ca.pem"
+	# a GCS AS conf for the project's client, like the lab's own
+	if [ -f "$T/gcs1.conf" ] && [ ! -f "$T/$1.conf" ]; then
+		sed -e "s|gcs1\.mb2c\.lab|$id|" -e "s|/pki/gcs1\.|/pki/$1.|g" -e "s|GCS AS gcs1|GCS AS $1|" \
+			"$T/gcs1.conf" >"$T/$1.conf"
+		echo "== mb2c-client conf: $T/$1.conf"
+	fi
 	# admit it: in the policies of the serve folder, and at once in a running BM-SC
 	if [ -f "$T/sec_mb2c.conf" ] && ! grep -q "identity = \"$id\"" "$T/sec_mb2c.conf"; then
 		sed -i "s|^peers = (|peers = (\n  { identity = \"$id\"; role = \"gcs-as\"; },|" "$T/sec_mb2c.conf"

@@ -74,8 +74,6 @@ LAB_OUT=$S bash "$SRC/scripts/lab.sh" cert beta >"$T/cert.out" 2>&1
 check "scripts/lab.sh cert beta: issued from the lab CA and admitted at once" \
 	bash -c "grep -q 'admitted by the running lab BM-SC' '$T/cert.out' && [ -s '$S/pki/beta.key' ]"
 check "beta.pem meets the profile with SAN beta.mb2c.lab" pem_ok beta beta.mb2c.lab
-# the lab writes no conf for an identity issued by cert: a GCS AS conf from gcs1's
-sed -e 's/gcs1/beta/g' "$S/gcs1.conf" >"$S/beta.conf"
 wait_log "$S/bmsc.log" "rt_mb2c: policy reloaded" 10 && wait_log "$S/bmsc.log" "sec_mb2c: policy reloaded" 10
 client beta heartbeat >"$T/beta.out" 2>&1
 check "beta connects and gets its heartbeat answered (exit 0)" test $? -eq 0
