@@ -134,7 +134,7 @@ lab_summary() {
 		match($0, / op=[a-z]*/); o = substr($0, RSTART + 4, RLENGTH - 4)
 		d["rt_mb2c " r " op=" o]++
 	}
-	/sec_mb2c: DENY/ { match($0, /rule=[^ :]*/); d["sec_mb2c " substr($0, RSTART + 5, RLENGTH - 5)]++ }
+	/sec_mb2c: (REJECT|DENY)/ { match($0, /rule=[^ :]*/); d["sec_mb2c " substr($0, RSTART + 5, RLENGTH - 5)]++ }
 	/rt_mb2c: stopped: / { sub(/.*rt_mb2c: stopped: /, ""); rt = $0 }
 	/sec_mb2c: counters:/ { sub(/.*sec_mb2c: counters: */, ""); sec = $0 }
 	function list(a, keys,   n, i, k, s) {

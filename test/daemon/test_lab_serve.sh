@@ -78,12 +78,38 @@ wait_log "$S/bmsc.log" "rt_mb2c: policy reloaded" 10 && wait_log "$S/bmsc.log" "
 client beta heartbeat >"$T/beta.out" 2>&1
 check "beta connects and gets its heartbeat answered (exit 0)" test $? -eq 0
 
+# mb2c-client as a person uses it: help per command, one line on stderr and
+# exit 2 saying why it could not run
+M=$BIN/mb2c-client
+# one_line REGEX CMD...: exit 2, stderr exactly one line matching REGEX
+one_line() { local re=$1; shift; "$@" >/dev/null 2>"$T/err"; local rc=$?
+	[ "$rc" = 2 ] && [ "$(wc -l <"$T/err")" = 1 ] && grep -Eq -- "$re" "$T/err" ||
+		{ echo "  (exit $rc, stderr: $(cat "$T/err"))"; return 1; }; }
+check "mb2c-client activate --help: its keys and an example (exit 0)" \
+	bash -c "'$M' activate --help | grep -q 'example: mb2c-client' && '$M' help bench | grep -q 'usage: .* bench N WINDOW'"
+check "an unknown command: one line, exit 2" \
+	one_line "^mb2c-client: unknown command 'alocate' \(commands: allocate," "$M" -c "$S/gcs1.conf" -p bmsc.mb2c.lab alocate 1
+sed "s|pki/gcs1\.|pki/gcs2.|g" "$S/gcs1.conf" >"$T/wrongcert.conf"
+check "a certificate naming another identity: one line naming the file and identity, exit 2" \
+	one_line "^mb2c-client: certificate $S/pki/gcs2.pem \(TLS_Cred in $T/wrongcert.conf\) does not name the Identity \"gcs1.mb2c.lab\"" \
+	"$M" -c "$T/wrongcert.conf" -p bmsc.mb2c.lab -x "$FDX" heartbeat
+sed "s|Port = $port;|Port = $(free_port);|" "$S/gcs1.conf" >"$T/noport.conf"
+check "a port where nothing listens: one line naming address, port and ConnectPeer, exit 2" \
+	one_line "^mb2c-client: nothing listens at 127.0.0.1:[0-9]+ \(ConnectPeer \"bmsc.mb2c.lab\" in $T/noport.conf\)" \
+	"$M" -c "$T/noport.conf" -p bmsc.mb2c.lab -x "$FDX" -w 3 heartbeat
+(cd "$S/pki" && pki_leaf gcs9 gcs9.mb2c.lab "--key-type=ecdsa --curve=secp256r1")
+sed "s/gcs1/gcs9/g" "$S/gcs1.conf" >"$T/gcs9.conf"
+check "an identity the BM-SC does not admit: one line saying the CER was refused, exit 2" \
+	one_line "^mb2c-client: bmsc.mb2c.lab at 127.0.0.1:$port refused our capabilities exchange \(CER\): it does not admit gcs9.mb2c.lab" \
+	"$M" -c "$T/gcs9.conf" -p bmsc.mb2c.lab -x "$FDX" -w 5 heartbeat
+
 kill -TERM "$spid"
 wait "$spid"
 rc=$?
 check "SIGTERM: serve stops with exit 0" test "$rc" = 0
-check "... the BM-SC stopped cleanly and the summary counts the 2 refusals" \
-	bash -c "grep -q 'lab BM-SC stopped (exit 0)' '$T/serve.out' && grep -q '^   refusals: 2' '$T/serve.out'"
+check "... the BM-SC stopped cleanly; the summary counts the 2 refusals of rt_mb2c and gcs9's CER" \
+	bash -c "grep -q 'lab BM-SC stopped (exit 0)' '$T/serve.out' && grep -q '^   refusals: 3' '$T/serve.out' &&
+		grep -q '^     sec_mb2c peer.unknown: 1' '$T/serve.out'"
 check "... the state file kept, holding the TMGI gcs1 kept ($kept) and acme's" \
 	test "$(sqlite3 "$S/bmsc.sqlite" "select owner from tmgi order by owner;" 2>/dev/null | tr '\n' ' ')" = "acme.mb2c.lab gcs1.mb2c.lab "
 check "... and rt_mb2c's ownership file too" test -s "$S/rt_mb2c.sqlite"
