@@ -222,10 +222,20 @@ fi
 
 echo "== MB2-C lab: output in $T"
 lab_setup "$T" || exit 2
-# the capture must be running before the first handshake (issue 19)
+# the capture must be running before the first handshake (issue 19); a cold
+# tshark may take long enough for someone else to take the port meanwhile:
+# the capture also covers two spare ports the BM-SC moves to in that case
+LAB_CAP_PORTS="$LAB_PORT $(free_port) $(free_port)"
 capturing=
 lab_capture_start "$T" && capturing=1
-lab_start_bmsc "$T" bmsc || exit 2
+started=
+for p in $LAB_CAP_PORTS; do
+	lab_set_port "$T" "$p"
+	lab_start_bmsc "$T" bmsc 2>"$T/bmsc-start.err" && { started=1; break; }
+	grep -q "Address already in use" "$T/bmsc.log" || break
+	echo "== port $p was taken meanwhile; the BM-SC moves to the next one"
+done
+[ -n "$started" ] || { cat "$T/bmsc-start.err"; exit 2; }
 echo "== BM-SC bmsc.mb2c.lab listening on TLS port $LAB_PORT (TLS 1.2/1.3, 3GPP profile)"
 echo "   extensions: dict_mb2c, app_bmsc_lab, sec_mb2c (security policy), rt_mb2c (authorization,"
 echo "   two tenants gcs1 and gcs2); core TLS/TCP (an edge / DTLS-SCTP front end would sit before it)"

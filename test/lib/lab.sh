@@ -135,16 +135,29 @@ C
 	done
 }
 
+# lab_set_port DIR PORT: moves the lab (BM-SC conf, GCS AS confs) to PORT
+lab_set_port() {
+	local dir=$1 new=$2
+	[ "$new" = "$LAB_PORT" ] && return 0
+	sed -i "s/^SecPort = $LAB_PORT;/SecPort = $new;/" "$dir/bmsc.conf"
+	sed -i "s/ Port = $LAB_PORT; / Port = $new; /" "$dir"/*.conf
+	LAB_PORT=$new
+}
+
 # lab_start_bmsc DIR NAME: starts the BM-SC, waits until it listens
 lab_start_bmsc() {
 	local dir=$1 name=${2:-bmsc}
 	SSLKEYLOGFILE=$dir/sslkeys.log start_daemon "$name" "$dir/bmsc.conf"
-	local i
+	local i pid
+	eval "pid=\$PID_$name"
 	for ((i = 0; i < 200; i++)); do
+		# listening: the port's socket must be this daemon's (another process may
+		# hold the port: the core then fails to bind after the extensions are ready)
 		grep -Eq "${LAB_READY_RE:-app_bmsc_lab: ready}" "$T/$name.log" 2>/dev/null &&
-			ss -Hltn "sport = :$LAB_PORT" | grep -q . && return 0
+			ss -Hltnp "sport = :$LAB_PORT" | grep -q "pid=$pid," && return 0
 		grep -q "FATAL\|ERROR.*app_bmsc_lab" "$T/$name.log" 2>/dev/null &&
 			! grep -q "ready" "$T/$name.log" && break
+		kill -0 "$pid" 2>/dev/null || break
 		sleep 0.05
 	done
 	echo "lab: the BM-SC did not start; its log:" >&2
@@ -171,14 +184,16 @@ lab_client() {
 # the reason in LAB_CAP_WHY. Sets LAB_CAP_PID, LAB_PROBE_PORT.
 lab_capture_start() {
 	local dir=$1 i
-	LAB_CAP_PID= LAB_CAP_WHY=
+	LAB_CAP_PID='' LAB_CAP_WHY=''
 	if [ "$(id -u)" != 0 ]; then
 		LAB_CAP_WHY="not run as root: tshark may not capture on lo"
 		return 1
 	fi
 	command -v tshark >/dev/null || { LAB_CAP_WHY="tshark is not installed"; return 1; }
 	LAB_PROBE_PORT=$(free_port)
-	tshark -i lo -f "tcp port $LAB_PORT or udp port $LAB_PROBE_PORT" -w "$dir/mb2c.pcapng" \
+	local p filter=""
+	for p in ${LAB_CAP_PORTS:-$LAB_PORT}; do filter+="tcp port $p or "; done
+	tshark -i lo -f "${filter}udp port $LAB_PROBE_PORT" -w "$dir/mb2c.pcapng" \
 		>"$dir/tshark.log" 2>&1 &
 	LAB_CAP_PID=$!
 	for ((i = 0; i < 1200; i++)); do # a cold tshark on a busy 2-core VM: ~7 s
@@ -228,7 +243,7 @@ lab_decode_cmd() {
 # Prints one line per kind; 0 when all match (LAB_CAP_COUNTS holds them).
 lab_capture_check() {
 	local dir=$1; shift
-	local cmd out ok=0 k got want
+	local cmd ok=0 k got want
 	cmd=$(lab_decode_cmd "$dir")
 	bash -c "$cmd" >"$dir/decoded.txt" 2>"$dir/decoded.err"
 	declare -A n=()
