@@ -130,7 +130,7 @@ lab_summary() {
 	/app_bmsc_lab: GNR .* not sent/ { gnr_ns++ }
 	/app_bmsc_lab: GNA from / { gna++ }
 	/rt_mb2c: DENY / {
-		match($0, /rule=[^ ]*/); r = substr($0, RSTART + 5, RLENGTH - 5)
+		match($0, /rule=[^ ]*/); r = substr($0, RSTART + 5, RLENGTH - 5); sub(/.*\//, "", r)
 		match($0, / op=[a-z]*/); o = substr($0, RSTART + 4, RLENGTH - 4)
 		d["rt_mb2c " r " op=" o]++
 	}
@@ -147,7 +147,7 @@ lab_summary() {
 			list(p, "heartbeat,allocate,refresh,deallocate,activate,modify,deactivate,other")
 		printf "   GNRs: %d sent (%s), %d GNAs received%s\n", gnr, list(g, "bearer events,TMGI-Expiry,heartbeat"), gna, gnr_ns ? sprintf(", %d not sent (GCS AS not connected)", gnr_ns) : ""
 		n = 0; for (k in d) n += d[k]
-		printf "   refusals: %d", n; if (n) printf " —"; printf "\n"
+		printf "   refusals: %d%s\n", n, n ? ", by rule:" : ""
 		for (k in d) printf "     %s: %d\n", k, d[k]
 		if (rt != "") printf "   rt_mb2c: %s\n", rt
 		if (sec != "") printf "   sec_mb2c decisions by rule: %s\n", sec
