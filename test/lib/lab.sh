@@ -240,7 +240,7 @@ lab_decode_cmd() {
 # (output in DIR/decoded.txt), counts CER/CEA, GAR/GAA, GNR/GNA and compares
 # them with the transcripts: one CER/CEA per client run (a "GCS AS ... ->
 # BM-SC" header), one GAR per "<- GAA" line, one GNR/GNA per "<- GNR" line.
-# Prints one line per kind; 0 when all match (LAB_CAP_COUNTS holds them).
+# 0 when all match; LAB_CAP_COUNTS holds "KIND got/expected ..." for the report.
 lab_capture_check() {
 	local dir=$1; shift
 	local cmd ok=0 k got want
