@@ -1,0 +1,112 @@
+#!/usr/bin/env bash
+# The deployment profiles of profiles/ (issue 16) started as written: each
+# file is copied with only its paths (/etc/freeDiameter/mb2c/,
+# /var/lib/freeDiameter/mb2c/, bare .fdx names), ports (5868) and addresses
+# (192.0.2.10) substituted by one sed step, so the profiles cannot drift from
+# the code: (a) the BM-SC node, (b) the GCS AS node through mb2c-client,
+# directly and (c) through the edge node, which authorizes each GAR.
+# usage: test_profiles.sh SRC BUILD
+set -uo pipefail
+SRC=$1
+FDX=$2/fdx
+BIN=$2/bin
+. "$SRC/test/lib/common.sh"
+. "$SRC/test/lib/pki.sh"
+P=$SRC/profiles
+
+mkdir -p "$T/pki"
+(cd "$T/pki" && pki_ca ca &&
+	pki_leaf bmsc1 bmsc1.mb2c.example.org "--key-type=ecdsa --curve=secp256r1" &&
+	pki_leaf edge1 edge1.mb2c.example.org "--key-type=ecdsa --curve=secp384r1" &&
+	pki_leaf gcs1 gcs1.mb2c.example.org "--key-type=rsa --bits=2048" &&
+	pki_leaf gcs2 gcs2.mb2c.example.org "--key-type=ecdsa --curve=secp256r1") ||
+	{ echo "certificate generation failed"; exit 1; }
+BMSC_PORT=$(free_port)
+EDGE_PORT=$(free_port)
+
+# install NODE: profiles/NODE/* -> $T/NODE/ with test paths, ports, addresses
+install_profile() {
+	local node=$1 port=$2 f
+	mkdir -p "$T/$node"
+	cp "$T"/pki/*.pem "$T"/pki/*.key "$T/$node/"
+	for f in "$P/$node"/*.conf; do
+		sed -e "s|/etc/freeDiameter/mb2c/|$T/$node/|g" -e "s|/var/lib/freeDiameter/mb2c/|$T/$node/|g" \
+			-e "s|^LoadExtension = \"\([a-z_0-9]*\.fdx\)\"|LoadExtension = \"$FDX/\1\"|" \
+			-e "s|^SecPort = 5868;|SecPort = $port;|" \
+			-e "s|ConnectTo = \"192.0.2.10\"; Port = 5868;|ConnectTo = \"127.0.0.1\"; Port = $BMSC_PORT;|" \
+			"$f" >"$T/$node/$(basename "$f")"
+	done
+	! cat "$T/$node"/*.conf | grep -v '^ *#' | grep -q "/etc/freeDiameter\|/var/lib/freeDiameter\|192\.0\.2\.10\|5868"
+}
+# shape FILE: the conf without comments, strings and numbers
+shape() { sed -e 's/#.*//' -e 's|"[^"]*"|S|g' -e 's/[0-9][0-9]*/N/g' "$1"; }
+same_shape() { # same_shape NODE: each installed file differs only in strings and numbers
+	local f
+	for f in "$P/$1"/*.conf; do
+		diff <(shape "$f") <(shape "$T/$1/$(basename "$f")") || return 1
+	done
+}
+check "profiles/bmsc installed with test paths only" install_profile bmsc "$BMSC_PORT"
+check "profiles/gcs-as installed" install_profile gcs-as 0
+check "profiles/edge installed" install_profile edge "$EDGE_PORT"
+for n in bmsc gcs-as edge; do
+	check "... $n: the substitution changed nothing but strings and numbers" same_shape "$n"
+done
+
+# (a) the BM-SC node
+start_daemon bmsc "$T/bmsc/freeDiameter.conf"
+check "(a) BM-SC profile starts: app_bmsc_lab, sec_mb2c enforce with a clean start-up audit, rt_mb2c" \
+	bash -c "source '$SRC/test/lib/common.sh' >/dev/null 2>&1; trap - EXIT
+		wait_log '$T/bmsc.log' 'rt_mb2c: ready: enforce mode, 2 rules' 20 &&
+		grep -q 'app_bmsc_lab: ready' '$T/bmsc.log' &&
+		grep -q 'sec_mb2c: enforce mode, 3 peers, 0 CRLs, start-up audit passed' '$T/bmsc.log'"
+for ((i = 0; i < 100; i++)); do ss -Hltn "sport = :$BMSC_PORT" | grep -q . && break; sleep 0.1; done
+
+# (b) the GCS AS node, straight to the BM-SC
+cat >"$T/own.scn" <<'S'
+allocate n=1 save=A
+activate tmgi=$A qci=65 mbr=128000 gbr=64000 arp=5 sai=1 save-flow=F
+deactivate tmgi=$A flow=$F
+deallocate tmgi=$A
+S
+"$BIN/mb2c-client" -c "$T/gcs-as/freeDiameter.conf" -p bmsc1.mb2c.example.org -x "$FDX" \
+	-l "$T/gcs1.log" -w 30 scenario "$T/own.scn" >"$T/direct.out" 2>&1
+check "(b) GCS AS profile (mb2c-client) -> BM-SC: allocate, activate, deactivate, deallocate (exit 0)" test $? -eq 0
+check "... the BM-SC proved gcs1 by its certificate" \
+	grep -q "sec_mb2c: ACCEPT peer=gcs1.mb2c.example.org .*rule=id.bound" "$T/bmsc.log"
+
+# (c) the edge node in front of the BM-SC
+start_daemon edge "$T/edge/freeDiameter.conf"
+check "(c) edge profile starts (sec_mb2c + rt_mb2c relay) and reaches the BM-SC" \
+	bash -c "source '$SRC/test/lib/common.sh' >/dev/null 2>&1; trap - EXIT
+		wait_log '$T/edge.log' 'rt_mb2c: ready' 20 &&
+		wait_log '$T/edge.log' 'sec_mb2c: ACCEPT outbound peer=bmsc1.mb2c.example.org' 20"
+check "... the BM-SC admits the edge as an agent" \
+	wait_log "$T/bmsc.log" "sec_mb2c: ACCEPT peer=edge1.mb2c.example.org" 10
+# the GCS AS profile pointed at the edge, as its comment says
+for g in gcs1 gcs2; do
+	sed -e "s|ConnectPeer = \"bmsc1.mb2c.example.org\" { ConnectTo = \"127.0.0.1\"; Port = $BMSC_PORT;|ConnectPeer = \"edge1.mb2c.example.org\" { ConnectTo = \"127.0.0.1\"; Port = $EDGE_PORT;|" \
+		-e "s/gcs1/$g/g" "$T/gcs-as/freeDiameter.conf" >"$T/gcs-as/$g-edge.conf"
+done
+edge_client() { # edge_client GCS ARGS...
+	"$BIN/mb2c-client" -c "$T/gcs-as/$1-edge.conf" -p bmsc1.mb2c.example.org -v edge1.mb2c.example.org \
+		-x "$FDX" -l "$T/$1-edge.log" -w 30 "${@:2}"
+}
+edge_client gcs1 allocate 1 >"$T/edge1.out" 2>&1
+check "(b)+(c) gcs1 through the edge allocates a TMGI (exit 0)" test $? -eq 0
+tmgi=$(grep -o "TMGI-Allocation-Response: [0-9a-f-]*" "$T/edge1.out" | awk '{print $2}')
+printf 'deallocate tmgi=%s expect=auth\n' "$tmgi" >"$T/cross.scn"
+edge_client gcs2 scenario "$T/cross.scn" >"$T/edge2.out" 2>&1
+check "(c) gcs2 through the edge: gcs1's TMGI $tmgi refused (Authorization rejected)" test $? -eq 0
+check "... by the edge's rt_mb2c, the BM-SC never saw it" \
+	bash -c "grep -q 'rt_mb2c: DENY peer=gcs2.mb2c.example.org .*item=TMGI $tmgi op=deallocate: TMGI owned by gcs1' '$T/edge.log' &&
+		! grep -q 'GAR from gcs2' '$T/bmsc.log'"
+edge_client gcs1 deallocate "$tmgi" >"$T/edge3.out" 2>&1
+check "(c) gcs1 deallocates it through the edge (exit 0)" test $? -eq 0
+stop_daemon edge
+check "edge stops cleanly (exit 0)" test "$STOP_RC" = 0
+stop_daemon bmsc
+check "BM-SC stops cleanly (exit 0)" test "$STOP_RC" = 0
+check "state files where the profiles put them" \
+	bash -c "[ -s '$T/bmsc/bmsc-lab.sqlite' ] && [ -s '$T/bmsc/rt_mb2c.sqlite' ] && [ -s '$T/edge/rt_edge.sqlite' ]"
+finish
