@@ -18,12 +18,16 @@
 
 #define DEFAULT_MAX_VALUES 64
 #define DEFAULT_MAX_SERIES 1024
+#define N_BUCKETS          256 /* per family: chains of ~4 at the series cap */
 
 struct series {
-	struct series *next; /* append-only list, published with release stores */
-	int64_t v;           /* atomic */
+	struct series *next;  /* the family's list in creation order (render) */
+	struct series *chain; /* its hash bucket's list (updates) */
+	uint32_t hash;
+	int64_t v; /* atomic */
 	int64_t (*fn)(void *);
 	void *ctx;
+	size_t len[MB2C_METRIC_MAX_LABELS];
 	char *values[MB2C_METRIC_MAX_LABELS];
 };
 
@@ -41,14 +45,23 @@ struct mb2c_metric {
 	unsigned max_values, max_series, n_series;
 	struct valueset seen[MB2C_METRIC_MAX_LABELS];
 	pthread_mutex_t lock; /* series creation */
-	struct series *head;
+	struct series *head;  /* both lists only grow, published with release stores */
 	struct series *last;
+	struct series *bucket[N_BUCKETS];
 };
 
 struct mb2c_metrics {
 	pthread_rwlock_t lock;    /* families list: write to add/drop, read to render */
 	struct mb2c_metric *head; /* in registration order */
 	struct mb2c_metric *gone; /* dropped families: freed with the registry */
+};
+
+/* The label values of an update: NULL or "" is "-", each cut at
+ * MB2C_METRIC_VALUE_MAX bytes, and their hash. */
+struct key {
+	const char *v[MB2C_METRIC_MAX_LABELS];
+	size_t len[MB2C_METRIC_MAX_LABELS];
+	uint32_t hash;
 };
 
 /* ------------------------------------------------------------ names */
@@ -123,7 +136,8 @@ void mb2c_metrics_free(struct mb2c_metrics *r)
 	free(r);
 }
 
-static struct series *series_new(struct mb2c_metric *f, char *const *values);
+static void make_key(const struct mb2c_metric *f, const char *const *values, struct key *k);
+static struct series *series_new(struct mb2c_metric *f, const struct key *k);
 
 static int split_labels(struct mb2c_metric *f, const char *labels)
 {
@@ -192,8 +206,9 @@ struct mb2c_metric *mb2c_metrics_family(struct mb2c_metrics *r, const char *owne
 			return same ? old : NULL;
 		}
 	if (!f->n_labels) {
-		char *none[MB2C_METRIC_MAX_LABELS] = {0};
-		if (!series_new(f, none)) {
+		struct key none;
+		make_key(f, NULL, &none);
+		if (!series_new(f, &none)) {
 			pthread_rwlock_unlock(&r->lock);
 			family_free(f);
 			return NULL;
@@ -239,22 +254,45 @@ void mb2c_metric_limits(struct mb2c_metric *f, unsigned max_values, unsigned max
 
 /* ------------------------------------------------------------ series */
 
-/* NULL or "" -> "-", cut at MB2C_METRIC_VALUE_MAX bytes */
-static void norm_value(const char *v, char *out)
+static void make_key(const struct mb2c_metric *f, const char *const *values, struct key *k)
 {
-	if (!v || !*v)
-		v = "-";
-	size_t n = strnlen(v, MB2C_METRIC_VALUE_MAX);
-	memcpy(out, v, n);
-	out[n] = 0;
+	/* 8 bytes per step (a GAR makes ~70 bytes of label values) */
+	const uint64_t prime = 0x100000001b3ull;
+	uint64_t h = 0xcbf29ce484222325ull;
+	for (unsigned i = 0; i < f->n_labels; i++) {
+		const char *v = values ? values[i] : NULL;
+		if (!v || !*v)
+			v = "-";
+		size_t n = strnlen(v, MB2C_METRIC_VALUE_MAX), p = 0;
+		for (; p + 8 <= n; p += 8) {
+			uint64_t w;
+			memcpy(&w, v + p, 8);
+			h = (h ^ w) * prime;
+			h ^= h >> 31;
+		}
+		uint64_t w = 0;
+		if (p < n && n >= 8) /* the tail: the last 8 bytes, overlapping */
+			memcpy(&w, v + n - 8, 8);
+		for (unsigned b = 0; p < n && n < 8; p++, b++)
+			w |= (uint64_t)(unsigned char)v[p] << (8 * b);
+		h = (h ^ w ^ ((uint64_t)n << 56)) * prime; /* the length ends each value */
+		h ^= h >> 31;
+		k->v[i] = v;
+		k->len[i] = n;
+	}
+	k->hash = (uint32_t)(h ^ (h >> 32));
 }
 
-static struct series *find(struct mb2c_metric *f, char *const *values)
+/* lock-free: chains only grow, each series published with a release store */
+static struct series *find(struct mb2c_metric *f, const struct key *k)
 {
-	for (struct series *s = __atomic_load_n(&f->head, __ATOMIC_ACQUIRE); s;
-	     s = __atomic_load_n(&s->next, __ATOMIC_ACQUIRE)) {
+	for (struct series *s = __atomic_load_n(&f->bucket[k->hash % N_BUCKETS], __ATOMIC_ACQUIRE);
+	     s; s = __atomic_load_n(&s->chain, __ATOMIC_ACQUIRE)) {
+		if (s->hash != k->hash)
+			continue;
 		unsigned i = 0;
-		while (i < f->n_labels && !strcmp(s->values[i], values[i]))
+		while (i < f->n_labels && s->len[i] == k->len[i] &&
+		       !memcmp(s->values[i], k->v[i], k->len[i]))
 			i++;
 		if (i == f->n_labels)
 			return s;
@@ -263,18 +301,24 @@ static struct series *find(struct mb2c_metric *f, char *const *values)
 }
 
 /* under f->lock (or before f is published) */
-static struct series *series_new(struct mb2c_metric *f, char *const *values)
+static struct series *series_new(struct mb2c_metric *f, const struct key *k)
 {
 	struct series *s = calloc(1, sizeof(*s));
 	if (!s)
 		return NULL;
-	for (unsigned i = 0; i < f->n_labels; i++)
-		if (!(s->values[i] = strdup(values[i]))) {
+	for (unsigned i = 0; i < f->n_labels; i++) {
+		s->len[i] = k->len[i];
+		if (!(s->values[i] = strndup(k->v[i], k->len[i]))) {
 			while (i--)
 				free(s->values[i]);
 			free(s);
 			return NULL;
 		}
+	}
+	s->hash = k->hash;
+	struct series **b = &f->bucket[k->hash % N_BUCKETS];
+	s->chain = *b;
+	__atomic_store_n(b, s, __ATOMIC_RELEASE);
 	if (f->last)
 		__atomic_store_n(&f->last->next, s, __ATOMIC_RELEASE);
 	else
@@ -314,26 +358,29 @@ static int admit_value(struct mb2c_metric *f, unsigned i, char *v)
 
 static struct series *lookup(struct mb2c_metric *f, const char *const *values)
 {
-	char buf[MB2C_METRIC_MAX_LABELS][MB2C_METRIC_VALUE_MAX + 1];
-	char *v[MB2C_METRIC_MAX_LABELS];
-	for (unsigned i = 0; i < f->n_labels; i++) {
-		norm_value(values ? values[i] : NULL, buf[i]);
-		v[i] = buf[i];
-	}
-	struct series *s = find(f, v);
+	struct key k;
+	make_key(f, values, &k);
+	struct series *s = find(f, &k);
 	if (s)
 		return s;
+	/* a new combination: the caps decide which values it keeps */
+	char buf[MB2C_METRIC_MAX_LABELS][MB2C_METRIC_VALUE_MAX + 1];
+	const char *v[MB2C_METRIC_MAX_LABELS];
 	pthread_mutex_lock(&f->lock);
-	if (f->n_series >= f->max_series)
-		for (unsigned i = 0; i < f->n_labels; i++)
+	for (unsigned i = 0; i < f->n_labels; i++) {
+		memcpy(buf[i], k.v[i], k.len[i]);
+		buf[i][k.len[i]] = 0;
+		if (f->n_series >= f->max_series)
 			strcpy(buf[i], MB2C_METRIC_OTHER);
-	for (unsigned i = 0; i < f->n_labels; i++)
 		if (admit_value(f, i, buf[i])) {
 			pthread_mutex_unlock(&f->lock);
 			return NULL;
 		}
-	if (!(s = find(f, v)))
-		s = series_new(f, v);
+		v[i] = buf[i];
+	}
+	make_key(f, v, &k);
+	if (!(s = find(f, &k)))
+		s = series_new(f, &k);
 	pthread_mutex_unlock(&f->lock);
 	return s;
 }
@@ -367,13 +414,10 @@ int mb2c_metric_fn(struct mb2c_metric *f, const char *const *values, int64_t (*f
 
 int64_t mb2c_metric_get(struct mb2c_metric *f, const char *const *values)
 {
-	char buf[MB2C_METRIC_MAX_LABELS][MB2C_METRIC_VALUE_MAX + 1];
-	char *v[MB2C_METRIC_MAX_LABELS];
-	for (unsigned i = 0; f && i < f->n_labels; i++) {
-		norm_value(values ? values[i] : NULL, buf[i]);
-		v[i] = buf[i];
-	}
-	struct series *s = f ? find(f, v) : NULL;
+	struct key k;
+	if (f)
+		make_key(f, values, &k);
+	struct series *s = f ? find(f, &k) : NULL;
 	if (!s)
 		return 0;
 	int64_t (*fn)(void *) = __atomic_load_n(&s->fn, __ATOMIC_ACQUIRE);
