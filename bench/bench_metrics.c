@@ -158,7 +158,7 @@ int main(int argc, char **argv)
 	}
 	int rounds = (int)(secs / ROUND_SECS);
 	rounds = rounds < MIN_ROUNDS ? MIN_ROUNDS : rounds > MAX_ROUNDS ? MAX_ROUNDS : rounds;
-	double rate[3][MAX_ROUNDS], pct[MAX_ROUNDS];
+	double rate[3][MAX_ROUNDS] = {{0}}, pct[MAX_ROUNDS] = {0};
 	for (int i = 0; i < 20; i++) /* warm-up: every series exists */
 		batch(ON), batch(OFF), batch(BASE);
 	for (int k = 0; k < rounds; k++) {
