@@ -257,13 +257,15 @@ static void test_addr(void)
 	CHECK_EQ(mb2c_metrics_parse_addr(NULL, &ss, &len), EINVAL);
 }
 
-/* GET (or another method) of path on 127.0.0.1:port; the reply in buf */
-static int http(int port, const char *method, const char *path, char *buf, size_t len)
+/* GET (or another method) of path on "ADDR:PORT"; the reply in buf */
+static int http_at(const char *addr, const char *method, const char *path, char *buf, size_t len)
 {
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if (fd < 0 || connect(fd, (struct sockaddr *)&a, sizeof(a))) {
+	struct sockaddr_storage ss;
+	socklen_t sl;
+	if (mb2c_metrics_parse_addr(addr, &ss, &sl))
+		return -1;
+	int fd = socket(ss.ss_family, SOCK_STREAM, 0);
+	if (fd < 0 || connect(fd, (struct sockaddr *)&ss, sl)) {
 		if (fd >= 0)
 			close(fd);
 		return -1;
@@ -282,6 +284,14 @@ static int http(int port, const char *method, const char *path, char *buf, size_
 	buf[u] = 0;
 	close(fd);
 	return 0;
+}
+
+/* the same on 127.0.0.1:port */
+static int http(int port, const char *method, const char *path, char *buf, size_t len)
+{
+	char addr[40];
+	snprintf(addr, sizeof(addr), "127.0.0.1:%d", port);
+	return http_at(addr, method, path, buf, len);
 }
 
 static int free_port(void)
@@ -337,6 +347,18 @@ static void test_endpoint(void)
 	/* and it can start again (another process's extension set, a reload) */
 	CHECK_EQ(mb2c_metrics_serve("ext_c", other, err, sizeof(err)), 0);
 	mb2c_metrics_release("ext_c");
+	/* IPv6: bound to [::1] only (skipped when the host has no IPv6 loopback) */
+	char v6[40], v4[40];
+	snprintf(v6, sizeof(v6), "[::1]:%d", port);
+	snprintf(v4, sizeof(v4), "127.0.0.1:%d", port);
+	if (!mb2c_metrics_serve("ext_6", v6, err, sizeof(err))) {
+		CHECK_EQ(http_at(v6, "GET", "/metrics", buf, sizeof(buf)), 0);
+		CHECK(!strncmp(buf, "HTTP/1.1 200", 12));
+		CHECK_EQ(http_at(v4, "GET", "/metrics", buf, sizeof(buf)), -1);
+		mb2c_metrics_release("ext_6");
+	} else {
+		printf("skipped the IPv6 endpoint check: %s\n", err);
+	}
 	/* a port in use: a clear error */
 	int fd = socket(AF_INET, SOCK_STREAM, 0);
 	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
