@@ -16,6 +16,8 @@ PACKAGES=(
 	libgnutls28-dev gnutls-bin libsctp-dev libgcrypt20-dev libidn2-dev
 	# durable state and structured policy
 	libsqlite3-dev sqlite3 libconfig-dev
+	# live metrics: HTTP endpoint (libmicrohttpd); promtool and curl check it
+	libmicrohttpd-dev prometheus curl
 	# test tools: encoding oracle, sockets, process tools, linters
 	tshark iproute2 procps psmisc clang-format cppcheck
 	# ASan daemon tests: a known LeakSanitizer hang at exit is recognised by

@@ -26,6 +26,7 @@ static const char *const known_keys[] = {"state_db",
                                          "heartbeat_interval",
                                          "sqlite_sync",
                                          "commit_window_us",
+                                         "metrics",
                                          NULL};
 
 static int u32_setting(struct mb2c_conf_ctx *x, config_t *cf, const char *key, uint32_t min,

@@ -18,6 +18,7 @@
 #include <mb2c/arena.h>
 #include <mb2c/dict.h>
 #include <mb2c/fdext.h>
+#include <mb2c/metrics.h>
 #include <mb2c/mb2c.h>
 #include <mb2c/msg.h>
 
@@ -40,6 +41,8 @@ struct out {
 static struct out *pending;
 static size_t n_pending, cap_pending;
 static unsigned long long n_commits, n_answers;
+/* live metrics (conf key `metrics`; NULL when off) */
+static struct mb2c_metric *m_gars, *m_gnrs, *m_commits, *m_state;
 static int dirty;      /* journaled changes with no message waiting for them */
 static int committing; /* a thread is the group-commit leader */
 
@@ -181,6 +184,7 @@ static void group_commit(void)
 		pthread_mutex_lock(&lock);
 		n_commits++;
 		n_answers += n;
+		mb2c_metric_add(m_commits, 1, NULL);
 	}
 	committing = 0;
 	pthread_mutex_unlock(&lock);
@@ -203,6 +207,15 @@ static void reply_sf(const struct mb2c_gar *g, struct mb2c_arena *ar, struct mb2
 	ans->n_sf = n;
 }
 
+static void count_gar(const char *peer, uint32_t result)
+{
+	char rc[12];
+	if (!m_gars)
+		return;
+	snprintf(rc, sizeof(rc), "%u", result);
+	mb2c_metric_inc(m_gars, peer, rc);
+}
+
 static int gar_cb(struct msg **msg, struct avp *avp, struct session *sess, void *opaque,
                   enum disp_action *act)
 {
@@ -221,6 +234,7 @@ static int gar_cb(struct msg **msg, struct avp *avp, struct session *sess, void 
 		}
 		fd_log_notice("app_bmsc_lab: GAR hbh=%08x rejected: %u %s", h ? h->msg_hbhid : 0,
 		              err.result_code, err.text);
+		count_gar(NULL, err.result_code);
 		if (mb2c_answer_read_error(msg, &err) == 0)
 			*act = DISP_ACT_SEND;
 		return 0;
@@ -260,6 +274,9 @@ static int gar_cb(struct msg **msg, struct avp *avp, struct session *sess, void 
 		fail.c.restart_counter = B.restart_counter;
 		ans = fail;
 	}
+	count_gar(g->c.origin_host.s, ans.c.has_exp_result    ? ans.c.exp_code
+	                              : ans.c.has_result_code ? ans.c.result_code
+	                                                      : MB2C_RC_SUCCESS);
 	int fret = fd_msg_new_answer_from_req(fd_g_config->cnf_dict, msg, 0);
 	if (!fret)
 		fret = mb2c_gaa_fill(*msg, &ans);
@@ -341,6 +358,7 @@ static void send_gnr(const char *owner, const char *realm, const struct mb2c_tmg
 		              owner);
 		return;
 	}
+	mb2c_metric_inc(m_gnrs, owner, what);
 	struct mb2c_gnr g;
 	memset(&g, 0, sizeof(g));
 	mb2c_common_init(&g.c);
@@ -445,6 +463,40 @@ static void *timer(void *arg)
 
 /* ---------------------------------------------------------------- entry */
 
+/* gauges at scrape time: TMGIs (ctx NULL) or bearers in the working set */
+static int64_t store_count(void *bearers)
+{
+	uint32_t n = 0;
+	pthread_mutex_lock(&lock);
+	int ret = bearers ? bstore_bearer_count(B.store, &n) : bstore_tmgi_count(B.store, &n);
+	pthread_mutex_unlock(&lock);
+	return ret ? -1 : (int64_t)n;
+}
+
+static int metrics_setup(const char *conffile)
+{
+	char err[512];
+	int ret = mb2c_metrics_setup("app_bmsc_lab", conffile, err, sizeof(err));
+	if (ret) {
+		fd_log_error("app_bmsc_lab: %s", err);
+		return ret;
+	}
+	m_gars = mb2c_metric_new("app_bmsc_lab", MB2C_METRIC_COUNTER, "mb2c_bmsc_gars_total",
+	                         "GARs answered by the lab BM-SC per GCS AS identity and "
+	                         "Result-Code (Experimental-Result-Code).",
+	                         "peer,result");
+	m_gnrs = mb2c_metric_new("app_bmsc_lab", MB2C_METRIC_COUNTER, "mb2c_bmsc_gnrs_total",
+	                         "GNRs sent by the lab BM-SC per GCS AS identity and kind.",
+	                         "peer,kind");
+	m_commits = mb2c_metric_new("app_bmsc_lab", MB2C_METRIC_COUNTER, "mb2c_bmsc_commits_total",
+	                            "Group commits of the lab BM-SC's state file.", "");
+	m_state = mb2c_metric_new("app_bmsc_lab", MB2C_METRIC_GAUGE, "mb2c_bmsc_state",
+	                          "Allocated TMGIs and bearers of the lab BM-SC.", "kind");
+	mb2c_metric_fn(m_state, (const char *const[]){"tmgis"}, store_count, NULL);
+	mb2c_metric_fn(m_state, (const char *const[]){"bearers"}, store_count, &m_state);
+	return 0;
+}
+
 static int bmsc_entry(char *conffile)
 {
 	char err[512];
@@ -481,6 +533,8 @@ static int bmsc_entry(char *conffile)
 	}
 	B.sid_hint = conf.sid_first;
 	B.port_hint = conf.port_first;
+	if ((ret = metrics_setup(conffile)))
+		return ret;
 	struct disp_when when = {0};
 	when.app = mb2c_dict_app();
 	when.command = mb2c_dict_cmd(MB2C_CMD_GCS_ACTION, 1);
@@ -510,6 +564,8 @@ void fd_ext_fini(void)
 	stopping = 1;
 	if (threads_started)
 		pthread_join(timer_thr, NULL);
+	m_gars = m_gnrs = m_commits = m_state = NULL;
+	mb2c_metrics_release("app_bmsc_lab"); /* no scrape reads the store after this */
 	if (B.store) {
 		group_commit();
 		pthread_mutex_lock(&lock);

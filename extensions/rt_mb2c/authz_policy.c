@@ -37,6 +37,7 @@ static const char *const top_keys[] = {"mode",
                                        "rules",
                                        "state_db",
                                        "state_sync",
+                                       "metrics",
                                        "log_bindings",
                                        NULL};
 static const char *const rule_keys[] = {"identity",

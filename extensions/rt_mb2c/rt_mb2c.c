@@ -33,6 +33,7 @@
 #include <mb2c/peerauth.h>
 
 #include <mb2c/arena.h>
+#include <mb2c/metrics.h>
 
 #include "authz_policy.h"
 #include "authz_store.h"
@@ -51,6 +52,9 @@ static struct authz_store *store, *route;
 static struct authz_store *bearers;
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static unsigned long long n_checked, n_denied, n_limited, n_split, n_gnr_blocked;
+/* live metrics (conf key `metrics`; NULL when off): the counters above per
+ * peer identity, denials per rule (the rule's identity), operation and peer */
+static struct mb2c_metric *m_gars, *m_denials, *m_split, *m_gnr_blocked, *m_state;
 
 /* Per GCS AS identity (a few dozen at most: a list under the lock): the
  * token bucket of the rate limit and the last Restart-Counter seen. */
@@ -267,6 +271,8 @@ static int check_gar(struct msg **msg)
 		n_checked++;
 		n_denied++;
 		pthread_mutex_unlock(&lock);
+		mb2c_metric_inc(m_gars, oh);
+		mb2c_metric_inc(m_denials, "malformed", "any", oh);
 		fd_log_notice(
 		        "rt_mb2c: %s peer=%s rule=malformed item=GAR op=any: %s (answered %u)",
 		        enforce ? "DENY" : "MONITOR would deny", oh, err.text, err.result_code);
@@ -314,6 +320,13 @@ static int check_gar(struct msg **msg)
 	if (limited)
 		n_limited++;
 	pthread_mutex_unlock(&lock);
+	mb2c_metric_inc(m_gars, who);
+	if (vret || limited || v.n_denied)
+		mb2c_metric_inc(m_denials, r ? r->identity : "default-deny",
+		                vret      ? "any"
+		                : limited ? "rate"
+		                          : authz_op_name(v.first.op),
+		                who);
 	int res = GAR_PASS, enforce = policy.enforce;
 	char rule[300];
 	if (r)
@@ -405,6 +418,7 @@ static int check_gar(struct msg **msg)
 		e->next = pend;
 		pend = e;
 		n_split++;
+		mb2c_metric_add(m_split, 1, NULL);
 		pthread_mutex_unlock(&lock);
 	}
 out:
@@ -524,6 +538,7 @@ static int rt_out(void *cbdata, struct msg **pmsg, struct fd_list *candidates)
 				char tb[MB2C_TMGI_STRLEN];
 				mb2c_tmgi_format(t, tb, sizeof(tb));
 				n_gnr_blocked++;
+				mb2c_metric_add(m_gnr_blocked, 1, NULL);
 				fd_log_notice(
 				        "rt_mb2c: %s peer=%s rule=ownership item=TMGI %s "
 				        "op=notify: GNR about a TMGI owned by %s not delivered "
@@ -840,6 +855,45 @@ static void rt_reload(void)
 	pthread_mutex_unlock(&lock);
 }
 
+/* gauges at scrape time: *(struct authz_store **)ctx's entries */
+static int64_t store_size(void *ctx)
+{
+	pthread_mutex_lock(&lock);
+	struct authz_store *s = *(struct authz_store **)ctx;
+	int64_t n = s ? (int64_t)authz_store_count(s) : 0;
+	pthread_mutex_unlock(&lock);
+	return n;
+}
+
+static int metrics_setup(const char *conffile)
+{
+	char err[512];
+	int ret = mb2c_metrics_setup("rt_mb2c", conffile, err, sizeof(err));
+	if (ret) {
+		fd_log_error("rt_mb2c: %s", err);
+		return ret;
+	}
+	m_gars = mb2c_metric_new("rt_mb2c", MB2C_METRIC_COUNTER, "mb2c_rt_gars_total",
+	                         "GARs checked by rt_mb2c per GCS AS identity.", "peer");
+	m_denials = mb2c_metric_new("rt_mb2c", MB2C_METRIC_COUNTER, "mb2c_rt_denials_total",
+	                            "GARs denied (in monitor mode: that would be denied) per rule "
+	                            "identity (default-deny, malformed), operation of the first "
+	                            "denied item (rate: rate limit) and GCS AS identity.",
+	                            "rule,op,peer");
+	m_split = mb2c_metric_new("rt_mb2c", MB2C_METRIC_COUNTER, "mb2c_rt_split_total",
+	                          "Mixed GARs split: allowed items to the BM-SC.", "");
+	m_gnr_blocked = mb2c_metric_new("rt_mb2c", MB2C_METRIC_COUNTER, "mb2c_rt_gnr_blocked_total",
+	                                "GNR items not delivered to a non-owner.", "");
+	m_state = mb2c_metric_new("rt_mb2c", MB2C_METRIC_GAUGE, "mb2c_rt_state",
+	                          "rt_mb2c state: TMGI ownership bindings, TMGI routes to BM-SCs "
+	                          "and active bearers it knows.",
+	                          "kind");
+	mb2c_metric_fn(m_state, (const char *const[]){"bindings"}, store_size, &store);
+	mb2c_metric_fn(m_state, (const char *const[]){"routes"}, store_size, &route);
+	mb2c_metric_fn(m_state, (const char *const[]){"bearers"}, store_size, &bearers);
+	return 0;
+}
+
 static int rt_entry(char *conffile)
 {
 	char err[512];
@@ -893,6 +947,8 @@ static int rt_entry(char *conffile)
 		fd_log_error("rt_mb2c: registration failed: %s", strerror(ret));
 		return ret;
 	}
+	if ((ret = metrics_setup(conffile)))
+		return ret;
 	fd_log_notice("rt_mb2c: ready: %s mode, %zu rules from %s, %zu TMGI bindings restored "
 	              "from %s",
 	              policy.enforce ? "enforce" : "monitor", policy.n_rules, policy.path,
@@ -910,6 +966,8 @@ void fd_ext_fini(void)
 		fd_rt_fwd_unregister(fwd_hdl, NULL);
 	if (out_hdl)
 		fd_rt_out_unregister(out_hdl, NULL);
+	m_gars = m_denials = m_split = m_gnr_blocked = m_state = NULL;
+	mb2c_metrics_release("rt_mb2c"); /* no scrape reads the stores after this */
 	if (store) {
 		authz_store_sync(store);
 		authz_store_close(store);

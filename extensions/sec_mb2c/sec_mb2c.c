@@ -11,6 +11,7 @@
  * fd_cnx_getid (connection id: direction and remote address for logs) and
  * fd_psm_terminate (drop an unbound configured peer, drop_untrusted). */
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
@@ -25,6 +26,7 @@
 
 #include <mb2c/dict.h>
 #include <mb2c/fdext.h>
+#include <mb2c/metrics.h>
 #include <mb2c/peerauth.h>
 
 #include "sec_mb2c.h"
@@ -53,8 +55,13 @@ static struct {
 } counters[MAX_RULES];
 static pthread_mutex_t count_lock = PTHREAD_MUTEX_INITIALIZER;
 
+/* live metrics (conf key `metrics`; NULL when off): the counters above per
+ * rule, every audit decision per rule and peer identity, peers by state */
+static struct mb2c_metric *m_rules, *m_decisions, *m_peers;
+
 static void count(const char *rule)
 {
+	mb2c_metric_inc(m_rules, rule);
 	pthread_mutex_lock(&count_lock);
 	for (int i = 0; i < MAX_RULES; i++) {
 		if (!counters[i].rule)
@@ -79,6 +86,12 @@ static void audit(const char *decision, const char *peer, const char *addr, cons
 		va_end(ap);
 	}
 	count(rule);
+	char d[48]; /* "REJECT CER" -> "reject_cer" */
+	size_t i = 0;
+	for (; i < sizeof(d) - 1 && decision[i]; i++)
+		d[i] = decision[i] == ' ' ? '_' : (char)tolower((unsigned char)decision[i]);
+	d[i] = 0;
+	mb2c_metric_inc(m_decisions, d, rule, peer);
 	fd_log_notice("sec_mb2c: %s peer=%s addr=%s rule=%s%s%s", decision, peer ? peer : "-",
 	              addr ? addr : "-", rule, what[0] ? ": " : "", what);
 }
@@ -667,6 +680,47 @@ static void sec_reload(void)
 	log_counters();
 }
 
+/* ------------------------------------------------------------- metrics */
+
+/* open non-NULL: peers whose connection is up; NULL: the others */
+static int64_t peers_in_state(void *open)
+{
+	int64_t n = 0;
+	if (pthread_rwlock_rdlock(&fd_g_peers_rw))
+		return -1;
+	for (struct fd_list *li = fd_g_peers.next; li != &fd_g_peers; li = li->next)
+		n += (fd_peer_get_state((struct peer_hdr *)li) == STATE_OPEN) == (open != NULL);
+	pthread_rwlock_unlock(&fd_g_peers_rw);
+	return n;
+}
+
+static int metrics_setup(const char *conffile)
+{
+	char err[512];
+	int ret = mb2c_metrics_setup("sec_mb2c", conffile, err, sizeof(err));
+	if (ret) {
+		fd_log_error("sec_mb2c: %s", err);
+		return ret;
+	}
+	m_rules = mb2c_metric_new("sec_mb2c", MB2C_METRIC_COUNTER, "mb2c_security_rule_total",
+	                          "sec_mb2c decisions and start-up audit findings per rule (the "
+	                          "counters logged at exit).",
+	                          "rule");
+	m_decisions =
+	        mb2c_metric_new("sec_mb2c", MB2C_METRIC_COUNTER, "mb2c_security_decisions_total",
+	                        "sec_mb2c audit lines by decision, rule and peer identity "
+	                        "(identities beyond 64 counted as other).",
+	                        "decision,rule,peer");
+	m_peers = mb2c_metric_new("sec_mb2c", MB2C_METRIC_GAUGE, "mb2c_security_peers",
+	                          "Diameter peers of this node by state (open: connection up).",
+	                          "state");
+	mb2c_metric_fn(m_peers, (const char *const[]){"open"}, peers_in_state, &m_peers);
+	mb2c_metric_fn(m_peers, (const char *const[]){"not_open"}, peers_in_state, NULL);
+	if (m_rules)
+		fd_log_notice("sec_mb2c: metrics on http://%s/metrics", mb2c_metrics_address());
+	return 0;
+}
+
 /* ------------------------------------------------------------- entry */
 
 static int sec_entry(char *conffile)
@@ -682,6 +736,8 @@ static int sec_entry(char *conffile)
 		return ret;
 	}
 	cur = c;
+	if ((ret = metrics_setup(conffile)))
+		return ret;
 	int fails = audit_config(c);
 	if (fails && c->enforce) {
 		fd_log_error("sec_mb2c: %d start-up audit rule(s) failed: refusing to start (mode "
@@ -725,6 +781,8 @@ void fd_ext_fini(void)
 	if (hook_hdl)
 		fd_hook_unregister(hook_hdl);
 	log_counters();
+	m_rules = m_decisions = m_peers = NULL;
+	mb2c_metrics_release("sec_mb2c");
 	if (cur) {
 		sec_conf_free(cur);
 		free(cur);

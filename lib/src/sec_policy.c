@@ -66,6 +66,7 @@ static const char *const top_keys[] = {"mode",
                                        "profile",
                                        "peers",
                                        "crl",
+                                       "metrics", /* read by mb2c_metrics_setup() */
                                        NULL};
 static const char *const peer_keys[] = {"identity", "pattern", "role", "ca", "pin",
                                         "relay",    "trusted", "from", NULL};

@@ -1,0 +1,192 @@
+/* libFuzzer target: the live-metrics exposition writer (lib/src/metrics.c).
+ *
+ * Per input:
+ *  - the input, cut at 0xff bytes, gives label values (any bytes, NUL ends a
+ *    value early) for a two-label counter and a one-label gauge in a fresh
+ *    registry with small caps; the rendered text is checked line by line
+ *    against the text format: "# HELP name text", "# TYPE name type", or
+ *    `name{a="v",b="v"} N` where a value holds only printable ASCII, with '"',
+ *    '\\' and newline escaped, at most MB2C_METRIC_VALUE_MAX source bytes.
+ *    Anything else is a finding: abort() with a line on stderr;
+ *  - mb2c_metrics_escape into every output size 0..(2n+1): always terminated,
+ *    never a lone trailing backslash, the same prefix as with a large buffer;
+ *  - mb2c_metrics_parse_addr on the input as a string: accepted addresses
+ *    have a port 1..65535 and an AF_INET / AF_INET6 family. */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <mb2c/metrics.h>
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+#define FINDING(...)                                                                               \
+	do {                                                                                       \
+		fprintf(stderr, "fuzz_metrics: " __VA_ARGS__);                                     \
+		fputc('\n', stderr);                                                               \
+		abort();                                                                           \
+	} while (0)
+
+/* a quoted label value starting after '"': returns the char after the closing
+ * quote; source bytes counted in *n */
+static const char *value_end(const char *p, size_t *n)
+{
+	*n = 0;
+	for (;; p++) {
+		unsigned char c = (unsigned char)*p;
+		if (c == '"')
+			return p + 1;
+		if (c == '\\') {
+			p++;
+			if (*p != '\\' && *p != '"' && *p != 'n')
+				FINDING("bad escape \\%c", *p);
+		} else if (c < 0x20 || c > 0x7e) {
+			FINDING("byte 0x%02x inside a label value", c);
+		}
+		(*n)++;
+	}
+}
+
+static void check_line(const char *l)
+{
+	if (!strncmp(l, "# HELP ", 7) || !strncmp(l, "# TYPE ", 7)) {
+		for (const char *p = l; *p; p++)
+			if ((unsigned char)*p < 0x20 || (unsigned char)*p > 0x7e)
+				FINDING("byte 0x%02x in a comment line", (unsigned char)*p);
+		return;
+	}
+	const char *p = l;
+	while ((*p >= 'a' && *p <= 'z') || *p == '_')
+		p++;
+	if (p == l)
+		FINDING("line without a metric name: %.80s", l);
+	if (*p == '{') {
+		p++;
+		for (int k = 0;; k++) {
+			const char *name = p;
+			while (*p >= 'a' && *p <= 'z')
+				p++;
+			if (p == name || p[0] != '=' || p[1] != '"')
+				FINDING("bad label %d: %.80s", k, l);
+			size_t n;
+			p = value_end(p + 2, &n);
+			if (n > MB2C_METRIC_VALUE_MAX)
+				FINDING("label value of %zu bytes", n);
+			if (*p == '}') {
+				p++;
+				break;
+			}
+			if (*p != ',')
+				FINDING("no ',' or '}' after a label value: %.80s", l);
+			p++;
+		}
+	}
+	if (*p != ' ')
+		FINDING("no space before the value: %.80s", l);
+	p++;
+	if (*p == '-')
+		p++;
+	if (*p < '0' || *p > '9')
+		FINDING("value is not a number: %.80s", l);
+	while (*p >= '0' && *p <= '9')
+		p++;
+	if (*p)
+		FINDING("garbage after the value: %.80s", l);
+}
+
+static void check_escape(const char *s, size_t n)
+{
+	char *big = malloc(2 * n + 2);
+	if (!big)
+		abort();
+	size_t full = mb2c_metrics_escape(s, big, 2 * n + 2);
+	if (full != strlen(big))
+		FINDING("escape returned %zu for %zu bytes", full, strlen(big));
+	for (size_t len = 0; len <= 2 * n + 1; len++) {
+		char *out = malloc(len ? len : 1); /* exact size: ASan sees overflows */
+		if (!out)
+			abort();
+		size_t w = mb2c_metrics_escape(s, out, len);
+		if (len && (w >= len || out[w] != 0))
+			FINDING("escape into %zu bytes: not terminated (%zu)", len, w);
+		if (len && strncmp(out, big, w))
+			FINDING("escape into %zu bytes: not a prefix of the full text", len);
+		if (w && w < full && big[w - 1] == '\\') {
+			/* cut right after a backslash: it must be an escaped pair */
+			size_t bs = 0;
+			while (bs < w && out[w - 1 - bs] == '\\')
+				bs++;
+			if (bs % 2)
+				FINDING("escape into %zu bytes ends in half an escape", len);
+		}
+		free(out);
+	}
+	free(big);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	char *s = malloc(size + 1);
+	if (!s)
+		abort();
+	memcpy(s, data, size);
+	s[size] = 0;
+
+	struct sockaddr_storage ss;
+	socklen_t sl;
+	if (!mb2c_metrics_parse_addr(s, &ss, &sl)) {
+		unsigned port = ss.ss_family == AF_INET
+		                        ? ntohs(((struct sockaddr_in *)&ss)->sin_port)
+		                        : ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+		if ((ss.ss_family != AF_INET && ss.ss_family != AF_INET6) || !port)
+			FINDING("accepted address \"%.80s\" family %d port %u", s,
+			        (int)ss.ss_family, port);
+	}
+	check_escape(s, strlen(s));
+
+	struct mb2c_metrics *r = mb2c_metrics_new();
+	struct mb2c_metric *c = mb2c_metrics_family(r, "f", MB2C_METRIC_COUNTER, "fz_total",
+	                                            "Fuzzed \"help\" \\ text\n.", "a,b");
+	struct mb2c_metric *g = mb2c_metrics_family(r, "f", MB2C_METRIC_GAUGE, "fz", s, "peer");
+	if (!r || !c || !g)
+		abort();
+	mb2c_metric_limits(c, 4, 8);
+	mb2c_metric_limits(g, 3, 0);
+	/* values: the input cut at 0xff */
+	const char *prev = NULL;
+	size_t start = 0;
+	for (size_t i = 0; i <= size; i++) {
+		if (i < size && data[i] != 0xff)
+			continue;
+		s[i] = 0;
+		const char *v = s + start;
+		mb2c_metric_inc(c, prev ? prev : v, v);
+		mb2c_metric_set(g, (int64_t)i - 100, (const char *const[]){v});
+		prev = v;
+		start = i + 1;
+	}
+	char *text;
+	size_t len;
+	if (mb2c_metrics_render(r, &text, &len))
+		abort();
+	if (strlen(text) != len || (len && text[len - 1] != '\n'))
+		FINDING("rendered text of %zu bytes is not %zu lines", len, len);
+	size_t samples = 0;
+	for (char *l = text, *nl; *l; l = nl + 1) {
+		nl = strchr(l, '\n');
+		*nl = 0;
+		check_line(l);
+		samples += l[0] != '#';
+	}
+	/* counter: at most 8 series + the all-"other" one; gauge: 3 + "other" */
+	if (samples > 9 + 4)
+		FINDING("%zu series beyond the caps", samples);
+	free(text);
+	mb2c_metrics_free(r);
+	free(s);
+	return 0;
+}
