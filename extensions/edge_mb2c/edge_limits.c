@@ -239,23 +239,19 @@ const char *edge_identity_acquire(struct edge_limits *l, const char *id)
 		if (!l->ids[i].n && !free_e)
 			free_e = &l->ids[i];
 	}
-	if (!e) {
-		if (!free_e && l->n_ids < MAX_IDS)
-			free_e = &l->ids[l->n_ids++];
-		if (!free_e) {
-			rule = "limit.identities";
-			goto out;
-		}
+	if (!e && !free_e && l->n_ids < MAX_IDS)
+		free_e = &l->ids[l->n_ids++];
+	if (!e && free_e) {
 		e = free_e;
 		snprintf(e->id, sizeof(e->id), "%s", id);
 		e->n = 0;
 	}
-	if (e->n >= l->c.max_per_identity) {
+	if (!e)
+		rule = "limit.identities";
+	else if (e->n >= l->c.max_per_identity)
 		rule = "limit.identity";
-		goto out;
-	}
-	e->n++;
-out:
+	else
+		e->n++;
 	pthread_mutex_unlock(&l->lock);
 	return rule;
 }

@@ -146,7 +146,7 @@ static int edge_conf_load(const char *path, struct edge_conf *c, char *err, size
 		return ret;
 	struct mb2c_conf_ctx x = {path, err, errlen};
 	config_setting_t *root = config_root_setting(&cfg);
-	ret = mb2c_conf_check_keys(&x, root, known_keys, "edge_mb2c");
+	ret = mb2c_conf_check_keys(&x, root, known_keys, "");
 	config_setting_t *l = config_setting_get_member(root, "listen");
 	if (!ret && !l)
 		ret = mb2c_conf_bad(&x, root,
@@ -168,7 +168,7 @@ static int edge_conf_load(const char *path, struct edge_conf *c, char *err, size
 			                    "listen entry must be { address = ...; port = ...; }");
 			break;
 		}
-		if ((ret = mb2c_conf_check_keys(&x, g, lk, "listen entry")))
+		if ((ret = mb2c_conf_check_keys(&x, g, lk, " in a listen entry")))
 			break;
 		if (!config_setting_lookup_string(g, "address", &a)) {
 			ret = mb2c_conf_bad(&x, g, "listen entry: address (string) is required");
@@ -420,6 +420,7 @@ enum cstate {
 	ST_CONNECTING, /* identity accepted, connecting to the core */
 	ST_RELAY,      /* handed over: bytes both ways */
 	ST_CLOSING,    /* CEA refusal being flushed */
+	ST_DEAD,       /* closed; freed after the current epoll batch */
 };
 
 struct tag {
@@ -461,6 +462,7 @@ struct worker {
 	struct conn all;   /* list head */
 	struct conn q_hs;  /* deadline queue: handshake */
 	struct conn q_cer; /* deadline queue: CER */
+	struct conn *dead; /* closed in this batch (events may still name them) */
 	struct tag t_wake;
 };
 
@@ -524,8 +526,12 @@ static void set_events(struct conn *c, int core, unsigned ev)
 	*cur = ev;
 }
 
+/* Closes a connection. Its memory is freed only after the current epoll
+ * batch (reap), which may still hold an event for its other socket. */
 static void conn_free(struct conn *c)
 {
+	if (c->st == ST_DEAD)
+		return;
 	q_del(c);
 	all_del(c);
 	if (c->preauth)
@@ -537,17 +543,31 @@ static void conn_free(struct conn *c)
 	if (c->s) {
 		c->tp->stop(c);
 		gnutls_deinit(c->s);
+		c->s = NULL;
 	}
 	if (c->fd >= 0)
 		close(c->fd); /* also leaves the epoll set */
 	if (c->core_fd >= 0)
 		close(c->core_fd);
+	c->fd = c->core_fd = -1;
 	free(c->cer);
 	free(c->up);
 	free(c->down);
-	free(c);
+	c->cer = c->up = c->down = NULL;
+	c->st = ST_DEAD;
+	c->next = c->w->dead;
+	c->w->dead = c;
 	atomic_fetch_add(&n_closed, 1);
 	atomic_fetch_sub(&n_live, 1);
+}
+
+static void reap(struct worker *w)
+{
+	while (w->dead) {
+		struct conn *c = w->dead;
+		w->dead = c->next;
+		free(c);
+	}
 }
 
 /* ------------------------------------------------------ TLS/TCP transport */
@@ -615,6 +635,9 @@ static int tls_start(struct conn *c)
 		return -1;
 	}
 	gnutls_certificate_server_set_request(c->s, GNUTLS_CERT_REQUIRE);
+	/* no list of acceptable CAs: every client sends its certificate and
+	 * gets the precise refusal (tls.chain) instead of cert.none */
+	gnutls_certificate_send_x509_rdn_sequence(c->s, 1);
 	gnutls_session_set_ptr(c->s, c);
 	gnutls_session_set_verify_function(c->s, tls_verify);
 	gnutls_handshake_set_timeout(c->s, 0); /* the edge's own deadline */
@@ -633,7 +656,10 @@ static int tls_handshake(struct conn *c, int *want_write)
 		return EDGE_TP_AGAIN;
 	}
 	struct hs_verdict *hv = (struct hs_verdict *)c->cer;
-	if (!hv->rule) {
+	if (!hv->rule && rc == GNUTLS_E_NO_CERTIFICATE_FOUND) {
+		hv->rule = "cert.none";
+		snprintf(hv->text, sizeof(hv->text), "no certificate presented");
+	} else if (!hv->rule) {
 		hv->rule = "tls.handshake";
 		snprintf(hv->text, sizeof(hv->text), "TLS handshake failed: %s",
 		         gnutls_strerror(rc));
@@ -1013,6 +1039,7 @@ static void on_client(struct conn *c, unsigned ev)
 		break;
 	case ST_CONNECTING:
 	case ST_CLOSING:
+	case ST_DEAD:
 		if (ev & (EPOLLHUP | EPOLLERR))
 			drop(c, NULL, NULL);
 		break;
@@ -1138,14 +1165,15 @@ static void *worker_main(void *arg)
 			struct tag *t = evs[i].data.ptr;
 			if (t->kind == 0)
 				on_accept(w, *(int *)t->p);
-			else if (t->kind == 1)
+			else if (t->kind == 1 && ((struct conn *)t->p)->st != ST_DEAD)
 				on_client(t->p, evs[i].events);
-			else if (t->kind == 2)
+			else if (t->kind == 2 && ((struct conn *)t->p)->st != ST_DEAD)
 				on_core(t->p, evs[i].events);
 			/* kind 3: wake-up, stopping is set */
 		}
 		uint64_t now = now_ms();
 		expire(w, now);
+		reap(w);
 		if (w == &workers[0] && now_s() - last_summary >= 1.0) {
 			last_summary = now_s();
 			pthread_mutex_lock(&loglim_lock);
@@ -1161,6 +1189,7 @@ static void *worker_main(void *arg)
 	}
 	while (w->all.next != &w->all)
 		conn_free(w->all.next);
+	reap(w);
 	return NULL;
 }
 

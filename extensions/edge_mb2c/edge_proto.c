@@ -117,8 +117,9 @@ size_t edge_cea_error(uint8_t *out, size_t cap, const uint8_t *cer, uint32_t rc,
 	memset(out, 0, EDGE_DIAM_HDR);
 	out[0] = 1;
 	out[4] = rc >= 3000 && rc < 4000 ? 0x20 : 0; /* answer, E bit for protocol errors */
-	out[7] = 1;                                  /* command 257 */
-	memcpy(out + 12, cer + 12, 8);               /* hop-by-hop, end-to-end */
+	out[6] = 1;                                  /* command 257 */
+	out[7] = 1;
+	memcpy(out + 12, cer + 12, 8); /* hop-by-hop, end-to-end */
 	uint8_t r[4] = {(uint8_t)(rc >> 24), (uint8_t)(rc >> 16), (uint8_t)(rc >> 8), (uint8_t)rc};
 	size_t off = put_avp(out, cap, EDGE_DIAM_HDR, 268, r, 4);
 	off = put_avp(out, cap, off, 264, origin_host, strlen(origin_host));
