@@ -1161,16 +1161,26 @@ static void *worker_main(void *arg)
 		int n = epoll_wait(w->ep, evs, 128, next_timeout(w, now_ms()));
 		if (n < 0 && errno != EINTR)
 			break;
-		for (int i = 0; i < n && !atomic_load(&stopping); i++) {
-			struct tag *t = evs[i].data.ptr;
-			if (t->kind == 0)
-				on_accept(w, *(int *)t->p);
-			else if (t->kind == 1 && ((struct conn *)t->p)->st != ST_DEAD)
-				on_client(t->p, evs[i].events);
-			else if (t->kind == 2 && ((struct conn *)t->p)->st != ST_DEAD)
-				on_core(t->p, evs[i].events);
-			/* kind 3: wake-up, stopping is set */
-		}
+		/* authenticated traffic first, then handshakes and accepts: a
+		 * flood of pre-authentication work does not delay relayed
+		 * messages within a batch */
+		for (int pass = 0; pass < 2; pass++)
+			for (int i = 0; i < n && !atomic_load(&stopping); i++) {
+				struct tag *t = evs[i].data.ptr;
+				struct conn *c = t->kind == 1 || t->kind == 2 ? t->p : NULL;
+				int relay = c && (c->st == ST_RELAY || c->st == ST_CONNECTING);
+				if (pass == 0 && !relay)
+					continue;
+				if (pass == 1 && (relay || (c && c->st == ST_DEAD)))
+					continue;
+				if (t->kind == 0)
+					on_accept(w, *(int *)t->p);
+				else if (t->kind == 1)
+					on_client(c, evs[i].events);
+				else if (t->kind == 2)
+					on_core(c, evs[i].events);
+				/* kind 3: wake-up, stopping is set */
+			}
 		uint64_t now = now_ms();
 		expire(w, now);
 		reap(w);

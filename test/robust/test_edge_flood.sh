@@ -10,7 +10,8 @@
 # burst of 100 connections from one more source. Meanwhile the GCS AS gcs1
 # (mb2c-client, a real freeDiameterd) must connect within 2 s, pass every step
 # of the standard scenario and then a 1000-GAR heartbeat bench (window 1) whose
-# p99 latency stays within 3x of the same run without the flood. The BM-SC's
+# p99 latency stays within 3x of the same run without the flood (that
+# reference counted from 1 ms at least). The BM-SC's
 # threads stay bounded (at most 2 more than in the run without flood), its
 # RSS grows by < 64 MiB, its fds return to the baseline after the flood, and
 # each kind of attack is refused under its rule (counters), with the refusal
@@ -119,8 +120,10 @@ FLOOD_THR=$(col_max 1 "$T/s_flood")
 FLOOD_RSS=$(col_max 2 "$T/s_flood")
 FLOOD_FD=$(col_max 3 "$T/s_flood")
 echo "under flood: p99 $FLOOD_P99 ms, threads max $FLOOD_THR, RSS max $FLOOD_RSS kB, fds max $FLOOD_FD"
-check "GAR p99 under flood ($FLOOD_P99 ms) within 3x of the run without flood ($BASE_P99 ms)" \
-	awk -v f="$FLOOD_P99" -v b="$BASE_P99" 'BEGIN{exit !(f != "" && b != "" && f <= 3 * b)}'
+# the reference p99 counts from 1 ms: below that the comparison would measure
+# the scheduler of a shared 2-core VM (time slices of a few ms), not the edge
+check "GAR p99 under flood ($FLOOD_P99 ms) within 3x of the run without flood ($BASE_P99 ms, counted from 1 ms)" \
+	awk -v f="$FLOOD_P99" -v b="$BASE_P99" 'BEGIN{if (b < 1) b = 1; exit !(f != "" && b != "" && f <= 3 * b)}'
 check "BM-SC threads bounded: $FLOOD_THR under flood vs $BASE_THR without (<= +2)" \
 	test "$FLOOD_THR" -le $((BASE_THR + 2))
 check "BM-SC memory growth $(((FLOOD_RSS - BASE_RSS) / 1024)) MiB < 64 MiB" \
