@@ -23,6 +23,8 @@ PACKAGES=(
 	# ASan daemon tests: a known LeakSanitizer hang at exit is recognised by
 	# its stack (test/robust/test_asan_daemon.sh)
 	gdb
+	# bench/bench_edge.sh: instructions per GAR with callgrind (the VM has no PMU for perf)
+	valgrind
 	# fuzzing (scripts/fuzz.sh): clang with libFuzzer
 	clang libclang-rt-14-dev
 	# interoperability test (test/interop/): a GCS AS on Erlang/OTP's own

@@ -177,7 +177,10 @@ static int audit_config(const struct sec_conf *c)
 	int fails = 0;
 	const struct fd_config *g = fd_g_config;
 	struct sec_verdict v;
-	if (g->cnf_sec_data.tls_disabled) {
+	if (g->cnf_sec_data.tls_disabled && mb2c_frontend_active(MB2C_TRANSPORT_TLS_TCP)) {
+		fd_log_notice("sec_mb2c: start-up audit: the core has no TLS port; TLS/TCP is "
+		              "terminated by edge_mb2c in front of it (its own start-up checks)");
+	} else if (g->cnf_sec_data.tls_disabled) {
 		audit_fail(c, &fails, "tls.disabled",
 		           "TLS is disabled (SecPort = 0 and no TLS_Cred): MB2-C needs TLS");
 	} else {
@@ -282,8 +285,31 @@ static int peer_socket(struct peer_info *info)
 	return soc ? atoi(soc + 4) : -1;
 }
 
+/* Front-end hand-over (dtls_sctp.fdx, edge_mb2c.fdx): 0 and what the front
+ * end vouched for when the connection is a loopback one it registered (by
+ * the ports of this, the core's, socket), -1 otherwise. */
+static int handover_of(struct peer_info *info, struct mb2c_handover *h)
+{
+	int fd = peer_socket(info);
+	struct sockaddr_in l, r;
+	socklen_t ll = sizeof(l), rl = sizeof(r);
+	if (fd <= 0 || getsockname(fd, (struct sockaddr *)&l, &ll) ||
+	    getpeername(fd, (struct sockaddr *)&r, &rl) || l.sin_family != AF_INET ||
+	    r.sin_family != AF_INET || ntohl(r.sin_addr.s_addr) != INADDR_LOOPBACK ||
+	    ntohl(l.sin_addr.s_addr) != INADDR_LOOPBACK)
+		return -1;
+	return mb2c_handover_lookup(ntohs(l.sin_port), ntohs(r.sin_port), h);
+}
+
+/* The peer's address: for a vouched hand-over the real remote address the
+ * front end saw (when it gave one), else the socket's remote address. */
 static int peer_sockaddr(struct peer_info *info, struct sockaddr_storage *ss)
 {
+	struct mb2c_handover h;
+	if (!handover_of(info, &h) && h.remote.ss_family) {
+		*ss = h.remote;
+		return 0;
+	}
 	int fd = peer_socket(info);
 	socklen_t len = sizeof(*ss);
 	memset(ss, 0, sizeof(*ss));
@@ -307,22 +333,6 @@ static int ll_addr_allowed(const struct sec_peer *p, struct peer_info *info)
 {
 	struct sockaddr_storage ss;
 	return !peer_sockaddr(info, &ss) && sec_addr_allowed(p, (struct sockaddr *)&ss);
-}
-
-/* DTLS/SCTP hand-over: 0 and the identity the dtls_sctp front end vouched
- * for when the connection is a loopback one it registered (by the ports of
- * this, the core's, socket), -1 otherwise. */
-static int handover_identity(struct peer_info *info, char *id, size_t idlen)
-{
-	int fd = peer_socket(info);
-	struct sockaddr_in l, r;
-	socklen_t ll = sizeof(l), rl = sizeof(r);
-	if (fd <= 0 || getsockname(fd, (struct sockaddr *)&l, &ll) ||
-	    getpeername(fd, (struct sockaddr *)&r, &rl) || l.sin_family != AF_INET ||
-	    r.sin_family != AF_INET || ntohl(r.sin_addr.s_addr) != INADDR_LOOPBACK ||
-	    ntohl(l.sin_addr.s_addr) != INADDR_LOOPBACK)
-		return -1;
-	return mb2c_handover_get(ntohs(l.sin_port), ntohs(r.sin_port), id, idlen);
 }
 
 /* The identity binding of one connection: the certificate (or the trusted
@@ -351,20 +361,20 @@ static const char *bind_peer(const struct sec_conf *c, struct peer_info *info,
 		a->via = MB2C_VIA_TLS;
 		return NULL;
 	}
-	/* DTLS/SCTP front end hand-over (dtls_sctp.fdx): a loopback connection
-	 * the front end vouched for, carrying exactly the DTLS-proven identity */
-	char vouched[256];
-	int ho = handover_identity(info, vouched, sizeof(vouched));
-	if (ho == 0) {
-		if (strcasecmp(vouched, id)) {
+	/* front-end hand-over (dtls_sctp.fdx, edge_mb2c.fdx): a loopback
+	 * connection the front end vouched for, carrying exactly the identity
+	 * it proved (certificate + CER Origin-Host) */
+	struct mb2c_handover ho;
+	if (!handover_of(info, &ho)) {
+		int edge = ho.transport == MB2C_TRANSPORT_TLS_TCP;
+		if (strcasecmp(ho.id, id)) {
 			snprintf(text, textlen,
-			         "CER Origin-Host %.100s over a DTLS/SCTP hand-over proven for "
-			         "%.100s",
-			         id, vouched);
-			return "dtls.id-mismatch";
+			         "CER Origin-Host %.100s over a %s hand-over proven for %.100s", id,
+			         mb2c_transport_name(ho.transport), ho.id);
+			return edge ? "edge.id-mismatch" : "dtls.id-mismatch";
 		}
 		a->via = MB2C_VIA_TLS;
-		snprintf(text, textlen, "dtls_sctp");
+		snprintf(text, textlen, "%s", edge ? "edge_mb2c" : "dtls_sctp");
 		return NULL;
 	}
 	if (!p->trusted) {
@@ -378,6 +388,17 @@ static const char *bind_peer(const struct sec_conf *c, struct peer_info *info,
 	}
 	a->via = MB2C_VIA_TRUSTED;
 	return NULL;
+}
+
+/* rule name of an admission: by certificate, by a front end's hand-over, by
+ * a trusted link */
+static const char *accept_rule(const struct mb2c_peer_auth *a, const char *via_text)
+{
+	if (a->via != MB2C_VIA_TLS)
+		return "notls.trusted";
+	if (!via_text[0])
+		return "id.bound";
+	return !strcmp(via_text, "edge_mb2c") ? "id.bound-edge" : "id.bound-dtls";
 }
 
 static int sec_validate(struct peer_info *info, int *auth, int (**cb2)(struct peer_info *))
@@ -398,11 +419,9 @@ static int sec_validate(struct peer_info *info, int *auth, int (**cb2)(struct pe
 		pthread_mutex_lock(&jv_lock);
 		snprintf(just_validated, sizeof(just_validated), "%s", info->pi_diamid);
 		pthread_mutex_unlock(&jv_lock);
-		audit("ACCEPT", info->pi_diamid, addr,
-		      a.via == MB2C_VIA_TLS ? (text[0] ? "id.bound-dtls" : "id.bound")
-		                            : "notls.trusted",
-		      "role %s%s", mb2c_role_name(a.role),
-		      text[0] ? " (DTLS/SCTP hand-over vouched by dtls_sctp)" : "");
+		audit("ACCEPT", info->pi_diamid, addr, accept_rule(&a, text), "role %s%s%s%s",
+		      mb2c_role_name(a.role), text[0] ? " (hand-over vouched by " : "", text,
+		      text[0] ? ")" : "");
 		return 0;
 	}
 	snprintf(a.reason, sizeof(a.reason), "%s", rule);
@@ -490,9 +509,7 @@ static void sec_hook(enum fd_hook_type type, struct msg *msg, struct peer_hdr *p
 	if (!rule) {
 		mb2c_peerauth_set(id, &a);
 		if (!logged)
-			audit("ACCEPT", id, addr,
-			      a.via == MB2C_VIA_TLS ? (text[0] ? "id.bound-dtls" : "id.bound")
-			                            : "notls.trusted",
+			audit("ACCEPT", id, addr, accept_rule(&a, text),
 			      "role %s (known or configured peer)", mb2c_role_name(a.role));
 		return;
 	}

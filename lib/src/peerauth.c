@@ -113,18 +113,23 @@ enum mb2c_role mb2c_role_parse(const char *s)
 	return MB2C_ROLE_NONE;
 }
 
-/* ---- DTLS/SCTP front-end hand-over (see mb2c/peerauth.h) ---- */
+/* ---- front-end hand-over (see mb2c/peerauth.h) ---- */
 
 static struct {
 	unsigned lport, rport; /* 0: free slot */
-	char id[256];
+	struct mb2c_handover h;
 } handover[MB2C_HANDOVER_MAX];
 static pthread_mutex_t ho_lock = PTHREAD_MUTEX_INITIALIZER;
 
-int mb2c_handover_vouch(unsigned core_lport, unsigned core_rport, const char *id)
+int mb2c_handover_vouch_from(unsigned core_lport, unsigned core_rport, const char *id,
+                             const struct sockaddr *remote, socklen_t remote_len,
+                             enum mb2c_transport transport)
 {
 	if (!core_lport || !core_rport || core_lport > 65535 || core_rport > 65535 || !id ||
-	    !id[0] || strlen(id) >= sizeof(handover[0].id))
+	    !id[0] || strlen(id) >= sizeof(handover[0].h.id))
+		return -1;
+	if (remote && (remote_len > sizeof(struct sockaddr_storage) ||
+	               (remote->sa_family != AF_INET && remote->sa_family != AF_INET6)))
 		return -1;
 	int ret = -1, freeslot = -1;
 	pthread_mutex_lock(&ho_lock);
@@ -137,13 +142,24 @@ int mb2c_handover_vouch(unsigned core_lport, unsigned core_rport, const char *id
 			freeslot = i;
 	}
 	if (freeslot >= 0) {
+		struct mb2c_handover *h = &handover[freeslot].h;
 		handover[freeslot].lport = core_lport;
 		handover[freeslot].rport = core_rport;
-		snprintf(handover[freeslot].id, sizeof(handover[freeslot].id), "%s", id);
+		memset(h, 0, sizeof(*h));
+		snprintf(h->id, sizeof(h->id), "%s", id);
+		if (remote)
+			memcpy(&h->remote, remote, remote_len);
+		h->transport = transport;
 		ret = 0;
 	}
 	pthread_mutex_unlock(&ho_lock);
 	return ret;
+}
+
+int mb2c_handover_vouch(unsigned core_lport, unsigned core_rport, const char *id)
+{
+	return mb2c_handover_vouch_from(core_lport, core_rport, id, NULL, 0,
+	                                MB2C_TRANSPORT_DTLS_SCTP);
 }
 
 void mb2c_handover_revoke(unsigned core_lport, unsigned core_rport)
@@ -152,23 +168,59 @@ void mb2c_handover_revoke(unsigned core_lport, unsigned core_rport)
 	for (int i = 0; i < MB2C_HANDOVER_MAX; i++)
 		if (handover[i].lport == core_lport && handover[i].rport == core_rport) {
 			handover[i].lport = handover[i].rport = 0;
-			handover[i].id[0] = 0;
+			memset(&handover[i].h, 0, sizeof(handover[i].h));
 		}
 	pthread_mutex_unlock(&ho_lock);
 }
 
-int mb2c_handover_get(unsigned core_lport, unsigned core_rport, char *id, size_t idlen)
+int mb2c_handover_lookup(unsigned core_lport, unsigned core_rport, struct mb2c_handover *out)
 {
 	int ret = -1;
-	if (!core_lport || !core_rport || !id || !idlen)
+	if (!core_lport || !core_rport || !out)
 		return -1;
 	pthread_mutex_lock(&ho_lock);
 	for (int i = 0; i < MB2C_HANDOVER_MAX; i++)
 		if (handover[i].lport == core_lport && handover[i].rport == core_rport) {
-			snprintf(id, idlen, "%s", handover[i].id);
+			*out = handover[i].h;
 			ret = 0;
 			break;
 		}
 	pthread_mutex_unlock(&ho_lock);
 	return ret;
+}
+
+int mb2c_handover_get(unsigned core_lport, unsigned core_rport, char *id, size_t idlen)
+{
+	struct mb2c_handover h;
+	if (!id || !idlen || mb2c_handover_lookup(core_lport, core_rport, &h))
+		return -1;
+	snprintf(id, idlen, "%s", h.id);
+	return 0;
+}
+
+const char *mb2c_transport_name(enum mb2c_transport t)
+{
+	switch (t) {
+	case MB2C_TRANSPORT_TLS_TCP:
+		return "tls/tcp";
+	case MB2C_TRANSPORT_DTLS_SCTP:
+		return "dtls/sctp";
+	default:
+		return "?";
+	}
+}
+
+static int frontends; /* bit per transport */
+
+void mb2c_frontend_set_active(enum mb2c_transport t, int on)
+{
+	if (on)
+		__atomic_fetch_or(&frontends, 1 << t, __ATOMIC_ACQ_REL);
+	else
+		__atomic_fetch_and(&frontends, ~(1 << t), __ATOMIC_ACQ_REL);
+}
+
+int mb2c_frontend_active(enum mb2c_transport t)
+{
+	return (__atomic_load_n(&frontends, __ATOMIC_ACQUIRE) >> t) & 1;
 }
