@@ -16,6 +16,9 @@ PACKAGES=(
 	libgnutls28-dev gnutls-bin libsctp-dev libgcrypt20-dev libidn2-dev
 	# durable state and structured policy
 	libsqlite3-dev sqlite3 libconfig-dev
+	# rt_mb2c's shared ownership store (store = "postgresql"): libpq, and the
+	# server the tests start as an unprivileged user (initdb + pg_ctl)
+	libpq-dev postgresql
 	# test tools: encoding oracle, sockets, process tools, linters
 	tshark iproute2 procps psmisc clang-format cppcheck
 	# ASan daemon tests: a known LeakSanitizer hang at exit is recognised by
