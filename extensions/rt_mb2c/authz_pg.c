@@ -82,6 +82,9 @@ static const char *pgerr(PGconn *c, char *buf, size_t len)
 	size_t n = strlen(buf);
 	while (n && (buf[n - 1] == '\n' || buf[n - 1] == ' '))
 		buf[--n] = 0;
+	for (char *q = buf; *q; q++) /* one log line */
+		if (*q == '\n' || *q == '\t')
+			*q = ' ';
 	return buf;
 }
 
