@@ -4,6 +4,8 @@
 # free port, unix socket in its temporary folder, always stopped), two lab
 # BM-SCs, two relays (dra1 = agent A, failure policy "closed"; dra2 = agent B,
 # "cache"), gcs1 and gcs2 as real freeDiameterd over mutual TLS. Shows:
+#  0. race: two agents bind the same TMGI (two BM-SCs with one pool) at the
+#     same time: one binding in the database, the loser logs the conflict;
 #  1. gcs1 allocates through A; through B gcs2 may not refresh, deallocate or
 #     activate that TMGI (per-item bit, B's audit line names the owner), gcs1
 #     may;
@@ -36,8 +38,9 @@ PORT_A=$(free_port)
 PORT_B=$(free_port)
 while [ "$PORT_B" = "$PORT_A" ]; do PORT_B=$(free_port); done
 BMSC2_PORT=$(free_port)
-sed -e "s|$T/bmsc.sqlite|$T/bmsc2.sqlite|" -e 's|first = 0x000100; last = 0x0001FF;|first = 0x000200; last = 0x00020F;|' \
-	"$T/bmsc_lab.conf" >"$T/bmsc2_lab.conf"
+# the second BM-SC has the same TMGI pool (a misconfiguration): the race of
+# part 0 is two BM-SCs handing out one TMGI through the two agents
+sed -e "s|$T/bmsc.sqlite|$T/bmsc2.sqlite|" "$T/bmsc_lab.conf" >"$T/bmsc2_lab.conf"
 sed -e 's|^Identity = .*|Identity = "bmsc2.mb2c.lab";|' -e "s|^SecPort = .*|SecPort = $BMSC2_PORT;|" \
 	-e "s|$T/pki/bmsc.pem\", \"$T/pki/bmsc.key|$T/pki/bmsc2.pem\", \"$T/pki/bmsc2.key|" \
 	-e "s|$T/bmsc_lab.conf|$T/bmsc2_lab.conf|" "$T/bmsc.conf" >"$T/bmsc2.conf"
@@ -108,6 +111,12 @@ client() { # client a|b GCS ARGS...: mb2c-client through agent A (a) or B (b)
 	"$BIN/mb2c-client" -c "$T/$g$via.conf" -p bmsc.mb2c.lab -x "$FDX" -w 20 \
 		-v "$([ "$via" = a ] && echo dra1 || echo dra2).mb2c.lab" -l "$T/$g$via.log" "$@"
 }
+client2() { # the same, GARs to the second BM-SC
+	local via=$1 g=$2
+	shift 2
+	"$BIN/mb2c-client" -c "$T/$g$via.conf" -p bmsc2.mb2c.lab -x "$FDX" -w 20 \
+		-v "$([ "$via" = a ] && echo dra1 || echo dra2).mb2c.lab" -l "$T/$g$via-2.log" "$@"
+}
 granted() { grep "TMGI-Allocation-Response:" "$1" | grep -o "001-01-[0-9a-f]\{6\}"; }
 sid() { echo $((16#${1##*-})); }
 owner_db() { psqlc "SELECT owner FROM bindings WHERE tmgi & 16777215 = $(sid "$1")"; }
@@ -119,6 +128,35 @@ check "the second BM-SC starts" wait_log "$T/bmsc2.log" "app_bmsc_lab: ready" 10
 check "agent A (dra1) starts on PostgreSQL (schema created) and reaches both BM-SCs" start_agent A relayA
 check "... the schema version is recorded" test "$(psqlc 'SELECT max(version) FROM mb2c_schema')" = 1
 check "agent B (dra2) starts on the same database" start_agent B relayB
+
+# ---- 0. race: gcs1 through A (bmsc) and gcs2 through B (bmsc2) allocate at
+# the same time; both BM-SCs hand out the first TMGI of the same pool
+client a gcs1 allocate 1 >"$T/r1.out" 2>&1 &
+r1pid=$!
+client2 b gcs2 allocate 1 >"$T/r2.out" 2>&1
+wait "$r1pid"
+r1=$(granted "$T/r1.out")
+r2=$(granted "$T/r2.out")
+check "race: both BM-SCs handed out the same TMGI ($r1 to gcs1 through A, $r2 to gcs2 through B)" \
+	test -n "$r1" -a "$r1" = "$r2"
+check "... exactly one binding in the database" \
+	test "$(psqlc "SELECT count(*) FROM bindings WHERE tmgi & 16777215 = $(sid "$r1")")" = 1
+won=$(owner_db "$r1")
+[ "$won" = gcs1.mb2c.lab ] && lost_gcs=gcs2 lost_via=b lost_log=relayB || lost_gcs=gcs1 lost_via=a lost_log=relayA
+check "... the losing agent logged the conflict (winner: $won)" \
+	grep -q "rt_mb2c: postgresql: CONFLICT item=TMGI $r1: bound to $won in the database" "$T/$lost_log.log"
+race_agree() {
+	local i
+	for ((i = 0; i < 50; i++)); do
+		state_of A | grep -q "^$r1 $won " && state_of B | grep -q "^$r1 $won " && return 0
+		sleep 0.1
+	done
+	return 1
+}
+check "... both agents' tables give it to $won" race_agree
+printf 'refresh tmgi=%s expect=auth\n' "$r1" >"$T/lost.scn"
+if [ $lost_via = a ]; then client a $lost_gcs scenario "$T/lost.scn"; else client2 b $lost_gcs scenario "$T/lost.scn"; fi >"$T/lost.out" 2>&1
+check "... $lost_gcs may not refresh it through its agent" test $? -eq 0
 
 # ---- 1. ownership shared by the two agents
 client a gcs1 allocate 1 >"$T/a1.out" 2>&1
