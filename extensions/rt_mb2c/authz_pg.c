@@ -49,14 +49,16 @@ struct authz_pg {
 	atomic_int stop;
 	atomic_uint_fast64_t synced_ms; /* monotonic ms of the last proof; 0 = never */
 	atomic_int connected;
-	atomic_int usable; /* authz_pg_usable(): refreshed by the listening thread */
+	atomic_int usable; /* last authz_pg_usable() seen by the listening thread (logs) */
 	atomic_uint_fast64_t pushed, conflicts, learned, resyncs, outages, max_stale;
 };
 
+/* The coarse clock (a few ms of resolution, a few ns to read): staleness
+ * bounds are in seconds, and authz_pg_usable() reads it on every GAR. */
 static uint64_t mono_ms(void)
 {
 	struct timespec t;
-	clock_gettime(CLOCK_MONOTONIC, &t);
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &t);
 	return (uint64_t)t.tv_sec * 1000 + (uint64_t)t.tv_nsec / 1000000;
 }
 
@@ -601,7 +603,7 @@ static int resync(struct authz_pg *p, PGconn *c, size_t *changed)
 	authz_store_foreach(p->store, find_gone, &d);
 	for (size_t i = 0; i < d.n_gone; i++)
 		authz_store_del(p->store, d.gone[i]);
-	if (d.map)
+	if (d.map && !authz_store_reserve(p->store, authz_store_count(db)))
 		authz_store_foreach(db, put_new, &d);
 	authz_store_sync(p->store);
 	mute(p, 0);
@@ -684,8 +686,7 @@ static void lost(struct authz_pg *p, const char *why)
 static void refresh_usable(struct authz_pg *p)
 {
 	uint64_t s = atomic_load(&p->synced_ms);
-	uint64_t bound = p->c.max_staleness_ms + (p->c.fail_cache ? p->c.cache_for_ms : 0);
-	int u = s && mono_ms() - s <= bound;
+	int u = authz_pg_usable(p);
 	if (atomic_exchange(&p->usable, u) == u)
 		return;
 	if (u)
@@ -846,15 +847,19 @@ void authz_pg_close(struct authz_pg *p)
 	free(p);
 }
 
+/* Computed here rather than only by the listening thread: a thread stuck in
+ * a round trip with a hung server must not keep the cache trusted. */
 int authz_pg_usable(const struct authz_pg *p)
 {
-	return atomic_load(&((struct authz_pg *)p)->usable);
+	uint64_t s = atomic_load(&((struct authz_pg *)p)->synced_ms), t = mono_ms();
+	uint64_t bound = p->c.max_staleness_ms + (p->c.fail_cache ? p->c.cache_for_ms : 0);
+	return s && (t < s || t - s <= bound);
 }
 
 uint64_t authz_pg_staleness_ms(const struct authz_pg *p)
 {
-	uint64_t s = atomic_load(&((struct authz_pg *)p)->synced_ms);
-	return s ? mono_ms() - s : UINT64_MAX;
+	uint64_t s = atomic_load(&((struct authz_pg *)p)->synced_ms), t = mono_ms();
+	return s ? (t > s ? t - s : 0) : UINT64_MAX;
 }
 
 void authz_pg_get_stats(struct authz_pg *p, struct authz_pg_stats *st)

@@ -418,6 +418,12 @@ void authz_store_set_observer(struct authz_store *s, authz_store_observer fn, vo
 	s->obs_arg = arg;
 }
 
+int authz_store_reserve(struct authz_store *s, size_t n)
+{
+	size_t cap = table_cap_for(n);
+	return cap > s->mask + 1 ? table_alloc(s, cap) : 0;
+}
+
 void authz_store_foreach(const struct authz_store *s,
                          void (*fn)(void *arg, uint64_t key, uint32_t owner, uint32_t expiry),
                          void *arg)

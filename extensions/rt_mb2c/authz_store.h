@@ -82,6 +82,9 @@ enum { AUTHZ_CHG_SET, AUTHZ_CHG_DEL, AUTHZ_CHG_EXPIRE };
 typedef void (*authz_store_observer)(void *arg, uint64_t key, uint32_t old_owner,
                                      uint32_t old_expiry, uint32_t owner, uint32_t expiry, int why);
 void authz_store_set_observer(struct authz_store *s, authz_store_observer fn, void *arg);
+/* Grows the table to hold n bindings without growing again (before copying
+ * another store in table order, which would otherwise pile up clusters). */
+int authz_store_reserve(struct authz_store *s, size_t n);
 /* Calls fn for every binding, in table order (fn must not change s). */
 void authz_store_foreach(const struct authz_store *s,
                          void (*fn)(void *arg, uint64_t key, uint32_t owner, uint32_t expiry),
