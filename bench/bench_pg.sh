@@ -9,6 +9,7 @@ BUILD=${BUILD_DIR:-$SRC/build}
 . "$SRC/test/lib/common.sh"
 . "$SRC/test/lib/pg.sh"
 trap 'pg_cleanup; cleanup' EXIT
+trap 'exit 1' TERM INT # the EXIT trap stops the server
 pg_start || exit 1
 echo "bench_pg: PostgreSQL $("$PG_BIN/postgres" -V | awk '{print $3}'), load $(cut -d' ' -f1-3 /proc/loadavg)"
 MB2C_PG_CONNINFO=$PG_CONNINFO "$BUILD/bin/bench_authz_pg" "$BUILD/fdx" "${1:-5}"

@@ -49,7 +49,7 @@ struct authz_pg {
 	atomic_int stop;
 	atomic_uint_fast64_t synced_ms; /* monotonic ms of the last proof; 0 = never */
 	atomic_int connected;
-	atomic_int usable; /* last authz_pg_usable() seen by the listening thread (logs) */
+	atomic_int usable; /* authz_pg_usable(): kept by the listening thread */
 	atomic_uint_fast64_t pushed, conflicts, learned, resyncs, outages, max_stale;
 };
 
@@ -404,9 +404,17 @@ static int push_batch(struct authz_pg *p, PGconn *c, const struct qent *e, size_
 	return 0;
 }
 
+static int push_locked(struct authz_pg *p);
+
 int authz_pg_push(struct authz_pg *p)
 {
 	pthread_mutex_lock(&p->wlock);
+	return push_locked(p);
+}
+
+/* Under wlock, which it releases. */
+static int push_locked(struct authz_pg *p)
+{
 	pthread_mutex_lock(p->lock);
 	int ret = authz_store_sync(p->queue); /* durable before anything else */
 	size_t n = authz_store_count(p->queue);
@@ -643,6 +651,14 @@ static int establish(struct authz_pg *p, char *err, size_t errlen)
 		PQfinish(c);
 		return EAGAIN;
 	}
+	/* the cache is current as of this round trip (LISTEN came before the
+	 * load: what changed since is in the notifications drained now) */
+	t0 = mono_ms();
+	if (!exec_ok(c, "SELECT 1")) {
+		snprintf(err, errlen, "%s", pgerr(c, e, sizeof(e)));
+		PQfinish(c);
+		return EAGAIN;
+	}
 	drain(p, c);
 	uint64_t was = atomic_load(&p->synced_ms);
 	p->lconn = c;
@@ -686,7 +702,9 @@ static void lost(struct authz_pg *p, const char *why)
 static void refresh_usable(struct authz_pg *p)
 {
 	uint64_t s = atomic_load(&p->synced_ms);
-	int u = authz_pg_usable(p);
+	uint64_t t = mono_ms();
+	uint64_t bound = p->c.max_staleness_ms + (p->c.fail_cache ? p->c.cache_for_ms : 0);
+	int u = s && (t < s || t - s <= bound);
 	if (atomic_exchange(&p->usable, u) == u)
 		return;
 	if (u)
@@ -705,7 +723,7 @@ static void *listen_main(void *arg)
 {
 	struct authz_pg *p = arg;
 	uint64_t last_ping = mono_ms(), last_try = 0;
-	int reported = 0;
+	int reported = 0, inflight = 0;
 	while (!atomic_load(&p->stop)) {
 		refresh_usable(p);
 		uint64_t now = mono_ms();
@@ -722,6 +740,7 @@ static void *listen_main(void *arg)
 				continue;
 			}
 			reported = 0;
+			inflight = 0;
 			last_ping = mono_ms();
 			continue;
 		}
@@ -733,27 +752,45 @@ static void *listen_main(void *arg)
 		}
 		drain(p, p->lconn);
 		now = mono_ms();
-		if (now - last_ping < PING_MS)
+		if (!inflight) {
+			if (now - last_ping < PING_MS)
+				continue;
+			if (!PQsendQuery(p->lconn, "SELECT 1")) {
+				lost(p, NULL);
+				continue;
+			}
+			inflight = 1;
+			last_ping = now;
 			continue;
-		/* the notifications of every commit before this round trip are in */
-		PGresult *r = PQexec(p->lconn, "SELECT 1");
-		int ok = r && PQresultStatus(r) == PGRES_TUPLES_OK;
-		PQclear(r);
+		}
+		if (PQisBusy(p->lconn))
+			continue;
+		/* the round trip is back: the notifications of every commit before
+		 * it was sent are in */
+		PGresult *r;
+		int ok = 1;
+		while ((r = PQgetResult(p->lconn))) {
+			ok &= PQresultStatus(r) == PGRES_TUPLES_OK;
+			PQclear(r);
+		}
+		inflight = 0;
 		if (!ok) {
 			lost(p, NULL);
 			continue;
 		}
 		drain(p, p->lconn);
-		uint64_t was = atomic_exchange(&p->synced_ms, now);
+		uint64_t was = atomic_exchange(&p->synced_ms, last_ping);
 		uint64_t gap = mono_ms() - was;
 		if (gap > atomic_load(&p->max_stale))
 			atomic_store(&p->max_stale, gap);
-		last_ping = now;
 		pthread_mutex_lock(p->lock);
 		size_t q = authz_store_count(p->queue);
 		pthread_mutex_unlock(p->lock);
-		if (q) /* expiry sweeps, changes queued by a failed push */
-			authz_pg_push(p);
+		/* expiry sweeps, changes queued by a failed push; when a writer
+		 * holds the connection it takes them along (the loop must not wait
+		 * behind writers: it keeps the staleness flag) */
+		if (q && !pthread_mutex_trylock(&p->wlock))
+			push_locked(p);
 	}
 	return NULL;
 }
@@ -847,13 +884,12 @@ void authz_pg_close(struct authz_pg *p)
 	free(p);
 }
 
-/* Computed here rather than only by the listening thread: a thread stuck in
- * a round trip with a hung server must not keep the cache trusted. */
+/* One load: the listening thread recomputes the flag at least every 50 ms
+ * (its loop never waits longer: the round trip proving the cache current is
+ * asynchronous), except while it reconnects or writes the outbox. */
 int authz_pg_usable(const struct authz_pg *p)
 {
-	uint64_t s = atomic_load(&((struct authz_pg *)p)->synced_ms), t = mono_ms();
-	uint64_t bound = p->c.max_staleness_ms + (p->c.fail_cache ? p->c.cache_for_ms : 0);
-	return s && (t < s || t - s <= bound);
+	return atomic_load_explicit(&((struct authz_pg *)p)->usable, memory_order_relaxed);
 }
 
 uint64_t authz_pg_staleness_ms(const struct authz_pg *p)

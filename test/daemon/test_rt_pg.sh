@@ -27,6 +27,7 @@ BIN=$2/bin
 . "$SRC/test/lib/lab.sh"
 . "$SRC/test/lib/pg.sh"
 trap 'cleanup; pg_cleanup' EXIT
+trap 'exit 1' TERM INT # the EXIT trap stops the server
 
 pg_start || { echo "FAIL - PostgreSQL does not start"; exit 1; }
 LAB_TMGI_EXPIRY=300 LAB_TMGI_QUOTA=200 LAB_POOL_LAST=0x0001FF lab_setup "$T" || exit 1
@@ -200,10 +201,19 @@ check "agent A killed with -9 after $ngot allocations reached gcs1" test "$ngot"
 missing=0
 for t in $got; do [ "$(owner_db "$t")" = gcs1.mb2c.lab ] || { echo "  $t: '$(owner_db "$t")' in the database"; missing=1; }; done
 check "every TMGI whose GAA reached gcs1 is owned by gcs1 in the database" test "$missing" = 0
-state_of relayB >/dev/null 2>&1
-missing=0
-for t in $got; do state_of B | grep -q "^$t gcs1.mb2c.lab " || { echo "  $t not gcs1's in agent B's table"; missing=1; }; done
-check "... and in agent B's table (learned through LISTEN/NOTIFY)" test "$missing" = 0
+in_b() { # every TMGI of $got is gcs1's in B's table (B syncs its file as it learns)
+	local i t missing
+	for ((i = 0; i < 50; i++)); do
+		state_of B >"$T/B.now"
+		missing=0
+		for t in $got; do grep -q "^$t gcs1.mb2c.lab " "$T/B.now" || missing=1; done
+		[ "$missing" = 0 ] && return 0
+		sleep 0.1
+	done
+	for t in $got; do grep -q "^$t gcs1.mb2c.lab " "$T/B.now" || echo "  $t not gcs1's in B's table"; done
+	return 1
+}
+check "... and in agent B's table (learned through LISTEN/NOTIFY)" in_b
 sed 's/^/refresh tmgi=/' <<<"$got" >"$T/moved.scn"
 echo "allocate n=1" >>"$T/moved.scn"
 client b gcs1 scenario "$T/moved.scn" >"$T/moved.out" 2>&1

@@ -9,5 +9,6 @@ SRC=$(realpath "$2")
 . "$SRC/test/lib/common.sh"
 . "$SRC/test/lib/pg.sh"
 trap 'pg_cleanup; cleanup' EXIT
+trap 'exit 1' TERM INT # the EXIT trap stops the server
 pg_start || { echo "test_authz_pg: cannot start PostgreSQL"; exit 1; }
 "$bin" "$PG_CONNINFO" "$T"
