@@ -32,7 +32,7 @@
 #define N_BINDINGS 1000000
 #define N_REQ      (1u << 21)
 #define BATCH      (1u << 16)
-#define ROUNDS     5
+#define ROUNDS     9
 #define PROP_RATE  1000
 
 static double now(void)
@@ -378,6 +378,7 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	qsort(lat, (size_t)nl, sizeof(double), cmp_d);
+
 	printf("bench_authz_pg: %d bindings, %d owners: decisions/s SQLite %.0f, PostgreSQL "
 	       "(cache warm) %.0f: %.3fx (goal >= 0.9; medians of %d rounds of %.1f s); load "
 	       "SQLite %.2f s, PostgreSQL %.2f s; %.1f / %.1f B/binding; worst staleness "
