@@ -37,7 +37,8 @@
 
 struct authz_pg {
 	struct authz_pg_conf c;
-	char *conninfo, *agent, *agent_lit;
+	char *conninfo, *agent, *agent_lit, *queue_path;
+	int was_stale; /* "stale" was logged: log when current again */
 	struct authz_store *store, *queue;
 	pthread_mutex_t *lock;
 	pthread_mutex_t wlock; /* wconn, wretry */
@@ -707,11 +708,13 @@ static void refresh_usable(struct authz_pg *p)
 	int u = s && (t < s || t - s <= bound);
 	if (atomic_exchange(&p->usable, u) == u)
 		return;
-	if (u)
+	int was = p->was_stale;
+	p->was_stale = !u;
+	if (u && was)
 		logf_(p, 0,
 		      "rt_mb2c: postgresql: the cache is current again: ownership "
 		      "decisions resume");
-	else
+	else if (!u)
 		logf_(p, 1,
 		      "rt_mb2c: postgresql: the cache is %llu ms old (over the %s bound): "
 		      "decisions that need TMGI ownership are denied",
@@ -812,17 +815,19 @@ int authz_pg_open(const struct authz_pg_conf *c, struct authz_store *store, pthr
 	pthread_mutex_init(&p->wlock, NULL);
 	p->conninfo = strdup(c->conninfo);
 	p->agent = strdup(c->agent);
+	p->queue_path = strdup(c->queue_path);
 	size_t al = strlen(c->agent);
 	p->agent_lit = malloc(al + 3);
 	int ret = ENOMEM;
-	if (!p->conninfo || !p->agent || !p->agent_lit || strchr(c->agent, '\'') ||
-	    strchr(c->agent, '\\')) {
+	if (!p->conninfo || !p->agent || !p->agent_lit || !p->queue_path ||
+	    strchr(c->agent, '\'') || strchr(c->agent, '\\')) {
 		snprintf(err, errlen, "bad agent name or out of memory");
 		goto fail;
 	}
 	snprintf(p->agent_lit, al + 3, "'%s'", c->agent);
 	p->c.conninfo = p->conninfo;
 	p->c.agent = p->agent;
+	p->c.queue_path = p->queue_path; /* the caller's strings may not outlive this call */
 	char e[400];
 	if ((ret = authz_store_open(c->queue_path, &p->queue, e, sizeof(e))) ||
 	    (ret = authz_store_set_full_sync(p->queue, c->queue_full_sync)) ||
@@ -881,6 +886,7 @@ void authz_pg_close(struct authz_pg *p)
 	free(p->conninfo);
 	free(p->agent);
 	free(p->agent_lit);
+	free(p->queue_path);
 	free(p);
 }
 

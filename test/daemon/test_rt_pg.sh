@@ -228,8 +228,13 @@ check "... and may not refresh the first of them" test $? -eq 0
 
 # ---- 3. the database stops during traffic
 check "agent A restarts: its cache loaded from the database" start_agent A relayA2
+# traffic across the stop: gcs1 refreshes its TMGI through B every 0.1 s
+for ((i = 0; i < 40; i++)); do printf 'refresh tmgi=%s\nsleep s=0.1\n' "$t1"; done >"$T/across.scn"
+client b gcs1 scenario "$T/across.scn" >"$T/across.out" 2>&1 &
+apid=$!
+wait_log "$T/across.out" "^\[3\]" 20
 pg_stop
-check "PostgreSQL stopped: agent B notices" wait_log "$T/relayB.log" "rt_mb2c: postgresql: connection lost" 10
+check "PostgreSQL stopped: agent B notices, names its queue" wait_log "$T/relayB.log" "rt_mb2c: postgresql: connection lost .* queued in $T/B.sqlite.pgq" 10
 check "... agent A (closed) denies what needs ownership after max_staleness" \
 	wait_log "$T/relayA2.log" "rt_mb2c: postgresql: the cache is [0-9]+ ms old .*denied" 10
 printf 'refresh tmgi=%s expect=auth\n' "$t1" >"$T/closed.scn"
@@ -245,6 +250,9 @@ client b gcs1 scenario "$T/cache.scn" >"$T/cache.out" 2>&1
 check "through agent B (cache policy) gcs1 refreshes its TMGI from the cache" test $? -eq 0
 client b gcs2 scenario "$T/cross.scn" >"$T/cross2.out" 2>&1
 check "... and gcs2 is still refused it" test $? -eq 0
+wait "$apid"
+check "gcs1's 40 refreshes through B before, during and after the stop all succeeded (cache policy)" \
+	test $? -eq 0 -a "$(grep -c '^    OK' "$T/across.out")" -eq 80
 client b gcs2 allocate 1 >"$T/qb.out" 2>&1
 tb=$(granted "$T/qb.out")
 t2=$(sed -n 2p <<<"$got")
