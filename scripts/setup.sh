@@ -18,6 +18,9 @@ PACKAGES=(
 	libsqlite3-dev sqlite3 libconfig-dev
 	# live metrics: HTTP endpoint (libmicrohttpd); promtool and curl check it
 	libmicrohttpd-dev prometheus curl
+	# rt_mb2c's shared ownership store (store = "postgresql"): libpq, and the
+	# server the tests start as an unprivileged user (initdb + pg_ctl)
+	libpq-dev postgresql
 	# test tools: encoding oracle, sockets, process tools, linters
 	tshark iproute2 procps psmisc clang-format cppcheck
 	# ASan daemon tests: a known LeakSanitizer hang at exit is recognised by

@@ -31,15 +31,70 @@ const char *authz_op_name(unsigned op)
 	return "?";
 }
 
-static const char *const top_keys[] = {"mode",
-                                       "release_on_gcs_restart",
-                                       "too_busy_result",
-                                       "rules",
-                                       "state_db",
-                                       "state_sync",
-                                       "metrics",
-                                       "log_bindings",
-                                       NULL};
+static const char *const top_keys[] = {
+        "mode",       "release_on_gcs_restart", "too_busy_result", "rules",      "state_db",
+        "state_sync", "log_bindings",           "store",           "postgresql", "metrics",
+        NULL};
+static const char *const pg_keys[] = {"conninfo",      "agent",     "on_failure",
+                                      "max_staleness", "cache_for", NULL};
+
+/* store = "sqlite" | "postgresql" and the postgresql group. */
+static int load_store(const struct mb2c_conf_ctx *x, config_t *cf, struct authz_policy *p)
+{
+	const char *st = NULL;
+	config_setting_t *g = config_lookup(cf, "postgresql");
+	p->pg_max_staleness = 3;
+	p->pg_cache_for = 30;
+	if (config_lookup_string(cf, "store", &st) == CONFIG_TRUE) {
+		if (strcmp(st, "sqlite") && strcmp(st, "postgresql"))
+			return mb2c_conf_bad(x, config_lookup(cf, "store"),
+			                     "store must be \"sqlite\" or \"postgresql\"");
+		p->store_pg = !strcmp(st, "postgresql");
+	} else if (config_lookup(cf, "store"))
+		return mb2c_conf_bad(x, config_lookup(cf, "store"),
+		                     "store must be \"sqlite\" or \"postgresql\"");
+	if (!g) {
+		if (p->store_pg)
+			return mb2c_conf_bad(x, config_lookup(cf, "store"),
+			                     "store = \"postgresql\" needs postgresql = { conninfo "
+			                     "= \"...\"; };");
+		return 0;
+	}
+	int ret;
+	if (!config_setting_is_group(g))
+		return mb2c_conf_bad(x, g, "postgresql must be a group { conninfo = \"...\"; }");
+	if ((ret = mb2c_conf_check_keys(x, g, pg_keys, "postgresql")))
+		return ret;
+	const char *v = NULL;
+	if (config_setting_lookup_string(g, "conninfo", &v) != CONFIG_TRUE || !*v)
+		return mb2c_conf_bad(x, g,
+		                     "postgresql: conninfo = \"...\" (a libpq connection string) "
+		                     "is required");
+	p->pg_conninfo = strdup(v);
+	if (config_setting_get_member(g, "agent")) {
+		if (config_setting_lookup_string(g, "agent", &v) != CONFIG_TRUE || !*v ||
+		    strpbrk(v, " \t\n'\\"))
+			return mb2c_conf_bad(x, config_setting_get_member(g, "agent"),
+			                     "postgresql: agent must be a name without spaces");
+		p->pg_agent = strdup(v);
+	}
+	if (config_setting_get_member(g, "on_failure")) {
+		if (config_setting_lookup_string(g, "on_failure", &v) != CONFIG_TRUE ||
+		    (strcmp(v, "closed") && strcmp(v, "cache")))
+			return mb2c_conf_bad(
+			        x, config_setting_get_member(g, "on_failure"),
+			        "postgresql: on_failure must be \"closed\" or \"cache\"");
+		p->pg_fail_cache = !strcmp(v, "cache");
+	}
+	if ((ret = mb2c_conf_uint(x, g, "max_staleness", 1, 3600, &p->pg_max_staleness)) ||
+	    (ret = mb2c_conf_uint(x, g, "cache_for", 0, 86400, &p->pg_cache_for)))
+		return ret;
+	if (p->store_pg && !p->state_db)
+		return mb2c_conf_bad(x, config_lookup(cf, "store"),
+		                     "store = \"postgresql\" needs state_db (the local cache and "
+		                     "the queue of changes not yet in the database)");
+	return 0;
+}
 static const char *const rule_keys[] = {"identity",
                                         "pattern",
                                         "operations",
@@ -267,6 +322,8 @@ int authz_policy_load(const char *path, struct authz_policy *p, char *err, size_
 		                    "state_sync must be \"normal\" or \"full\"");
 		goto out;
 	}
+	if ((ret = load_store(&x, &cf, p)))
+		goto out;
 	config_setting_t *rules = config_lookup(&cf, "rules");
 	if (!rules || !config_setting_is_list(rules)) {
 		ret = mb2c_conf_bad(
@@ -310,6 +367,8 @@ void authz_policy_free(struct authz_policy *p)
 	free(p->rules);
 	free(p->path);
 	free(p->state_db);
+	free(p->pg_conninfo);
+	free(p->pg_agent);
 	memset(p, 0, sizeof(*p));
 }
 
@@ -478,6 +537,8 @@ static size_t deny(struct authz_denial *d, size_t n, unsigned op, const char *ki
 int authz_tmgi_foreign(const struct authz_ctx *c, const struct mb2c_tmgi *t, uint32_t *owner)
 {
 	uint32_t o, expiry;
+	if (c->owner_unknown)
+		return 3;
 	if (c->store && authz_store_get(c->store, authz_tmgi_key(t), &o, &expiry) &&
 	    !(expiry && (int64_t)expiry <= c->now)) {
 		if (owner)
@@ -494,6 +555,9 @@ static const char *foreign_why(const struct authz_ctx *c, int f, uint32_t owner,
 {
 	if (f == 2)
 		return "TMGI pre-provisioned to another GCS AS";
+	if (f == 3)
+		return "TMGI ownership unknown: the shared store is unreachable (failure policy "
+		       "closed)";
 	if (n) /* only the first denial is logged: keep its text */
 		return "TMGI owned by another GCS AS";
 	snprintf(v->why_buf, sizeof(v->why_buf), "TMGI owned by %s",

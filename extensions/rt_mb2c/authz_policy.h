@@ -57,6 +57,15 @@ struct authz_policy {
 	uint32_t too_busy_result;   /* Result-Code for the rate limit: 3004 */
 	char *state_db;             /* SQLite file of TMGI ownership; NULL = memory only */
 	int state_sync_full; /* fsync each commit (power loss); 0: written to the OS (kill -9) */
+	/* store = "postgresql": ownership shared by the agents through one
+	 * PostgreSQL database (authz_pg.h); state_db is then the local cache and
+	 * the durable queue of changes not yet in the database */
+	int store_pg;
+	char *pg_conninfo;         /* libpq connection string */
+	char *pg_agent;            /* this agent's name; NULL = its Diameter identity */
+	int pg_fail_cache;         /* on_failure = "cache" (default "closed") */
+	unsigned pg_max_staleness; /* seconds: a cache older than this is not current */
+	unsigned pg_cache_for;     /* "cache": seconds it still decides after that */
 	struct authz_rule *rules;
 	size_t n_rules;
 };
@@ -114,6 +123,9 @@ struct authz_ctx {
 	size_t held;                     /* TMGIs it holds now; SIZE_MAX: quota not checked */
 	size_t bearers; /* its active bearers; SIZE_MAX: bearer_quota not checked */
 	int64_t now;
+	/* 1: the store is not current (shared store unreachable, failure policy
+	 * "closed"): every item that needs TMGI ownership is denied */
+	int owner_unknown;
 };
 /* Per item: the failure bits it gets (0 = allowed), in the order of the GAR's
  * arrays; the new-TMGI part of TMGI-Allocation-Request (TMGI-Number) is one

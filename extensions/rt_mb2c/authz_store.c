@@ -148,6 +148,9 @@ struct authz_store {
 	sqlite3 *db;
 	sqlite3_stmt *st_put, *st_del;
 
+	authz_store_observer obs; /* authz_store_set_observer */
+	void *obs_arg;
+
 	/* append-only change log (authz_store_use_log): -1 when not used */
 	int logfd, log_full;
 	size_t jlogged; /* journal entries already in the log */
@@ -397,11 +400,37 @@ int authz_store_put(struct authz_store *s, uint64_t key, uint32_t owner, uint32_
 	if (journal_reserve(s))
 		return ENOMEM;
 	int changed;
+	uint32_t old_owner = 0, old_expiry = 0;
+	if (s->obs)
+		authz_store_get(s, key, &old_owner, &old_expiry);
 	if (table_set(s, key, owner, expiry, &changed))
 		return ENOMEM;
 	if (changed)
 		journal_add(s, key, owner, expiry);
+	if (changed && s->obs)
+		s->obs(s->obs_arg, key, old_owner, old_expiry, owner, expiry, AUTHZ_CHG_SET);
 	return 0;
+}
+
+void authz_store_set_observer(struct authz_store *s, authz_store_observer fn, void *arg)
+{
+	s->obs = fn;
+	s->obs_arg = arg;
+}
+
+int authz_store_reserve(struct authz_store *s, size_t n)
+{
+	size_t cap = table_cap_for(n);
+	return cap > s->mask + 1 ? table_alloc(s, cap) : 0;
+}
+
+void authz_store_foreach(const struct authz_store *s,
+                         void (*fn)(void *arg, uint64_t key, uint32_t owner, uint32_t expiry),
+                         void *arg)
+{
+	for (size_t i = 0; i <= s->mask; i++)
+		if (s->slots[i].key)
+			fn(arg, s->slots[i].key, s->slots[i].owner, s->slots[i].expiry);
 }
 
 int authz_store_del(struct authz_store *s, uint64_t key)
@@ -413,11 +442,16 @@ int authz_store_del(struct authz_store *s, uint64_t key)
 		return ENOENT;
 	if (journal_reserve(s))
 		return ENOMEM;
-	s->counts[s->slots[i].owner]--;
+	uint32_t old_owner = s->slots[i].owner, old_expiry = s->slots[i].expiry;
+	s->counts[old_owner]--;
 	table_remove_at(s, i);
 	journal_add(s, key, 0, 0);
+	if (s->obs)
+		s->obs(s->obs_arg, key, old_owner, old_expiry, 0, 0, AUTHZ_CHG_DEL);
 	return 0;
 }
+
+static int expired(const struct slot *e, uint32_t now);
 
 /* Removes every binding for which gone() holds (one scan of the slots). */
 static size_t remove_if(struct authz_store *s, int (*gone)(const struct slot *, uint32_t),
@@ -437,9 +471,13 @@ static size_t remove_if(struct authz_store *s, int (*gone)(const struct slot *, 
 		if (journal_reserve(s))
 			break; /* out of memory: the rest waits for the next call */
 		uint64_t key = t[i].key;
-		s->counts[t[i].owner]--;
+		uint32_t old_owner = t[i].owner, old_expiry = t[i].expiry;
+		s->counts[old_owner]--;
 		table_remove_at(s, i);
 		journal_add(s, key, 0, 0);
+		if (s->obs)
+			s->obs(s->obs_arg, key, old_owner, old_expiry, 0, 0,
+			       gone == expired ? AUTHZ_CHG_EXPIRE : AUTHZ_CHG_DEL);
 		removed++;
 	}
 	return removed;
@@ -470,9 +508,12 @@ size_t authz_store_release_bearers(struct authz_store *s, uint64_t tmgi_key)
 			i++;
 			continue;
 		}
-		s->counts[s->slots[i].owner]--;
+		uint32_t old_owner = s->slots[i].owner, old_expiry = s->slots[i].expiry;
+		s->counts[old_owner]--;
 		table_remove_at(s, i);
 		journal_add(s, k, 0, 0);
+		if (s->obs)
+			s->obs(s->obs_arg, k, old_owner, old_expiry, 0, 0, AUTHZ_CHG_DEL);
 		removed++;
 	}
 	return removed;

@@ -72,6 +72,23 @@ int authz_store_sync(struct authz_store *s);
 /* One line per binding to f: "TMGI owner expiry" (TMGI/FLOW for a bearer
  * key), in table order. */
 void authz_store_dump(const struct authz_store *s, FILE *f);
+/* Change observer (the PostgreSQL backend's outbox, authz_pg.c): called
+ * after each change of a binding made by put, del, expire, release_owner and
+ * release_bearers (not by open or the change log's replay), with what the
+ * key held before (old_owner 0: unbound) and after (owner 0: removed); why
+ * is AUTHZ_CHG_EXPIRE for authz_store_expire(), else AUTHZ_CHG_SET or
+ * AUTHZ_CHG_DEL. fn NULL: no observer. Same locking as the change itself. */
+enum { AUTHZ_CHG_SET, AUTHZ_CHG_DEL, AUTHZ_CHG_EXPIRE };
+typedef void (*authz_store_observer)(void *arg, uint64_t key, uint32_t old_owner,
+                                     uint32_t old_expiry, uint32_t owner, uint32_t expiry, int why);
+void authz_store_set_observer(struct authz_store *s, authz_store_observer fn, void *arg);
+/* Grows the table to hold n bindings without growing again (before copying
+ * another store in table order, which would otherwise pile up clusters). */
+int authz_store_reserve(struct authz_store *s, size_t n);
+/* Calls fn for every binding, in table order (fn must not change s). */
+void authz_store_foreach(const struct authz_store *s,
+                         void (*fn)(void *arg, uint64_t key, uint32_t owner, uint32_t expiry),
+                         void *arg);
 /* Memory used by the table and the owner index, in bytes. */
 size_t authz_store_memory(const struct authz_store *s);
 

@@ -35,6 +35,7 @@
 #include <mb2c/arena.h>
 #include <mb2c/metrics.h>
 
+#include "authz_pg.h"
 #include "authz_policy.h"
 #include "authz_store.h"
 
@@ -50,6 +51,8 @@ static struct authz_store *store, *route;
 /* active bearers (TMGI + flow -> GCS AS, the TMGI's expiry) for bearer_quota:
  * state_db + ".bearers" */
 static struct authz_store *bearers;
+/* store = "postgresql": TMGI ownership shared with the other agents */
+static struct authz_pg *pg;
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static unsigned long long n_checked, n_denied, n_limited, n_split, n_gnr_blocked;
 /* live metrics (conf key `metrics`; NULL when off): the counters above per
@@ -311,7 +314,8 @@ static int check_gar(struct msg **msg)
 	                      .me = me,
 	                      .held = held,
 	                      .bearers = active,
-	                      .now = (int64_t)now};
+	                      .now = (int64_t)now,
+	                      .owner_unknown = pg && !authz_pg_usable(pg)};
 	int vret = authz_gar_verdict(&c, g, &v);
 	n_checked++;
 	int limited = !vret && v.n_denied < (v.n_items ? v.n_items : 1) && !rate_ok(r, who);
@@ -633,6 +637,8 @@ static void learn_gnr(struct msg *msg)
 	if (freed)
 		authz_store_sync(route);
 	pthread_mutex_unlock(&lock);
+	if (freed && pg)
+		authz_pg_push(pg);
 	if (freed)
 		fd_log_notice("rt_mb2c: GNR TMGI-Expiry: %zu TMGI bindings released%s", freed,
 		              ret ? " (not yet written)" : "");
@@ -787,6 +793,8 @@ static void rt_hook(enum fd_hook_type type, struct msg *msg, struct peer_hdr *pe
 	if (authz_store_sync(bearers))
 		fd_log_error("rt_mb2c: cannot write the bearers of %s", who);
 	pthread_mutex_unlock(&lock);
+	if (pg && (bound || freed)) /* in the shared database before the GAA leaves */
+		authz_pg_push(pg);
 	if (ret)
 		fd_log_error("rt_mb2c: cannot write the TMGI bindings of %s: %s", who,
 		             strerror(ret));
@@ -894,6 +902,35 @@ static int metrics_setup(const char *conffile)
 	return 0;
 }
 
+static void pg_log(int level, const char *line)
+{
+	if (level)
+		fd_log_error("%s", line);
+	else
+		fd_log_notice("%s", line);
+}
+
+/* store = "postgresql": the shared database behind the local cache (the
+ * ownership file); its queue of unwritten changes is state_db + ".pgq". */
+static int pg_start(void)
+{
+	char qpath[1100], err[512];
+	snprintf(qpath, sizeof(qpath), "%s.pgq", policy.state_db);
+	struct authz_pg_conf c = {.conninfo = policy.pg_conninfo,
+	                          .agent = policy.pg_agent ? policy.pg_agent
+	                                                   : fd_g_config->cnf_diamid,
+	                          .queue_path = qpath,
+	                          .queue_full_sync = policy.state_sync_full,
+	                          .fail_cache = policy.pg_fail_cache,
+	                          .max_staleness_ms = policy.pg_max_staleness * 1000,
+	                          .cache_for_ms = policy.pg_cache_for * 1000,
+	                          .log = pg_log};
+	int ret = authz_pg_open(&c, store, &lock, &pg, err, sizeof(err));
+	if (ret)
+		fd_log_error("rt_mb2c: postgresql: %s", err);
+	return ret;
+}
+
 static int rt_entry(char *conffile)
 {
 	char err[512];
@@ -936,6 +973,8 @@ static int rt_entry(char *conffile)
 		fd_log_error("rt_mb2c: cannot set state_sync on %s", policy.state_db);
 		return EIO;
 	}
+	if (policy.store_pg && (ret = pg_start()))
+		return ret;
 	struct disp_when when;
 	memset(&when, 0, sizeof(when));
 	if ((ret = fd_hook_register(HOOK_MASK(HOOK_MESSAGE_SENDING), rt_hook, NULL, NULL,
@@ -968,6 +1007,19 @@ void fd_ext_fini(void)
 		fd_rt_out_unregister(out_hdl, NULL);
 	m_gars = m_denials = m_split = m_gnr_blocked = m_state = NULL;
 	mb2c_metrics_release("rt_mb2c"); /* no scrape reads the stores after this */
+	if (pg) {
+		struct authz_pg_stats st;
+		authz_pg_get_stats(pg, &st);
+		fd_log_notice("rt_mb2c: postgresql: %llu changes written, %llu conflicts, %llu "
+		              "learned from other agents, %llu reloads, %llu outages, %llu still "
+		              "queued, worst staleness while connected %llu ms",
+		              (unsigned long long)st.pushed, (unsigned long long)st.conflicts,
+		              (unsigned long long)st.learned, (unsigned long long)st.resyncs,
+		              (unsigned long long)st.outages, (unsigned long long)st.queued,
+		              (unsigned long long)st.max_stale_ms);
+		authz_pg_close(pg);
+		pg = NULL;
+	}
 	if (store) {
 		authz_store_sync(store);
 		authz_store_close(store);

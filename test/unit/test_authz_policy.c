@@ -172,6 +172,22 @@ static void bad_policies(void)
 	        {"state_db = 3;\nrules = ( );\n", "p13.conf:1: state_db must be a string"},
 	        {"rules = ( );\n\nstate_sync = \"sometimes\";\n",
 	         "p14.conf:3: state_sync must be \"normal\" or \"full\""},
+	        {"rules = ( );\nstore = \"mysql\";\n",
+	         "p15.conf:2: store must be \"sqlite\" or \"postgresql\""},
+	        {"rules = ( );\nstate_db = \"/x\";\nstore = \"postgresql\";\n",
+	         "p16.conf:3: store = \"postgresql\" needs postgresql = { conninfo"},
+	        {"rules = ( );\nstore = \"postgresql\";\npostgresql = { agent = \"a\"; };\n",
+	         "p17.conf:3: postgresql: conninfo = \"...\""},
+	        {"rules = ( );\nstore = \"postgresql\";\npostgresql = { conninfo = \"x\"; };\n",
+	         "p18.conf:2: store = \"postgresql\" needs state_db"},
+	        {"rules = ( );\nstate_db = \"/x\";\nstore = \"postgresql\";\n"
+	         "postgresql = { conninfo = \"x\";\n  on_failure = \"open\"; };\n",
+	         "p19.conf:5: postgresql: on_failure must be \"closed\" or \"cache\""},
+	        {"rules = ( );\nstate_db = \"/x\";\nstore = \"postgresql\";\n"
+	         "postgresql = { conninfo = \"x\"; max_staleness = 0; };\n",
+	         "p20.conf:4: max_staleness"},
+	        {"rules = ( );\npostgresql = { conninfo = \"x\"; port = 5432; };\n",
+	         "p21.conf:2: unknown key 'port'"},
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		struct authz_policy p;
@@ -452,6 +468,9 @@ static void sample(const char *path)
 	CHECK_EQ(p.state_sync_full, 0);
 	CHECK_EQ(p.log_bindings, 0);
 	CHECK_STR(p.state_db, "/var/lib/freeDiameter/rt_mb2c.sqlite");
+	CHECK_EQ(p.store_pg, 0);
+	CHECK_EQ(p.pg_fail_cache, 0);
+	CHECK_EQ(p.pg_max_staleness, 3);
 	CHECK_EQ(p.n_rules, 2);
 	const struct authz_rule *r = authz_find_rule(&p, "gcs1.mb2c.example.org");
 	CHECK(r == &p.rules[0]);
@@ -485,6 +504,73 @@ static void sample(const char *path)
 	authz_policy_free(&p);
 }
 
+/* store = "postgresql" and its failure policy: with the shared store not
+ * current (owner_unknown), every item that needs ownership is denied, the
+ * allocation of new TMGIs is not. */
+static void shared_store(void)
+{
+	struct authz_policy p;
+	char err[512];
+	const char *conf =
+	        "state_db = \"/tmp/x.sqlite\";\nstore = \"postgresql\";\n"
+	        "postgresql = { conninfo = \"host=/tmp dbname=mb2c\"; agent = \"dra1\";\n"
+	        "  on_failure = \"cache\"; max_staleness = 2; cache_for = 60; };\n"
+	        "rules = ( { identity = \"gcs1\"; operations = [ \"all\" ]; } );\n";
+	CHECK_EQ(authz_policy_load(conf_file("pg.conf", conf), &p, err, sizeof(err)), 0);
+	CHECK_EQ(p.store_pg, 1);
+	CHECK_STR(p.pg_conninfo, "host=/tmp dbname=mb2c");
+	CHECK_STR(p.pg_agent, "dra1");
+	CHECK_EQ(p.pg_fail_cache, 1);
+	CHECK_EQ(p.pg_max_staleness, 2);
+	CHECK_EQ(p.pg_cache_for, 60);
+	struct authz_store *st = NULL;
+	CHECK_EQ(authz_store_open(NULL, &st, err, sizeof(err)), 0);
+	if (!st) {
+		authz_policy_free(&p);
+		return;
+	}
+	uint32_t me = authz_owner_id(st, "gcs1");
+	struct mb2c_tmgi mine;
+	CHECK_EQ(mb2c_tmgi_parse("001-01-000500", &mine), 0);
+	CHECK_EQ(authz_store_put(st, authz_tmgi_key(&mine), me, 0), 0);
+	struct authz_ctx c = {.policy = &p,
+	                      .rule = &p.rules[0],
+	                      .store = st,
+	                      .me = me,
+	                      .held = SIZE_MAX,
+	                      .bearers = SIZE_MAX,
+	                      .now = 1000};
+	struct mb2c_gar g;
+	memset(&g, 0, sizeof(g));
+	g.has_alloc = 1;
+	g.tmgi_number = 1;
+	g.alloc_tmgi = &mine;
+	g.n_alloc_tmgi = 1;
+	g.dealloc_tmgi = &mine;
+	g.n_dealloc_tmgi = 1;
+	struct authz_verdict v;
+	CHECK_EQ(authz_gar_verdict(&c, &g, &v), 0);
+	CHECK_EQ(v.n_denied, 0); /* current: its own TMGI */
+	authz_verdict_free(&v);
+	c.owner_unknown = 1;
+	CHECK_EQ(authz_gar_verdict(&c, &g, &v), 0);
+	CHECK_EQ(v.n_items, 3);
+	CHECK_EQ(v.n_denied, 2);
+	CHECK_EQ(v.alloc_new, 0);
+	CHECK_EQ(v.refresh[0], MB2C_TAR_AUTHORIZATION_REJECTED);
+	CHECK_EQ(v.dealloc[0], MB2C_TDR_AUTHORIZATION_REJECTED);
+	CHECK(strstr(v.first.why, "ownership unknown: the shared store is unreachable") != NULL);
+	authz_verdict_free(&v);
+	authz_store_close(st);
+	authz_policy_free(&p);
+	/* the default: sqlite */
+	CHECK_EQ(authz_policy_load(conf_file("sq.conf", "rules = ( );\n"), &p, err, sizeof(err)),
+	         0);
+	CHECK_EQ(p.store_pg, 0);
+	CHECK_EQ(p.pg_fail_cache, 0);
+	authz_policy_free(&p);
+}
+
 int main(int argc, char **argv)
 {
 	if (!mkdtemp(dir))
@@ -495,6 +581,7 @@ int main(int argc, char **argv)
 	verdicts();
 	bearer_store();
 	change_log();
+	shared_store();
 	if (argc > 1)
 		sample(argv[1]);
 	else

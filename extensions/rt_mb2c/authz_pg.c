@@ -1,0 +1,919 @@
+/* PostgreSQL backend of rt_mb2c's TMGI ownership store (see authz_pg.h).
+ *
+ * Outbox entries (one per TMGI in the queue store, coalesced): the owner
+ * name of the queue entry is "<op><owner>\t<base>", op '+' (bind owner,
+ * expiry = the new expiry), '-' (unbind owner) or '~' (unbind owner if its
+ * row expired at or before the entry's expiry: an expiry sweep must not
+ * remove a binding another agent refreshed meanwhile); base is the owner
+ * whose binding this agent removed earlier in the same unpushed sequence
+ * (a deallocation followed by a new allocation of the TMGI while the
+ * database was away), whose row the push may therefore replace or remove.
+ *
+ * Threads: authz_pg_push() runs in the caller's thread (the GAA hook),
+ * serialized by wlock on the write connection; the listening thread has its
+ * own connection. The store and the queue are touched only under the
+ * caller's lock; the observer runs under it (it is called by the store). */
+#include <errno.h>
+#include <inttypes.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <libpq-fe.h>
+
+#include "authz_pg.h"
+#include "authz_store.h"
+
+#define CHANNEL      "mb2c_bindings"
+#define PING_MS      250        /* round trip proving the cache current */
+#define RETRY_MS     500        /* reconnection attempts */
+#define BATCH        1000       /* outbox entries per transaction */
+#define ADVISORY_KEY 0x6d623263 /* "mb2c": serializes schema creation */
+
+struct authz_pg {
+	struct authz_pg_conf c;
+	char *conninfo, *agent, *agent_lit, *queue_path;
+	int was_stale; /* "stale" was logged: log when current again */
+	struct authz_store *store, *queue;
+	pthread_mutex_t *lock;
+	pthread_mutex_t wlock; /* wconn, wretry */
+	PGconn *wconn;
+	uint64_t wretry;
+	PGconn *lconn; /* the listening thread's */
+	pthread_t thr;
+	int thr_started;
+	atomic_int stop;
+	atomic_uint_fast64_t synced_ms; /* monotonic ms of the last proof; 0 = never */
+	atomic_int connected;
+	atomic_int usable; /* authz_pg_usable(): kept by the listening thread */
+	atomic_uint_fast64_t pushed, conflicts, learned, resyncs, outages, max_stale;
+};
+
+/* The coarse clock (a few ms of resolution, a few ns to read): staleness
+ * bounds are in seconds, and authz_pg_usable() reads it on every GAR. */
+static uint64_t mono_ms(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &t);
+	return (uint64_t)t.tv_sec * 1000 + (uint64_t)t.tv_nsec / 1000000;
+}
+
+static void logf_(const struct authz_pg *p, int level, const char *fmt, ...)
+        __attribute__((format(printf, 3, 4)));
+static void logf_(const struct authz_pg *p, int level, const char *fmt, ...)
+{
+	char line[1024];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	if (p->c.log)
+		p->c.log(level, line);
+	else
+		fprintf(stderr, "%s\n", line);
+}
+
+/* PQerrorMessage without its trailing newline. */
+static const char *pgerr(PGconn *c, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s", c ? PQerrorMessage(c) : "out of memory");
+	size_t n = strlen(buf);
+	while (n && (buf[n - 1] == '\n' || buf[n - 1] == ' '))
+		buf[--n] = 0;
+	for (char *q = buf; *q; q++) /* one log line */
+		if (*q == '\n' || *q == '\t')
+			*q = ' ';
+	return buf;
+}
+
+/* ---- outbox ---- */
+
+static void observe(void *arg, uint64_t key, uint32_t old_owner, uint32_t old_expiry,
+                    uint32_t owner, uint32_t expiry, int why)
+{
+	struct authz_pg *p = arg;
+	const char *who = authz_owner_name(p->store, owner ? owner : old_owner);
+	char base[300] = "", name[640];
+	uint32_t qo, qe;
+	if (!who)
+		return;
+	if (authz_store_get(p->queue, key, &qo, &qe)) {
+		const char *e = authz_owner_name(p->queue, qo), *tab = e ? strchr(e, '\t') : NULL;
+		if (tab && tab[1])
+			snprintf(base, sizeof(base), "%s", tab + 1);
+		else if (tab && e[0] != '+')
+			snprintf(base, sizeof(base), "%.*s", (int)(tab - e - 1), e + 1);
+	}
+	char op = owner ? '+' : why == AUTHZ_CHG_EXPIRE ? '~' : '-';
+	snprintf(name, sizeof(name), "%c%s\t%s", op, who, base);
+	uint32_t id = authz_owner_id(p->queue, name);
+	if (id)
+		authz_store_put(p->queue, key, id, op == '+' ? expiry : op == '~' ? old_expiry : 0);
+}
+
+/* Changes made here come from the database: not queued back to it. */
+static void mute(struct authz_pg *p, int on)
+{
+	authz_store_set_observer(p->store, on ? NULL : observe, on ? NULL : p);
+}
+
+/* ---- connections and schema ---- */
+
+static const char schema_v1[] =
+        "CREATE TABLE bindings(tmgi bigint PRIMARY KEY, owner text NOT NULL,"
+        " expiry bigint NOT NULL, agent text NOT NULL,"
+        " updated timestamptz NOT NULL DEFAULT now());"
+        "CREATE OR REPLACE FUNCTION mb2c_bindings_notify() RETURNS trigger AS $f$ "
+        "BEGIN "
+        " IF TG_OP = 'DELETE' THEN"
+        "  PERFORM pg_notify('" CHANNEL "', 'D ' || OLD.tmgi || ' '"
+        "   || coalesce(current_setting('mb2c.agent', true), '-'));"
+        "  RETURN OLD;"
+        " END IF;"
+        " PERFORM pg_notify('" CHANNEL "', 'P ' || NEW.tmgi || ' ' || NEW.expiry || ' '"
+        "  || NEW.agent || ' ' || NEW.owner);"
+        " RETURN NEW; "
+        "END $f$ LANGUAGE plpgsql;"
+        "CREATE TRIGGER bindings_notify AFTER INSERT OR UPDATE OR DELETE ON bindings"
+        " FOR EACH ROW EXECUTE FUNCTION mb2c_bindings_notify();"
+        "INSERT INTO mb2c_schema(version) VALUES (1);";
+
+static int exec_ok(PGconn *c, const char *sql)
+{
+	PGresult *r = PQexec(c, sql);
+	int ok = r &&
+	         (PQresultStatus(r) == PGRES_COMMAND_OK || PQresultStatus(r) == PGRES_TUPLES_OK);
+	PQclear(r);
+	return ok;
+}
+
+/* Creates or migrates the schema: 0, EIO (database error) or EPROTO
+ * (a newer schema than this code knows). */
+static int schema(struct authz_pg *p, PGconn *c, char *err, size_t errlen)
+{
+	char e[300];
+	if (!exec_ok(c, "BEGIN") ||
+	    !exec_ok(c, "SELECT pg_advisory_xact_lock(" /* two agents starting together */
+	                "1835151971)") ||
+	    !exec_ok(c, "CREATE TABLE IF NOT EXISTS mb2c_schema(version integer NOT NULL)"))
+		goto fail;
+	PGresult *r = PQexec(c, "SELECT coalesce(max(version), 0) FROM mb2c_schema");
+	if (!r || PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1) {
+		PQclear(r);
+		goto fail;
+	}
+	int v = atoi(PQgetvalue(r, 0, 0));
+	PQclear(r);
+	if (v > AUTHZ_PG_SCHEMA_VERSION) {
+		exec_ok(c, "ROLLBACK");
+		snprintf(err, errlen,
+		         "the database's schema is version %d, newer than this rt_mb2c's (%d)", v,
+		         AUTHZ_PG_SCHEMA_VERSION);
+		return EPROTO;
+	}
+	if (v < 1 && !exec_ok(c, schema_v1))
+		goto fail;
+	/* (a version 2 would migrate here: if (v < 2) ...) */
+	if (!exec_ok(c, "COMMIT"))
+		goto fail;
+	if (v < AUTHZ_PG_SCHEMA_VERSION)
+		logf_(p, 0, "rt_mb2c: postgresql: schema created (version %d)",
+		      AUTHZ_PG_SCHEMA_VERSION);
+	return 0;
+fail:
+	snprintf(err, errlen, "schema: %s", pgerr(c, e, sizeof(e)));
+	exec_ok(c, "ROLLBACK");
+	return EIO;
+}
+
+static PGconn *pg_connect(struct authz_pg *p, char *err, size_t errlen)
+{
+	char e[300], sql[200];
+	PGconn *c = PQconnectdb(p->conninfo);
+	if (!c || PQstatus(c) != CONNECTION_OK) {
+		snprintf(err, errlen, "%s", pgerr(c, e, sizeof(e)));
+		PQfinish(c);
+		return NULL;
+	}
+	snprintf(sql, sizeof(sql),
+	         "SET client_min_messages = warning; SELECT set_config('mb2c.agent', %s, false)",
+	         p->agent_lit);
+	if (!exec_ok(c, sql)) {
+		snprintf(err, errlen, "%s", pgerr(c, e, sizeof(e)));
+		PQfinish(c);
+		return NULL;
+	}
+	return c;
+}
+
+/* The write connection (under wlock): reconnects at most every RETRY_MS. */
+static PGconn *wconn(struct authz_pg *p)
+{
+	if (p->wconn && PQstatus(p->wconn) == CONNECTION_OK)
+		return p->wconn;
+	uint64_t now = mono_ms();
+	if (p->wretry && now - p->wretry < RETRY_MS)
+		return NULL;
+	p->wretry = now;
+	PQfinish(p->wconn);
+	char err[300];
+	p->wconn = pg_connect(p, err, sizeof(err));
+	return p->wconn;
+}
+
+/* ---- push ---- */
+
+struct qent {
+	uint64_t key;
+	uint32_t id, expiry;
+	const char *name; /* the queue's owner name (stable for the queue's life) */
+};
+
+struct qsnap {
+	struct qent *e;
+	size_t n, cap;
+	const struct authz_store *q;
+};
+
+static void snap_one(void *arg, uint64_t key, uint32_t owner, uint32_t expiry)
+{
+	struct qsnap *s = arg;
+	if (s->n < s->cap)
+		s->e[s->n++] = (struct qent){key, owner, expiry, authz_owner_name(s->q, owner)};
+}
+
+/* Appends one statement for e to buf (owner and base as escaped literals). */
+static int stmt(struct authz_pg *p, PGconn *c, const struct qent *e, char **buf, size_t *len,
+                size_t *cap)
+{
+	const char *tab = strchr(e->name, '\t');
+	if (!tab)
+		return EINVAL;
+	char *own = PQescapeLiteral(c, e->name + 1, (size_t)(tab - e->name - 1));
+	char *base = PQescapeLiteral(c, tab + 1, strlen(tab + 1));
+	if (!own || !base) {
+		PQfreemem(own);
+		PQfreemem(base);
+		return ENOMEM;
+	}
+	char s[1400];
+	int n;
+	if (e->name[0] == '+')
+		n = snprintf(s, sizeof(s),
+		             "INSERT INTO bindings(tmgi, owner, expiry, agent) VALUES (%" PRId64
+		             ", %s, %u, %s) ON CONFLICT (tmgi) DO UPDATE SET owner = "
+		             "EXCLUDED.owner, expiry = EXCLUDED.expiry, agent = EXCLUDED.agent, "
+		             "updated = now() WHERE bindings.owner = EXCLUDED.owner OR "
+		             "bindings.owner = %s OR (bindings.expiry <> 0 AND bindings.expiry <= "
+		             "%lld) RETURNING tmgi;",
+		             (int64_t)e->key, own, e->expiry, p->agent_lit, base,
+		             (long long)time(NULL));
+	else if (e->name[0] == '-')
+		n = snprintf(s, sizeof(s),
+		             "DELETE FROM bindings WHERE tmgi = %" PRId64 " AND owner IN (%s, %s);",
+		             (int64_t)e->key, own, base);
+	else
+		n = snprintf(s, sizeof(s),
+		             "DELETE FROM bindings WHERE tmgi = %" PRId64
+		             " AND ((owner = %s AND expiry <> 0 AND expiry <= %u) OR owner = %s);",
+		             (int64_t)e->key, own, e->expiry, base);
+	PQfreemem(own);
+	PQfreemem(base);
+	if (n < 0 || (size_t)n >= sizeof(s))
+		return EINVAL;
+	if (*len + (size_t)n + 16 > *cap) {
+		size_t nc = (*cap ? *cap * 2 : 65536) + (size_t)n;
+		char *b = realloc(*buf, nc);
+		if (!b)
+			return ENOMEM;
+		*buf = b;
+		*cap = nc;
+	}
+	memcpy(*buf + *len, s, (size_t)n + 1);
+	*len += (size_t)n;
+	return 0;
+}
+
+/* The rows of the given keys, as the database holds them now, into the
+ * cache (after a conflict). Under wlock, without lock. */
+static void fetch_rows(struct authz_pg *p, PGconn *c, const uint64_t *keys,
+                       const char *const *tried, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		char sql[160];
+		snprintf(sql, sizeof(sql),
+		         "SELECT owner, expiry FROM bindings WHERE tmgi = %" PRId64,
+		         (int64_t)keys[i]);
+		PGresult *r = PQexec(c, sql);
+		if (!r || PQresultStatus(r) != PGRES_TUPLES_OK) {
+			PQclear(r);
+			return;
+		}
+		struct mb2c_tmgi t;
+		char tb[MB2C_TMGI_STRLEN];
+		authz_tmgi_of_key(keys[i], &t);
+		mb2c_tmgi_format(&t, tb, sizeof(tb));
+		pthread_mutex_lock(p->lock);
+		mute(p, 1);
+		const char *tab = strchr(tried[i], '\t');
+		int mlen = tab ? (int)(tab - tried[i] - 1) : (int)strlen(tried[i] + 1);
+		if (PQntuples(r) == 1) {
+			uint32_t id = authz_owner_id(p->store, PQgetvalue(r, 0, 0));
+			if (id)
+				authz_store_put(p->store, keys[i], id,
+				                (uint32_t)strtoul(PQgetvalue(r, 0, 1), NULL, 10));
+		} else
+			authz_store_del(p->store, keys[i]);
+		authz_store_sync(p->store);
+		mute(p, 0);
+		pthread_mutex_unlock(p->lock);
+		logf_(p, 1,
+		      "rt_mb2c: postgresql: CONFLICT item=TMGI %s: bound to %s in the database; "
+		      "the binding to %.*s learned here is not kept",
+		      tb, PQntuples(r) == 1 ? PQgetvalue(r, 0, 0) : "nobody", mlen, tried[i] + 1);
+		PQclear(r);
+	}
+}
+
+/* Writes entries e[0..n) in one transaction. 0, or EAGAIN (connection lost:
+ * nothing written). Conflicting keys in conf[] (*nconf). */
+static int push_batch(struct authz_pg *p, PGconn *c, const struct qent *e, size_t n, uint64_t *conf,
+                      const char **tried, size_t *nconf)
+{
+	char *buf = NULL;
+	size_t len = 0, cap = 0;
+	int ret = 0;
+	*nconf = 0;
+	char *b0 = malloc(16);
+	if (!b0)
+		return ENOMEM;
+	memcpy(b0, "BEGIN;", 7);
+	buf = b0;
+	len = 6;
+	cap = 16;
+	for (size_t i = 0; i < n && !ret; i++)
+		ret = stmt(p, c, &e[i], &buf, &len, &cap);
+	if (!ret && len + 8 > cap) {
+		char *b = realloc(buf, len + 8);
+		if (!b)
+			ret = ENOMEM;
+		else
+			buf = b;
+	}
+	if (ret) {
+		free(buf);
+		return ret;
+	}
+	memcpy(buf + len, "COMMIT;", 8);
+	if (!PQsendQuery(c, buf)) {
+		free(buf);
+		return EAGAIN;
+	}
+	free(buf);
+	/* results: BEGIN, one per entry, COMMIT */
+	PGresult *r;
+	size_t k = 0;
+	int bad = 0;
+	while ((r = PQgetResult(c))) {
+		ExecStatusType st = PQresultStatus(r);
+		if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK)
+			bad = 1;
+		else if (k >= 1 && k <= n && e[k - 1].name[0] == '+' && st == PGRES_TUPLES_OK &&
+		         PQntuples(r) == 0) {
+			tried[*nconf] = e[k - 1].name;
+			conf[(*nconf)++] = e[k - 1].key;
+		} else if (k == n + 1 && strcmp(PQcmdStatus(r), "COMMIT"))
+			bad = 1; /* the server rolled back */
+		k++;
+		PQclear(r);
+	}
+	if (bad || k != n + 2) {
+		char m[300];
+		if (PQstatus(c) == CONNECTION_OK) {
+			logf_(p, 1, "rt_mb2c: postgresql: a batch of %zu changes failed: %s", n,
+			      pgerr(c, m, sizeof(m)));
+			exec_ok(c, "ROLLBACK");
+		}
+		*nconf = 0;
+		return EAGAIN;
+	}
+	return 0;
+}
+
+static int push_locked(struct authz_pg *p);
+
+int authz_pg_push(struct authz_pg *p)
+{
+	pthread_mutex_lock(&p->wlock);
+	return push_locked(p);
+}
+
+/* Under wlock, which it releases. */
+static int push_locked(struct authz_pg *p)
+{
+	pthread_mutex_lock(p->lock);
+	int ret = authz_store_sync(p->queue); /* durable before anything else */
+	size_t n = authz_store_count(p->queue);
+	struct qsnap s = {NULL, 0, n, p->queue};
+	if (!ret && n && !(s.e = malloc(n * sizeof(*s.e))))
+		ret = ENOMEM;
+	if (!ret && n)
+		authz_store_foreach(p->queue, snap_one, &s);
+	pthread_mutex_unlock(p->lock);
+	PGconn *c = !ret && n ? wconn(p) : NULL;
+	if (!ret && n && !c)
+		ret = EAGAIN;
+	uint64_t conf[BATCH];
+	const char *tried[BATCH];
+	for (size_t at = 0; !ret && at < s.n; at += BATCH) {
+		size_t m = s.n - at < BATCH ? s.n - at : BATCH, nconf = 0;
+		ret = push_batch(p, c, s.e + at, m, conf, tried, &nconf);
+		if (ret)
+			break;
+		atomic_fetch_add(&p->pushed, m);
+		pthread_mutex_lock(p->lock);
+		for (size_t i = at; i < at + m; i++) {
+			uint32_t o, x;
+			if (authz_store_get(p->queue, s.e[i].key, &o, &x) && o == s.e[i].id &&
+			    x == s.e[i].expiry)
+				authz_store_del(p->queue, s.e[i].key);
+		}
+		authz_store_sync(p->queue);
+		pthread_mutex_unlock(p->lock);
+		if (nconf) {
+			atomic_fetch_add(&p->conflicts, nconf);
+			fetch_rows(p, c, conf, tried, nconf);
+		}
+	}
+	free(s.e);
+	pthread_mutex_unlock(&p->wlock);
+	return ret;
+}
+
+/* ---- learning ---- */
+
+static void refresh_usable(struct authz_pg *p);
+
+/* One notification: "P tmgi expiry agent owner" or "D tmgi agent". */
+static void apply_notify(struct authz_pg *p, const char *msg)
+{
+	char agent[256], owner[512];
+	long long key, expiry;
+	int put = msg[0] == 'P';
+	if (put ? sscanf(msg, "P %lld %lld %255s %511s", &key, &expiry, agent, owner) != 4
+	        : sscanf(msg, "D %lld %255s", &key, agent) != 2)
+		return;
+	if (!strcmp(agent, p->agent))
+		return; /* our own change: the cache has it */
+	pthread_mutex_lock(p->lock);
+	mute(p, 1);
+	if (put) {
+		uint32_t id = authz_owner_id(p->store, owner);
+		if (id)
+			authz_store_put(p->store, (uint64_t)key, id, (uint32_t)expiry);
+	} else
+		authz_store_del(p->store, (uint64_t)key);
+	mute(p, 0);
+	atomic_fetch_add(&p->learned, 1);
+	if (p->c.on_learn)
+		p->c.on_learn(p->c.on_learn_arg, (uint64_t)key);
+	pthread_mutex_unlock(p->lock);
+}
+
+/* Drains the notifications received; returns how many. */
+static size_t drain(struct authz_pg *p, PGconn *c)
+{
+	PGnotify *nt;
+	size_t n = 0;
+	while ((nt = PQnotifies(c))) {
+		apply_notify(p, nt->extra);
+		PQfreemem(nt);
+		n++;
+	}
+	if (n) {
+		pthread_mutex_lock(p->lock);
+		authz_store_sync(p->store);
+		pthread_mutex_unlock(p->lock);
+	}
+	return n;
+}
+
+/* Diff of the database's table (db, a memory store) into the cache. */
+struct diff {
+	struct authz_pg *p;
+	const struct authz_store *db;
+	uint64_t *gone;
+	size_t n_gone, cap;
+	size_t changed;
+	uint32_t *map; /* db owner id -> cache owner id */
+	size_t map_n;
+};
+
+static void find_gone(void *arg, uint64_t key, uint32_t owner, uint32_t expiry)
+{
+	struct diff *d = arg;
+	(void)owner, (void)expiry;
+	if (authz_store_get(d->db, key, NULL, NULL) ||
+	    authz_store_get(d->p->queue, key, NULL, NULL))
+		return;
+	if (d->n_gone == d->cap) {
+		size_t nc = d->cap ? d->cap * 2 : 256;
+		uint64_t *g = realloc(d->gone, nc * sizeof(*g));
+		if (!g)
+			return;
+		d->gone = g;
+		d->cap = nc;
+	}
+	d->gone[d->n_gone++] = key;
+}
+
+static void put_new(void *arg, uint64_t key, uint32_t owner, uint32_t expiry)
+{
+	struct diff *d = arg;
+	struct authz_store *s = d->p->store;
+	uint32_t o, x;
+	if (authz_store_get(d->p->queue, key, NULL, NULL))
+		return; /* our change, not yet in the database: pushed next */
+	if (owner >= d->map_n)
+		return;
+	if (!d->map[owner])
+		d->map[owner] = authz_owner_id(s, authz_owner_name(d->db, owner));
+	if (authz_store_get(s, key, &o, &x) && o == d->map[owner] && x == expiry)
+		return;
+	if (d->map[owner] && !authz_store_put(s, key, d->map[owner], expiry))
+		d->changed++;
+}
+
+struct load_ctx {
+	struct authz_store *db;
+	uint32_t last_id;
+	char last[512];
+};
+
+/* Reads the whole table into a memory store (COPY: streamed). */
+static int load_table(PGconn *c, struct authz_store *db)
+{
+	PGresult *r = PQexec(c, "COPY (SELECT tmgi, owner, expiry FROM bindings) TO STDOUT");
+	int ok = r && PQresultStatus(r) == PGRES_COPY_OUT;
+	PQclear(r);
+	if (!ok)
+		return EIO;
+	char *line;
+	int n, ret = 0;
+	struct load_ctx l = {db, 0, ""};
+	while ((n = PQgetCopyData(c, &line, 0)) > 0) {
+		char *t1 = strchr(line, '\t'), *t2 = t1 ? strchr(t1 + 1, '\t') : NULL;
+		if (!ret && t1 && t2) {
+			*t1 = *t2 = 0;
+			uint64_t key = strtoull(line, NULL, 10);
+			uint32_t exp = (uint32_t)strtoul(t2 + 1, NULL, 10);
+			if (!l.last_id || strcmp(l.last, t1 + 1)) {
+				l.last_id = authz_owner_id(db, t1 + 1);
+				snprintf(l.last, sizeof(l.last), "%s", t1 + 1);
+			}
+			if (l.last_id && authz_store_put(db, key, l.last_id, exp) == ENOMEM)
+				ret = ENOMEM;
+		}
+		PQfreemem(line);
+	}
+	while ((r = PQgetResult(c))) {
+		if (PQresultStatus(r) != PGRES_COMMAND_OK)
+			ret = ret ? ret : EIO;
+		PQclear(r);
+	}
+	return n == -1 ? ret : EIO;
+}
+
+/* The cache made equal to the database (changes still in the outbox
+ * excepted). Returns 0 or an errno. */
+static int resync(struct authz_pg *p, PGconn *c, size_t *changed)
+{
+	struct authz_store *db = NULL;
+	char err[200];
+	int ret = authz_store_open(NULL, &db, err, sizeof(err));
+	if (!ret)
+		ret = load_table(c, db);
+	if (ret) {
+		authz_store_close(db);
+		return ret;
+	}
+	struct diff d = {.p = p, .db = db};
+	d.map_n = 1;
+	while (authz_owner_name(db, (uint32_t)d.map_n))
+		d.map_n++;
+	d.map = calloc(d.map_n, sizeof(*d.map));
+	pthread_mutex_lock(p->lock);
+	mute(p, 1);
+	authz_store_foreach(p->store, find_gone, &d);
+	for (size_t i = 0; i < d.n_gone; i++)
+		authz_store_del(p->store, d.gone[i]);
+	if (d.map && !authz_store_reserve(p->store, authz_store_count(db)))
+		authz_store_foreach(db, put_new, &d);
+	authz_store_sync(p->store);
+	mute(p, 0);
+	pthread_mutex_unlock(p->lock);
+	*changed = d.changed + d.n_gone;
+	free(d.gone);
+	free(d.map);
+	authz_store_close(db);
+	atomic_fetch_add(&p->resyncs, 1);
+	return d.map ? 0 : ENOMEM;
+}
+
+/* Connects the listening side: LISTEN, push the outbox, reload the table.
+ * The cache is current from the moment LISTEN took effect. */
+static int establish(struct authz_pg *p, char *err, size_t errlen)
+{
+	char e[300];
+	uint64_t t0 = mono_ms();
+	PGconn *c = pg_connect(p, err, errlen);
+	if (!c)
+		return EAGAIN;
+	if (!exec_ok(c, "LISTEN " CHANNEL)) {
+		snprintf(err, errlen, "LISTEN: %s", pgerr(c, e, sizeof(e)));
+		PQfinish(c);
+		return EAGAIN;
+	}
+	int ret = authz_pg_push(p);
+	size_t changed = 0;
+	if (ret) {
+		snprintf(err, errlen, "the queued changes could not be written (%s)",
+		         strerror(ret));
+		PQfinish(c);
+		return EAGAIN;
+	}
+	if ((ret = resync(p, c, &changed))) {
+		snprintf(err, errlen, "loading the bindings: %s", pgerr(c, e, sizeof(e)));
+		PQfinish(c);
+		return EAGAIN;
+	}
+	/* the cache is current as of this round trip (LISTEN came before the
+	 * load: what changed since is in the notifications drained now) */
+	t0 = mono_ms();
+	if (!exec_ok(c, "SELECT 1")) {
+		snprintf(err, errlen, "%s", pgerr(c, e, sizeof(e)));
+		PQfinish(c);
+		return EAGAIN;
+	}
+	drain(p, c);
+	uint64_t was = atomic_load(&p->synced_ms);
+	p->lconn = c;
+	atomic_store(&p->synced_ms, t0);
+	atomic_store(&p->connected, 1);
+	refresh_usable(p);
+	pthread_mutex_lock(p->lock);
+	size_t n = authz_store_count(p->store);
+	pthread_mutex_unlock(p->lock);
+	if (was)
+		logf_(p, 0,
+		      "rt_mb2c: postgresql: connected again after %llu ms without a current "
+		      "cache: queued changes written, %zu bindings (%zu changed by the reload)",
+		      (unsigned long long)(mono_ms() - was), n, changed);
+	else
+		logf_(p, 0,
+		      "rt_mb2c: postgresql: connected as agent %s: %zu bindings (%zu changed "
+		      "by the load)",
+		      p->agent, n, changed);
+	return 0;
+}
+
+static void lost(struct authz_pg *p, const char *why)
+{
+	char e[300];
+	logf_(p, 1,
+	      "rt_mb2c: postgresql: connection lost (%s): ownership decisions %s; changes are "
+	      "queued in %s",
+	      why ? why : pgerr(p->lconn, e, sizeof(e)),
+	      p->c.fail_cache ? "use the cache for cache_for seconds more"
+	                      : "fail closed after max_staleness",
+	      p->c.queue_path);
+	PQfinish(p->lconn);
+	p->lconn = NULL;
+	atomic_store(&p->connected, 0);
+	atomic_fetch_add(&p->outages, 1);
+}
+
+/* The failure policy: "closed" trusts a cache proven current at most
+ * max_staleness ago, "cache" cache_for longer. */
+static void refresh_usable(struct authz_pg *p)
+{
+	uint64_t s = atomic_load(&p->synced_ms);
+	uint64_t t = mono_ms();
+	uint64_t bound = p->c.max_staleness_ms + (p->c.fail_cache ? p->c.cache_for_ms : 0);
+	int u = s && (t < s || t - s <= bound);
+	if (atomic_exchange(&p->usable, u) == u)
+		return;
+	int was = p->was_stale;
+	p->was_stale = !u;
+	if (u && was)
+		logf_(p, 0,
+		      "rt_mb2c: postgresql: the cache is current again: ownership "
+		      "decisions resume");
+	else if (!u)
+		logf_(p, 1,
+		      "rt_mb2c: postgresql: the cache is %llu ms old (over the %s bound): "
+		      "decisions that need TMGI ownership are denied",
+		      (unsigned long long)(s ? mono_ms() - s : 0),
+		      p->c.fail_cache ? "max_staleness + cache_for" : "max_staleness");
+}
+
+static void *listen_main(void *arg)
+{
+	struct authz_pg *p = arg;
+	uint64_t last_ping = mono_ms(), last_try = 0;
+	int reported = 0, inflight = 0;
+	while (!atomic_load(&p->stop)) {
+		refresh_usable(p);
+		uint64_t now = mono_ms();
+		if (!p->lconn) {
+			if (now - last_try < RETRY_MS) {
+				usleep(50 * 1000);
+				continue;
+			}
+			last_try = now;
+			char err[400];
+			if (establish(p, err, sizeof(err))) {
+				if (!reported++)
+					logf_(p, 1, "rt_mb2c: postgresql: not reachable: %s", err);
+				continue;
+			}
+			reported = 0;
+			inflight = 0;
+			last_ping = mono_ms();
+			continue;
+		}
+		struct pollfd pf = {PQsocket(p->lconn), POLLIN, 0};
+		poll(&pf, 1, 50);
+		if (!PQconsumeInput(p->lconn)) {
+			lost(p, NULL);
+			continue;
+		}
+		drain(p, p->lconn);
+		now = mono_ms();
+		if (!inflight) {
+			if (now - last_ping < PING_MS)
+				continue;
+			if (!PQsendQuery(p->lconn, "SELECT 1")) {
+				lost(p, NULL);
+				continue;
+			}
+			inflight = 1;
+			last_ping = now;
+			continue;
+		}
+		if (PQisBusy(p->lconn))
+			continue;
+		/* the round trip is back: the notifications of every commit before
+		 * it was sent are in */
+		PGresult *r;
+		int ok = 1;
+		while ((r = PQgetResult(p->lconn))) {
+			ok &= PQresultStatus(r) == PGRES_TUPLES_OK;
+			PQclear(r);
+		}
+		inflight = 0;
+		if (!ok) {
+			lost(p, NULL);
+			continue;
+		}
+		drain(p, p->lconn);
+		uint64_t was = atomic_exchange(&p->synced_ms, last_ping);
+		uint64_t gap = mono_ms() - was;
+		if (gap > atomic_load(&p->max_stale))
+			atomic_store(&p->max_stale, gap);
+		pthread_mutex_lock(p->lock);
+		size_t q = authz_store_count(p->queue);
+		pthread_mutex_unlock(p->lock);
+		/* expiry sweeps, changes queued by a failed push; when a writer
+		 * holds the connection it takes them along (the loop must not wait
+		 * behind writers: it keeps the staleness flag) */
+		if (q && !pthread_mutex_trylock(&p->wlock))
+			push_locked(p);
+	}
+	return NULL;
+}
+
+/* ---- open / close ---- */
+
+int authz_pg_open(const struct authz_pg_conf *c, struct authz_store *store, pthread_mutex_t *lock,
+                  struct authz_pg **out, char *err, size_t errlen)
+{
+	*out = NULL;
+	struct authz_pg *p = calloc(1, sizeof(*p));
+	if (!p) {
+		snprintf(err, errlen, "out of memory");
+		return ENOMEM;
+	}
+	p->c = *c;
+	p->store = store;
+	p->lock = lock;
+	pthread_mutex_init(&p->wlock, NULL);
+	p->conninfo = strdup(c->conninfo);
+	p->agent = strdup(c->agent);
+	p->queue_path = strdup(c->queue_path);
+	size_t al = strlen(c->agent);
+	p->agent_lit = malloc(al + 3);
+	int ret = ENOMEM;
+	if (!p->conninfo || !p->agent || !p->agent_lit || !p->queue_path ||
+	    strchr(c->agent, '\'') || strchr(c->agent, '\\')) {
+		snprintf(err, errlen, "bad agent name or out of memory");
+		goto fail;
+	}
+	snprintf(p->agent_lit, al + 3, "'%s'", c->agent);
+	p->c.conninfo = p->conninfo;
+	p->c.agent = p->agent;
+	p->c.queue_path = p->queue_path; /* the caller's strings may not outlive this call */
+	char e[400];
+	if ((ret = authz_store_open(c->queue_path, &p->queue, e, sizeof(e))) ||
+	    (ret = authz_store_set_full_sync(p->queue, c->queue_full_sync)) ||
+	    (ret = authz_store_use_log(p->queue, c->queue_full_sync))) {
+		snprintf(err, errlen, "the queue of changes %s: %s", c->queue_path,
+		         e[0] ? e : strerror(ret));
+		goto fail;
+	}
+	pthread_mutex_lock(lock);
+	size_t queued = authz_store_count(p->queue);
+	authz_store_set_observer(store, observe, p);
+	pthread_mutex_unlock(lock);
+	PGconn *w = pg_connect(p, e, sizeof(e));
+	if (w) {
+		p->wconn = w;
+		if ((ret = schema(p, w, err, errlen)))
+			goto fail;
+		if (establish(p, e, sizeof(e)))
+			logf_(p, 1, "rt_mb2c: postgresql: not current at start: %s", e);
+	} else
+		logf_(p, 1,
+		      "rt_mb2c: postgresql: not reachable at start (%s): %zu queued changes wait "
+		      "in %s; ownership decisions fail closed until it is reached",
+		      e, queued, c->queue_path);
+	if (pthread_create(&p->thr, NULL, listen_main, p)) {
+		snprintf(err, errlen, "cannot start the listening thread");
+		ret = EAGAIN;
+		goto fail;
+	}
+	p->thr_started = 1;
+	*out = p;
+	return 0;
+fail:
+	authz_pg_close(p);
+	return ret ? ret : EIO;
+}
+
+void authz_pg_close(struct authz_pg *p)
+{
+	if (!p)
+		return;
+	if (p->thr_started) {
+		atomic_store(&p->stop, 1);
+		pthread_join(p->thr, NULL);
+	}
+	if (p->queue) {
+		pthread_mutex_lock(p->lock);
+		authz_store_set_observer(p->store, NULL, NULL);
+		pthread_mutex_unlock(p->lock);
+		authz_store_sync(p->queue);
+		authz_store_close(p->queue);
+	}
+	PQfinish(p->lconn);
+	PQfinish(p->wconn);
+	pthread_mutex_destroy(&p->wlock);
+	free(p->conninfo);
+	free(p->agent);
+	free(p->agent_lit);
+	free(p->queue_path);
+	free(p);
+}
+
+/* One load: the listening thread recomputes the flag at least every 50 ms
+ * (its loop never waits longer: the round trip proving the cache current is
+ * asynchronous), except while it reconnects or writes the outbox. */
+int authz_pg_usable(const struct authz_pg *p)
+{
+	return atomic_load_explicit(&((struct authz_pg *)p)->usable, memory_order_relaxed);
+}
+
+uint64_t authz_pg_staleness_ms(const struct authz_pg *p)
+{
+	uint64_t s = atomic_load(&((struct authz_pg *)p)->synced_ms), t = mono_ms();
+	return s ? (t > s ? t - s : 0) : UINT64_MAX;
+}
+
+void authz_pg_get_stats(struct authz_pg *p, struct authz_pg_stats *st)
+{
+	st->pushed = atomic_load(&p->pushed);
+	st->conflicts = atomic_load(&p->conflicts);
+	st->learned = atomic_load(&p->learned);
+	st->resyncs = atomic_load(&p->resyncs);
+	st->outages = atomic_load(&p->outages);
+	st->max_stale_ms = atomic_load(&p->max_stale);
+	st->connected = atomic_load(&p->connected);
+	pthread_mutex_lock(p->lock);
+	st->queued = authz_store_count(p->queue);
+	pthread_mutex_unlock(p->lock);
+}
