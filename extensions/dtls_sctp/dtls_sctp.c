@@ -634,7 +634,7 @@ static void *assoc_main(void *arg)
 		       !atomic_load(&stopping));
 		unsigned n = 0;
 		const gnutls_datum_t *chain = gnutls_certificate_get_peers(s, &n);
-		struct sec_verdict v = {0, NULL, ""};
+		struct sec_verdict v = {0, NULL, "", NULL, ""};
 		if (first_len <= 0 ||
 		    dtls_frame_check_record(first, (size_t)first_len, DTLS_FRAME_MAX) ||
 		    first[4] != 0x80 || first[5] != 0 || first[6] != 1 || first[7] != 1 ||

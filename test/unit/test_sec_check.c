@@ -569,13 +569,14 @@ static void test_priority(void)
 	printf("priority strings:\n");
 	expect_prio("project profile", project, "ok", NULL);
 	expect_prio("NORMAL", "NORMAL", "prio.version", "TLS1.1, TLS1.0, DTLS1.0");
-	/* TLS 1.3 only is accepted as a version set, but NORMAL keeps the SHA-1
-	 * signature algorithms (advertised in TLS 1.3 too) */
+	/* TLS 1.3 only: NORMAL keeps the SHA-1 signature algorithms (advertised
+	 * in TLS 1.3 too), named first; without them it still lacks TLS 1.2,
+	 * which TS 33.210 6.2.1 requires */
 	expect_prio("NORMAL TLS1.3-only", "NORMAL:-VERS-ALL:+VERS-TLS1.3:%PROFILE_MEDIUM",
 	            "prio.sign", "RSA-SHA1");
 	expect_prio("NORMAL TLS1.3-only -SHA1 sig",
 	            "NORMAL:-VERS-ALL:+VERS-TLS1.3:-SIGN-RSA-SHA1:-SIGN-ECDSA-SHA1:%PROFILE_MEDIUM",
-	            "ok", NULL);
+	            "prio.mandatory-version", "TLS1.2 is not enabled");
 	expect_prio("NORMAL TLS1.3-only +PSK",
 	            "NORMAL:-VERS-ALL:+VERS-TLS1.3:+PSK:-SIGN-RSA-SHA1:-SIGN-ECDSA-SHA1:"
 	            "%PROFILE_MEDIUM",
@@ -583,6 +584,29 @@ static void test_priority(void)
 	expect_prio("NORMAL TLS1.2 only", "NORMAL:-VERS-ALL:+VERS-TLS1.2:%PROFILE_MEDIUM",
 	            "prio.cipher", "CBC");
 	expect_prio("SECURE128 shorter equivalent", secure128, "ok", NULL);
+	/* the mandatory set (TS 33.210 6.2): each missing piece is named */
+	snprintf(buf, sizeof(buf), "%s:-VERS-TLS1.3", project);
+	expect_prio("project TLS1.2-only", buf, "prio.mandatory-version", "TLS1.3 is not enabled");
+	snprintf(buf, sizeof(buf), "%s:-VERS-TLS1.2", project);
+	expect_prio("project TLS1.3-only", buf, "prio.mandatory-version", "TLS1.2 is not enabled");
+	snprintf(buf, sizeof(buf), "%s:-AES-128-GCM", project);
+	expect_prio("project -AES-128-GCM", buf, "prio.mandatory-suite",
+	            "TLS_AES_128_GCM_SHA256, ECDHE-ECDSA-AES128-GCM-SHA256, "
+	            "ECDHE-RSA-AES128-GCM-SHA256");
+	snprintf(buf, sizeof(buf), "%s:-ECDHE-RSA", project);
+	expect_prio("project -ECDHE-RSA", buf, "prio.mandatory-suite",
+	            "ECDHE-RSA-AES128-GCM-SHA256");
+	snprintf(buf, sizeof(buf), "%s:-GROUP-SECP256R1", project);
+	expect_prio("project -GROUP-SECP256R1", buf, "prio.mandatory-group", "secp256r1");
+	snprintf(buf, sizeof(buf),
+	         "SECURE192:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2:-AES-256-CBC:-SHA384:-RSA:"
+	         "%%PROFILE_MEDIUM");
+	expect_prio("SECURE192 (no AES-128, no secp256r1)", buf, "prio.mandatory-suite",
+	            "TLS_AES_128_GCM_SHA256");
+	/* DTLS front end: DTLS 1.2 instead of the TLS pair */
+	snprintf(buf, sizeof(buf), "%s:-VERS-ALL:+VERS-DTLS1.2", project);
+	CHECK_EQ(sec_check_priority_dtls(buf, NULL), 0);
+	CHECK_EQ(sec_check_priority_dtls(project, NULL), -1);
 	expect_prio("NONE", "NONE", "prio.parse", "offset 0 (\"NONE\")");
 	expect_prio("NORMAL:+BOGUS", "NORMAL:+BOGUS", "prio.parse", "offset 7 (\"+BOGUS\")");
 	expect_prio("empty", "", "prio.parse", NULL);
