@@ -876,6 +876,10 @@ static void sec_reload(void)
 		             n ? err : "out of memory");
 		free(n);
 		free(path);
+		/* the broken files are not re-read until they change again */
+		pthread_rwlock_wrlock(&conf_lock);
+		sec_conf_restamp(cur);
+		pthread_rwlock_unlock(&conf_lock);
 		return;
 	}
 	free(path);

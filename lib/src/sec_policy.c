@@ -107,6 +107,23 @@ static void stamp_add(struct sec_conf *c, const char *path)
 	c->n_stamps++;
 }
 
+void sec_conf_restamp(struct sec_conf *c)
+{
+	for (size_t i = 0; i < c->n_stamps; i++) {
+		struct sec_stamp *o = &c->stamps[i];
+		struct stat st;
+		o->size = -1;
+		o->mtime_ns = 0;
+		o->ino = 0;
+		if (!stat(o->path, &st)) {
+			o->mtime_ns =
+			        (long long)st.st_mtim.tv_sec * 1000000000LL + st.st_mtim.tv_nsec;
+			o->size = (long long)st.st_size;
+			o->ino = (unsigned long long)st.st_ino;
+		}
+	}
+}
+
 int sec_conf_files_changed(const struct sec_conf *c)
 {
 	for (size_t i = 0; i < c->n_stamps; i++) {

@@ -88,6 +88,9 @@ int sec_conf_load_opts(const char *path, const struct sec_load_opts *o, struct s
                        char *err, size_t errlen);
 /* 1 when a file the policy was read from changed (or vanished) since. */
 int sec_conf_files_changed(const struct sec_conf *c);
+/* Takes the files as they are now as the reference (after a refused
+ * reload: not retried until a file changes again). */
+void sec_conf_restamp(struct sec_conf *c);
 void sec_conf_free(struct sec_conf *c);
 
 /* The entry for an identity: exact names first, then patterns; NULL if none. */
