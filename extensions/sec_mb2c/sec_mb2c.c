@@ -410,8 +410,8 @@ static int sec_verify(gnutls_session_t s)
 	unsigned warn_days = c->expiry_warning_days;
 	conf_put();
 	if (v.ok && v.warn)
-		audit("WARN handshake", NULL, cid, v.warn, "%s (%s; crl_stale = \"warn\")",
-		      v.warn_text, inbound ? "inbound" : "outbound");
+		audit("WARN handshake", NULL, cid, v.warn, "%s (%s)", v.warn_text,
+		      inbound ? "inbound" : "outbound");
 	if (v.ok && chain && n)
 		expiry_check(inbound ? "peer (inbound)" : "peer (outbound)", &chain[0], warn_days);
 	if (!inbound && chain && n)
@@ -861,6 +861,62 @@ static int sec_out(void *cbdata, struct msg **pmsg, struct fd_list *candidates)
 	return 0;
 }
 
+/* ------------------------------------------------------ own OCSP staple */
+
+/* The policy's ocsp_staple_file is stapled (status_request) only while it is
+ * a good, current response about our certificate: own_staple_ok, judged at
+ * every (re)load. A bad one is logged and not sent. */
+static int own_staple_ok;
+
+static int own_staple_judge(const struct sec_conf *c)
+{
+	const char *file = fd_g_config->cnf_sec_data.cert_file;
+	gnutls_datum_t pem = {NULL, 0};
+	gnutls_x509_crt_t *crts = NULL;
+	unsigned n = 0;
+	int ok = 0;
+	if (!c->ocsp_staple.size)
+		return 0;
+	if (file && gnutls_load_file(file, &pem) >= 0 &&
+	    gnutls_x509_crt_list_import2(&crts, &n, &pem, GNUTLS_X509_FMT_PEM, 0) >= 0 && n) {
+		gnutls_datum_t der[2] = {{NULL, 0}, {NULL, 0}};
+		unsigned k = n > 1 ? 2 : 1;
+		for (unsigned i = 0; i < k; i++)
+			gnutls_x509_crt_export2(crts[i], GNUTLS_X509_FMT_DER, &der[i]);
+		struct sec_verdict v = {1, NULL, "", NULL, ""};
+		if (!sec_check_staple(c, &c->ocsp_staple, der, k, time(NULL), &v))
+			ok = 1;
+		else
+			audit("WARN", fd_g_config->cnf_diamid, NULL, "own.ocsp",
+			      "ocsp_staple_file %s is not stapled: %s", c->ocsp_staple_file,
+			      v.text);
+		for (unsigned i = 0; i < k; i++)
+			gnutls_free(der[i].data);
+		for (unsigned i = 0; i < n; i++)
+			gnutls_x509_crt_deinit(crts[i]);
+		gnutls_free(crts);
+	}
+	gnutls_free(pem.data);
+	return ok;
+}
+
+static int own_staple(gnutls_session_t s, void *ptr, gnutls_datum_t *resp)
+{
+	(void)s, (void)ptr;
+	int ret = GNUTLS_E_NO_CERTIFICATE_STATUS;
+	struct sec_conf *c = conf_get();
+	if (own_staple_ok && c->ocsp_staple.size) {
+		resp->data = gnutls_malloc(c->ocsp_staple.size);
+		if (resp->data) {
+			memcpy(resp->data, c->ocsp_staple.data, c->ocsp_staple.size);
+			resp->size = c->ocsp_staple.size;
+			ret = 0;
+		}
+	}
+	conf_put();
+	return ret;
+}
+
 /* ------------------------------------------------------------ reload */
 
 static void sec_reload(void)
@@ -883,9 +939,11 @@ static void sec_reload(void)
 		return;
 	}
 	free(path);
+	int staple_ok = own_staple_judge(n);
 	pthread_rwlock_wrlock(&conf_lock);
 	struct sec_conf *old = cur;
 	cur = n;
+	own_staple_ok = staple_ok;
 	pthread_rwlock_unlock(&conf_lock);
 	sec_conf_free(old);
 	free(old);
@@ -919,9 +977,15 @@ static int sec_entry(char *conffile)
 	}
 	fd_dict_search(fd_g_config->cnf_dict, DICT_AVP, AVP_BY_NAME, "Origin-Host",
 	               &origin_host_obj, ENOENT);
-	if (!fd_g_config->cnf_sec_data.tls_disabled)
+	if (!fd_g_config->cnf_sec_data.tls_disabled) {
 		gnutls_certificate_set_verify_function(fd_g_config->cnf_sec_data.credentials,
 		                                       sec_verify);
+		own_staple_ok = own_staple_judge(c);
+		if ((ret = gnutls_certificate_set_ocsp_status_request_function2(
+		             fd_g_config->cnf_sec_data.credentials, 0, own_staple, NULL)) < 0)
+			fd_log_error("sec_mb2c: cannot staple OCSP responses: %s",
+			             gnutls_strerror(ret));
+	}
 	struct disp_when when;
 	memset(&when, 0, sizeof(when));
 	if ((ret = fd_peer_validate_register(sec_validate)) ||

@@ -75,6 +75,9 @@ static const char *const top_keys[] = {"mode",
                                        "reload_check_seconds",
                                        "expiry_warning_days",
                                        "allow_renegotiation",
+                                       "ocsp_stapling",
+                                       "ocsp_unknown",
+                                       "ocsp_staple_file",
                                        NULL};
 static const char *const peer_keys[] = {"identity", "pattern", "role", "ca", "pin",
                                         "relay",    "trusted", "from", NULL};
@@ -366,6 +369,26 @@ rest: /* the CRLs after the failed one are not in c->crls yet */
 	return ret;
 }
 
+/* key = one of names (index into *out); absent: *out unchanged */
+static int enum_key(struct mb2c_conf_ctx *x, config_t *cf, const char *key,
+                    const char *const *names, int *out)
+{
+	config_setting_t *s = config_lookup(cf, key);
+	const char *v = s ? config_setting_get_string(s) : NULL;
+	if (!s)
+		return 0;
+	for (int i = 0; v && names[i]; i++)
+		if (!strcmp(v, names[i])) {
+			*out = i;
+			return 0;
+		}
+	char list[120] = "";
+	for (int i = 0; names[i]; i++)
+		snprintf(list + strlen(list), sizeof(list) - strlen(list), "%s\"%s\"",
+		         i ? (names[i + 1] ? ", " : " or ") : "", names[i]);
+	return mb2c_conf_bad(x, s, "%s must be %s", key, list);
+}
+
 int sec_conf_load(const char *path, struct sec_conf *c, char *err, size_t errlen)
 {
 	return sec_conf_load_opts(path, NULL, c, err, errlen);
@@ -438,6 +461,28 @@ int sec_conf_load_opts(const char *path, const struct sec_load_opts *o, struct s
 	} else if (config_lookup(&cf, "crl_stale")) {
 		ret = mb2c_conf_bad(&x, config_lookup(&cf, "crl_stale"),
 		                    "crl_stale must be \"refuse\" or \"warn\"");
+		goto out;
+	}
+	static const char *const ocsp_modes[] = {"off", "verify", "require", NULL};
+	static const char *const unknown_modes[] = {"refuse", "accept", NULL};
+	c->ocsp_stapling = 1;
+	if ((ret = enum_key(&x, &cf, "ocsp_stapling", ocsp_modes, &c->ocsp_stapling)) ||
+	    (ret = enum_key(&x, &cf, "ocsp_unknown", unknown_modes, &c->ocsp_unknown_accept)))
+		goto out;
+	const char *staple = NULL;
+	if (config_lookup_string(&cf, "ocsp_staple_file", &staple) == CONFIG_TRUE) {
+		c->ocsp_staple_file = strdup(staple);
+		stamp_add(c, staple);
+		if (gnutls_load_file(staple, &c->ocsp_staple) < 0) {
+			c->ocsp_staple.data = NULL;
+			c->ocsp_staple.size = 0;
+			ret = mb2c_conf_bad(&x, config_lookup(&cf, "ocsp_staple_file"),
+			                    "cannot read the OCSP response file %s", staple);
+			goto out;
+		}
+	} else if (config_lookup(&cf, "ocsp_staple_file")) {
+		ret = mb2c_conf_bad(&x, config_lookup(&cf, "ocsp_staple_file"),
+		                    "ocsp_staple_file must be a file name");
 		goto out;
 	}
 	config_setting_t *pr = config_lookup(&cf, "profile");
@@ -549,6 +594,8 @@ void sec_conf_free(struct sec_conf *c)
 	for (size_t i = 0; i < c->n_stamps; i++)
 		free(c->stamps[i].path);
 	free(c->stamps);
+	free(c->ocsp_staple_file);
+	gnutls_free(c->ocsp_staple.data);
 	free(c->path);
 	memset(c, 0, sizeof(*c));
 }
@@ -794,7 +841,68 @@ int sec_accept_session(const struct sec_conf *c, gnutls_session_t s, int dtls,
 	if (sec_check_session(&t, v))
 		return -1;
 	const gnutls_datum_t *chain = gnutls_certificate_get_peers(s, &n);
-	return sec_accept_handshake(c, t.version, dtls, chain, n, purpose, now, v);
+	if (sec_accept_handshake(c, t.version, dtls, chain, n, purpose, now, v))
+		return -1;
+	if (!c->ocsp_stapling)
+		return 0;
+	gnutls_datum_t staple = {NULL, 0};
+	int has = gnutls_ocsp_status_request_get2(s, 0, &staple) == 0 && staple.size;
+	if (!has) {
+		/* servers staple; a TLS client staples only in TLS 1.3, if at all */
+		if (c->ocsp_stapling == 2 && purpose == SEC_PEER_SERVER)
+			return refuse(v, "ocsp.missing", "%s",
+			              "no stapled OCSP response (ocsp_stapling = \"require\")");
+		return 0;
+	}
+	return sec_check_staple(c, &staple, chain, n, now, v);
+}
+
+int sec_find_issuer(const struct sec_conf *c, const gnutls_datum_t *chain, unsigned n,
+                    gnutls_datum_t *issuer)
+{
+	gnutls_x509_crt_t leaf;
+	int found = -1;
+	issuer->data = NULL;
+	issuer->size = 0;
+	if (!chain || !n)
+		return -1;
+	if (n > 1) {
+		*issuer = chain[1];
+		return 0;
+	}
+	if (gnutls_x509_crt_init(&leaf))
+		return -1;
+	if (!gnutls_x509_crt_import(leaf, &chain[0], GNUTLS_X509_FMT_DER))
+		for (unsigned i = 0; found && i < c->n_crl_cas; i++)
+			if (gnutls_x509_crt_check_issuer(leaf, c->crl_cas[i]) == 1 &&
+			    !gnutls_x509_crt_export2(c->crl_cas[i], GNUTLS_X509_FMT_DER, issuer))
+				found = 1;
+	gnutls_x509_crt_deinit(leaf);
+	return found == 1 ? 1 : -1;
+}
+
+int sec_check_staple(const struct sec_conf *c, const gnutls_datum_t *staple,
+                     const gnutls_datum_t *chain, unsigned n, time_t now, struct sec_verdict *v)
+{
+	gnutls_datum_t issuer;
+	int how = sec_find_issuer(c, chain, n, &issuer);
+	if (how < 0)
+		return refuse(v, "ocsp.signature", "%s",
+		              "stapled OCSP response: the certificate's issuer is not known (not "
+		              "sent, not in crl_ca / TLS_CA)");
+	int ret = sec_ocsp_check(staple, &chain[0], &issuer, now, NULL, v);
+	if (how == 1)
+		gnutls_free(issuer.data);
+	if (ret && v->rule && !strcmp(v->rule, "ocsp.unknown") && c->ocsp_unknown_accept) {
+		v->ok = 1;
+		v->warn = "ocsp.unknown";
+		snprintf(v->warn_text, sizeof(v->warn_text), "%.150s (ocsp_unknown = \"accept\")",
+		         v->text);
+		v->rule = "ok";
+		v->text[0] = 0;
+		return 0;
+	}
+	return ret;
 }
 
 int sec_accept_identity(const struct sec_conf *c, const char *identity, const gnutls_datum_t *chain,

@@ -911,6 +911,90 @@ static void test_crls(void)
 	CHECK(strstr(err, "crl7.conf:1: crl_stale must be") != NULL);
 }
 
+/* DIR/NAME as raw bytes (OCSP responses are DER files) */
+static int load_raw(const char *name, gnutls_datum_t *d)
+{
+	char path[1024];
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	return gnutls_load_file(path, d) < 0 ? -1 : 0;
+}
+
+static void test_ocsp(void)
+{
+	static const struct {
+		const char *resp, *cert, *rule;
+	} t[] = {
+	        {"ocspgood.ocsp", "good", "ok"},
+	        {"ocsprevoked.ocsp", "good", "ocsp.revoked"},
+	        {"ocspunknown.ocsp", "good", "ocsp.unknown"},
+	        {"ocspbadsig.ocsp", "good", "ocsp.signature"},
+	        {"ocspgood.ocsp", "other", "ocsp.mismatch"},
+	        {"good.pem", "good", "ocsp.parse"},
+	};
+	gnutls_datum_t ca, cert, resp;
+	struct sec_verdict v;
+	time_t now = time(NULL), next = 0;
+
+	printf("OCSP responses (openssl):\n");
+	CHECK_EQ(load_der("ca", &ca), 0);
+	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		CHECK_EQ(load_raw(t[i].resp, &resp), 0);
+		CHECK_EQ(load_der(t[i].cert, &cert), 0);
+		int ret = sec_ocsp_check(&resp, &cert, &ca, now, &next, &v);
+		printf("  %-18s %-6s %-15s %s\n", t[i].resp, t[i].cert, v.rule, v.text);
+		CHECK_STR(v.rule, t[i].rule);
+		CHECK_EQ(ret, strcmp(t[i].rule, "ok") ? -1 : 0);
+		gnutls_free(resp.data);
+		gnutls_free(cert.data);
+	}
+	/* nextUpdate: one day (openssl -ndays 1); stale after it */
+	CHECK_EQ(load_raw("ocspgood.ocsp", &resp), 0);
+	CHECK_EQ(load_der("good", &cert), 0);
+	CHECK_EQ(sec_ocsp_check(&resp, &cert, &ca, now, &next, &v), 0);
+	CHECK(next > now + 86000 && next <= now + 86500);
+	CHECK_EQ(sec_ocsp_check(&resp, &cert, &ca, next + 1, NULL, &v), -1);
+	CHECK_STR(v.rule, "ocsp.stale");
+	CHECK_EQ(sec_ocsp_check(&resp, &cert, &ca, now - 3600, NULL, &v), -1);
+	CHECK_STR(v.rule, "ocsp.stale");
+	/* the policy's staple check: issuer from the chain or from crl_ca;
+	 * ocsp_unknown = "accept" makes unknown a warning */
+	struct sec_conf c;
+	char err[512], text[512];
+	gnutls_datum_t chain[2] = {cert, ca};
+	snprintf(text, sizeof(text), "crl_ca = [ \"%s/ca.pem\" ];\npeers = ();\n", dir);
+	CHECK_EQ(sec_conf_load(tc_write_file(dir, "ocsp1.conf", text), &c, err, sizeof(err)), 0);
+	CHECK_EQ(c.ocsp_stapling, 1);
+	CHECK_EQ(sec_check_staple(&c, &resp, chain, 2, now, &v), 0);
+	CHECK_EQ(sec_check_staple(&c, &resp, chain, 1, now, &v), 0); /* issuer from crl_ca */
+	gnutls_free(resp.data);
+	CHECK_EQ(load_raw("ocspunknown.ocsp", &resp), 0);
+	CHECK_EQ(sec_check_staple(&c, &resp, chain, 2, now, &v), -1);
+	CHECK_STR(v.rule, "ocsp.unknown");
+	sec_conf_free(&c);
+	snprintf(text, sizeof(text),
+	         "ocsp_stapling = \"require\";\nocsp_unknown = \"accept\";\n"
+	         "ocsp_staple_file = \"%s/ocspgood.ocsp\";\npeers = ();\n",
+	         dir);
+	CHECK_EQ(sec_conf_load(tc_write_file(dir, "ocsp2.conf", text), &c, err, sizeof(err)), 0);
+	CHECK_EQ(c.ocsp_stapling, 2);
+	CHECK(c.ocsp_staple.size > 100);
+	CHECK_EQ(sec_check_staple(&c, &resp, chain, 2, now, &v), 0);
+	CHECK_EQ(v.ok, 1);
+	CHECK_STR(v.warn, "ocsp.unknown");
+	CHECK_EQ(sec_check_staple(&c, &resp, chain + 1, 1, now, &v), -1); /* ca's issuer: unknown */
+	sec_conf_free(&c);
+	CHECK_EQ(sec_conf_load(tc_write_file(dir, "ocsp3.conf",
+	                                     "ocsp_stapling = \"always\";\npeers = ();\n"),
+	                       &c, err, sizeof(err)),
+	         EINVAL);
+	CHECK(strstr(err,
+	             "ocsp3.conf:1: ocsp_stapling must be \"off\", \"verify\" or \"require\"") !=
+	      NULL);
+	gnutls_free(resp.data);
+	gnutls_free(cert.data);
+	gnutls_free(ca.data);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc != 2) {
@@ -929,5 +1013,6 @@ int main(int argc, char **argv)
 	test_chain_profile();
 	test_session();
 	test_crls();
+	test_ocsp();
 	return tc_finish("test_sec_check");
 }

@@ -166,6 +166,34 @@ crl crlstale ca ca 'crl_this_update_date = "2020-01-01 00:00:00"' \
 crl crlbadsig ca rogue 'crl_next_update = 30' <rsa2048.pem
 certtool --crl-info --infile crlstale.crl | grep -q 'Next at: .*2020' || die "crlstale is not stale"
 
+# OCSP responses made by openssl's responder (offline mode: -reqin/-respout)
+# from index files: good, revoked, unknown (not in the index), one signed by
+# a CA that is not the issuer
+command -v openssl >/dev/null || die "openssl missing"
+idx() { # CERT STATUS(V|R) -> one index line
+	local serial
+	serial=$(openssl x509 -in "$1.pem" -noout -serial | cut -d= -f2)
+	if [ "$2" = R ]; then
+		printf 'R\t301231235959Z\t240101000000Z\t%s\tunknown\t/CN=%s\n' "$serial" "$1"
+	else
+		printf 'V\t301231235959Z\t\t%s\tunknown\t/CN=%s\n' "$serial" "$1"
+	fi
+}
+ocsp() { # NAME INDEX-FILE CERT SIGNER
+	openssl ocsp -issuer ca.pem -cert "$3.pem" -no_nonce -reqout "$1.req" >/dev/null 2>&1 &&
+		openssl ocsp -index "$2" -rsigner "$4.pem" -rkey "$4.key" -CA ca.pem -reqin "$1.req" \
+			-respout "$1.ocsp" -ndays 1 >/dev/null 2>&1 || die "cannot make OCSP response $1"
+}
+idx good V >good.idx
+idx good R >revoked.idx
+: >empty.idx
+ocsp ocspgood good.idx good ca
+ocsp ocsprevoked revoked.idx good ca
+ocsp ocspunknown empty.idx good ca
+ocsp ocspbadsig good.idx good rogue
+openssl ocsp -respin ocsprevoked.ocsp -resp_text -noverify 2>/dev/null | grep -q "Cert Status: revoked" ||
+	die "ocsprevoked is not a revoked response"
+
 # The material really is what the C test assumes (else its tests are moot)
 certtool --certificate-info --infile v1.pem | grep -q 'Version: 1$' || die "v1.pem is not v1"
 certtool --certificate-info --infile nokeyusage.pem | grep -q 'Digital signature' &&

@@ -110,4 +110,15 @@ void sec_tls_params_get(gnutls_session_t s, int dtls, struct sec_tls_params *t);
  * Rules tls.version, tls.suite, tls.group. */
 int sec_check_session(const struct sec_tls_params *t, struct sec_verdict *v);
 
+/* An OCSP response (DER, RFC 6960) about cert (DER), whose issuer is issuer
+ * (DER): successful, signed by the issuer or its delegated OCSP signer, about
+ * this certificate, current (thisUpdate <= now + 5 min, now <= nextUpdate;
+ * without nextUpdate 1 hour after thisUpdate), status good. Rules
+ * ocsp.parse, ocsp.status, ocsp.signature, ocsp.mismatch, ocsp.stale,
+ * ocsp.revoked, ocsp.unknown. *next_update (if not NULL) gets the
+ * response's nextUpdate ((time_t)-1 when absent or unparsed). */
+int sec_ocsp_check(const gnutls_datum_t *resp, const gnutls_datum_t *cert,
+                   const gnutls_datum_t *issuer, time_t now, time_t *next_update,
+                   struct sec_verdict *v);
+
 #endif

@@ -73,6 +73,12 @@ struct sec_conf {
 	int allow_renegotiation;       /* 0: a TLS 1.2 renegotiation is refused */
 	struct sec_stamp *stamps;      /* the conf, CRL and CA files */
 	size_t n_stamps;
+	/* OCSP (RFC 6960) stapled by the peers we connect to (TLS
+	 * status_request): 0 off, 1 verify when stapled (default), 2 require */
+	int ocsp_stapling;
+	int ocsp_unknown_accept;    /* "unknown" status: 0 refuse (default) */
+	char *ocsp_staple_file;     /* our own response to staple (DER) */
+	gnutls_datum_t ocsp_staple; /* its content, read at load ({NULL,0}: none) */
 };
 
 /* What the transport adds to the policy file. */
@@ -142,5 +148,18 @@ int sec_accept_identity(const struct sec_conf *c, const char *identity, const gn
  * instead of sec_accept_handshake: it checks strictly more. */
 int sec_accept_session(const struct sec_conf *c, gnutls_session_t s, int dtls,
                        enum sec_purpose purpose, time_t now, struct sec_verdict *v);
+
+/* A stapled OCSP response about chain[0]: its issuer is chain[1], else a
+ * certificate of crl_cas (the transport's trust store by default);
+ * sec_ocsp_check, with ocsp_unknown = "accept" turning ocsp.unknown into a
+ * warning. sec_accept_session calls it when the peer stapled a response
+ * (ocsp_stapling = "verify"/"require"; "require" refuses a server that
+ * staples nothing, rule ocsp.missing). */
+int sec_check_staple(const struct sec_conf *c, const gnutls_datum_t *staple,
+                     const gnutls_datum_t *chain, unsigned n, time_t now, struct sec_verdict *v);
+/* The issuer of chain[0]: 0 = chain[1] (not to be freed), 1 = a copy from
+ * crl_cas (gnutls_free it), -1 = unknown. */
+int sec_find_issuer(const struct sec_conf *c, const gnutls_datum_t *chain, unsigned n,
+                    gnutls_datum_t *issuer);
 
 #endif
