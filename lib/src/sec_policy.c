@@ -824,20 +824,22 @@ int sec_accept_handshake(const struct sec_conf *c, gnutls_protocol_t version, in
 	return sec_check_revoked_at(c, chain, n, now, v);
 }
 
-/* marks a session whose certificates were verified once (gnutls_db_set_ptr:
- * unused by freeDiameter and the front ends, which store no sessions) */
-static char renegotiation_marker;
-
 int sec_accept_session(const struct sec_conf *c, gnutls_session_t s, int dtls,
                        enum sec_purpose purpose, time_t now, struct sec_verdict *v)
 {
 	struct sec_tls_params t;
 	unsigned n = 0;
 	sec_tls_params_get(s, dtls, &t);
-	if (gnutls_db_get_ptr(s) == &renegotiation_marker && !c->allow_renegotiation)
+	/* Inside the first TLS 1.2 / DTLS 1.2 handshake no cipher is active yet
+	 * (GnuTLS reports NULL); inside a renegotiation the established one is.
+	 * (No per-session user pointer is free to mark sessions: freeDiameter's
+	 * RFC 3436 SCTP code uses the db pointer for resumption across
+	 * streams.) TLS 1.3 has no renegotiation. */
+	int tls12 = t.version == GNUTLS_TLS1_2 || t.version == GNUTLS_DTLS1_2;
+	if (tls12 && t.cipher != GNUTLS_CIPHER_NULL && t.cipher != GNUTLS_CIPHER_UNKNOWN &&
+	    !c->allow_renegotiation)
 		return refuse(v, "tls.renegotiation", "%s",
 		              "a second handshake (TLS 1.2 renegotiation) on this connection");
-	gnutls_db_set_ptr(s, &renegotiation_marker);
 	if (sec_check_session(&t, v))
 		return -1;
 	const gnutls_datum_t *chain = gnutls_certificate_get_peers(s, &n);

@@ -143,9 +143,9 @@ int sec_accept_identity(const struct sec_conf *c, const char *identity, const gn
 
 /* Step 1 from inside a GnuTLS verify callback: the negotiated version,
  * cipher suite and group (sec_check_session), a renegotiation (refused
- * unless allow_renegotiation: the first call marks the session), then
- * sec_accept_handshake on the peer's chain. Front ends should call this
- * instead of sec_accept_handshake: it checks strictly more. */
+ * unless allow_renegotiation: a TLS 1.2 cipher already active),
+ * then sec_accept_handshake on the peer's chain. Front ends should call this instead of
+ * sec_accept_handshake: it checks strictly more. */
 int sec_accept_session(const struct sec_conf *c, gnutls_session_t s, int dtls,
                        enum sec_purpose purpose, time_t now, struct sec_verdict *v);
 
