@@ -18,6 +18,8 @@ PACKAGES=(
 	libsqlite3-dev sqlite3 libconfig-dev
 	# test tools: encoding oracle, sockets, process tools, linters
 	tshark iproute2 procps psmisc clang-format cppcheck
+	# OCSP responder and responses for the sec_mb2c tests (openssl ocsp)
+	openssl
 	# ASan daemon tests: a known LeakSanitizer hang at exit is recognised by
 	# its stack (test/robust/test_asan_daemon.sh)
 	gdb

@@ -1082,6 +1082,11 @@ int sec_check_session(const struct sec_tls_params *t, struct sec_verdict *v)
 	    t->kx != GNUTLS_KX_DHE_RSA)
 		return fail(v, "tls.suite", "negotiated %s with key exchange %s: not allowed",
 		            vname, nz(gnutls_kx_get_name(t->kx)));
+	/* a TLS 1.2 client verifies the server's certificate before the
+	 * ServerKeyExchange names the group: unknown there, bounded by the
+	 * priority string (every group GnuTLS 3.7 offers is allowed) */
+	if (!tls13 && t->group == GNUTLS_GROUP_INVALID)
+		return pass(v);
 	if (!group_allowed(t->group))
 		return fail(v, "tls.group", "negotiated %s with group %s: not allowed", vname,
 		            t->group ? nz(gnutls_group_get_name(t->group)) : "none");

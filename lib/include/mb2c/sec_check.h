@@ -106,7 +106,9 @@ void sec_tls_params_get(gnutls_session_t s, int dtls, struct sec_tls_params *t);
 /* The negotiated parameters against the same profile as the priority
  * string: TLS 1.2/1.3 (DTLS 1.2), an AEAD cipher (when known; always in
  * TLS 1.3), (EC)DHE key exchange (no static RSA), a group of 128-bit
- * strength or more (secp256r1/384r1/521r1, x25519, x448, ffdhe2048+).
+ * strength or more (secp256r1/384r1/521r1, x25519, x448, ffdhe2048+; in
+ * TLS 1.2 the group may not be known yet: a client verifies the server's
+ * certificate before the ServerKeyExchange).
  * Rules tls.version, tls.suite, tls.group. */
 int sec_check_session(const struct sec_tls_params *t, struct sec_verdict *v);
 
