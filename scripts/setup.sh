@@ -16,6 +16,8 @@ PACKAGES=(
 	libgnutls28-dev gnutls-bin libsctp-dev libgcrypt20-dev libidn2-dev
 	# durable state and structured policy
 	libsqlite3-dev sqlite3 libconfig-dev
+	# OCSP responder queries of sec_mb2c (HTTP client)
+	libcurl4-gnutls-dev
 	# test tools: encoding oracle, sockets, process tools, linters
 	tshark iproute2 procps psmisc clang-format cppcheck
 	# OCSP responder and responses for the sec_mb2c tests (openssl ocsp)

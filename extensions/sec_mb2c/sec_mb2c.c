@@ -93,7 +93,8 @@ static void log_counters(void)
 		u += (size_t)snprintf(line + u, sizeof(line) - u, " %s=%lu", counters[i].rule,
 		                      counters[i].n);
 	pthread_mutex_unlock(&count_lock);
-	fd_log_notice("sec_mb2c: counters:%s", line[0] ? line : " none");
+	fd_log_notice("sec_mb2c: counters:%s ocsp_queries=%lu ocsp_cache_hits=%lu",
+	              line[0] ? line : " none", sec_ocsp_queries(), sec_ocsp_cache_hits());
 }
 
 static struct sec_conf *conf_get(void)

@@ -78,6 +78,10 @@ static const char *const top_keys[] = {"mode",
                                        "ocsp_stapling",
                                        "ocsp_unknown",
                                        "ocsp_staple_file",
+                                       "ocsp_query",
+                                       "ocsp_responder",
+                                       "ocsp_timeout_ms",
+                                       "ocsp_unreachable",
                                        NULL};
 static const char *const peer_keys[] = {"identity", "pattern", "role", "ca", "pin",
                                         "relay",    "trusted", "from", NULL};
@@ -469,6 +473,23 @@ int sec_conf_load_opts(const char *path, const struct sec_load_opts *o, struct s
 	if ((ret = enum_key(&x, &cf, "ocsp_stapling", ocsp_modes, &c->ocsp_stapling)) ||
 	    (ret = enum_key(&x, &cf, "ocsp_unknown", unknown_modes, &c->ocsp_unknown_accept)))
 		goto out;
+	static const char *const unreach_modes[] = {"refuse", "accept", NULL};
+	unsigned oms = 2000;
+	const char *responder = NULL;
+	if ((ret = mb2c_conf_bool(&x, root, "ocsp_query", &c->ocsp_query)) ||
+	    (ret = mb2c_conf_uint(&x, root, "ocsp_timeout_ms", 100, 60000, &oms)) ||
+	    (ret = enum_key(&x, &cf, "ocsp_unreachable", unreach_modes,
+	                    &c->ocsp_unreachable_accept)))
+		goto out;
+	c->ocsp_timeout_ms = oms;
+	if (config_lookup_string(&cf, "ocsp_responder", &responder) == CONFIG_TRUE) {
+		if (strncmp(responder, "http://", 7) && strncmp(responder, "https://", 8)) {
+			ret = mb2c_conf_bad(&x, config_lookup(&cf, "ocsp_responder"),
+			                    "ocsp_responder must be an http:// or https:// URL");
+			goto out;
+		}
+		c->ocsp_responder = strdup(responder);
+	}
 	const char *staple = NULL;
 	if (config_lookup_string(&cf, "ocsp_staple_file", &staple) == CONFIG_TRUE) {
 		c->ocsp_staple_file = strdup(staple);
@@ -596,6 +617,7 @@ void sec_conf_free(struct sec_conf *c)
 	free(c->stamps);
 	free(c->ocsp_staple_file);
 	gnutls_free(c->ocsp_staple.data);
+	free(c->ocsp_responder);
 	free(c->path);
 	memset(c, 0, sizeof(*c));
 }
@@ -845,18 +867,19 @@ int sec_accept_session(const struct sec_conf *c, gnutls_session_t s, int dtls,
 	const gnutls_datum_t *chain = gnutls_certificate_get_peers(s, &n);
 	if (sec_accept_handshake(c, t.version, dtls, chain, n, purpose, now, v))
 		return -1;
-	if (!c->ocsp_stapling)
-		return 0;
 	gnutls_datum_t staple = {NULL, 0};
-	int has = gnutls_ocsp_status_request_get2(s, 0, &staple) == 0 && staple.size;
-	if (!has) {
-		/* servers staple; a TLS client staples only in TLS 1.3, if at all */
-		if (c->ocsp_stapling == 2 && purpose == SEC_PEER_SERVER)
-			return refuse(v, "ocsp.missing", "%s",
-			              "no stapled OCSP response (ocsp_stapling = \"require\")");
-		return 0;
-	}
-	return sec_check_staple(c, &staple, chain, n, now, v);
+	int has = c->ocsp_stapling && gnutls_ocsp_status_request_get2(s, 0, &staple) == 0 &&
+	          staple.size;
+	if (has)
+		return sec_check_staple(c, &staple, chain, n, now, v);
+	/* nothing stapled (servers staple; a TLS client only in TLS 1.3, if at
+	 * all): ask the responder, or refuse when stapling is required */
+	if (c->ocsp_query)
+		return sec_ocsp_query_check(c, chain, n, now, v);
+	if (c->ocsp_stapling == 2 && purpose == SEC_PEER_SERVER)
+		return refuse(v, "ocsp.missing", "%s",
+		              "no stapled OCSP response (ocsp_stapling = \"require\")");
+	return 0;
 }
 
 int sec_find_issuer(const struct sec_conf *c, const gnutls_datum_t *chain, unsigned n,

@@ -9,11 +9,16 @@
 # - servers (gnutls-serv) stapling a revoked response (TLS 1.3 and 1.2), an
 #   unknown one, or none: the GCS AS refuses each in the handshake with the
 #   rule named (ocsp.revoked, ocsp.unknown, ocsp.missing);
-# - a BM-SC whose staple file says revoked does not staple it (own.ocsp).
+# - a BM-SC whose staple file says revoked does not staple it (own.ocsp);
+# - responder queries (ocsp_query) by a BM-SC for its TLS clients, to a real
+#   openssl responder on loopback: good over TLS 1.3 (one query) and 1.2 (from
+#   the cache: no query), revoked, unknown refused; responder stopped: a new
+#   certificate is refused (ocsp.unreachable), the cached one still accepted.
 # usage: test_sec_ocsp.sh SRC BUILD
 set -uo pipefail
 SRC=$1
 FDX=$2/fdx
+BIN=$2/bin
 . "$SRC/test/lib/common.sh"
 . "$SRC/test/lib/pki.sh"
 PRIO=$(cat "$SRC/profiles/tls/3gpp-tls-profile.prio")
@@ -30,6 +35,7 @@ mkdir -p "$P"
 	pki_leaf bmsc bmsc.mb2c.lab "$EC"
 	pki_leaf bmsc2 bmsc2.mb2c.lab "$EC"
 	pki_leaf gcsas gcsas.mb2c.lab "$EC"
+	for g in 1 2 3 4; do pki_leaf "gcs$g" "gcs$g.mb2c.lab" "$EC"; done
 ) || { echo "certificate generation failed"; exit 1; }
 
 # index lines of openssl's responder: V (valid) or R (revoked)
@@ -184,4 +190,65 @@ check "a revoked own response is not stapled: WARN rule=own.ocsp" \
 stop_daemon bmsc2
 stop_daemon bmsc
 check "BM-SC stops cleanly" test "$STOP_RC" = 0
+
+# ---- responder queries: a BM-SC asks about its TLS clients
+{ idx gcs1 V; idx gcs2 R; } >"$P/q.idx" # gcs3, gcs4: unknown to the responder
+QPORT=$(free_port)
+openssl ocsp -index "$P/q.idx" -port "$QPORT" -rsigner "$P/ca.pem" -rkey "$P/ca.key" \
+	-CA "$P/ca.pem" -ndays 1 >"$T/responder-q.log" 2>&1 &
+RPID=$!
+DAEMON_PIDS+=("$RPID")
+for ((i = 0; i < 200; i++)); do
+	ss -Hltn "sport = :$QPORT" | grep -q . && break
+	sleep 0.05
+done
+bmsc_conf bmscq bmsc.mb2c.lab bmsc "$SPORT" "$PRIO" enforce good.der
+cat >"$T/sec_bmscq.conf" <<C
+mode = "enforce";
+ocsp_query = true;
+ocsp_responder = "http://127.0.0.1:$QPORT";
+ocsp_timeout_ms = 2000;
+peers = ( { pattern = "gcs*.mb2c.lab"; role = "gcs-as"; } );
+C
+start_daemon bmscq "$T/bmscq.conf"
+wait_log "$T/bmscq.log" "daemon initialized" 15
+for ((i = 0; i < 100; i++)); do
+	ss -Hltn "sport = :$SPORT" | grep -q . && break
+	sleep 0.05
+done
+raw() { # NAME CERT [options...]
+	local name=$1 cert=$2
+	shift 2
+	"$BIN/raw_cer_client" --ca "$P/ca.pem" --cert "$P/$cert.pem" --key "$P/$cert.key" \
+		--prio "${RAWPRIO:-$PRIO}" --origin-host "$cert.mb2c.lab" --timeout 8 --gar --send-dpr "$@" \
+		127.0.0.1 "$SPORT" >"$T/$name.out" 2>&1
+	echo $? >"$T/$name.rc"
+}
+rc_of() { cat "$T/$1.rc"; }
+Q=$T/bmscq.log
+raw q13 gcs1
+check "query, good, TLS 1.3: accepted (exit $(rc_of q13))" test "$(rc_of q13)" = 0
+RAWPRIO="$PRIO:-VERS-TLS1.3" raw q12 gcs1
+check "same certificate, TLS 1.2: accepted (exit $(rc_of q12)), answer from the cache" \
+	test "$(rc_of q12)" = 0
+raw qrev gcs2
+check "query, revoked: refused (exit $(rc_of qrev)), rule ocsp.revoked" \
+	bash -c "[ $(rc_of qrev) != 0 ]" && grep -q "REJECT handshake peer=gcs2.mb2c.lab .*rule=ocsp.revoked" "$Q"
+raw qunk gcs3
+check "query, unknown: refused (exit $(rc_of qunk)), rule ocsp.unknown" \
+	bash -c "[ $(rc_of qunk) != 0 ]" && grep -q "REJECT handshake peer=gcs3.mb2c.lab .*rule=ocsp.unknown" "$Q"
+kill "$RPID" 2>/dev/null
+wait "$RPID" 2>/dev/null
+raw qdown gcs4
+check "responder stopped, new certificate: refused (exit $(rc_of qdown)), rule ocsp.unreachable" \
+	bash -c "[ $(rc_of qdown) != 0 ]" && grep -q "REJECT handshake peer=gcs4.mb2c.lab .*rule=ocsp.unreachable" "$Q"
+raw qcached gcs1
+check "responder stopped, cached good answer (bounded by nextUpdate): accepted (exit $(rc_of qcached))" \
+	test "$(rc_of qcached)" = 0
+kill -USR1 "$PID_bmscq"
+wait_log "$Q" "sec_mb2c: counters:" 10
+grep "sec_mb2c: counters:" "$Q" | tail -1
+check "4 queries for 6 handshakes: the cache answered 2 (ocsp_queries=4 ocsp_cache_hits=2)" \
+	grep -q "ocsp_queries=4 ocsp_cache_hits=2" "$Q"
+stop_daemon bmscq
 finish

@@ -79,6 +79,12 @@ struct sec_conf {
 	int ocsp_unknown_accept;    /* "unknown" status: 0 refuse (default) */
 	char *ocsp_staple_file;     /* our own response to staple (DER) */
 	gnutls_datum_t ocsp_staple; /* its content, read at load ({NULL,0}: none) */
+	/* OCSP responder queries when a peer stapled nothing (libcurl; a cache
+	 * bounded by each response's nextUpdate) */
+	int ocsp_query;
+	char *ocsp_responder; /* URL; NULL: the certificate's AIA */
+	unsigned ocsp_timeout_ms;
+	int ocsp_unreachable_accept; /* no answer: 0 refuse (default) */
 };
 
 /* What the transport adds to the policy file. */
@@ -157,6 +163,16 @@ int sec_accept_session(const struct sec_conf *c, gnutls_session_t s, int dtls,
  * staples nothing, rule ocsp.missing). */
 int sec_check_staple(const struct sec_conf *c, const gnutls_datum_t *staple,
                      const gnutls_datum_t *chain, unsigned n, time_t now, struct sec_verdict *v);
+/* OCSP status of chain[0] from a responder (ocsp_responder, else the AIA)
+ * or the cache: sec_ocsp_check on the answer; no answer within
+ * ocsp_timeout_ms is ocsp.unreachable (refused unless ocsp_unreachable =
+ * "accept"); ocsp.unknown as ocsp_unknown says. Blocks for the query. */
+int sec_ocsp_query_check(const struct sec_conf *c, const gnutls_datum_t *chain, unsigned n,
+                         time_t now, struct sec_verdict *v);
+unsigned long sec_ocsp_queries(void);    /* queries sent, since start */
+unsigned long sec_ocsp_cache_hits(void); /* answers taken from the cache */
+void sec_ocsp_cache_clear(void);
+
 /* The issuer of chain[0]: 0 = chain[1] (not to be freed), 1 = a copy from
  * crl_cas (gnutls_free it), -1 = unknown. */
 int sec_find_issuer(const struct sec_conf *c, const gnutls_datum_t *chain, unsigned n,
