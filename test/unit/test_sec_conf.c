@@ -134,6 +134,12 @@ static void bad_confs(void)
 	         "b18.conf:2: allow_renegotiation must be true or false"},
 	        {"peers = ();\ncrl_ca = [ \"/nonexistent.pem\" ];\n",
 	         "b19.conf:2: crl_ca: cannot read CA certificates from /nonexistent.pem"},
+	        {"peers = ();\nocsp_responder = \"ftp://x\";\n",
+	         "b20.conf:2: ocsp_responder must be an http:// or https:// URL"},
+	        {"peers = ();\nocsp_unreachable = \"maybe\";\n",
+	         "b21.conf:2: ocsp_unreachable must be \"refuse\" or \"accept\""},
+	        {"peers = ();\nocsp_staple_file = \"/nonexistent.der\";\n",
+	         "b22.conf:2: cannot read the OCSP response file /nonexistent.der"},
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		struct sec_conf c;
@@ -200,6 +206,12 @@ static void sample(const char *path)
 		CHECK_EQ(c.allow_renegotiation, 0);
 		CHECK_EQ(c.profile.check_ca_certs, 1);
 		CHECK_EQ(c.profile.max_path_length, 3);
+		CHECK_EQ(c.ocsp_stapling, 1);
+		CHECK_EQ(c.ocsp_unknown_accept, 0);
+		CHECK_EQ(c.ocsp_query, 0);
+		CHECK_EQ(c.ocsp_timeout_ms, 2000);
+		CHECK_EQ(c.ocsp_unreachable_accept, 0);
+		CHECK(c.ocsp_staple_file == NULL);
 		sec_conf_free(&c);
 	} else {
 		fprintf(stderr, "%s\n", err);
