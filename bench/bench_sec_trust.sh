@@ -122,6 +122,11 @@ round() { # round A|B: WALL[k], CPU[k] in µs per connection
 	wait_log "$T/bmsc$k.log" "sec_mb2c: counters:" 10
 	COUNTERS=$(grep "sec_mb2c: counters:" "$T/bmsc$k.log" | tail -1)
 	stop_daemon "bmsc$k"
+	[ "$STOP_RC" = 0 ] || {
+		tail -20 "$T/bmsc$k.log" >&2
+		echo "bench_sec_trust: the $k BM-SC exited with $STOP_RC" >&2
+		return 1
+	}
 	rm -f "$T/bmsc$k.log"
 	WALL[$k]=$(((${t1/./} - ${t0/./}) / M))
 	CPU[$k]=$(((c1 - c0) / M))

@@ -982,6 +982,7 @@ static int sec_entry(char *conffile)
 		gnutls_certificate_set_verify_function(fd_g_config->cnf_sec_data.credentials,
 		                                       sec_verify);
 		own_staple_ok = own_staple_judge(c);
+		own_expiry_check(c->expiry_warning_days);
 		if ((ret = gnutls_certificate_set_ocsp_status_request_function2(
 		             fd_g_config->cnf_sec_data.credentials, 0, own_staple, NULL)) < 0)
 			fd_log_error("sec_mb2c: cannot staple OCSP responses: %s",

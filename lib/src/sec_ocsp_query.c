@@ -17,10 +17,14 @@
 #define CACHE_SLOTS 256
 #define RESP_MAX    (64 * 1024)
 
+/* The verdict on a verified response, kept until its nextUpdate: the
+ * signature is verified once, not at every handshake. */
 static struct {
-	char key[65];        /* SHA-256 of the certificate */
-	gnutls_datum_t resp; /* DER response */
-	time_t next_update;  /* valid until */
+	char key[65];       /* SHA-256 of the certificate; "" = free */
+	time_t next_update; /* valid until */
+	int ret;            /* sec_ocsp_check's result */
+	const char *rule;   /* a static rule name */
+	char text[256];
 } cache[CACHE_SLOTS];
 static pthread_mutex_t cache_lock = PTHREAD_MUTEX_INITIALIZER;
 static atomic_ulong n_queries, n_cache_hits;
@@ -44,51 +48,45 @@ unsigned long sec_ocsp_cache_hits(void)
 void sec_ocsp_cache_clear(void)
 {
 	pthread_mutex_lock(&cache_lock);
-	for (int i = 0; i < CACHE_SLOTS; i++) {
-		gnutls_free(cache[i].resp.data);
-		memset(&cache[i], 0, sizeof(cache[i]));
-	}
+	memset(cache, 0, sizeof(cache));
 	pthread_mutex_unlock(&cache_lock);
 }
 
-/* a copy of the cached response for key, if still before its nextUpdate */
-static int cache_get(const char *key, time_t now, gnutls_datum_t *out)
+/* the cached verdict for key, if still before its nextUpdate */
+static int cache_get(const char *key, time_t now, struct sec_verdict *v, int *ret)
 {
 	int found = 0;
 	pthread_mutex_lock(&cache_lock);
 	for (int i = 0; i < CACHE_SLOTS; i++)
-		if (!strcmp(cache[i].key, key) && cache[i].resp.size &&
-		    now <= cache[i].next_update) {
-			out->data = gnutls_malloc(cache[i].resp.size);
-			if (out->data) {
-				memcpy(out->data, cache[i].resp.data, cache[i].resp.size);
-				out->size = cache[i].resp.size;
-				found = 1;
-			}
+		if (cache[i].key[0] && !strcmp(cache[i].key, key) && now <= cache[i].next_update) {
+			*ret = cache[i].ret;
+			v->ok = cache[i].ret == 0;
+			v->rule = cache[i].rule;
+			memcpy(v->text, cache[i].text, sizeof(v->text));
+			v->warn = NULL;
+			v->warn_text[0] = 0;
+			found = 1;
 			break;
 		}
 	pthread_mutex_unlock(&cache_lock);
 	return found;
 }
 
-static void cache_put(const char *key, const gnutls_datum_t *resp, time_t next_update, time_t now)
+static void cache_put(const char *key, time_t next_update, int ret, const struct sec_verdict *v,
+                      time_t now)
 {
 	int slot = -1;
 	pthread_mutex_lock(&cache_lock);
 	for (int i = 0; i < CACHE_SLOTS && slot < 0; i++)
-		if (!strcmp(cache[i].key, key) || !cache[i].resp.size || cache[i].next_update < now)
+		if (!cache[i].key[0] || !strcmp(cache[i].key, key) || cache[i].next_update < now)
 			slot = i;
 	if (slot < 0)
-		slot = (int)((unsigned)key[0] % CACHE_SLOTS); /* full: replace one */
-	gnutls_free(cache[slot].resp.data);
-	memset(&cache[slot], 0, sizeof(cache[slot]));
-	cache[slot].resp.data = gnutls_malloc(resp->size);
-	if (cache[slot].resp.data) {
-		memcpy(cache[slot].resp.data, resp->data, resp->size);
-		cache[slot].resp.size = resp->size;
-		memcpy(cache[slot].key, key, sizeof(cache[slot].key));
-		cache[slot].next_update = next_update;
-	}
+		slot = (int)((unsigned char)key[0] % CACHE_SLOTS); /* full: replace one */
+	memcpy(cache[slot].key, key, sizeof(cache[slot].key));
+	cache[slot].next_update = next_update;
+	cache[slot].ret = ret;
+	cache[slot].rule = v->rule;
+	memcpy(cache[slot].text, v->text, sizeof(cache[slot].text));
 	pthread_mutex_unlock(&cache_lock);
 }
 
@@ -219,38 +217,37 @@ int sec_ocsp_query_check(const struct sec_conf *c, const gnutls_datum_t *chain, 
 		snprintf(v->text, sizeof(v->text), "OCSP query: the issuer is not known");
 		goto decide;
 	}
-	if (cache_get(key, now, &resp)) {
+	if (cache_get(key, now, v, &ret)) {
 		atomic_fetch_add(&n_cache_hits, 1);
-	} else {
-		if (gnutls_x509_crt_init(&crt) || gnutls_x509_crt_init(&issuer) ||
-		    gnutls_x509_crt_import(crt, &chain[0], GNUTLS_X509_FMT_DER) ||
-		    gnutls_x509_crt_import(issuer, &issuer_der, GNUTLS_X509_FMT_DER)) {
-			v->ok = 0;
-			v->rule = "cert.parse";
-			snprintf(v->text, sizeof(v->text), "certificate or issuer does not parse");
-			goto out;
-		}
-		if (responder_url(c, crt, url, sizeof(url))) {
-			v->ok = 0;
-			v->rule = "ocsp.unreachable";
-			snprintf(v->text, sizeof(v->text),
-			         "OCSP query: no responder (no ocsp_responder, no AIA OCSP URI)");
-			goto decide;
-		}
-		if (query(url, crt, issuer, c->ocsp_timeout_ms, &resp, err, sizeof(err))) {
-			v->ok = 0;
-			v->rule = "ocsp.unreachable";
-			snprintf(v->text, sizeof(v->text), "OCSP query: %s", err);
-			goto decide;
-		}
+		goto decide;
+	}
+	if (gnutls_x509_crt_init(&crt) || gnutls_x509_crt_init(&issuer) ||
+	    gnutls_x509_crt_import(crt, &chain[0], GNUTLS_X509_FMT_DER) ||
+	    gnutls_x509_crt_import(issuer, &issuer_der, GNUTLS_X509_FMT_DER)) {
+		v->ok = 0;
+		v->rule = "cert.parse";
+		snprintf(v->text, sizeof(v->text), "certificate or issuer does not parse");
+		goto out;
+	}
+	if (responder_url(c, crt, url, sizeof(url))) {
+		v->ok = 0;
+		v->rule = "ocsp.unreachable";
+		snprintf(v->text, sizeof(v->text),
+		         "OCSP query: no responder (no ocsp_responder, no AIA OCSP URI)");
+		goto decide;
+	}
+	if (query(url, crt, issuer, c->ocsp_timeout_ms, &resp, err, sizeof(err))) {
+		v->ok = 0;
+		v->rule = "ocsp.unreachable";
+		snprintf(v->text, sizeof(v->text), "OCSP query: %s", err);
+		goto decide;
 	}
 	ret = sec_ocsp_check(&resp, &chain[0], &issuer_der, now, &next, v);
-	/* cache what the responder said while it is current (also revoked /
-	 * unknown answers): nextUpdate bounds it */
-	if (v->rule && strcmp(v->rule, "ocsp.parse") && strcmp(v->rule, "ocsp.signature") &&
-	    strcmp(v->rule, "ocsp.mismatch") && strcmp(v->rule, "ocsp.status") &&
-	    strcmp(v->rule, "ocsp.stale") && next != (time_t)-1)
-		cache_put(key, &resp, next, now);
+	/* cache what a verified, current response said (also revoked /
+	 * unknown), until its nextUpdate */
+	if ((!ret || !strcmp(v->rule, "ocsp.revoked") || !strcmp(v->rule, "ocsp.unknown")) &&
+	    next != (time_t)-1)
+		cache_put(key, next, ret, v, now);
 decide:
 	if (ret && v->rule &&
 	    ((!strcmp(v->rule, "ocsp.unknown") && c->ocsp_unknown_accept) ||

@@ -251,4 +251,5 @@ grep "sec_mb2c: counters:" "$Q" | tail -1
 check "4 queries for 6 handshakes: the cache answered 2 (ocsp_queries=4 ocsp_cache_hits=2)" \
 	grep -q "ocsp_queries=4 ocsp_cache_hits=2" "$Q"
 stop_daemon bmscq
+check "the querying BM-SC stops cleanly (exit $STOP_RC)" test "$STOP_RC" = 0
 finish
