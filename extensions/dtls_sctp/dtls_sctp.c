@@ -884,6 +884,14 @@ static int dtls_entry(char *conffile)
 {
 	if (load_conf(conffile))
 		return EINVAL;
+	/* the DTLS priority against the TS 33.210 6.2 profile (DTLS 1.2 and the
+	 * mandatory TLS 1.2 suites and group), as sec_mb2c audits TLS_Prio */
+	struct sec_verdict pv;
+	if (sec_check_priority_dtls(DSIO_PRIO, &pv)) {
+		fd_log_error("dtls_sctp: start-up audit FAILED rule=%s: DTLS priority: %s", pv.rule,
+		             pv.text);
+		return EINVAL;
+	}
 	if (cf.sec_policy[0]) {
 		if (pol_load("load"))
 			return EINVAL;

@@ -1019,6 +1019,10 @@ void fd_ext_fini(void)
 	if (hook_hdl)
 		fd_hook_unregister(hook_hdl);
 	log_counters();
+	pthread_mutex_lock(&out_lock);
+	for (int i = 0; i < OUT_SLOTS; i++)
+		out_free(i); /* server chains of outbound handshakes that never reached CEA */
+	pthread_mutex_unlock(&out_lock);
 	if (cur) {
 		sec_conf_free(cur);
 		free(cur);
