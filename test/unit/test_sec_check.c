@@ -13,6 +13,7 @@
 
 #include <mb2c/sec_check.h>
 #include <mb2c/sec_policy.h>
+#include "dtls_sctp_io.h" /* DSIO_PRIO: the DTLS front end's priority */
 #include "tcheck.h"
 
 static const char *dir;
@@ -609,6 +610,7 @@ static void test_priority(void)
 	snprintf(buf, sizeof(buf), "%s:-VERS-ALL:+VERS-DTLS1.2", project);
 	CHECK_EQ(sec_check_priority_dtls(buf, NULL), 0);
 	CHECK_EQ(sec_check_priority_dtls(project, NULL), -1);
+	CHECK_EQ(sec_check_priority_dtls(DSIO_PRIO, NULL), 0); /* audited by dtls_sctp.fdx */
 	expect_prio("NONE", "NONE", "prio.parse", "offset 0 (\"NONE\")");
 	expect_prio("NORMAL:+BOGUS", "NORMAL:+BOGUS", "prio.parse", "offset 7 (\"+BOGUS\")");
 	expect_prio("empty", "", "prio.parse", NULL);
