@@ -21,8 +21,12 @@ PACKAGES=(
 	# rt_mb2c's shared ownership store (store = "postgresql"): libpq, and the
 	# server the tests start as an unprivileged user (initdb + pg_ctl)
 	libpq-dev postgresql
+	# OCSP responder queries of sec_mb2c (HTTP client)
+	libcurl4-gnutls-dev
 	# test tools: encoding oracle, sockets, process tools, linters
 	tshark iproute2 procps psmisc clang-format cppcheck
+	# OCSP responder and responses for the sec_mb2c tests (openssl ocsp)
+	openssl
 	# ASan daemon tests: a known LeakSanitizer hang at exit is recognised by
 	# its stack (test/robust/test_asan_daemon.sh)
 	gdb

@@ -28,6 +28,7 @@
 #include <netinet/tcp.h>
 #include <poll.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -47,6 +48,7 @@
 #include "dtls_frame.h"
 #include "dtls_sctp_io.h"
 #include <mb2c/sec_check.h>
+#include <mb2c/sec_policy.h>
 
 #define MAX_ASSOCS_LIMIT 64
 
@@ -61,7 +63,14 @@ static struct {
 	char cert[512], key[512], ca[512];
 	unsigned max_assocs;
 	unsigned handshake_timeout_ms;
+	char sec_policy[512]; /* sec_mb2c's policy file: "" = DEFAULT profile only */
 } cf;
+
+/* sec_mb2c's policy (sec_policy key): the one acceptance path of every
+ * transport (sec_accept_session, sec_accept_identity); reloaded on SIGUSR1
+ * and when its files change, a failed reload keeps it */
+static struct sec_conf *pol;
+static pthread_rwlock_t pol_lock = PTHREAD_RWLOCK_INITIALIZER;
 
 static gnutls_certificate_credentials_t cred;
 static int lfd = -1;
@@ -165,7 +174,8 @@ static int load_conf(const char *path)
 	    conf_str(&c, "peer_identity", cf.peer_identity, sizeof(cf.peer_identity), NULL) ||
 	    conf_str(&c, "tls_cert", cf.cert, sizeof(cf.cert), g->cnf_sec_data.cert_file) ||
 	    conf_str(&c, "tls_key", cf.key, sizeof(cf.key), g->cnf_sec_data.key_file) ||
-	    conf_str(&c, "tls_ca", cf.ca, sizeof(cf.ca), g->cnf_sec_data.ca_file))
+	    conf_str(&c, "tls_ca", cf.ca, sizeof(cf.ca), g->cnf_sec_data.ca_file) ||
+	    conf_str(&c, "sec_policy", cf.sec_policy, sizeof(cf.sec_policy), NULL))
 		goto out;
 	cf.max_assocs = 16;
 	if (config_lookup_int(&c, "max_associations", &v)) {
@@ -221,8 +231,64 @@ struct hs_ctx {
 	char text[256];
 };
 
+/* loads (or reloads) the policy; 0, or -1 with the old one kept */
+static int pol_load(const char *why)
+{
+	struct sec_conf *n = calloc(1, sizeof(*n));
+	struct sec_load_opts o = {cf.ca};
+	char err[512];
+	if (!n || sec_conf_load_opts(cf.sec_policy, &o, n, err, sizeof(err))) {
+		fd_log_error("dtls_sctp: %s of the policy refused%s: %s", why,
+		             pol ? ", the previous policy stays" : "", n ? err : "out of memory");
+		free(n);
+		pthread_rwlock_wrlock(&pol_lock);
+		if (pol)
+			sec_conf_restamp(pol); /* not retried until a file changes again */
+		pthread_rwlock_unlock(&pol_lock);
+		return -1;
+	}
+	pthread_rwlock_wrlock(&pol_lock);
+	struct sec_conf *old = pol;
+	pol = n;
+	pthread_rwlock_unlock(&pol_lock);
+	if (old) {
+		sec_conf_free(old);
+		free(old);
+	}
+	fd_log_notice("dtls_sctp: policy %s (%s): %zu peers, %u CRLs", cf.sec_policy, why,
+	              n->n_peers, n->n_crls);
+	return 0;
+}
+
+static void pol_reload_signal(void)
+{
+	if (cf.sec_policy[0])
+		pol_load("SIGUSR1 reload");
+}
+
+static void pol_maybe_reload(void)
+{
+	static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+	static time_t last;
+	time_t now = time(NULL);
+	if (!cf.sec_policy[0] || pthread_mutex_trylock(&lock))
+		return;
+	pthread_rwlock_rdlock(&pol_lock);
+	unsigned every = pol ? pol->reload_check_seconds : 0;
+	int changed = every && now - last >= (time_t)every && sec_conf_files_changed(pol);
+	pthread_rwlock_unlock(&pol_lock);
+	if (every && now - last >= (time_t)every)
+		last = now;
+	if (changed)
+		pol_load("file change reload");
+	pthread_mutex_unlock(&lock);
+}
+
 /* inside the handshake: chain trust (GnuTLS, plus the host name outbound),
- * then sec_mb2c's TS 33.310 profile of the peer certificate */
+ * then sec_mb2c's acceptance path: with sec_policy, sec_accept_session
+ * (negotiated parameters, the policy's whole-chain profile, CRLs) and
+ * outbound sec_accept_identity (listed, SAN, pin, CA); without it the
+ * DEFAULT TS 33.310 profile of the peer certificate */
 static int verify_peer(gnutls_session_t s)
 {
 	struct hs_ctx *h = gnutls_session_get_ptr(s);
@@ -239,6 +305,31 @@ static int verify_peer(gnutls_session_t s)
 		h->rule = "cert.none";
 		snprintf(h->text, sizeof(h->text), "no certificate presented");
 		return GNUTLS_E_CERTIFICATE_ERROR;
+	}
+	if (cf.sec_policy[0]) {
+		struct sec_verdict v = {1, NULL, "", NULL, ""};
+		pol_maybe_reload();
+		pthread_rwlock_rdlock(&pol_lock);
+		int bad = sec_accept_session(pol, s, 1,
+		                             h->outbound ? SEC_PEER_SERVER : SEC_PEER_CLIENT,
+		                             time(NULL), &v) ||
+		          (h->outbound && sec_accept_identity(pol, h->identity, chain, n, &v));
+		int enforce = pol->enforce;
+		pthread_rwlock_unlock(&pol_lock);
+		if (!bad && v.warn)
+			fd_log_notice("dtls_sctp: WARN handshake rule=%s: %s (%s)", v.warn,
+			              v.warn_text, mode_name());
+		if (bad) {
+			h->rule = v.rule ? v.rule : "cert.profile";
+			snprintf(h->text, sizeof(h->text), "%s", v.text);
+			if (enforce)
+				return GNUTLS_E_CERTIFICATE_ERROR;
+			fd_log_notice("dtls_sctp: MONITOR would reject handshake rule=%s: %s (%s)",
+			              h->rule, h->text, mode_name());
+			h->rule = NULL;
+			h->text[0] = 0;
+		}
+		return 0;
 	}
 	struct sec_profile p;
 	struct sec_verdict v;
@@ -634,7 +725,7 @@ static void *assoc_main(void *arg)
 		       !atomic_load(&stopping));
 		unsigned n = 0;
 		const gnutls_datum_t *chain = gnutls_certificate_get_peers(s, &n);
-		struct sec_verdict v = {0, NULL, ""};
+		struct sec_verdict v = {0, NULL, "", NULL, ""};
 		if (first_len <= 0 ||
 		    dtls_frame_check_record(first, (size_t)first_len, DTLS_FRAME_MAX) ||
 		    first[4] != 0x80 || first[5] != 0 || first[6] != 1 || first[7] != 1 ||
@@ -645,10 +736,28 @@ static void *assoc_main(void *arg)
 			        a->id, a->addr);
 			goto refuse;
 		}
-		if (!chain || !n || sec_cert_names(&chain[0], a->peer, 0, &v) != 1) {
-			fd_log_error("dtls_sctp: REJECT assoc %u peer=%s addr=%s rule=id.mismatch: "
+		int id_bad;
+		if (cf.sec_policy[0]) {
+			/* listed peer, dNSName SAN (policy's wildcard rule), pin, CA */
+			pthread_rwlock_rdlock(&pol_lock);
+			id_bad = !chain || !n || sec_accept_identity(pol, a->peer, chain, n, &v);
+			if (id_bad && !pol->enforce) {
+				fd_log_notice("dtls_sctp: MONITOR would reject assoc %u peer=%s "
+				              "rule=%s: %s",
+				              a->id, a->peer, v.rule ? v.rule : "cert.none",
+				              v.text);
+				id_bad = 0;
+			}
+			pthread_rwlock_unlock(&pol_lock);
+		} else {
+			id_bad = !chain || !n || sec_cert_names(&chain[0], a->peer, 0, &v) != 1;
+			if (id_bad)
+				v.rule = "id.mismatch";
+		}
+		if (id_bad) {
+			fd_log_error("dtls_sctp: REJECT assoc %u peer=%s addr=%s rule=%s: "
 			             "%s",
-			             a->id, a->peer, a->addr,
+			             a->id, a->peer, a->addr, v.rule ? v.rule : "id.mismatch",
 			             v.text[0] ? v.text : "no certificate");
 			goto refuse;
 		}
@@ -775,6 +884,23 @@ static int dtls_entry(char *conffile)
 {
 	if (load_conf(conffile))
 		return EINVAL;
+	/* the DTLS priority against the TS 33.210 6.2 profile (DTLS 1.2 and the
+	 * mandatory TLS 1.2 suites and group), as sec_mb2c audits TLS_Prio */
+	struct sec_verdict pv;
+	if (sec_check_priority_dtls(DSIO_PRIO, &pv)) {
+		fd_log_error("dtls_sctp: start-up audit FAILED rule=%s: DTLS priority: %s", pv.rule,
+		             pv.text);
+		return EINVAL;
+	}
+	if (cf.sec_policy[0]) {
+		if (pol_load("load"))
+			return EINVAL;
+		if (fd_event_trig_regcb(SIGUSR1, "dtls_sctp", pol_reload_signal))
+			return EINVAL;
+	} else {
+		fd_log_notice("dtls_sctp: no sec_policy: the DEFAULT TS 33.310 profile only (no "
+		              "CRLs, pins, per-peer CAs or the policy's peer list)");
+	}
 	int auth = dsio_auth_enabled();
 	if (auth != 1) {
 		fd_log_error("dtls_sctp: refusing to start: %s; DTLS/SCTP requires SCTP-AUTH for "
@@ -834,6 +960,11 @@ void fd_ext_fini(void)
 	if (cred)
 		gnutls_certificate_free_credentials(cred);
 	cred = NULL;
+	if (pol) {
+		sec_conf_free(pol);
+		free(pol);
+		pol = NULL;
+	}
 }
 
 MB2C_EXTENSION_ENTRY("dtls_sctp", dtls_entry)

@@ -106,7 +106,8 @@ static void log_counters(void)
 		u += (size_t)snprintf(line + u, sizeof(line) - u, " %s=%lu", counters[i].rule,
 		                      counters[i].n);
 	pthread_mutex_unlock(&count_lock);
-	fd_log_notice("sec_mb2c: counters:%s", line[0] ? line : " none");
+	fd_log_notice("sec_mb2c: counters:%s ocsp_queries=%lu ocsp_cache_hits=%lu",
+	              line[0] ? line : " none", sec_ocsp_queries(), sec_ocsp_cache_hits());
 }
 
 static struct sec_conf *conf_get(void)
@@ -137,6 +138,26 @@ static int audit_fail(const struct sec_conf *c, int *fails, const char *rule, co
 		              what);
 	(*fails)++;
 	return 0;
+}
+
+static void expiry_check(const char *whose, const gnutls_datum_t *der, unsigned warn_days);
+
+/* the own certificate (TLS_Cred, first of the file) against expiry_warning_days */
+static void own_expiry_check(unsigned warn_days)
+{
+	const char *file = fd_g_config->cnf_sec_data.cert_file;
+	gnutls_datum_t pem = {NULL, 0}, der = {NULL, 0};
+	gnutls_x509_crt_t crt = NULL;
+	if (!file || !warn_days || gnutls_load_file(file, &pem) < 0)
+		return;
+	if (!gnutls_x509_crt_init(&crt) &&
+	    !gnutls_x509_crt_import(crt, &pem, GNUTLS_X509_FMT_PEM) &&
+	    !gnutls_x509_crt_export2(crt, GNUTLS_X509_FMT_DER, &der))
+		expiry_check("own", &der, warn_days);
+	if (crt)
+		gnutls_x509_crt_deinit(crt);
+	gnutls_free(der.data);
+	gnutls_free(pem.data);
 }
 
 static void audit_own_cert(const struct sec_conf *c, int *fails)
@@ -225,25 +246,193 @@ static int audit_config(const struct sec_conf *c)
 
 /* ---------------------------------------------------------------- handshake */
 
+static void sec_reload(void);
+
+/* The files of the policy (conf, CRLs, CAs) are re-checked at most every
+ * reload_check_seconds, from the handshake path: a changed file reloads the
+ * policy as SIGUSR1 does (a failed reload keeps the old one). */
+static void maybe_reload(void)
+{
+	static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+	static time_t last;
+	time_t now = time(NULL);
+	if (pthread_mutex_trylock(&lock))
+		return; /* another thread is checking */
+	struct sec_conf *c = conf_get();
+	unsigned every = c->reload_check_seconds;
+	int changed = every && now - last >= (time_t)every && sec_conf_files_changed(c);
+	conf_put();
+	if (every && now - last >= (time_t)every)
+		last = now;
+	static long own_day;
+	if (own_day != (long)(now / 86400)) {
+		own_day = (long)(now / 86400);
+		c = conf_get();
+		unsigned days = c->expiry_warning_days;
+		conf_put();
+		own_expiry_check(days);
+	}
+	if (changed) {
+		fd_log_notice("sec_mb2c: a policy file changed: reloading");
+		sec_reload();
+	}
+	pthread_mutex_unlock(&lock);
+}
+
+/* Expiry warnings: a certificate (own or peer) expiring within
+ * expiry_warning_days is logged once a day and counted (cert.expiring). */
+#define EXPIRY_SLOTS 32
+static struct {
+	char fp[17];
+	long day;
+} expiry_seen[EXPIRY_SLOTS];
+static pthread_mutex_t expiry_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static void expiry_check(const char *whose, const gnutls_datum_t *der, unsigned warn_days)
+{
+	time_t now = time(NULL);
+	long left = sec_cert_days_left(der, now);
+	char fp[65], names[200] = "";
+	if (!warn_days || left < 0 || left >= (long)warn_days || sec_cert_sha256(der, fp))
+		return;
+	fp[16] = 0;
+	long today = (long)(now / 86400);
+	int slot = -1, due = 1;
+	pthread_mutex_lock(&expiry_lock);
+	for (int i = 0; i < EXPIRY_SLOTS; i++) {
+		if (!strcmp(expiry_seen[i].fp, fp)) {
+			slot = i;
+			due = expiry_seen[i].day != today;
+			break;
+		}
+		if (slot < 0 && (!expiry_seen[i].fp[0] || expiry_seen[i].day != today))
+			slot = i;
+	}
+	if (due && slot >= 0) {
+		memcpy(expiry_seen[slot].fp, fp, sizeof(expiry_seen[slot].fp));
+		expiry_seen[slot].day = today;
+	}
+	pthread_mutex_unlock(&expiry_lock);
+	if (!due)
+		return;
+	sec_cert_dns_names(der, names, sizeof(names));
+	audit("WARN", names[0] ? names : NULL, NULL, "cert.expiring",
+	      "%s certificate (SHA-256 %s...) expires in %ld day(s) (expiry_warning_days %u)",
+	      whose, fp, left, warn_days);
+}
+
+/* Outbound: the chain of the server we connected to, kept from the verify
+ * callback (the core wipes pir_cert_list on the initiator side) until the
+ * CEA, when the configured identity is checked (sec_accept_identity). Keyed
+ * by the connection's socket. */
+#define OUT_SLOTS 16
+static struct {
+	int fd;
+	gnutls_datum_t *chain;
+	unsigned n;
+} out_chain[OUT_SLOTS];
+static pthread_mutex_t out_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static void out_free(int i)
+{
+	for (unsigned k = 0; k < out_chain[i].n; k++)
+		free(out_chain[i].chain[k].data);
+	free(out_chain[i].chain);
+	out_chain[i].chain = NULL;
+	out_chain[i].n = 0;
+	out_chain[i].fd = 0;
+}
+
+static void out_keep(int fd, const gnutls_datum_t *chain, unsigned n)
+{
+	if (fd <= 0 || !chain || !n)
+		return;
+	gnutls_datum_t *copy = calloc(n, sizeof(*copy));
+	for (unsigned k = 0; copy && k < n; k++) {
+		copy[k].data = malloc(chain[k].size ? chain[k].size : 1);
+		if (!copy[k].data) {
+			n = k;
+			break;
+		}
+		memcpy(copy[k].data, chain[k].data, chain[k].size);
+		copy[k].size = chain[k].size;
+	}
+	if (!copy)
+		return;
+	pthread_mutex_lock(&out_lock);
+	int slot = 0;
+	for (int i = 0; i < OUT_SLOTS; i++)
+		if (out_chain[i].fd == fd || !out_chain[i].chain) {
+			slot = i;
+			break;
+		}
+	out_free(slot);
+	out_chain[slot].fd = fd;
+	out_chain[slot].chain = copy;
+	out_chain[slot].n = n;
+	pthread_mutex_unlock(&out_lock);
+}
+
+/* Takes the kept chain of socket fd (the caller frees it); NULL if none. */
+static gnutls_datum_t *out_take(int fd, unsigned *n)
+{
+	gnutls_datum_t *chain = NULL;
+	*n = 0;
+	pthread_mutex_lock(&out_lock);
+	for (int i = 0; i < OUT_SLOTS; i++)
+		if (fd > 0 && out_chain[i].fd == fd && out_chain[i].chain) {
+			chain = out_chain[i].chain;
+			*n = out_chain[i].n;
+			out_chain[i].chain = NULL;
+			out_chain[i].n = 0;
+			out_chain[i].fd = 0;
+			break;
+		}
+	pthread_mutex_unlock(&out_lock);
+	return chain;
+}
+
+static void chain_free(gnutls_datum_t *chain, unsigned n)
+{
+	for (unsigned k = 0; chain && k < n; k++)
+		free(chain[k].data);
+	free(chain);
+}
+
+/* the socket number in the core's connection id ("{---T} TCP,#11->...") */
+static int cid_socket(const char *cid)
+{
+	const char *h = cid ? strchr(cid, '#') : NULL;
+	return h ? atoi(h + 1) : -1;
+}
+
 /* Our checks first (precise rule names), then the core's chain, CRL and
  * host-name checks (fd_tls_verify_credentials_2). */
 static int sec_verify(gnutls_session_t s)
 {
 	const char *cid = fd_cnx_getid(gnutls_session_get_ptr(s));
 	int inbound = cid && strstr(cid, " from [") != NULL;
+	maybe_reload();
 	struct sec_conf *c = conf_get();
-	struct sec_verdict v = {1, NULL, ""};
+	struct sec_verdict v = {1, NULL, "", NULL, ""};
 	unsigned n = 0;
 	const gnutls_datum_t *chain = gnutls_certificate_get_peers(s, &n);
-	sec_accept_handshake(c, gnutls_protocol_get_version(s), 0, chain, n,
-	                     inbound ? SEC_PEER_CLIENT : SEC_PEER_SERVER, time(NULL), &v);
+	sec_accept_session(c, s, 0, inbound ? SEC_PEER_CLIENT : SEC_PEER_SERVER, time(NULL), &v);
 	/* a certificate-less peer is left to the core (it refuses it below) */
 	if (!v.ok && v.rule && !strcmp(v.rule, "cert.none")) {
 		v.ok = 1;
 		v.rule = NULL;
 	}
 	int enforce = c->enforce;
+	unsigned warn_days = c->expiry_warning_days;
 	conf_put();
+	if (v.ok && v.warn)
+		audit("WARN handshake", NULL, cid, v.warn, "%s (%s)", v.warn_text,
+		      inbound ? "inbound" : "outbound");
+	if (v.ok && chain && n)
+		expiry_check(inbound ? "peer (inbound)" : "peer (outbound)", &chain[0], warn_days);
+	if (!inbound && chain && n)
+		out_keep(cid_socket(cid), chain, n);
 	/* the leaf's names are only for the log lines of a refusal: not parsed
 	 * again on the accept path */
 	char names[256] = "";
@@ -479,21 +668,55 @@ static void sec_hook(enum fd_hook_type type, struct msg *msg, struct peer_hdr *p
 	struct sec_conf *c = conf_get();
 	int enforce = c->enforce, drop = c->drop_untrusted;
 	if (!cea_is_ours(msg)) {
-		/* we connected out: the core bound the server certificate to the
-		 * configured identity, our verify function checked its profile */
+		/* we connected out: our verify function checked the server chain's
+		 * profile (EKU serverAuth); the configured identity is checked here
+		 * on the kept chain like an inbound one: dNSName SAN (wildcards
+		 * only if allowed; the core's own check takes them and the CN),
+		 * the entry's pin and CA */
 		const struct sec_peer *p = sec_find_peer(c, id);
+		unsigned n = 0;
+		gnutls_datum_t *chain = out_take(peer_socket(&peer->info), &n);
+		struct sec_verdict v = {1, NULL, "", NULL, ""};
+		const char *rule = NULL;
 		memset(&a, 0, sizeof(a));
 		a.role = p ? p->role : MB2C_ROLE_NONE;
 		a.via = peer->info.config.pic_flags.sec == PI_SEC_NONE ? MB2C_VIA_TRUSTED
 		                                                       : MB2C_VIA_TLS;
 		if (!p) {
+			conf_put();
+			chain_free(chain, n);
 			a.via = MB2C_VIA_NONE;
 			snprintf(a.reason, sizeof(a.reason), "peer.unknown");
+			mb2c_peerauth_set(id, &a);
+			audit("DENY outbound", id, addr, "peer.unknown", "role %s",
+			      mb2c_role_name(a.role));
+			return;
+		}
+		if (a.via == MB2C_VIA_TLS && !chain) {
+			rule = "cert.none";
+			snprintf(text, sizeof(text), "the server certificate of %s was not seen",
+			         id);
+		} else if (a.via == MB2C_VIA_TLS && sec_accept_identity(c, id, chain, n, &v)) {
+			rule = v.rule;
+			snprintf(text, sizeof(text), "%s", v.text);
 		}
 		conf_put();
+		chain_free(chain, n);
+		if (!rule) {
+			mb2c_peerauth_set(id, &a);
+			audit("ACCEPT outbound", id, addr,
+			      a.via == MB2C_VIA_TLS ? "id.bound-outbound" : "notls.trusted",
+			      "role %s", mb2c_role_name(a.role));
+			return;
+		}
+		a.via = MB2C_VIA_NONE;
+		snprintf(a.reason, sizeof(a.reason), "%s", rule);
 		mb2c_peerauth_set(id, &a);
-		audit(p ? "ACCEPT outbound" : "DENY outbound", id, addr,
-		      p ? "id.bound-by-core" : "peer.unknown", "role %s", mb2c_role_name(a.role));
+		audit(enforce ? "UNTRUSTED outbound" : "MONITOR would distrust outbound", id, addr,
+		      rule, "%s (nothing is routed to it%s)", text,
+		      enforce ? ", link dropped" : "");
+		if (enforce)
+			fd_psm_terminate(peer, "DO_NOT_WANT_TO_TALK_TO_YOU");
 		return;
 	}
 	/* responder side: also for ConnectPeer entries, which no validator sees.
@@ -669,6 +892,62 @@ static int sec_out(void *cbdata, struct msg **pmsg, struct fd_list *candidates)
 	return 0;
 }
 
+/* ------------------------------------------------------ own OCSP staple */
+
+/* The policy's ocsp_staple_file is stapled (status_request) only while it is
+ * a good, current response about our certificate: own_staple_ok, judged at
+ * every (re)load. A bad one is logged and not sent. */
+static int own_staple_ok;
+
+static int own_staple_judge(const struct sec_conf *c)
+{
+	const char *file = fd_g_config->cnf_sec_data.cert_file;
+	gnutls_datum_t pem = {NULL, 0};
+	gnutls_x509_crt_t *crts = NULL;
+	unsigned n = 0;
+	int ok = 0;
+	if (!c->ocsp_staple.size)
+		return 0;
+	if (file && gnutls_load_file(file, &pem) >= 0 &&
+	    gnutls_x509_crt_list_import2(&crts, &n, &pem, GNUTLS_X509_FMT_PEM, 0) >= 0 && n) {
+		gnutls_datum_t der[2] = {{NULL, 0}, {NULL, 0}};
+		unsigned k = n > 1 ? 2 : 1;
+		for (unsigned i = 0; i < k; i++)
+			gnutls_x509_crt_export2(crts[i], GNUTLS_X509_FMT_DER, &der[i]);
+		struct sec_verdict v = {1, NULL, "", NULL, ""};
+		if (!sec_check_staple(c, &c->ocsp_staple, der, k, time(NULL), &v))
+			ok = 1;
+		else
+			audit("WARN", fd_g_config->cnf_diamid, NULL, "own.ocsp",
+			      "ocsp_staple_file %s is not stapled: %s", c->ocsp_staple_file,
+			      v.text);
+		for (unsigned i = 0; i < k; i++)
+			gnutls_free(der[i].data);
+		for (unsigned i = 0; i < n; i++)
+			gnutls_x509_crt_deinit(crts[i]);
+		gnutls_free(crts);
+	}
+	gnutls_free(pem.data);
+	return ok;
+}
+
+static int own_staple(gnutls_session_t s, void *ptr, gnutls_datum_t *resp)
+{
+	(void)s, (void)ptr;
+	int ret = GNUTLS_E_NO_CERTIFICATE_STATUS;
+	struct sec_conf *c = conf_get();
+	if (own_staple_ok && c->ocsp_staple.size) {
+		resp->data = gnutls_malloc(c->ocsp_staple.size);
+		if (resp->data) {
+			memcpy(resp->data, c->ocsp_staple.data, c->ocsp_staple.size);
+			resp->size = c->ocsp_staple.size;
+			ret = 0;
+		}
+	}
+	conf_put();
+	return ret;
+}
+
 /* ------------------------------------------------------------ reload */
 
 static void sec_reload(void)
@@ -678,17 +957,24 @@ static void sec_reload(void)
 	pthread_rwlock_rdlock(&conf_lock);
 	char *path = strdup(cur->path);
 	pthread_rwlock_unlock(&conf_lock);
-	if (!n || !path || sec_conf_load(path, n, err, sizeof(err))) {
+	struct sec_load_opts o = {fd_g_config->cnf_sec_data.ca_file};
+	if (!n || !path || sec_conf_load_opts(path, &o, n, err, sizeof(err))) {
 		fd_log_error("sec_mb2c: reload refused, the previous policy stays: %s",
 		             n ? err : "out of memory");
 		free(n);
 		free(path);
+		/* the broken files are not re-read until they change again */
+		pthread_rwlock_wrlock(&conf_lock);
+		sec_conf_restamp(cur);
+		pthread_rwlock_unlock(&conf_lock);
 		return;
 	}
 	free(path);
+	int staple_ok = own_staple_judge(n);
 	pthread_rwlock_wrlock(&conf_lock);
 	struct sec_conf *old = cur;
 	cur = n;
+	own_staple_ok = staple_ok;
 	pthread_rwlock_unlock(&conf_lock);
 	sec_conf_free(old);
 	free(old);
@@ -746,7 +1032,8 @@ static int sec_entry(char *conffile)
 	struct sec_conf *c = calloc(1, sizeof(*c));
 	if (!c)
 		return ENOMEM;
-	int ret = sec_conf_load(conffile, c, err, sizeof(err));
+	struct sec_load_opts o = {fd_g_config->cnf_sec_data.ca_file};
+	int ret = sec_conf_load_opts(conffile, &o, c, err, sizeof(err));
 	if (ret) {
 		fd_log_error("sec_mb2c: %s", err);
 		free(c);
@@ -764,9 +1051,16 @@ static int sec_entry(char *conffile)
 	}
 	fd_dict_search(fd_g_config->cnf_dict, DICT_AVP, AVP_BY_NAME, "Origin-Host",
 	               &origin_host_obj, ENOENT);
-	if (!fd_g_config->cnf_sec_data.tls_disabled)
+	if (!fd_g_config->cnf_sec_data.tls_disabled) {
 		gnutls_certificate_set_verify_function(fd_g_config->cnf_sec_data.credentials,
 		                                       sec_verify);
+		own_staple_ok = own_staple_judge(c);
+		own_expiry_check(c->expiry_warning_days);
+		if ((ret = gnutls_certificate_set_ocsp_status_request_function2(
+		             fd_g_config->cnf_sec_data.credentials, 0, own_staple, NULL)) < 0)
+			fd_log_error("sec_mb2c: cannot staple OCSP responses: %s",
+			             gnutls_strerror(ret));
+	}
 	struct disp_when when;
 	memset(&when, 0, sizeof(when));
 	if ((ret = fd_peer_validate_register(sec_validate)) ||
@@ -800,6 +1094,10 @@ void fd_ext_fini(void)
 	log_counters();
 	m_rules = m_decisions = m_peers = NULL;
 	mb2c_metrics_release("sec_mb2c");
+	pthread_mutex_lock(&out_lock);
+	for (int i = 0; i < OUT_SLOTS; i++)
+		out_free(i); /* server chains of outbound handshakes that never reached CEA */
+	pthread_mutex_unlock(&out_lock);
 	if (cur) {
 		sec_conf_free(cur);
 		free(cur);

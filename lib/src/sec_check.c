@@ -11,6 +11,7 @@
 #include <mb2c/sec_check.h>
 
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,6 +37,8 @@ void sec_profile_defaults(struct sec_profile *p)
 	p->require_ku_digsig = 1;
 	p->require_eku = 1;
 	p->max_validity_days = 0;
+	p->check_ca_certs = 1;
+	p->max_path_length = 3;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -53,6 +56,8 @@ static int fail(struct sec_verdict *v, const char *rule, const char *fmt, ...)
 		return -1;
 	v->ok = 0;
 	v->rule = rule;
+	v->warn = NULL;
+	v->warn_text[0] = '\0';
 	va_start(ap, fmt);
 	vsnprintf(v->text, sizeof(v->text), fmt, ap);
 	va_end(ap);
@@ -65,6 +70,8 @@ static int pass(struct sec_verdict *v)
 		v->ok = 1;
 		v->rule = "ok";
 		v->text[0] = '\0';
+		v->warn = NULL;
+		v->warn_text[0] = '\0';
 	}
 	return 0;
 }
@@ -507,12 +514,70 @@ static int check_sig_hash(gnutls_x509_crt_t crt, unsigned idx, const struct sec_
 	return 0;
 }
 
+/* The leaf is an end entity: basicConstraints absent or cA=FALSE. */
+static int check_leaf_not_ca(gnutls_x509_crt_t crt, const char *label, struct sec_verdict *v)
+{
+	unsigned critical = 0, ca = 0;
+	int pathlen = -1;
+	int ret = gnutls_x509_crt_get_basic_constraints(crt, &critical, &ca, &pathlen);
+
+	if (ret == GNUTLS_E_REQUESTED_DATA_NOT_AVAILABLE)
+		return 0;
+	if (ret < 0)
+		return fail(v, "cert.parse", "basicConstraints does not parse: %s (%s)",
+		            gnutls_strerror(ret), label);
+	if (ca)
+		return fail(v, "cert.leaf-ca",
+		            "the end-entity certificate has basicConstraints cA=TRUE (%s)", label);
+	return 0;
+}
+
+/* A CA certificate of the chain (index idx >= 1): v3, basicConstraints
+ * cA=TRUE, keyUsage keyCertSign, key algorithm and size of the profile. */
+static int check_ca_cert(gnutls_x509_crt_t crt, unsigned idx, const struct sec_profile *p,
+                         struct sec_verdict *v)
+{
+	char label[128], what[160];
+	unsigned critical = 0, ca = 0, ku = 0;
+	int pathlen = -1, ret;
+
+	cert_label(crt, label, sizeof(label));
+	snprintf(what, sizeof(what), "CA certificate %u, %s", idx, label);
+	ret = gnutls_x509_crt_get_version(crt);
+	if (ret != 3)
+		return fail(v, "chain.version", "X.509 version %d, not 3 (%s)", ret, what);
+	ret = gnutls_x509_crt_get_basic_constraints(crt, &critical, &ca, &pathlen);
+	if (ret == GNUTLS_E_REQUESTED_DATA_NOT_AVAILABLE || (ret >= 0 && !ca))
+		return fail(v, "chain.ca-flag",
+		            "no basicConstraints cA=TRUE: not a CA certificate (%s)", what);
+	if (ret < 0)
+		return fail(v, "cert.parse", "basicConstraints does not parse: %s (%s)",
+		            gnutls_strerror(ret), what);
+	ret = gnutls_x509_crt_get_key_usage(crt, &ku, &critical);
+	if (ret == GNUTLS_E_REQUESTED_DATA_NOT_AVAILABLE ||
+	    (ret >= 0 && !(ku & GNUTLS_KEY_KEY_CERT_SIGN))) {
+		char names[160] = "absent";
+
+		if (ret >= 0)
+			ku_names(ku, names, sizeof(names));
+		return fail(v, "chain.ca-ku", "keyUsage %s lacks keyCertSign (%s)", names, what);
+	}
+	if (ret < 0)
+		return fail(v, "cert.parse", "keyUsage does not parse: %s (%s)",
+		            gnutls_strerror(ret), what);
+	if (check_key(crt, p, what, v)) {
+		v->rule = "chain.key";
+		return -1;
+	}
+	return 0;
+}
+
 int sec_check_chain(const gnutls_datum_t *chain, unsigned n, const struct sec_profile *p,
                     enum sec_purpose purpose, time_t now, struct sec_verdict *v)
 {
 	gnutls_x509_crt_t leaf = NULL;
 	char label[128];
-	unsigned i;
+	unsigned i, cas = 0;
 	int ret;
 
 	if (!chain || !n || !p)
@@ -542,6 +607,8 @@ int sec_check_chain(const gnutls_datum_t *chain, unsigned n, const struct sec_pr
 		ret = check_eku(leaf, purpose, label, v);
 	if (!ret)
 		ret = check_sig_hash(leaf, 0, p, v);
+	if (!ret && p->check_ca_certs)
+		ret = check_leaf_not_ca(leaf, label, v);
 	gnutls_x509_crt_deinit(leaf);
 
 	for (i = 1; !ret && i < n; i++) {
@@ -552,9 +619,32 @@ int sec_check_chain(const gnutls_datum_t *chain, unsigned n, const struct sec_pr
 			return fail(v, "cert.parse", "certificate %u does not parse: %s", i,
 			            gnutls_strerror(r));
 		ret = check_sig_hash(crt, i, p, v);
+		if (!ret && p->check_ca_certs)
+			ret = check_ca_cert(crt, i, p, v);
+		if (!ret && gnutls_x509_crt_check_issuer(crt, crt) != 1)
+			cas++;
 		gnutls_x509_crt_deinit(crt);
 	}
+	if (!ret && p->max_path_length && cas > p->max_path_length)
+		ret = fail(v, "chain.length",
+		           "%u CA certificates between the leaf and the trust anchor > "
+		           "max_path_length %u",
+		           cas, p->max_path_length);
 	return ret ? -1 : pass(v);
+}
+
+long sec_cert_days_left(const gnutls_datum_t *der, time_t now)
+{
+	gnutls_x509_crt_t crt;
+	time_t exp;
+
+	if (import_der(der, &crt) < 0)
+		return INT32_MIN;
+	exp = gnutls_x509_crt_get_expiration_time(crt);
+	gnutls_x509_crt_deinit(crt);
+	if (exp == (time_t)-1)
+		return INT32_MIN;
+	return (long)(((long long)exp - (long long)now) / DAY_SECONDS);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -761,21 +851,27 @@ static int check_prio_profile(const char *prio, struct sec_verdict *v)
 	            last_len > 40 ? 40 : (int)last_len, last);
 }
 
-static int check_prio_lists(gnutls_priority_t pc, struct sec_verdict *v)
+static int check_prio_lists(gnutls_priority_t pc, int dtls, struct sec_verdict *v)
 {
 	const unsigned *list;
 	char bad[200] = "";
-	int n, i, tls12 = 0;
+	int n, i, tls12 = 0, has12 = 0, has13 = 0, hasd12 = 0;
+	int suite13 = 0, suite_ecdsa = 0, suite_rsa = 0, p256 = 0;
 	unsigned idx, sidx;
 
 	/* Protocols */
 	n = gnutls_priority_protocol_list(pc, &list);
 	for (i = 0; i < n; i++) {
-		if (list[i] == GNUTLS_TLS1_2 || list[i] == GNUTLS_DTLS1_2)
+		if (list[i] == GNUTLS_TLS1_2 || list[i] == GNUTLS_DTLS1_2) {
 			tls12 = 1;
-		else if (list[i] != GNUTLS_TLS1_3)
+			has12 |= list[i] == GNUTLS_TLS1_2;
+			hasd12 |= list[i] == GNUTLS_DTLS1_2;
+		} else if (list[i] == GNUTLS_TLS1_3) {
+			has13 = 1;
+		} else {
 			list_add(bad, sizeof(bad),
 			         nz(gnutls_protocol_get_name((gnutls_protocol_t)list[i])));
+		}
 	}
 	if (n <= 0)
 		return fail(v, "prio.version", "no protocol version enabled");
@@ -823,6 +919,11 @@ static int check_prio_lists(gnutls_priority_t pc, struct sec_verdict *v)
 		 * with +PSK), but a TLS 1.3 handshake never selects them */
 		if (!name || (minver != GNUTLS_TLS1_3 && !tls12))
 			continue;
+		if (cipher == GNUTLS_CIPHER_AES_128_GCM) {
+			suite13 |= minver == GNUTLS_TLS1_3;
+			suite_ecdsa |= minver != GNUTLS_TLS1_3 && kx == GNUTLS_KX_ECDHE_ECDSA;
+			suite_rsa |= minver != GNUTLS_TLS1_3 && kx == GNUTLS_KX_ECDHE_RSA;
+		}
 		if (gnutls_cipher_get_tag_size(cipher) == 0)
 			return fail(v, "prio.cipher", "non-AEAD cipher suite %s enabled", name);
 		if (mac_weak(mac))
@@ -854,10 +955,43 @@ static int check_prio_lists(gnutls_priority_t pc, struct sec_verdict *v)
 	}
 	if (bad[0])
 		return fail(v, "prio.sign", "SHA-1/MD5 signature algorithms enabled: %s", bad);
+
+	/* What must be there (after what must not, so that a forbidden item is
+	 * named first) */
+	/* TS 33.210 6.2.1: TLS 1.2 and TLS 1.3 are both required (DTLS: 1.2) */
+	if (dtls && !hasd12)
+		return fail(v, "prio.mandatory-version",
+		            "DTLS1.2 is not enabled (TS 33.210 6.2.1)");
+	if (!dtls && (!has12 || !has13))
+		return fail(v, "prio.mandatory-version",
+		            "%s is not enabled: TS 33.210 6.2.1 requires both TLS1.2 and TLS1.3",
+		            !has12 && !has13 ? "TLS1.2 and TLS1.3"
+		            : !has12         ? "TLS1.2"
+		                             : "TLS1.3");
+	/* The mandatory suites (RFC 8446 9.1 via TS 33.210 6.2.2; TS 33.210
+	 * 6.2.3 for TLS 1.2) and group */
+	char missing[200] = "";
+	if (!dtls && !suite13)
+		list_add(missing, sizeof(missing), "TLS_AES_128_GCM_SHA256");
+	if (!suite_ecdsa)
+		list_add(missing, sizeof(missing), "ECDHE-ECDSA-AES128-GCM-SHA256");
+	if (!suite_rsa)
+		list_add(missing, sizeof(missing), "ECDHE-RSA-AES128-GCM-SHA256");
+	if (missing[0])
+		return fail(v, "prio.mandatory-suite", "mandatory cipher suites not enabled: %s",
+		            missing);
+	n = gnutls_priority_group_list(pc, &list);
+	for (i = 0; i < n; i++)
+		p256 |= list[i] == GNUTLS_GROUP_SECP256R1;
+	if (!p256)
+		return fail(v, "prio.mandatory-group",
+		            "group secp256r1 (GROUP-SECP256R1) is not enabled: mandatory for "
+		            "TLS 1.3 (RFC 8446 9.1) and TLS 1.2 (TS 33.210 6.2.3)");
+
 	return 0;
 }
 
-int sec_check_priority(const char *prio, struct sec_verdict *v)
+static int check_priority(const char *prio, int dtls, struct sec_verdict *v)
 {
 	gnutls_priority_t pc = NULL;
 	const char *err = NULL;
@@ -875,11 +1009,86 @@ int sec_check_priority(const char *prio, struct sec_verdict *v)
 		return fail(v, "prio.parse", "error at offset %zu (\"%.*s\"): %s", off,
 		            tok > 40 ? 40 : (int)tok, prio + off, gnutls_strerror(ret));
 	}
-	ret = check_prio_lists(pc, v);
+	ret = check_prio_lists(pc, dtls, v);
 	gnutls_priority_deinit(pc);
 	if (ret)
 		return -1;
 	if (check_prio_profile(prio, v))
 		return -1;
+	return pass(v);
+}
+
+int sec_check_priority(const char *prio, struct sec_verdict *v)
+{
+	return check_priority(prio, 0, v);
+}
+
+int sec_check_priority_dtls(const char *prio, struct sec_verdict *v)
+{
+	return check_priority(prio, 1, v);
+}
+
+/* ------------------------------------------------------------------------ */
+/* What a handshake negotiated */
+
+void sec_tls_params_get(gnutls_session_t s, int dtls, struct sec_tls_params *t)
+{
+	t->version = gnutls_protocol_get_version(s);
+	t->dtls = dtls;
+	t->cipher = gnutls_cipher_get(s);
+	t->kx = gnutls_kx_get(s);
+	t->group = gnutls_group_get(s);
+}
+
+static int group_allowed(gnutls_group_t g)
+{
+	switch (g) {
+	case GNUTLS_GROUP_SECP256R1:
+	case GNUTLS_GROUP_SECP384R1:
+	case GNUTLS_GROUP_SECP521R1:
+	case GNUTLS_GROUP_X25519:
+	case GNUTLS_GROUP_X448:
+	case GNUTLS_GROUP_FFDHE2048:
+	case GNUTLS_GROUP_FFDHE3072:
+	case GNUTLS_GROUP_FFDHE4096:
+	case GNUTLS_GROUP_FFDHE6144:
+	case GNUTLS_GROUP_FFDHE8192:
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+int sec_check_session(const struct sec_tls_params *t, struct sec_verdict *v)
+{
+	const char *vname = nz(gnutls_protocol_get_name(t->version));
+	int tls13 = t->version == GNUTLS_TLS1_3 && !t->dtls;
+	int ok = t->dtls ? t->version == GNUTLS_DTLS1_2
+	                 : t->version == GNUTLS_TLS1_2 || t->version == GNUTLS_TLS1_3;
+
+	if (!ok)
+		return fail(v, "tls.version", "negotiated %s, only %s allowed", vname,
+		            t->dtls ? "DTLS 1.2 is" : "TLS 1.2 and 1.3 are");
+	/* The cipher of a TLS 1.2 handshake is not active yet inside the verify
+	 * callback (GnuTLS reports NULL): it is then bounded by the audited
+	 * priority string (AEAD only) and checked here whenever known. */
+	int known = t->cipher != GNUTLS_CIPHER_NULL && t->cipher != GNUTLS_CIPHER_UNKNOWN;
+	if (!known && tls13)
+		return fail(v, "tls.suite", "negotiated cipher unknown (%s)", vname);
+	if (known && gnutls_cipher_get_tag_size(t->cipher) == 0)
+		return fail(v, "tls.suite", "negotiated %s with %s: not an AEAD cipher", vname,
+		            nz(gnutls_cipher_get_name(t->cipher)));
+	if (!tls13 && t->kx != GNUTLS_KX_ECDHE_ECDSA && t->kx != GNUTLS_KX_ECDHE_RSA &&
+	    t->kx != GNUTLS_KX_DHE_RSA)
+		return fail(v, "tls.suite", "negotiated %s with key exchange %s: not allowed",
+		            vname, nz(gnutls_kx_get_name(t->kx)));
+	/* a TLS 1.2 client verifies the server's certificate before the
+	 * ServerKeyExchange names the group: unknown there, bounded by the
+	 * priority string (every group GnuTLS 3.7 offers is allowed) */
+	if (!tls13 && t->group == GNUTLS_GROUP_INVALID)
+		return pass(v);
+	if (!group_allowed(t->group))
+		return fail(v, "tls.group", "negotiated %s with group %s: not allowed", vname,
+		            t->group ? nz(gnutls_group_get_name(t->group)) : "none");
 	return pass(v);
 }

@@ -201,6 +201,17 @@ case ",$SCENARIOS," in *,dtls_fe,*)
 			grep -q "sec_mb2c: REJECT CER peer=gcs1.mb2c.lab .*rule=notls.untrusted" "$T/bmscd.log"
 		check "dtls_fe: no GAR from either reached the BM-SC" \
 			test "$(grep -c 'app_bmsc_lab: GAR from gcs1.mb2c.lab' "$T/bmscd.log")" -eq "$g0"
+		# issue 13: sec_mb2c's CRL applies over DTLS/SCTP too
+		client "$LAB/gcs1-dtls-revoked.conf" "$T/revoked.log" -w 6 heartbeat >"$T/revoked.out" 2>&1
+		rrc=$?
+		grep -m1 "dtls_sctp: REJECT handshake .* rule=cert.revoked" "$T/bmscd.log"
+		check "dtls_fe: gcs1 with a revoked certificate over DTLS/SCTP fails (exit $rrc)" test "$rrc" -ne 0
+		check "dtls_fe: ... refused in the BM-SC front end's handshake by sec_mb2c's CRL (cert.revoked)" \
+			grep -q "dtls_sctp: REJECT handshake assoc .* rule=cert.revoked" "$T/bmscd.log"
+		check "dtls_fe: ... the front end loaded sec_mb2c's policy with its CRL" \
+			grep -q "dtls_sctp: policy .*sec_mb2c.conf (load): .* 1 CRLs" "$T/bmscd.log"
+		check "dtls_fe: still no GAR from gcs1 reached the BM-SC" \
+			test "$(grep -c 'app_bmsc_lab: GAR from gcs1.mb2c.lab' "$T/bmscd.log")" -eq "$g0"
 		# a message above one DTLS record, from the local side of an outbound front end
 		start_daemon fegcs "$LAB/gcs1-feonly.conf"
 		if wait_log "$T/fegcs.log" "dtls_sctp: outbound mode" 20; then

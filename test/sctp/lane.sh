@@ -119,6 +119,10 @@ FDX=$G/fdx # what the confs name (guest paths)
 	# and a compliant one from a CA the BM-SC does not trust
 	pki_neg gcs1-servonly gcs1.mb2c.lab servonly || exit 1
 	pki_ca rogue "Rogue CA" && pki_leaf gcs1-rogue gcs1.mb2c.lab "--key-type=ecdsa --curve=secp256r1" rogue || exit 1
+	# a compliant gcs1 certificate revoked by the lab CA's CRL (issue 13: the
+	# DTLS/SCTP front end applies sec_mb2c's CRLs too)
+	pki_leaf gcs1-revoked gcs1.mb2c.lab "--key-type=ecdsa --curve=secp256r1" &&
+		pki_crl ca gcs1-revoked || exit 1
 ) || die "lab PKI / conf generation failed"
 cd "$L/lab" || exit 1
 # host paths -> guest paths; TCP off, SCTP on (TLS per stream pair, RFC 6733
@@ -127,6 +131,7 @@ sed -i "s|$S||g; s|^No_SCTP;|No_TCP;\nTLS_DH_file = \"$G/lab/pki/dh.pem\";|" \
 	bmsc.conf gcs1.conf gcs2.conf bmsc_lab.conf sec_mb2c.conf sec_gcs.conf || exit 1
 grep -q "^No_TCP;" bmsc.conf && grep -q "^No_TCP;" gcs1.conf || die "conf rewrite failed"
 echo "allow_sctp = true;" >>sec_mb2c.conf
+echo "crl = [ \"$G/lab/pki/ca.crl.pem\" ];" >>sec_mb2c.conf
 echo "allow_sctp = true;" >>sec_gcs.conf
 # the wrong-certificate clients: identity gcs1 with each wrong certificate
 # (an impostor runs no sec_mb2c; it trusts the rogue CA too, so that its own
@@ -153,11 +158,13 @@ sed "s|^No_TCP;|No_SCTP;|; s|sec_gcs\.conf|sec_gcs-dtls.conf|;
      s|^\(LoadExtension = \"$G/fdx/dict_mb2c.fdx\";\)|\1\nLoadExtension = \"$G/fdx/dtls_sctp.fdx\" : \"$G/lab/fe-gcs1.conf\";|" \
 	gcs1.conf >gcs1-dtls.conf
 cat >fe-bmsc.conf <<C
-# BM-SC front end: DTLS/SCTP in, hand-over to the core's TCP Port
+# BM-SC front end: DTLS/SCTP in, hand-over to the core's TCP Port; sec_mb2c's
+# policy (peers, whole-chain profile, CRLs) on every DTLS handshake
 mode = "inbound";
 listen_addr = "127.0.0.1";
 listen_port = 3869;
 core_port = 3868;
+sec_policy = "$G/lab/sec_mb2c.conf";
 C
 cat >fe-gcs1.conf <<C
 # gcs1 front end: the core's ConnectPeer (local TCP) out over DTLS/SCTP
@@ -181,6 +188,11 @@ sed "s|fe-gcs1\.conf|fe-gcs1-gcs2cert.conf|; s|Port = 3870;|Port = 3871;|" gcs1-
 sed "s|^listen_port = 3870;|listen_port = 3871;|" fe-gcs1.conf >fe-gcs1-gcs2cert.conf
 printf 'tls_cert = "%s";\ntls_key = "%s";\n' "$G/lab/pki/gcs2.pem" "$G/lab/pki/gcs2.key" >>fe-gcs1-gcs2cert.conf
 sed "/dtls_sctp\.fdx/d; s|Port = 3870;|Port = 3868;|" gcs1-dtls.conf >gcs1-plain.conf
+# gcs1 behind a front end presenting its revoked certificate (refused by the
+# BM-SC's front end with sec_mb2c's CRL: cert.revoked)
+sed "s|fe-gcs1\.conf|fe-gcs1-revoked.conf|; s|Port = 3870;|Port = 3873;|" gcs1-dtls.conf >gcs1-dtls-revoked.conf
+sed "s|^listen_port = 3870;|listen_port = 3873;|" fe-gcs1.conf >fe-gcs1-revoked.conf
+printf 'tls_cert = "%s";\ntls_key = "%s";\n' "$G/lab/pki/gcs1-revoked.pem" "$G/lab/pki/gcs1-revoked.key" >>fe-gcs1-revoked.conf
 # an outbound front end alone (no ConnectPeer): the lane writes a Diameter
 # header announcing 20 000 bytes into its local port, which it must refuse
 sed "/^ConnectPeer/d; s|fe-gcs1\.conf|fe-gcs1-big.conf|" gcs1-dtls.conf >gcs1-feonly.conf

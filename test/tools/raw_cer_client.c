@@ -85,7 +85,7 @@ struct opts {
 	const char *host, *port;
 	uint32_t app;
 	unsigned timeout;
-	int plain, gar, send_dpr;
+	int plain, gar, send_dpr, renegotiate;
 };
 
 static void usage(FILE *f)
@@ -105,6 +105,8 @@ static void usage(FILE *f)
 	           "  --dest-realm R           GAR Destination-Realm (default mb2c.lab)\n"
 	           "  --dest-host H            GAR Destination-Host (default: none)\n"
 	           "  --send-dpr               finish with DPR (Disconnect-Cause 2) / DPA\n"
+	           "  --renegotiate            after CEA 2001, a second TLS 1.2 handshake\n"
+	           "                           (renegotiation; exit 10 when it fails)\n"
 	           "  --timeout S              overall timeout in seconds (default 10)\n"
 	           "exit: 0 ok, 2 usage, 3 timeout, 10 TLS handshake failed, 11 no CEA,\n"
 	           "      12 CEA not 2001, 13 GAA not 2001, 14 closed after the GAR\n");
@@ -140,6 +142,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		O_DHOST,
 		O_DPR,
 		O_TIMEOUT,
+		O_RENEG,
 		O_HELP,
 	};
 	static const struct option lo[] = {
@@ -159,6 +162,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 	        {"dest-host", required_argument, NULL, O_DHOST},
 	        {"send-dpr", no_argument, NULL, O_DPR},
 	        {"timeout", required_argument, NULL, O_TIMEOUT},
+	        {"renegotiate", no_argument, NULL, O_RENEG},
 	        {"help", no_argument, NULL, O_HELP},
 	        {NULL, 0, NULL, 0},
 	};
@@ -222,6 +226,9 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 			break;
 		case O_DPR:
 			o->send_dpr = 1;
+			break;
+		case O_RENEG:
+			o->renegotiate = 1;
 			break;
 		case O_TIMEOUT:
 			if (parse_u32(optarg, &v) || v == 0 || v > 86400) {
@@ -895,6 +902,17 @@ static int session(struct conn *c, const struct opts *o)
 	if (!a.has_rc || a.rc != DIAMETER_SUCCESS) {
 		ex = EX_CEA;
 		goto out;
+	}
+	if (o->renegotiate && c->tls) {
+		do
+			r = gnutls_handshake(c->tls);
+		while (r < 0 && gnutls_error_is_fatal(r) == 0);
+		if (r < 0) {
+			printf("TLS renegotiation failed: %s\n", gnutls_strerror(r));
+			ex = EX_TLS;
+			goto out;
+		}
+		printf("TLS renegotiation ok\n");
 	}
 	if (o->gar) {
 		hbh = next_hbh;

@@ -2,6 +2,7 @@
  * which makes the certificates with certtool into DIR (argument):
  * DIR/NAME.pem, DIR/NAME.sha256 (expected pins) and
  * DIR/3gpp-tls-profile.prio (the verified project priority string). */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +12,8 @@
 #include <gnutls/x509.h>
 
 #include <mb2c/sec_check.h>
+#include <mb2c/sec_policy.h>
+#include "dtls_sctp_io.h" /* DSIO_PRIO: the DTLS front end's priority */
 #include "tcheck.h"
 
 static const char *dir;
@@ -569,13 +572,14 @@ static void test_priority(void)
 	printf("priority strings:\n");
 	expect_prio("project profile", project, "ok", NULL);
 	expect_prio("NORMAL", "NORMAL", "prio.version", "TLS1.1, TLS1.0, DTLS1.0");
-	/* TLS 1.3 only is accepted as a version set, but NORMAL keeps the SHA-1
-	 * signature algorithms (advertised in TLS 1.3 too) */
+	/* TLS 1.3 only: NORMAL keeps the SHA-1 signature algorithms (advertised
+	 * in TLS 1.3 too), named first; without them it still lacks TLS 1.2,
+	 * which TS 33.210 6.2.1 requires */
 	expect_prio("NORMAL TLS1.3-only", "NORMAL:-VERS-ALL:+VERS-TLS1.3:%PROFILE_MEDIUM",
 	            "prio.sign", "RSA-SHA1");
 	expect_prio("NORMAL TLS1.3-only -SHA1 sig",
 	            "NORMAL:-VERS-ALL:+VERS-TLS1.3:-SIGN-RSA-SHA1:-SIGN-ECDSA-SHA1:%PROFILE_MEDIUM",
-	            "ok", NULL);
+	            "prio.mandatory-version", "TLS1.2 is not enabled");
 	expect_prio("NORMAL TLS1.3-only +PSK",
 	            "NORMAL:-VERS-ALL:+VERS-TLS1.3:+PSK:-SIGN-RSA-SHA1:-SIGN-ECDSA-SHA1:"
 	            "%PROFILE_MEDIUM",
@@ -583,6 +587,30 @@ static void test_priority(void)
 	expect_prio("NORMAL TLS1.2 only", "NORMAL:-VERS-ALL:+VERS-TLS1.2:%PROFILE_MEDIUM",
 	            "prio.cipher", "CBC");
 	expect_prio("SECURE128 shorter equivalent", secure128, "ok", NULL);
+	/* the mandatory set (TS 33.210 6.2): each missing piece is named */
+	snprintf(buf, sizeof(buf), "%s:-VERS-TLS1.3", project);
+	expect_prio("project TLS1.2-only", buf, "prio.mandatory-version", "TLS1.3 is not enabled");
+	snprintf(buf, sizeof(buf), "%s:-VERS-TLS1.2", project);
+	expect_prio("project TLS1.3-only", buf, "prio.mandatory-version", "TLS1.2 is not enabled");
+	snprintf(buf, sizeof(buf), "%s:-AES-128-GCM", project);
+	expect_prio("project -AES-128-GCM", buf, "prio.mandatory-suite",
+	            "TLS_AES_128_GCM_SHA256, ECDHE-ECDSA-AES128-GCM-SHA256, "
+	            "ECDHE-RSA-AES128-GCM-SHA256");
+	snprintf(buf, sizeof(buf), "%s:-ECDHE-RSA", project);
+	expect_prio("project -ECDHE-RSA", buf, "prio.mandatory-suite",
+	            "ECDHE-RSA-AES128-GCM-SHA256");
+	snprintf(buf, sizeof(buf), "%s:-GROUP-SECP256R1", project);
+	expect_prio("project -GROUP-SECP256R1", buf, "prio.mandatory-group", "secp256r1");
+	snprintf(buf, sizeof(buf),
+	         "SECURE192:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2:-AES-256-CBC:-SHA384:-RSA:"
+	         "%%PROFILE_MEDIUM");
+	expect_prio("SECURE192 (no AES-128, no secp256r1)", buf, "prio.mandatory-suite",
+	            "TLS_AES_128_GCM_SHA256");
+	/* DTLS front end: DTLS 1.2 instead of the TLS pair */
+	snprintf(buf, sizeof(buf), "%s:-VERS-ALL:+VERS-DTLS1.2", project);
+	CHECK_EQ(sec_check_priority_dtls(buf, NULL), 0);
+	CHECK_EQ(sec_check_priority_dtls(project, NULL), -1);
+	CHECK_EQ(sec_check_priority_dtls(DSIO_PRIO, NULL), 0); /* audited by dtls_sctp.fdx */
 	expect_prio("NONE", "NONE", "prio.parse", "offset 0 (\"NONE\")");
 	expect_prio("NORMAL:+BOGUS", "NORMAL:+BOGUS", "prio.parse", "offset 7 (\"+BOGUS\")");
 	expect_prio("empty", "", "prio.parse", NULL);
@@ -602,6 +630,376 @@ static void test_priority(void)
 	CHECK_EQ(sec_check_priority(project, NULL), 0);
 }
 
+/* The chain of the named certificates (DER, leaf first) into c; n = count. */
+static unsigned load_chain(gnutls_datum_t *c, const char *const *names)
+{
+	unsigned n = 0;
+
+	while (names[n]) {
+		CHECK_EQ(load_der(names[n], &c[n]), 0);
+		n++;
+	}
+	return n;
+}
+
+static void free_chain(gnutls_datum_t *c, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++)
+		gnutls_free(c[i].data);
+}
+
+/* sec_check_chain over the named chain must give rule, text with needle */
+static void expect_chain(const char *const *names, const struct sec_profile *p, const char *rule,
+                         const char *needle)
+{
+	gnutls_datum_t c[6];
+	struct sec_verdict v;
+	unsigned n = load_chain(c, names);
+	int ret;
+
+	memset(&v, 0, sizeof(v));
+	ret = sec_check_chain(c, n, p, SEC_PEER_CLIENT, time(NULL), &v);
+	printf("  chain %-9s (%u certs) %-16s %s\n", names[0], n, v.rule ? v.rule : "(null)",
+	       v.text);
+	CHECK_STR(v.rule, rule);
+	CHECK_EQ(ret, strcmp(rule, "ok") ? -1 : 0);
+	if (needle && !strstr(v.text, needle))
+		fprintf(stderr, "text \"%s\" lacks \"%s\"\n", v.text, needle);
+	CHECK(!needle || strstr(v.text, needle) != NULL);
+	free_chain(c, n);
+}
+
+/* Trust of the chain against one anchor file, as the TLS stack decides it
+ * (the cross-certification cases): 1 trusted, 0 not. */
+static int trusted_by(const char *const *names, const char *anchor)
+{
+	gnutls_datum_t c[6], a;
+	gnutls_x509_crt_t crt[6], ca;
+	unsigned n = load_chain(c, names), status = 1;
+	int ok;
+
+	CHECK_EQ(load_der(anchor, &a), 0);
+	CHECK_EQ(gnutls_x509_crt_init(&ca), 0);
+	CHECK_EQ(gnutls_x509_crt_import(ca, &a, GNUTLS_X509_FMT_DER), 0);
+	for (unsigned i = 0; i < n; i++) {
+		CHECK_EQ(gnutls_x509_crt_init(&crt[i]), 0);
+		CHECK_EQ(gnutls_x509_crt_import(crt[i], &c[i], GNUTLS_X509_FMT_DER), 0);
+	}
+	ok = gnutls_x509_crt_list_verify(crt, n, &ca, 1, NULL, 0, 0, &status) == 0 && !status;
+	for (unsigned i = 0; i < n; i++)
+		gnutls_x509_crt_deinit(crt[i]);
+	gnutls_x509_crt_deinit(ca);
+	gnutls_free(a.data);
+	free_chain(c, n);
+	return ok;
+}
+
+static void test_chain_profile(void)
+{
+	static const char *const three[] = {"leaf3", "i1", "ca", NULL};
+	static const char *const five[] = {"leaf5", "i3", "i2", "i1", "ca", NULL};
+	static const char *const noks[] = {"leafnoks", "inoks", "ca", NULL};
+	static const char *const weak[] = {"leaf1024", "i1024", "ca", NULL};
+	static const char *const leafca[] = {"leafca", "ca", NULL};
+	static const char *const crossA[] = {"leafB", "interB", "crossA", NULL};
+	static const char *const crossR[] = {"leafB", "interB", "crossR", NULL};
+	struct sec_profile p;
+
+	printf("whole-chain profile:\n");
+	sec_profile_defaults(&p);
+	CHECK_EQ(p.check_ca_certs, 1);
+	CHECK_EQ(p.max_path_length, 3);
+	expect_chain(three, &p, "ok", NULL);
+	expect_chain(leafca, &p, "cert.leaf-ca", "cA=TRUE");
+	expect_chain(noks, &p, "chain.ca-ku",
+	             "lacks keyCertSign (CA certificate 1, MB2C Lab Inter no");
+	expect_chain(weak, &p, "chain.key", "RSA key of 1024 bits < 2048 (CA certificate 1");
+	/* three intermediates: within the default limit, not within 2 */
+	expect_chain(five, &p, "ok", NULL);
+	p.max_path_length = 2;
+	expect_chain(five, &p, "chain.length", "3 CA certificates");
+	expect_chain(three, &p, "ok", NULL);
+	p.check_ca_certs = 0;
+	expect_chain(noks, &p, "ok", NULL);
+	expect_chain(leafca, &p, "ok", NULL);
+	sec_profile_defaults(&p);
+	/* cross certification: the profile holds on both chains; trust decides */
+	expect_chain(crossA, &p, "ok", NULL);
+	expect_chain(crossR, &p, "ok", NULL);
+	CHECK_EQ(trusted_by(crossA, "icA"), 1);
+	CHECK_EQ(trusted_by(crossR, "icA"), 0);
+	CHECK_EQ(trusted_by(three, "ca"), 1);
+}
+
+static void test_session(void)
+{
+	static const struct {
+		gnutls_protocol_t ver;
+		int dtls;
+		gnutls_cipher_algorithm_t cipher;
+		gnutls_kx_algorithm_t kx;
+		gnutls_group_t group;
+		const char *rule;
+	} t[] = {
+	        {GNUTLS_TLS1_3, 0, GNUTLS_CIPHER_AES_128_GCM, GNUTLS_KX_UNKNOWN,
+	         GNUTLS_GROUP_SECP256R1, "ok"},
+	        {GNUTLS_TLS1_3, 0, GNUTLS_CIPHER_CHACHA20_POLY1305, GNUTLS_KX_UNKNOWN,
+	         GNUTLS_GROUP_X25519, "ok"},
+	        /* TLS 1.2 inside the callback: cipher not reported yet */
+	        {GNUTLS_TLS1_2, 0, GNUTLS_CIPHER_NULL, GNUTLS_KX_ECDHE_RSA, GNUTLS_GROUP_SECP384R1,
+	         "ok"},
+	        {GNUTLS_TLS1_2, 0, GNUTLS_CIPHER_AES_256_GCM, GNUTLS_KX_ECDHE_ECDSA,
+	         GNUTLS_GROUP_SECP256R1, "ok"},
+	        {GNUTLS_TLS1_2, 0, GNUTLS_CIPHER_AES_128_GCM, GNUTLS_KX_DHE_RSA,
+	         GNUTLS_GROUP_FFDHE3072, "ok"},
+	        {GNUTLS_DTLS1_2, 1, GNUTLS_CIPHER_AES_128_GCM, GNUTLS_KX_ECDHE_ECDSA,
+	         GNUTLS_GROUP_SECP256R1, "ok"},
+	        {GNUTLS_TLS1_1, 0, GNUTLS_CIPHER_AES_128_CBC, GNUTLS_KX_ECDHE_RSA,
+	         GNUTLS_GROUP_SECP256R1, "tls.version"},
+	        {GNUTLS_TLS1_3, 1, GNUTLS_CIPHER_AES_128_GCM, GNUTLS_KX_UNKNOWN,
+	         GNUTLS_GROUP_SECP256R1, "tls.version"},
+	        {GNUTLS_DTLS1_0, 1, GNUTLS_CIPHER_AES_128_GCM, GNUTLS_KX_ECDHE_RSA,
+	         GNUTLS_GROUP_SECP256R1, "tls.version"},
+	        {GNUTLS_TLS1_3, 0, GNUTLS_CIPHER_NULL, GNUTLS_KX_UNKNOWN, GNUTLS_GROUP_SECP256R1,
+	         "tls.suite"},
+	        {GNUTLS_TLS1_2, 0, GNUTLS_CIPHER_AES_128_CBC, GNUTLS_KX_ECDHE_RSA,
+	         GNUTLS_GROUP_SECP256R1, "tls.suite"},
+	        {GNUTLS_TLS1_2, 0, GNUTLS_CIPHER_AES_128_GCM, GNUTLS_KX_RSA, GNUTLS_GROUP_INVALID,
+	         "tls.suite"},
+	        /* TLS 1.2 client side: the group is not known yet */
+	        {GNUTLS_TLS1_2, 0, GNUTLS_CIPHER_NULL, GNUTLS_KX_ECDHE_RSA, GNUTLS_GROUP_INVALID,
+	         "ok"},
+	        {GNUTLS_TLS1_3, 0, GNUTLS_CIPHER_AES_128_GCM, GNUTLS_KX_UNKNOWN,
+	         GNUTLS_GROUP_INVALID, "tls.group"},
+	        {GNUTLS_TLS1_3, 0, GNUTLS_CIPHER_AES_128_GCM, GNUTLS_KX_UNKNOWN,
+	         GNUTLS_GROUP_FFDHE2048 + 100, "tls.group"},
+	};
+	printf("negotiated parameters:\n");
+	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		struct sec_tls_params p = {t[i].ver, t[i].dtls, t[i].cipher, t[i].kx, t[i].group};
+		struct sec_verdict v;
+		int ret = sec_check_session(&p, &v);
+		printf("  %-12s %s\n", v.rule, v.text);
+		CHECK_STR(v.rule, t[i].rule);
+		CHECK_EQ(ret, strcmp(t[i].rule, "ok") ? -1 : 0);
+	}
+}
+
+/* Writes DIR/NAME with text; returns the path (static buffer). */
+static const char *write_conf(const char *name, const char *text)
+{
+	return tc_write_file(dir, name, text);
+}
+
+static void test_crls(void)
+{
+	static const char *const rsa[] = {"rsa2048", "ca", NULL};
+	static const char *const good[] = {"good", "ca", NULL};
+	static const char *const three[] = {"leaf3", "i1", "ca", NULL};
+	struct sec_conf c;
+	struct sec_verdict v;
+	gnutls_datum_t ch[4];
+	char err[512], text[1024], path[600];
+	unsigned n;
+	time_t now = time(NULL);
+
+	printf("CRLs:\n");
+	/* a CRL by the root, verified against crl_ca */
+	snprintf(text, sizeof(text),
+	         "crl = [ \"%s/crlroot.crl\" ];\ncrl_ca = [ \"%s/ca.pem\" ];\npeers = ();\n", dir,
+	         dir);
+	CHECK_EQ(sec_conf_load(write_conf("crl1.conf", text), &c, err, sizeof(err)), 0);
+	CHECK_EQ(c.n_crls, 1);
+	CHECK_EQ(c.crl_stale_warn, 0);
+	n = load_chain(ch, rsa);
+	CHECK_EQ(sec_check_revoked_at(&c, ch, n, now, &v), -1);
+	CHECK_STR(v.rule, "cert.revoked");
+	/* the CRL goes stale 30 days from now: refused, named */
+	CHECK_EQ(sec_check_revoked_at(&c, ch + 1, 1, now + 31 * 86400, &v), -1);
+	CHECK_STR(v.rule, "crl.stale");
+	printf("  stale: %s %s\n", v.rule, v.text);
+	CHECK(strstr(v.text, "nextUpdate") != NULL);
+	CHECK_EQ(sec_check_revoked_at(&c, ch + 1, 1, c.crl_info[0].this_update - 10, &v), -1);
+	CHECK_STR(v.rule, "crl.stale");
+	free_chain(ch, n);
+	n = load_chain(ch, good);
+	CHECK_EQ(sec_check_revoked_at(&c, ch, n, now, &v), 0);
+	CHECK_EQ(v.ok, 1);
+	CHECK(v.warn == NULL);
+	/* the whole acceptance path gives the same rule */
+	CHECK_EQ(sec_accept_handshake(&c, GNUTLS_TLS1_3, 0, ch, n, SEC_PEER_CLIENT,
+	                              now + 40 * 86400, &v),
+	         -1);
+	CHECK_STR(v.rule, "crl.stale");
+	free_chain(ch, n);
+	/* the files did not change; a rewritten CRL file did */
+	CHECK_EQ(sec_conf_files_changed(&c), 0);
+	sec_conf_free(&c);
+
+	/* crl_stale = "warn": accepted, with the warning to count */
+	snprintf(text, sizeof(text),
+	         "crl = [ \"%s/crlstale.crl\" ];\ncrl_ca = [ \"%s/ca.pem\" ];\n"
+	         "crl_stale = \"warn\";\npeers = ();\n",
+	         dir, dir);
+	CHECK_EQ(sec_conf_load(write_conf("crl2.conf", text), &c, err, sizeof(err)), 0);
+	if (c.n_crls == 0)
+		fprintf(stderr, "crl2.conf: %s\n", err);
+	n = load_chain(ch, good);
+	CHECK_EQ(sec_check_revoked_at(&c, ch, n, now, &v), 0);
+	CHECK_EQ(v.ok, 1);
+	CHECK_STR(v.warn, "crl.stale");
+	CHECK(strstr(v.warn_text, "2020-02-01") != NULL);
+	sec_conf_free(&c);
+	/* ... and refused by default */
+	snprintf(text, sizeof(text),
+	         "crl = [ \"%s/crlstale.crl\" ];\ncrl_ca = [ \"%s/ca.pem\" ];\npeers = ();\n", dir,
+	         dir);
+	CHECK_EQ(sec_conf_load(write_conf("crl3.conf", text), &c, err, sizeof(err)), 0);
+	CHECK_EQ(sec_check_revoked_at(&c, ch, n, now, &v), -1);
+	CHECK_STR(v.rule, "crl.stale");
+	free_chain(ch, n);
+	sec_conf_free(&c);
+
+	/* a CRL carrying the root's name but another key's signature */
+	snprintf(text, sizeof(text),
+	         "crl = [ \"%s/crlbadsig.crl\" ];\ncrl_ca = [ \"%s/ca.pem\" ];\npeers = ();\n", dir,
+	         dir);
+	CHECK_EQ(sec_conf_load(write_conf("crl4.conf", text), &c, err, sizeof(err)), EINVAL);
+	printf("  bad signature: %s\n", err);
+	CHECK(strstr(err, "crl4.conf:1: rule crl.signature:") != NULL);
+	/* no CA to verify against (neither crl_ca nor the transport's) */
+	snprintf(text, sizeof(text), "crl = [ \"%s/crlroot.crl\" ];\npeers = ();\n", dir);
+	CHECK_EQ(sec_conf_load(write_conf("crl5.conf", text), &c, err, sizeof(err)), EINVAL);
+	CHECK(strstr(err, "rule crl.signature") != NULL && strstr(err, "no CA") != NULL);
+	/* ... the transport's trust store (TLS_CA) is the default */
+	snprintf(path, sizeof(path), "%s/ca.pem", dir);
+	struct sec_load_opts o = {path};
+	CHECK_EQ(sec_conf_load_opts(write_conf("crl5.conf", text), &o, &c, err, sizeof(err)), 0);
+	sec_conf_free(&c);
+
+	/* several CAs: an intermediate's CRL needs that intermediate in crl_ca */
+	snprintf(text, sizeof(text),
+	         "crl = [ \"%s/crlroot.crl\", \"%s/crli1.crl\" ];\ncrl_ca = [ \"%s/ca.pem\" ];\n"
+	         "peers = ();\n",
+	         dir, dir, dir);
+	CHECK_EQ(sec_conf_load(write_conf("crl6.conf", text), &c, err, sizeof(err)), EINVAL);
+	CHECK(strstr(err, "crli1.crl") != NULL);
+	snprintf(text, sizeof(text),
+	         "crl = [ \"%s/crlroot.crl\", \"%s/crli1.crl\" ];\n"
+	         "crl_ca = [ \"%s/ca.pem\", \"%s/i1.pem\" ];\npeers = ();\n",
+	         dir, dir, dir, dir);
+	CHECK_EQ(sec_conf_load(write_conf("crl6.conf", text), &c, err, sizeof(err)), 0);
+	CHECK_EQ(c.n_crls, 2);
+	n = load_chain(ch, three);
+	CHECK_EQ(sec_check_revoked_at(&c, ch, n, now, &v), -1);
+	CHECK_STR(v.rule, "cert.revoked");
+	free_chain(ch, n);
+	n = load_chain(ch, good);
+	CHECK_EQ(sec_check_revoked_at(&c, ch, n, now, &v), 0);
+	free_chain(ch, n);
+	/* a change of any file of the policy is seen */
+	CHECK_EQ(sec_conf_files_changed(&c), 0);
+	snprintf(path, sizeof(path), "%s/crli1.crl", dir);
+	FILE *f = fopen(path, "a");
+	CHECK(f != NULL);
+	if (f) {
+		fputs("\n", f);
+		fclose(f);
+	}
+	CHECK_EQ(sec_conf_files_changed(&c), 1);
+	sec_conf_free(&c);
+
+	/* bad values */
+	CHECK_EQ(sec_conf_load(write_conf("crl7.conf", "crl_stale = \"ignore\";\npeers = ();\n"),
+	                       &c, err, sizeof(err)),
+	         EINVAL);
+	CHECK(strstr(err, "crl7.conf:1: crl_stale must be") != NULL);
+}
+
+/* DIR/NAME as raw bytes (OCSP responses are DER files) */
+static int load_raw(const char *name, gnutls_datum_t *d)
+{
+	char path[1024];
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	return gnutls_load_file(path, d) < 0 ? -1 : 0;
+}
+
+static void test_ocsp(void)
+{
+	static const struct {
+		const char *resp, *cert, *rule;
+	} t[] = {
+	        {"ocspgood.ocsp", "good", "ok"},
+	        {"ocsprevoked.ocsp", "good", "ocsp.revoked"},
+	        {"ocspunknown.ocsp", "good", "ocsp.unknown"},
+	        {"ocspbadsig.ocsp", "good", "ocsp.signature"},
+	        {"ocspgood.ocsp", "other", "ocsp.mismatch"},
+	        {"good.pem", "good", "ocsp.parse"},
+	};
+	gnutls_datum_t ca, cert, resp;
+	struct sec_verdict v;
+	time_t now = time(NULL), next = 0;
+
+	printf("OCSP responses (openssl):\n");
+	CHECK_EQ(load_der("ca", &ca), 0);
+	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		CHECK_EQ(load_raw(t[i].resp, &resp), 0);
+		CHECK_EQ(load_der(t[i].cert, &cert), 0);
+		int ret = sec_ocsp_check(&resp, &cert, &ca, now, &next, &v);
+		printf("  %-18s %-6s %-15s %s\n", t[i].resp, t[i].cert, v.rule, v.text);
+		CHECK_STR(v.rule, t[i].rule);
+		CHECK_EQ(ret, strcmp(t[i].rule, "ok") ? -1 : 0);
+		gnutls_free(resp.data);
+		gnutls_free(cert.data);
+	}
+	/* nextUpdate: one day (openssl -ndays 1); stale after it */
+	CHECK_EQ(load_raw("ocspgood.ocsp", &resp), 0);
+	CHECK_EQ(load_der("good", &cert), 0);
+	CHECK_EQ(sec_ocsp_check(&resp, &cert, &ca, now, &next, &v), 0);
+	CHECK(next > now + 86000 && next <= now + 86500);
+	CHECK_EQ(sec_ocsp_check(&resp, &cert, &ca, next + 1, NULL, &v), -1);
+	CHECK_STR(v.rule, "ocsp.stale");
+	CHECK_EQ(sec_ocsp_check(&resp, &cert, &ca, now - 3600, NULL, &v), -1);
+	CHECK_STR(v.rule, "ocsp.stale");
+	/* the policy's staple check: issuer from the chain or from crl_ca;
+	 * ocsp_unknown = "accept" makes unknown a warning */
+	struct sec_conf c;
+	char err[512], text[512];
+	gnutls_datum_t chain[2] = {cert, ca};
+	snprintf(text, sizeof(text), "crl_ca = [ \"%s/ca.pem\" ];\npeers = ();\n", dir);
+	CHECK_EQ(sec_conf_load(tc_write_file(dir, "ocsp1.conf", text), &c, err, sizeof(err)), 0);
+	CHECK_EQ(c.ocsp_stapling, 1);
+	CHECK_EQ(sec_check_staple(&c, &resp, chain, 2, now, &v), 0);
+	CHECK_EQ(sec_check_staple(&c, &resp, chain, 1, now, &v), 0); /* issuer from crl_ca */
+	gnutls_free(resp.data);
+	CHECK_EQ(load_raw("ocspunknown.ocsp", &resp), 0);
+	CHECK_EQ(sec_check_staple(&c, &resp, chain, 2, now, &v), -1);
+	CHECK_STR(v.rule, "ocsp.unknown");
+	sec_conf_free(&c);
+	snprintf(text, sizeof(text),
+	         "ocsp_stapling = \"require\";\nocsp_unknown = \"accept\";\n"
+	         "ocsp_staple_file = \"%s/ocspgood.ocsp\";\npeers = ();\n",
+	         dir);
+	CHECK_EQ(sec_conf_load(tc_write_file(dir, "ocsp2.conf", text), &c, err, sizeof(err)), 0);
+	CHECK_EQ(c.ocsp_stapling, 2);
+	CHECK(c.ocsp_staple.size > 100);
+	CHECK_EQ(sec_check_staple(&c, &resp, chain, 2, now, &v), 0);
+	CHECK_EQ(v.ok, 1);
+	CHECK_STR(v.warn, "ocsp.unknown");
+	CHECK_EQ(sec_check_staple(&c, &resp, chain + 1, 1, now, &v), -1); /* ca's issuer: unknown */
+	sec_conf_free(&c);
+	CHECK_EQ(sec_conf_load(tc_write_file(dir, "ocsp3.conf",
+	                                     "ocsp_stapling = \"always\";\npeers = ();\n"),
+	                       &c, err, sizeof(err)),
+	         EINVAL);
+	CHECK(strstr(err,
+	             "ocsp3.conf:1: ocsp_stapling must be \"off\", \"verify\" or \"require\"") !=
+	      NULL);
+	gnutls_free(resp.data);
+	gnutls_free(cert.data);
+	gnutls_free(ca.data);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc != 2) {
@@ -617,5 +1015,9 @@ int main(int argc, char **argv)
 	test_names();
 	test_sha256();
 	test_priority();
+	test_chain_profile();
+	test_session();
+	test_crls();
+	test_ocsp();
 	return tc_finish("test_sec_check");
 }

@@ -110,6 +110,90 @@ mk p521 "--key-type=ecdsa --curve=secp521r1" SHA256 ca "${base[@]}" "$year"
 mk ed25519 "--key-type=ed25519" SHA256 ca "${base[@]}" "$year"
 MKOPTS=--v1 mk v1 "$EC256" SHA256 ca "${base[@]}" "$year"
 
+# Whole-chain profile (TS 33.310): a three-level PKI, CA certificates that
+# break one rule each, a leaf that is a CA, a path of three intermediates
+cak='ca cert_signing_key crl_signing_key'
+mk i1 "$EC256" SHA256 ca 'cn = "MB2C Lab Inter 1"' $cak 'expiration_days = 1000'
+mk leaf3 "$EC256" SHA256 i1 "${base[@]}" "$year"
+mk i2 "$EC256" SHA256 i1 'cn = "MB2C Lab Inter 2"' $cak 'expiration_days = 1000'
+mk i3 "$EC256" SHA256 i2 'cn = "MB2C Lab Inter 3"' $cak 'expiration_days = 1000'
+mk leaf5 "$EC256" SHA256 i3 "${base[@]}" "$year"
+mk inoks "--key-type=rsa --bits=2048" SHA256 ca 'cn = "MB2C Lab Inter no keyCertSign"' ca \
+	crl_signing_key 'expiration_days = 1000'
+mk leafnoks "$EC256" SHA256 inoks "${base[@]}" "$year"
+mk i1024 "--key-type=rsa --bits=1024" SHA256 ca 'cn = "MB2C Lab Inter RSA-1024"' $cak \
+	'expiration_days = 1000'
+mk leaf1024 "$EC256" SHA256 i1024 "${base[@]}" "$year"
+mk leafca "$EC256" SHA256 ca "${base[@]}" ca "$year"
+certtool --certificate-info --infile inoks.pem | grep -q 'Certificate signing' &&
+	die "inoks.pem has keyCertSign"
+certtool --certificate-info --infile leafca.pem | grep -q 'Certificate Authority (CA): TRUE' ||
+	die "leafca.pem is not cA=TRUE"
+certtool --certificate-info --infile i1024.pem | grep -q 'Modulus (bits 1024)' ||
+	die "i1024.pem is not RSA-1024"
+
+# TS 33.310 cross certification: operator A trusts its Interconnection CA
+# icA; icA cross-certifies operator B's root (same name and key as B's
+# self-signed root). B presents leafB, interB, crossB. A rogue IC's cross
+# certificate of the same root (crossR) leads to no anchor of A.
+pki_ca icA "Operator A Interconnection CA" || die "cannot make icA"
+pki_ca rootB "Operator B Root CA" || die "cannot make rootB"
+pki_ca icR "Rogue Interconnection CA" || die "cannot make icR"
+mk interB "$EC256" SHA256 rootB 'cn = "Operator B Inter"' $cak 'expiration_days = 1000'
+mk leafB "$EC256" SHA256 interB "${base[@]}" "$year"
+for x in A R; do
+	certtool --generate-certificate --load-privkey rootB.key --load-ca-certificate "ic$x.pem" \
+		--load-ca-privkey "ic$x.key" --template rootB.tmpl --hash=SHA384 --no-text \
+		--outfile "cross$x.pem" 2>/dev/null || die "cannot make cross$x"
+done
+
+# CRLs: by the root (revokes rsa2048), by intermediate i1 (revokes leaf3), one
+# already stale, and one with the root's name but signed by another key
+crl() { # NAME CA SIGNKEY [template lines...] < certificates to revoke
+	local name=$1 ca=$2 key=$3
+	shift 3
+	cat >"$name.revoked.pem"
+	printf '%s\n' "crl_number = $((RANDOM))" "$@" >"$name.crl.tmpl"
+	certtool --generate-crl --load-ca-privkey "$key.key" --load-ca-certificate "$ca.pem" \
+		--load-certificate "$name.revoked.pem" --template "$name.crl.tmpl" --no-text \
+		--outfile "$name.crl" 2>/dev/null || die "cannot make CRL $name"
+}
+pki_ca rogue "Rogue CA" || die "cannot make rogue"
+crl crlroot ca ca 'crl_next_update = 30' <rsa2048.pem
+crl crli1 i1 i1 'crl_next_update = 30' <leaf3.pem
+crl crlstale ca ca 'crl_this_update_date = "2020-01-01 00:00:00"' \
+	'crl_next_update_date = "2020-02-01 00:00:00"' <rsa2048.pem
+crl crlbadsig ca rogue 'crl_next_update = 30' <rsa2048.pem
+certtool --crl-info --infile crlstale.crl | grep -q 'Next at: .*2020' || die "crlstale is not stale"
+
+# OCSP responses made by openssl's responder (offline mode: -reqin/-respout)
+# from index files: good, revoked, unknown (not in the index), one signed by
+# a CA that is not the issuer
+command -v openssl >/dev/null || die "openssl missing"
+idx() { # CERT STATUS(V|R) -> one index line
+	local serial
+	serial=$(openssl x509 -in "$1.pem" -noout -serial | cut -d= -f2)
+	if [ "$2" = R ]; then
+		printf 'R\t301231235959Z\t240101000000Z\t%s\tunknown\t/CN=%s\n' "$serial" "$1"
+	else
+		printf 'V\t301231235959Z\t\t%s\tunknown\t/CN=%s\n' "$serial" "$1"
+	fi
+}
+ocsp() { # NAME INDEX-FILE CERT SIGNER
+	openssl ocsp -issuer ca.pem -cert "$3.pem" -no_nonce -reqout "$1.req" >/dev/null 2>&1 &&
+		openssl ocsp -index "$2" -rsigner "$4.pem" -rkey "$4.key" -CA ca.pem -reqin "$1.req" \
+			-respout "$1.ocsp" -ndays 1 >/dev/null 2>&1 || die "cannot make OCSP response $1"
+}
+idx good V >good.idx
+idx good R >revoked.idx
+: >empty.idx
+ocsp ocspgood good.idx good ca
+ocsp ocsprevoked revoked.idx good ca
+ocsp ocspunknown empty.idx good ca
+ocsp ocspbadsig good.idx good rogue
+openssl ocsp -respin ocsprevoked.ocsp -resp_text -noverify 2>/dev/null | grep -q "Cert Status: revoked" ||
+	die "ocsprevoked is not a revoked response"
+
 # The material really is what the C test assumes (else its tests are moot)
 certtool --certificate-info --infile v1.pem | grep -q 'Version: 1$' || die "v1.pem is not v1"
 certtool --certificate-info --infile nokeyusage.pem | grep -q 'Digital signature' &&

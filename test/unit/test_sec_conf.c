@@ -125,6 +125,21 @@ static void bad_confs(void)
 	        {"crl = [ \"/nonexistent.crl\" ];\npeers = ();\n",
 	         "b13.conf:1: cannot read the CRL file /nonexistent.crl"},
 	        {"peers = ( { identity = ; } );\n", "b14.conf:1: syntax error"},
+	        {"peers = ();\nprofile = { max_path_length = 17; };\n",
+	         "b15.conf:2: max_path_length = 17 is out of range"},
+	        {"peers = ();\ncrl_stale = true;\n", "b16.conf:2: crl_stale must be"},
+	        {"peers = ();\nreload_check_seconds = -1;\n",
+	         "b17.conf:2: reload_check_seconds = -1 is out of range"},
+	        {"peers = ();\nallow_renegotiation = 1;\n",
+	         "b18.conf:2: allow_renegotiation must be true or false"},
+	        {"peers = ();\ncrl_ca = [ \"/nonexistent.pem\" ];\n",
+	         "b19.conf:2: crl_ca: cannot read CA certificates from /nonexistent.pem"},
+	        {"peers = ();\nocsp_responder = \"ftp://x\";\n",
+	         "b20.conf:2: ocsp_responder must be an http:// or https:// URL"},
+	        {"peers = ();\nocsp_unreachable = \"maybe\";\n",
+	         "b21.conf:2: ocsp_unreachable must be \"refuse\" or \"accept\""},
+	        {"peers = ();\nocsp_staple_file = \"/nonexistent.der\";\n",
+	         "b22.conf:2: cannot read the OCSP response file /nonexistent.der"},
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		struct sec_conf c;
@@ -173,13 +188,44 @@ static void registry(void)
 	CHECK_EQ(mb2c_peerauth_active(), 1);
 }
 
-int main(void)
+/* The conf sample is the manual: it must load, with the defaults it
+ * documents for the keys of issue 13. */
+static void sample(const char *path)
+{
+	struct sec_conf c;
+	char err[512];
+	if (!path) {
+		fprintf(stderr, "test_sec_conf: no conf sample given, sample check skipped\n");
+		return;
+	}
+	CHECK_EQ(sec_conf_load(path, &c, err, sizeof(err)), 0);
+	if (c.path) {
+		CHECK_EQ(c.crl_stale_warn, 0);
+		CHECK_EQ(c.reload_check_seconds, 10);
+		CHECK_EQ(c.expiry_warning_days, 30);
+		CHECK_EQ(c.allow_renegotiation, 0);
+		CHECK_EQ(c.profile.check_ca_certs, 1);
+		CHECK_EQ(c.profile.max_path_length, 3);
+		CHECK_EQ(c.ocsp_stapling, 1);
+		CHECK_EQ(c.ocsp_unknown_accept, 0);
+		CHECK_EQ(c.ocsp_query, 0);
+		CHECK_EQ(c.ocsp_timeout_ms, 2000);
+		CHECK_EQ(c.ocsp_unreachable_accept, 0);
+		CHECK(c.ocsp_staple_file == NULL);
+		sec_conf_free(&c);
+	} else {
+		fprintf(stderr, "%s\n", err);
+	}
+}
+
+int main(int argc, char **argv)
 {
 	if (!mkdtemp(dir))
 		return 2;
 	good_conf();
 	bad_confs();
 	registry();
+	sample(argc > 1 ? argv[1] : NULL);
 	char cmd[128];
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
 	if (system(cmd))

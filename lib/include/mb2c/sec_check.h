@@ -22,6 +22,12 @@ struct sec_profile {
 	int require_ku_digsig;      /* 1: keyUsage digitalSignature */
 	int require_eku;            /* 1: clientAuth inbound, serverAuth outbound */
 	unsigned max_validity_days; /* 0 = no limit (3GPP style profiles use 3 years) */
+	/* the CA certificates of the chain (index >= 1): X.509v3, basicConstraints
+	 * cA=TRUE, keyUsage keyCertSign, key size/curve and signature hash as
+	 * above; the leaf must not be a CA (basicConstraints cA=FALSE or absent) */
+	int check_ca_certs;       /* 1 */
+	unsigned max_path_length; /* 3: most CA certificates between the leaf and
+	                           * the trust anchor (self-signed ones not counted) */
 };
 void sec_profile_defaults(struct sec_profile *p);
 
@@ -36,11 +42,17 @@ enum sec_purpose {
  * "cert.version", "cert.expired", "cert.not-yet-valid", "cert.curve",
  * "cert.key-alg", "cert.validity-period", "cert.parse", "id.mismatch",
  * "prio.parse", "prio.version", "prio.cipher", "prio.kx", "prio.sign",
- * "prio.mac", "prio.profile"); text explains it for a human. */
+ * "prio.mac", "prio.profile", "prio.mandatory", "cert.leaf-ca", "chain.ca-flag",
+ * "chain.ca-ku", "chain.key", "chain.version", "chain.length", "tls.version",
+ * "tls.suite", "tls.group"); text explains it for a human. */
 struct sec_verdict {
 	int ok;
 	const char *rule;
 	char text[256];
+	/* accepted with a warning (policy "warn", e.g. a stale CRL): rule name to
+	 * count and log, NULL when none; only meaningful when ok */
+	const char *warn;
+	char warn_text[200];
 };
 
 /* Checks the leaf (index 0, DER) of a peer chain, and the signature hash of
@@ -60,12 +72,55 @@ int sec_cert_dns_names(const gnutls_datum_t *leaf, char *buf, size_t len);
 /* SHA-256 of the DER leaf as 64 lowercase hex digits (pins). */
 int sec_cert_sha256(const gnutls_datum_t *leaf, char out[65]);
 
+/* Days until the certificate (DER) expires, rounded down (negative when
+ * expired); INT32_MIN when it does not parse. */
+long sec_cert_days_left(const gnutls_datum_t *der, time_t now);
+
 /* Checks a GnuTLS priority string against the 3GPP TLS profile: it must
- * parse; allow TLS 1.2 and/or 1.3 and nothing older (no SSL3/TLS1.0/1.1, no
+ * parse; enable both TLS 1.2 and TLS 1.3 (TS 33.210 6.2.1) with the
+ * mandatory set (rule prio.mandatory): TLS_AES_128_GCM_SHA256 (RFC 8446
+ * 9.1), ECDHE-ECDSA-AES128-GCM-SHA256 and ECDHE-RSA-AES128-GCM-SHA256
+ * (TS 33.210 6.2.3) and the group secp256r1; allow nothing older (no SSL3/TLS1.0/1.1, no
  * DTLS 1.0); AEAD ciphers only; no static RSA / anonymous / PSK-only key
  * exchange; no SHA-1 or MD5 signature algorithms; and a certificate
  * verification profile of %PROFILE_MEDIUM or stronger (HIGH, ULTRA, FUTURE,
  * SUITEB128/192). */
 int sec_check_priority(const char *prio, struct sec_verdict *v);
+/* The same for a DTLS front end: DTLS 1.2 instead of the TLS 1.2 + 1.3 pair
+ * (TS 33.210 6.2.1), the same mandatory TLS 1.2 suites and group. */
+int sec_check_priority_dtls(const char *prio, struct sec_verdict *v);
+
+/* What a (D)TLS handshake negotiated, as seen from the verify callback.
+ * Inside the callback of a TLS 1.2 handshake GnuTLS does not report the
+ * cipher yet (GNUTLS_CIPHER_NULL): it is then bounded by the audited
+ * priority string; version, key exchange and group are always known. */
+struct sec_tls_params {
+	gnutls_protocol_t version;
+	int dtls;
+	gnutls_cipher_algorithm_t cipher; /* NULL/UNKNOWN: not known yet */
+	gnutls_kx_algorithm_t kx;
+	gnutls_group_t group;
+};
+void sec_tls_params_get(gnutls_session_t s, int dtls, struct sec_tls_params *t);
+
+/* The negotiated parameters against the same profile as the priority
+ * string: TLS 1.2/1.3 (DTLS 1.2), an AEAD cipher (when known; always in
+ * TLS 1.3), (EC)DHE key exchange (no static RSA), a group of 128-bit
+ * strength or more (secp256r1/384r1/521r1, x25519, x448, ffdhe2048+; in
+ * TLS 1.2 the group may not be known yet: a client verifies the server's
+ * certificate before the ServerKeyExchange).
+ * Rules tls.version, tls.suite, tls.group. */
+int sec_check_session(const struct sec_tls_params *t, struct sec_verdict *v);
+
+/* An OCSP response (DER, RFC 6960) about cert (DER), whose issuer is issuer
+ * (DER): successful, signed by the issuer or its delegated OCSP signer, about
+ * this certificate, current (thisUpdate <= now + 5 min, now <= nextUpdate;
+ * without nextUpdate 1 hour after thisUpdate), status good. Rules
+ * ocsp.parse, ocsp.status, ocsp.signature, ocsp.mismatch, ocsp.stale,
+ * ocsp.revoked, ocsp.unknown. *next_update (if not NULL) gets the
+ * response's nextUpdate ((time_t)-1 when absent or unparsed). */
+int sec_ocsp_check(const gnutls_datum_t *resp, const gnutls_datum_t *cert,
+                   const gnutls_datum_t *issuer, time_t now, time_t *next_update,
+                   struct sec_verdict *v);
 
 #endif

@@ -35,6 +35,19 @@ struct sec_peer {
 	int line;
 };
 
+/* Validity of one loaded CRL (its signature was verified at load time). */
+struct sec_crl_info {
+	time_t this_update, next_update;
+	unsigned file; /* index into crl_files */
+};
+
+/* A file the policy was built from: a change triggers a reload. */
+struct sec_stamp {
+	char *path;
+	long long mtime_ns, size;
+	unsigned long long ino;
+};
+
 struct sec_conf {
 	char *path;
 	int enforce; /* 0 = monitor: log what would be refused */
@@ -49,11 +62,47 @@ struct sec_conf {
 	size_t n_crl_files;
 	gnutls_x509_crl_t *crls;
 	unsigned n_crls;
+	struct sec_crl_info *crl_info; /* n_crls entries */
+	/* CA certificates CRL signatures are verified against (crl_ca, else
+	 * the transport's trust store given by sec_load_opts) */
+	gnutls_x509_crt_t *crl_cas;
+	unsigned n_crl_cas;
+	int crl_stale_warn;            /* crl_stale = "warn": accept, count, log */
+	unsigned reload_check_seconds; /* files re-checked for changes (0: SIGUSR1 only) */
+	unsigned expiry_warning_days;  /* 0: no warnings */
+	int allow_renegotiation;       /* 0: a TLS 1.2 renegotiation is refused */
+	struct sec_stamp *stamps;      /* the conf, CRL and CA files */
+	size_t n_stamps;
+	/* OCSP (RFC 6960) stapled by the peers we connect to (TLS
+	 * status_request): 0 off, 1 verify when stapled (default), 2 require */
+	int ocsp_stapling;
+	int ocsp_unknown_accept;    /* "unknown" status: 0 refuse (default) */
+	char *ocsp_staple_file;     /* our own response to staple (DER) */
+	gnutls_datum_t ocsp_staple; /* its content, read at load ({NULL,0}: none) */
+	/* OCSP responder queries when a peer stapled nothing (libcurl; a cache
+	 * bounded by each response's nextUpdate) */
+	int ocsp_query;
+	char *ocsp_responder; /* URL; NULL: the certificate's AIA */
+	unsigned ocsp_timeout_ms;
+	int ocsp_unreachable_accept; /* no answer: 0 refuse (default) */
+};
+
+/* What the transport adds to the policy file. */
+struct sec_load_opts {
+	const char *default_crl_ca; /* CA file (TLS_CA) for CRL signatures when
+	                             * the policy has no crl_ca; NULL: none */
 };
 
 /* Loads and validates the conf (also reads CA and CRL files). Returns 0, or
  * EINVAL with "file:line: what is wrong" in err. */
 int sec_conf_load(const char *path, struct sec_conf *c, char *err, size_t errlen);
+int sec_conf_load_opts(const char *path, const struct sec_load_opts *o, struct sec_conf *c,
+                       char *err, size_t errlen);
+/* 1 when a file the policy was read from changed (or vanished) since. */
+int sec_conf_files_changed(const struct sec_conf *c);
+/* Takes the files as they are now as the reference (after a refused
+ * reload: not retried until a file changes again). */
+void sec_conf_restamp(struct sec_conf *c);
 void sec_conf_free(struct sec_conf *c);
 
 /* The entry for an identity: exact names first, then patterns; NULL if none. */
@@ -71,9 +120,14 @@ int sec_origin_allowed(const struct sec_peer *p, const char *conn_id, const char
 int sec_check_peer_binding(const struct sec_peer *p, const gnutls_datum_t *chain, unsigned n,
                            struct sec_verdict *v);
 
-/* Is any certificate of the chain revoked by the extension's CRLs? */
+/* Is any certificate of the chain revoked by the extension's CRLs? And is
+ * every CRL of an issuer of the chain current (thisUpdate <= now <=
+ * nextUpdate)? A stale CRL refuses (rule crl.stale), or with crl_stale =
+ * "warn" accepts with v->warn = "crl.stale". */
 int sec_check_revoked(const struct sec_conf *c, const gnutls_datum_t *chain, unsigned n,
                       struct sec_verdict *v);
+int sec_check_revoked_at(const struct sec_conf *c, const gnutls_datum_t *chain, unsigned n,
+                         time_t now, struct sec_verdict *v);
 
 /* ---- The one certificate-acceptance path of every transport ----
  * sec_mb2c's core-TLS glue and every front end (TLS/TCP, DTLS/SCTP) call
@@ -92,5 +146,36 @@ int sec_accept_handshake(const struct sec_conf *c, gnutls_protocol_t version, in
                          time_t now, struct sec_verdict *v);
 int sec_accept_identity(const struct sec_conf *c, const char *identity, const gnutls_datum_t *chain,
                         unsigned n, struct sec_verdict *v);
+
+/* Step 1 from inside a GnuTLS verify callback: the negotiated version,
+ * cipher suite and group (sec_check_session), a renegotiation (refused
+ * unless allow_renegotiation: a TLS 1.2 cipher already active),
+ * then sec_accept_handshake on the peer's chain. Front ends should call this instead of
+ * sec_accept_handshake: it checks strictly more. */
+int sec_accept_session(const struct sec_conf *c, gnutls_session_t s, int dtls,
+                       enum sec_purpose purpose, time_t now, struct sec_verdict *v);
+
+/* A stapled OCSP response about chain[0]: its issuer is chain[1], else a
+ * certificate of crl_cas (the transport's trust store by default);
+ * sec_ocsp_check, with ocsp_unknown = "accept" turning ocsp.unknown into a
+ * warning. sec_accept_session calls it when the peer stapled a response
+ * (ocsp_stapling = "verify"/"require"; "require" refuses a server that
+ * staples nothing, rule ocsp.missing). */
+int sec_check_staple(const struct sec_conf *c, const gnutls_datum_t *staple,
+                     const gnutls_datum_t *chain, unsigned n, time_t now, struct sec_verdict *v);
+/* OCSP status of chain[0] from a responder (ocsp_responder, else the AIA)
+ * or the cache: sec_ocsp_check on the answer; no answer within
+ * ocsp_timeout_ms is ocsp.unreachable (refused unless ocsp_unreachable =
+ * "accept"); ocsp.unknown as ocsp_unknown says. Blocks for the query. */
+int sec_ocsp_query_check(const struct sec_conf *c, const gnutls_datum_t *chain, unsigned n,
+                         time_t now, struct sec_verdict *v);
+unsigned long sec_ocsp_queries(void);    /* queries sent, since start */
+unsigned long sec_ocsp_cache_hits(void); /* answers taken from the cache */
+void sec_ocsp_cache_clear(void);
+
+/* The issuer of chain[0]: 0 = chain[1] (not to be freed), 1 = a copy from
+ * crl_cas (gnutls_free it), -1 = unknown. */
+int sec_find_issuer(const struct sec_conf *c, const gnutls_datum_t *chain, unsigned n,
+                    gnutls_datum_t *issuer);
 
 #endif

@@ -1,0 +1,255 @@
+#!/usr/bin/env bash
+# sec_mb2c and OCSP stapling (issue 13), with real daemons, certificates made
+# by certtool and OCSP responses fetched from a real `openssl ocsp` responder
+# on loopback (good / revoked / unknown: the operator's refresh of the file
+# the BM-SC staples):
+# - a BM-SC (sec_mb2c, ocsp_staple_file) staples its good response; a GCS AS
+#   (sec_mb2c, ocsp_stapling = "require") connecting to it over TLS 1.3, and
+#   to a second BM-SC that offers only TLS 1.2, accepts both;
+# - servers (gnutls-serv) stapling a revoked response (TLS 1.3 and 1.2), an
+#   unknown one, or none: the GCS AS refuses each in the handshake with the
+#   rule named (ocsp.revoked, ocsp.unknown, ocsp.missing);
+# - a BM-SC whose staple file says revoked does not staple it (own.ocsp);
+# - responder queries (ocsp_query) by a BM-SC for its TLS clients, to a real
+#   openssl responder on loopback: good over TLS 1.3 (one query) and 1.2 (from
+#   the cache: no query), revoked, unknown refused; responder stopped: a new
+#   certificate is refused (ocsp.unreachable), the cached one still accepted.
+# usage: test_sec_ocsp.sh SRC BUILD
+set -uo pipefail
+SRC=$1
+FDX=$2/fdx
+BIN=$2/bin
+. "$SRC/test/lib/common.sh"
+. "$SRC/test/lib/pki.sh"
+PRIO=$(cat "$SRC/profiles/tls/3gpp-tls-profile.prio")
+EC='--key-type=ecdsa --curve=secp256r1'
+command -v openssl >/dev/null && command -v gnutls-serv >/dev/null ||
+	{ echo "SKIP: openssl or gnutls-serv (gnutls-bin) missing"; exit 77; }
+
+P=$T/pki
+mkdir -p "$P"
+(
+	cd "$P" || exit 1
+	set -e
+	pki_ca ca
+	pki_leaf bmsc bmsc.mb2c.lab "$EC"
+	pki_leaf bmsc2 bmsc2.mb2c.lab "$EC"
+	pki_leaf gcsas gcsas.mb2c.lab "$EC"
+	for g in 1 2 3 4; do pki_leaf "gcs$g" "gcs$g.mb2c.lab" "$EC"; done
+) || { echo "certificate generation failed"; exit 1; }
+
+# index lines of openssl's responder: V (valid) or R (revoked)
+idx() { # CERT V|R
+	local serial
+	serial=$(openssl x509 -in "$P/$1.pem" -noout -serial | cut -d= -f2)
+	if [ "$2" = R ]; then
+		printf 'R\t301231235959Z\t240101000000Z\t%s\tunknown\t/CN=%s\n' "$serial" "$1"
+	else
+		printf 'V\t301231235959Z\t\t%s\tunknown\t/CN=%s\n' "$serial" "$1"
+	fi
+}
+{ idx bmsc V; idx bmsc2 V; } >"$P/good.idx"
+idx bmsc R >"$P/revoked.idx"
+: >"$P/unknown.idx"
+# fetch NAME INDEX CERT: one request to a real responder on loopback
+OPORT=$(free_port)
+fetch() {
+	local name=$1 index=$2 cert=$3
+	openssl ocsp -index "$P/$index.idx" -port "$OPORT" -rsigner "$P/ca.pem" -rkey "$P/ca.key" \
+		-CA "$P/ca.pem" -ndays 1 -nrequest 1 >"$T/responder-$name.log" 2>&1 &
+	local rpid=$! i
+	for ((i = 0; i < 200; i++)); do
+		ss -Hltn "sport = :$OPORT" | grep -q . && break
+		sleep 0.05
+	done
+	openssl ocsp -issuer "$P/ca.pem" -cert "$P/$cert.pem" -url "http://127.0.0.1:$OPORT" \
+		-no_nonce -respout "$P/$name.der" -noverify >"$T/fetch-$name.out" 2>&1
+	wait "$rpid" 2>/dev/null
+}
+fetch good good bmsc
+fetch good2 good bmsc2
+fetch revoked revoked bmsc
+fetch unknown unknown bmsc
+check "responses from openssl's responder on loopback: good, revoked, unknown" \
+	grep -q ": good" "$T/fetch-good.out" && grep -q ": revoked" "$T/fetch-revoked.out" &&
+	grep -q ": unknown" "$T/fetch-unknown.out" && grep -q ": good" "$T/fetch-good2.out"
+
+SPORT=$(free_port)
+S2PORT=$(free_port)
+GPORT=$(free_port)
+# bmsc_conf NAME IDENTITY CERT PORT PRIO MODE STAPLE
+bmsc_conf() {
+	cat >"$T/sec_$1.conf" <<C
+mode = "$6";
+ocsp_staple_file = "$P/$7";
+peers = ( { identity = "gcsas.mb2c.lab"; role = "gcs-as"; } );
+C
+	cat >"$T/bmsc_lab_$1.conf" <<C
+state_db = "$T/$1.sqlite";
+tmgi_expiry = 600;
+C
+	cat >"$T/$1.conf" <<C
+Identity = "$2";
+Realm = "mb2c.lab";
+Port = 0;
+SecPort = $4;
+No_SCTP;
+No_IPv6;
+TLS_Cred = "$P/$3.pem", "$P/$3.key";
+TLS_CA = "$P/ca.pem";
+TLS_Prio = "$5";
+LoadExtension = "$FDX/dict_mb2c.fdx";
+LoadExtension = "$FDX/app_bmsc_lab.fdx" : "$T/bmsc_lab_$1.conf";
+LoadExtension = "$FDX/sec_mb2c.fdx" : "$T/sec_$1.conf";
+C
+}
+cp "$P/good.der" "$P/live.der"
+bmsc_conf bmsc bmsc.mb2c.lab bmsc "$SPORT" "$PRIO" enforce live.der
+# the TLS 1.2-only server runs sec_mb2c in monitor mode: its own audit would
+# refuse a TLS 1.2-only TLS_Prio (it is the GCS AS side that is tested)
+bmsc_conf bmsc2 bmsc2.mb2c.lab bmsc2 "$S2PORT" "$PRIO:-VERS-TLS1.3" monitor good2.der
+start_daemon bmsc "$T/bmsc.conf"
+start_daemon bmsc2 "$T/bmsc2.conf"
+wait_log "$T/bmsc.log" "daemon initialized" 15
+wait_log "$T/bmsc2.log" "daemon initialized" 15
+check "the BM-SC judged its staple file good (no own.ocsp warning)" \
+	bash -c "! grep -q 'rule=own.ocsp' '$T/bmsc.log'"
+
+# servers that staple what they are given (gnutls-serv ignores the match)
+declare -A SERV=()
+serv() { # NAME PRIO [RESPONSE]
+	local port
+	port=$(free_port)
+	local ocsp=()
+	[ -n "${3:-}" ] && ocsp=(--ocsp-response "$P/$3" --ignore-ocsp-response-errors)
+	gnutls-serv --port "$port" --x509certfile "$P/bmsc.pem" --x509keyfile "$P/bmsc.key" \
+		--priority "$2" --disable-client-cert "${ocsp[@]}" >"$T/serv-$1.log" 2>&1 &
+	DAEMON_PIDS+=("$!")
+	SERV[$1]=$port
+}
+serv rev13 "$PRIO" revoked.der
+serv rev12 "$PRIO:-VERS-TLS1.3" revoked.der
+serv unk13 "$PRIO" unknown.der
+serv none13 "$PRIO"
+for n in "${!SERV[@]}"; do
+	for ((i = 0; i < 200; i++)); do
+		ss -Hltn "sport = :${SERV[$n]}" | grep -q . && break
+		sleep 0.05
+	done
+done
+
+cat >"$T/sec_gcs.conf" <<C
+mode = "enforce";
+ocsp_stapling = "require";
+peers = ( { pattern = "*.mb2c.lab"; role = "bmsc"; } );
+C
+cp_line() { # IDENTITY PORT
+	echo "ConnectPeer = \"$1\" { ConnectTo = \"127.0.0.1\"; Port = $2; TcTimer = 600; No_IPv6; };"
+}
+{
+	cat <<C
+Identity = "gcsas.mb2c.lab";
+Realm = "mb2c.lab";
+Port = 0;
+SecPort = $GPORT;
+No_SCTP;
+No_IPv6;
+TLS_Cred = "$P/gcsas.pem", "$P/gcsas.key";
+TLS_CA = "$P/ca.pem";
+TLS_Prio = "$PRIO";
+LoadExtension = "$FDX/dict_mb2c.fdx";
+LoadExtension = "$FDX/sec_mb2c.fdx" : "$T/sec_gcs.conf";
+C
+	cp_line bmsc.mb2c.lab "$SPORT"
+	cp_line bmsc2.mb2c.lab "$S2PORT"
+	for n in rev13 rev12 unk13 none13; do cp_line "$n.mb2c.lab" "${SERV[$n]}"; done
+} >"$T/gcs.conf"
+start_daemon gcs "$T/gcs.conf"
+G=$T/gcs.log
+check "TLS 1.3, good staple (real BM-SC): accepted" \
+	wait_log "$G" "ACCEPT outbound peer=bmsc.mb2c.lab addr=127.0.0.1 rule=id.bound-outbound" 20
+check "TLS 1.2, good staple (real BM-SC offering TLS 1.2 only): accepted" \
+	wait_log "$G" "ACCEPT outbound peer=bmsc2.mb2c.lab addr=127.0.0.1 rule=id.bound-outbound" 20
+refused_at() { # NAME RULE WHAT
+	check "$3: refused in the handshake, rule $2" \
+		wait_log "$G" "REJECT handshake .*127.0.0.1\(${SERV[$1]}\).* rule=$2: .*outbound" 20
+}
+refused_at rev13 ocsp.revoked "TLS 1.3, revoked staple"
+refused_at rev12 ocsp.revoked "TLS 1.2, revoked staple"
+refused_at unk13 ocsp.unknown "TLS 1.3, unknown staple (ocsp_unknown = refuse)"
+refused_at none13 ocsp.missing "TLS 1.3, no staple (ocsp_stapling = require)"
+check "... and never accepted" bash -c "! grep -Eq 'ACCEPT outbound peer=(rev|unk|none)' '$G'"
+grep -E "sec_mb2c: (REJECT|ACCEPT)" "$G" | cut -c1-220
+stop_daemon gcs
+
+# the BM-SC's staple file now says revoked: not stapled, logged
+cp "$P/revoked.der" "$P/live.der"
+kill -USR1 "$PID_bmsc"
+check "a revoked own response is not stapled: WARN rule=own.ocsp" \
+	wait_log "$T/bmsc.log" "WARN peer=bmsc.mb2c.lab addr=- rule=own.ocsp: ocsp_staple_file .* OCSP: certificate revoked" 10
+stop_daemon bmsc2
+stop_daemon bmsc
+check "BM-SC stops cleanly" test "$STOP_RC" = 0
+
+# ---- responder queries: a BM-SC asks about its TLS clients
+{ idx gcs1 V; idx gcs2 R; } >"$P/q.idx" # gcs3, gcs4: unknown to the responder
+QPORT=$(free_port)
+openssl ocsp -index "$P/q.idx" -port "$QPORT" -rsigner "$P/ca.pem" -rkey "$P/ca.key" \
+	-CA "$P/ca.pem" -ndays 1 >"$T/responder-q.log" 2>&1 &
+RPID=$!
+DAEMON_PIDS+=("$RPID")
+for ((i = 0; i < 200; i++)); do
+	ss -Hltn "sport = :$QPORT" | grep -q . && break
+	sleep 0.05
+done
+bmsc_conf bmscq bmsc.mb2c.lab bmsc "$SPORT" "$PRIO" enforce good.der
+cat >"$T/sec_bmscq.conf" <<C
+mode = "enforce";
+ocsp_query = true;
+ocsp_responder = "http://127.0.0.1:$QPORT";
+ocsp_timeout_ms = 2000;
+peers = ( { pattern = "gcs*.mb2c.lab"; role = "gcs-as"; } );
+C
+start_daemon bmscq "$T/bmscq.conf"
+wait_log "$T/bmscq.log" "daemon initialized" 15
+for ((i = 0; i < 100; i++)); do
+	ss -Hltn "sport = :$SPORT" | grep -q . && break
+	sleep 0.05
+done
+raw() { # NAME CERT [options...]
+	local name=$1 cert=$2
+	shift 2
+	"$BIN/raw_cer_client" --ca "$P/ca.pem" --cert "$P/$cert.pem" --key "$P/$cert.key" \
+		--prio "${RAWPRIO:-$PRIO}" --origin-host "$cert.mb2c.lab" --timeout 8 --gar --send-dpr "$@" \
+		127.0.0.1 "$SPORT" >"$T/$name.out" 2>&1
+	echo $? >"$T/$name.rc"
+}
+rc_of() { cat "$T/$1.rc"; }
+Q=$T/bmscq.log
+raw q13 gcs1
+check "query, good, TLS 1.3: accepted (exit $(rc_of q13))" test "$(rc_of q13)" = 0
+RAWPRIO="$PRIO:-VERS-TLS1.3" raw q12 gcs1
+check "same certificate, TLS 1.2: accepted (exit $(rc_of q12)), answer from the cache" \
+	test "$(rc_of q12)" = 0
+raw qrev gcs2
+check "query, revoked: refused (exit $(rc_of qrev)), rule ocsp.revoked" \
+	bash -c "[ $(rc_of qrev) != 0 ]" && grep -q "REJECT handshake peer=gcs2.mb2c.lab .*rule=ocsp.revoked" "$Q"
+raw qunk gcs3
+check "query, unknown: refused (exit $(rc_of qunk)), rule ocsp.unknown" \
+	bash -c "[ $(rc_of qunk) != 0 ]" && grep -q "REJECT handshake peer=gcs3.mb2c.lab .*rule=ocsp.unknown" "$Q"
+kill "$RPID" 2>/dev/null
+wait "$RPID" 2>/dev/null
+raw qdown gcs4
+check "responder stopped, new certificate: refused (exit $(rc_of qdown)), rule ocsp.unreachable" \
+	bash -c "[ $(rc_of qdown) != 0 ]" && grep -q "REJECT handshake peer=gcs4.mb2c.lab .*rule=ocsp.unreachable" "$Q"
+raw qcached gcs1
+check "responder stopped, cached good answer (bounded by nextUpdate): accepted (exit $(rc_of qcached))" \
+	test "$(rc_of qcached)" = 0
+kill -USR1 "$PID_bmscq"
+wait_log "$Q" "sec_mb2c: counters:" 10
+grep "sec_mb2c: counters:" "$Q" | tail -1
+check "4 queries for 6 handshakes: the cache answered 2 (ocsp_queries=4 ocsp_cache_hits=2)" \
+	grep -q "ocsp_queries=4 ocsp_cache_hits=2" "$Q"
+stop_daemon bmscq
+check "the querying BM-SC stops cleanly (exit $STOP_RC)" test "$STOP_RC" = 0
+finish
