@@ -581,6 +581,32 @@ struct hs_verdict {
 	char text[256];
 };
 
+static void edge_reload(void);
+
+/* The policy's files (conf, CRLs, CAs) are re-checked at most every
+ * reload_check_seconds from the handshake path, as sec_mb2c and dtls_sctp
+ * do: a changed file reloads the policy like SIGUSR1. */
+static void edge_maybe_reload(void)
+{
+	static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+	static time_t last;
+	time_t now = time(NULL);
+	if (pthread_mutex_trylock(&lock))
+		return;
+	pthread_rwlock_rdlock(&policy_lock);
+	unsigned every = policy ? policy->reload_check_seconds : 0;
+	int due = every && now - last >= (time_t)every;
+	int changed = due && sec_conf_files_changed(policy);
+	pthread_rwlock_unlock(&policy_lock);
+	if (due)
+		last = now;
+	if (changed) {
+		fd_log_notice("edge_mb2c: a policy file changed: reloading");
+		edge_reload();
+	}
+	pthread_mutex_unlock(&lock);
+}
+
 static int tls_verify(gnutls_session_t s)
 {
 	struct conn *c = gnutls_session_get_ptr(s);
@@ -592,12 +618,17 @@ static int tls_verify(gnutls_session_t s)
 		snprintf(hv->text, sizeof(hv->text), "no certificate presented");
 		return GNUTLS_E_CERTIFICATE_ERROR;
 	}
-	struct sec_verdict v = {1, NULL, ""};
+	struct sec_verdict v = {1, NULL, "", NULL, ""};
+	edge_maybe_reload();
 	pthread_rwlock_rdlock(&policy_lock);
 	int enforce = policy->enforce;
-	sec_accept_handshake(policy, gnutls_protocol_get_version(s), 0, chain, n, SEC_PEER_CLIENT,
-	                     time(NULL), &v);
+	/* the one acceptance path: negotiated parameters, renegotiation, stapled
+	 * OCSP, the policy's whole-chain profile, CRLs (sec_accept_session) */
+	sec_accept_session(policy, s, 0, SEC_PEER_CLIENT, time(NULL), &v);
 	pthread_rwlock_unlock(&policy_lock);
+	if (v.ok && v.warn)
+		fd_log_notice("edge_mb2c: WARN handshake addr=%s rule=%s: %s", c->addr, v.warn,
+		              v.warn_text);
 	if (!v.ok) {
 		hv->rule = v.rule ? v.rule : "cert.profile";
 		snprintf(hv->text, sizeof(hv->text), "%s", v.text);
@@ -965,7 +996,7 @@ static void cer_step(struct conn *c)
 	}
 	unsigned n = 0;
 	const gnutls_datum_t *chain = gnutls_certificate_get_peers(c->s, &n);
-	struct sec_verdict v = {1, NULL, ""};
+	struct sec_verdict v = {1, NULL, "", NULL, ""};
 	pthread_rwlock_rdlock(&policy_lock);
 	int enforce = policy->enforce;
 	sec_accept_identity(policy, c->id, chain, n, &v);
@@ -1004,7 +1035,7 @@ static void hs_step(struct conn *c)
 	atomic_fetch_add(&n_handshakes, 1);
 	/* the verify function ran (a certificate is required); the version is
 	 * checked again here in case the session had no certificate step */
-	struct sec_verdict v = {1, NULL, ""};
+	struct sec_verdict v = {1, NULL, "", NULL, ""};
 	unsigned n = 0;
 	const gnutls_datum_t *chain = gnutls_certificate_get_peers(c->s, &n);
 	gnutls_protocol_t ver = gnutls_protocol_get_version(c->s);
@@ -1355,10 +1386,15 @@ static void edge_reload(void)
 {
 	struct sec_conf *n = calloc(1, sizeof(*n));
 	char err[512];
-	if (!n || sec_conf_load(cf.policy, n, err, sizeof(err))) {
+	struct sec_load_opts o = {cf.n_ca ? cf.ca[0] : NULL}; /* CRLs: TLS_CA by default */
+	if (!n || sec_conf_load_opts(cf.policy, &o, n, err, sizeof(err))) {
 		fd_log_error("edge_mb2c: policy reload refused, the previous policy stays: %s",
 		             n ? err : "out of memory");
 		free(n);
+		/* not retried by the file-change check until a file changes again */
+		pthread_rwlock_wrlock(&policy_lock);
+		sec_conf_restamp(policy);
+		pthread_rwlock_unlock(&policy_lock);
 		return;
 	}
 	pthread_rwlock_wrlock(&policy_lock);
@@ -1408,7 +1444,8 @@ static int edge_entry(char *conffile)
 		return EINVAL;
 	}
 	policy = calloc(1, sizeof(*policy));
-	if (!policy || sec_conf_load(cf.policy, policy, err, sizeof(err))) {
+	struct sec_load_opts o = {cf.n_ca ? cf.ca[0] : NULL}; /* CRLs: TLS_CA by default */
+	if (!policy || sec_conf_load_opts(cf.policy, &o, policy, err, sizeof(err))) {
 		fd_log_error("edge_mb2c: policy: %s", policy ? err : "out of memory");
 		free(policy);
 		policy = NULL;
