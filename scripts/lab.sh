@@ -200,6 +200,9 @@ I
    - MB2-C: Auth-Application-Id 16777335 (Vendor-Specific-Application-Id, Vendor-Id 10415);
      each identity is a tenant of its own (rt_mb2c: only the TMGIs it allocated)
    - TMGIs 001-01-000100..0001ff, expiry 3600 s, 16 per GCS AS
+   The TLS port belongs to edge_mb2c; the core's plain hand-over Port $LAB_CORE_PORT is bound
+   on every address too (freeDiameter 1.2.1): sec_mb2c refuses there whatever the edge did
+   not vouch for; on a shared network firewall it (profiles/nftables/mb2c-edge.nft rule 1)
    More identities: scripts/lab.sh cert ID   (issued from this CA, admitted at once)
    Logs: $T/bmsc.log (one line per GAR, edge_mb2c / sec_mb2c / rt_mb2c decisions); TLS keys for
    Wireshark: $T/sslkeys.log; state: $T/bmsc.sqlite, $T/rt_mb2c.sqlite
