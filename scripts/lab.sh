@@ -175,7 +175,11 @@ if [ "$mode" = serve ]; then
 		echo "lab serve: TCP port $SERVE_PORT is in use; choose another with --port N" >&2
 		exit 2
 	fi
-	LAB_GCS=$LAB_GCS LAB_KEEP_PKI=1 LAB_PORT_WANT=$SERVE_PORT LAB_EDGE_ADDR=0.0.0.0 LAB_TMGI_EXPIRY=3600 \
+	# live metrics of the whole set on loopback: 9464 unless taken
+	mport=9464
+	ss -Hltn "sport = :$mport" | grep -q . && mport=$(free_port)
+	LAB_METRICS=127.0.0.1:$mport \
+		LAB_GCS=$LAB_GCS LAB_KEEP_PKI=1 LAB_PORT_WANT=$SERVE_PORT LAB_EDGE_ADDR=0.0.0.0 LAB_TMGI_EXPIRY=3600 \
 		LAB_TMGI_QUOTA=16 LAB_POOL_LAST=0x0001FF lab_setup "$T" || exit 2
 	[ -f "$T/bmsc.log" ] && mv "$T/bmsc.log" "$T/bmsc.log.1" # the previous serve's log
 	lab_start_bmsc "$T" bmsc || exit 2
@@ -206,6 +210,8 @@ I
    More identities: scripts/lab.sh cert ID   (issued from this CA, admitted at once)
    Logs: $T/bmsc.log (one line per GAR, edge_mb2c / sec_mb2c / rt_mb2c decisions); TLS keys for
    Wireshark: $T/sslkeys.log; state: $T/bmsc.sqlite, $T/rt_mb2c.sqlite
+   Live metrics (Prometheus text: edge_mb2c refusals and connections, sec_mb2c, rt_mb2c,
+   the BM-SC's GARs, TMGIs, bearers): curl http://127.0.0.1:$mport/metrics
    Try it: $BIN/mb2c-client -c $T/gcs1.conf -p bmsc.mb2c.lab -x $FDX heartbeat
 LAB SERVE READY port=$SERVE_PORT pki=$T/pki
 I

@@ -4,7 +4,8 @@
 # keys, TS 33.310 profile certificates with SAN = identity), runs the
 # project's client as gcs1 and as a --gcs identity (allocate, activate, a
 # GNR, deactivate, deallocate), a cross-tenant attempt refused, one more
-# identity issued by `scripts/lab.sh cert` and admitted at once, then
+# identity issued by `scripts/lab.sh cert` and admitted at once, the live
+# metrics it prints scraped once (promtool, the edge's counts), then
 # SIGTERM: exit 0 and the state file kept.
 # usage: test_lab_serve.sh SRC BUILD
 set -uo pipefail
@@ -105,6 +106,15 @@ sed "s/gcs1/gcs9/g" "$S/gcs1.conf" >"$T/gcs9.conf"
 check "an identity the BM-SC does not admit: one line saying the CER was refused, exit 2" \
 	one_line "^mb2c-client: bmsc.mb2c.lab at 127.0.0.1:$port refused our capabilities exchange \(CER\): it does not admit gcs9.mb2c.lab" \
 	"$M" -c "$T/gcs9.conf" -p bmsc.mb2c.lab -x "$FDX" -w 5 heartbeat
+
+# the live metrics of the whole set, at the address serve printed
+murl=$(grep -o 'curl http://127.0.0.1:[0-9]*/metrics' "$T/serve.out" | awk '{print $2}')
+curl -sS --fail --max-time 10 -o "$T/serve.prom" "${murl:-none}" 2>/dev/null
+check "serve's metrics ($murl): promtool accepts them; the edge counted gcs9's refusal and gcs1's hand-over, the BM-SC 2 TMGIs held" \
+	bash -c "promtool check metrics <'$T/serve.prom' >/dev/null 2>&1 &&
+		grep -q '^mb2c_edge_refusals_total{rule=\"peer.unknown\"} 1\$' '$T/serve.prom' &&
+		grep -q '^mb2c_bmsc_state{kind=\"tmgis\"} 2\$' '$T/serve.prom' &&
+		grep -q '^mb2c_edge_decisions_total{decision=\"accept\",rule=\"id.bound\",peer=\"gcs1.mb2c.lab\"} 1\$' '$T/serve.prom'"
 
 kill -TERM "$spid"
 wait "$spid"

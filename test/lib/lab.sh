@@ -21,7 +21,8 @@ lab_identity() {
 # LAB_EDGE=1 (scripts/lab.sh): edge_mb2c owns the TLS port LAB_PORT (on
 # LAB_EDGE_ADDR, default 127.0.0.1; DIR/edge.conf) and hands authenticated
 # connections to the core's plain Port LAB_CORE_PORT (SecPort = 0); without
-# it the core's own TLS port is LAB_PORT.
+# it the core's own TLS port is LAB_PORT. LAB_METRICS=ADDR:PORT: every
+# extension of the BM-SC serves its live metrics there (one endpoint).
 lab_setup() {
 	local dir=$1; shift
 	local g id names=${LAB_GCS:-gcs1 gcs2}
@@ -55,6 +56,7 @@ tls_cert = "$dir/pki/bmsc.pem";
 tls_key = "$dir/pki/bmsc.key";
 tls_ca = [ "$dir/pki/ca.pem" ];
 tls_prio = "$LAB_PRIO";
+${LAB_METRICS:+metrics = \"$LAB_METRICS\";}
 C
 	fi
 	cat >"$dir/acl_wl.conf" <<C
@@ -73,6 +75,7 @@ C
 			sep=","
 		done
 		echo ");"
+		[ -n "${LAB_METRICS:-}" ] && echo "metrics = \"$LAB_METRICS\";"
 	} >"$dir/sec_mb2c.conf"
 	{
 		echo "# MB2-C authorization policy of the lab BM-SC (see rt_mb2c.conf.sample):"
@@ -90,6 +93,7 @@ C
 			sep=","
 		done
 		echo ");"
+		[ -n "${LAB_METRICS:-}" ] && echo "metrics = \"$LAB_METRICS\";"
 	} >"$dir/rt_lab.conf"
 	local admit="LoadExtension = \"$FDX/sec_mb2c.fdx\" : \"$dir/sec_mb2c.conf\";"
 	[ "${LAB_SEC:-sec_mb2c}" = acl_wl ] &&
@@ -108,6 +112,7 @@ radio_frequency = [ 5230 ];
 mb2u_security = "request";
 service_areas = [ 1, 2, 3, 4, 5, 6 ];
 start_time_max_future = 3600;
+${LAB_METRICS:+metrics = \"$LAB_METRICS\";}
 $(printf '%s\n' "$@")
 C
 	cat >"$dir/bmsc.conf" <<C
