@@ -19,7 +19,8 @@
 #       CA of lab-out/serve/ (admitted at once by a running serve)
 # ID: a name (files ID.pem/ID.key, identity ID.mb2c.lab) or a full identity
 # with a dot (files named after it). LAB_OUT=DIR: another output folder.
-# LAB_BUILD=DIR: use that build as it is (no set-up).
+# LAB_BUILD=DIR: use that build as it is (no set-up). LAB_METRICS_PORT=N:
+# serve's live metrics on 127.0.0.1:N (default 9464; a free port when taken).
 set -uo pipefail
 SRC=$(cd "$(dirname "$0")/.." && pwd)
 
@@ -175,8 +176,8 @@ if [ "$mode" = serve ]; then
 		echo "lab serve: TCP port $SERVE_PORT is in use; choose another with --port N" >&2
 		exit 2
 	fi
-	# live metrics of the whole set on loopback: 9464 unless taken
-	mport=9464
+	# live metrics of the whole set on loopback: 9464 (LAB_METRICS_PORT) unless taken
+	mport=${LAB_METRICS_PORT:-9464}
 	ss -Hltn "sport = :$mport" | grep -q . && mport=$(free_port)
 	LAB_METRICS=127.0.0.1:$mport \
 		LAB_GCS=$LAB_GCS LAB_KEEP_PKI=1 LAB_PORT_WANT=$SERVE_PORT LAB_EDGE_ADDR=0.0.0.0 LAB_TMGI_EXPIRY=3600 \

@@ -19,7 +19,7 @@ BIN=$BUILD/bin
 
 S=$T/serve
 port=$(free_port)
-LAB_BUILD=$BUILD LAB_OUT=$S bash "$SRC/scripts/lab.sh" serve --port "$port" --gcs acme \
+LAB_METRICS_PORT=$(free_port) LAB_BUILD=$BUILD LAB_OUT=$S bash "$SRC/scripts/lab.sh" serve --port "$port" --gcs acme \
 	>"$T/serve.out" 2>&1 &
 spid=$!
 check "serve prints the READY line" wait_log "$T/serve.out" "^LAB SERVE READY " 120
