@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # README command 1: the MB2-C lab. On a fresh Debian 12 machine: installs and
 # builds (scripts/setup.sh), makes a throwaway PKI with certtool and runs the
-# recommended set on a lab BM-SC — dictionary, security policy (sec_mb2c),
-# authorization (rt_mb2c, co-located) and the lab BM-SC application — with
-# two GCS AS tenants over mutually authenticated TLS/TCP (3GPP TLS profile,
-# TLS 1.2/1.3 only) on a free loopback port. It runs the standard TS 29.468
+# recommended set on a lab BM-SC — dictionary, the edge front end (edge_mb2c:
+# the TLS port, hands authenticated connections to the core over loopback),
+# security policy (sec_mb2c), authorization (rt_mb2c, co-located) and the lab
+# BM-SC application — with two GCS AS tenants over mutually authenticated
+# TLS/TCP (3GPP TLS profile, TLS 1.2/1.3 only) on a free loopback port. It runs the standard TS 29.468
 # scenario as gcs1 with a transcript, then one cross-tenant attempt of gcs2
 # on a TMGI of gcs1 (refused item by item, with rt_mb2c's audit line), stops
 # the BM-SC, prints a summary and exits 0 only if every step matched and the
@@ -18,7 +19,8 @@
 #       CA of lab-out/serve/ (admitted at once by a running serve)
 # ID: a name (files ID.pem/ID.key, identity ID.mb2c.lab) or a full identity
 # with a dot (files named after it). LAB_OUT=DIR: another output folder.
-# LAB_BUILD=DIR: use that build as it is (no set-up).
+# LAB_BUILD=DIR: use that build as it is (no set-up). LAB_METRICS_PORT=N:
+# serve's live metrics on 127.0.0.1:N (default 9464; a free port when taken).
 set -uo pipefail
 SRC=$(cd "$(dirname "$0")/.." && pwd)
 
@@ -107,7 +109,8 @@ QUIET_KEEP=1
 . "$SRC/test/lib/lab.sh"
 # an interrupted lab leaves no tshark behind
 trap '[ -n "${LAB_CAP_PID:-}" ] && kill -INT "$LAB_CAP_PID" 2>/dev/null; cleanup' EXIT
-export LAB_RT=1 # the recommended set: sec_mb2c + rt_mb2c with the lab BM-SC
+# the recommended set: edge_mb2c in front, sec_mb2c + rt_mb2c with the lab BM-SC
+export LAB_RT=1 LAB_EDGE=1
 
 # lab_summary LOG: procedures, GNRs and refusals by rule from the BM-SC log
 lab_summary() {
@@ -135,6 +138,9 @@ lab_summary() {
 		d["rt_mb2c " r " op=" o]++
 	}
 	/sec_mb2c: (REJECT|DENY)/ { match($0, /rule=[^ :]*/); d["sec_mb2c " substr($0, RSTART + 5, RLENGTH - 5)]++ }
+	/edge_mb2c: REJECT/ { match($0, /rule=[^ :]*/); d["edge_mb2c " substr($0, RSTART + 5, RLENGTH - 5)]++ }
+	/edge_mb2c: [0-9]+ refusal lines suppressed/ { edge_supp = 1 }
+	/edge_mb2c: counters \(exit\)/ { sub(/.*edge_mb2c: counters \(exit\) */, ""); edge = $0 }
 	/rt_mb2c: stopped: / { sub(/.*rt_mb2c: stopped: /, ""); rt = $0 }
 	/sec_mb2c: counters:/ { sub(/.*sec_mb2c: counters: */, ""); sec = $0 }
 	function list(a, keys,   n, i, k, s) {
@@ -149,6 +155,8 @@ lab_summary() {
 		n = 0; for (k in d) n += d[k]
 		printf "   refusals: %d%s\n", n, n ? ", by rule:" : ""
 		for (k in d) printf "     %s: %d\n", k, d[k]
+		if (edge_supp) printf "     (edge_mb2c log lines were rate limited: its counters below are exact)\n"
+		if (edge != "") printf "   edge_mb2c: %s\n", edge
 		if (rt != "") printf "   rt_mb2c: %s\n", rt
 		if (sec != "") printf "   sec_mb2c decisions by rule: %s\n", sec
 	}' "$log"
@@ -168,7 +176,11 @@ if [ "$mode" = serve ]; then
 		echo "lab serve: TCP port $SERVE_PORT is in use; choose another with --port N" >&2
 		exit 2
 	fi
-	LAB_GCS=$LAB_GCS LAB_KEEP_PKI=1 LAB_PORT_WANT=$SERVE_PORT LAB_TMGI_EXPIRY=3600 \
+	# live metrics of the whole set on loopback: 9464 (LAB_METRICS_PORT) unless taken
+	mport=${LAB_METRICS_PORT:-9464}
+	ss -Hltn "sport = :$mport" | grep -q . && mport=$(free_port)
+	LAB_METRICS=127.0.0.1:$mport \
+		LAB_GCS=$LAB_GCS LAB_KEEP_PKI=1 LAB_PORT_WANT=$SERVE_PORT LAB_EDGE_ADDR=0.0.0.0 LAB_TMGI_EXPIRY=3600 \
 		LAB_TMGI_QUOTA=16 LAB_POOL_LAST=0x0001FF lab_setup "$T" || exit 2
 	[ -f "$T/bmsc.log" ] && mv "$T/bmsc.log" "$T/bmsc.log.1" # the previous serve's log
 	lab_start_bmsc "$T" bmsc || exit 2
@@ -189,13 +201,18 @@ I
 		printf '       %-28s %s/pki/%s.pem  %s.key\n' "$(lab_identity "$g")" "$T" "$g" "$g"
 	done
 	cat <<I
-     Origin-Host must be that identity (sec_mb2c binds it to the certificate's SAN)
+     Origin-Host must be that identity (edge_mb2c and sec_mb2c bind it to the certificate's SAN)
    - MB2-C: Auth-Application-Id 16777335 (Vendor-Specific-Application-Id, Vendor-Id 10415);
      each identity is a tenant of its own (rt_mb2c: only the TMGIs it allocated)
    - TMGIs 001-01-000100..0001ff, expiry 3600 s, 16 per GCS AS
+   The TLS port belongs to edge_mb2c; the core's plain hand-over Port $LAB_CORE_PORT is bound
+   on every address too (freeDiameter 1.2.1): sec_mb2c refuses there whatever the edge did
+   not vouch for; on a shared network firewall it (profiles/nftables/mb2c-edge.nft rule 1)
    More identities: scripts/lab.sh cert ID   (issued from this CA, admitted at once)
-   Logs: $T/bmsc.log (one line per GAR, sec_mb2c / rt_mb2c decisions); TLS keys for
+   Logs: $T/bmsc.log (one line per GAR, edge_mb2c / sec_mb2c / rt_mb2c decisions); TLS keys for
    Wireshark: $T/sslkeys.log; state: $T/bmsc.sqlite, $T/rt_mb2c.sqlite
+   Live metrics (Prometheus text: edge_mb2c refusals and connections, sec_mb2c, rt_mb2c,
+   the BM-SC's GARs, TMGIs, bearers): curl http://127.0.0.1:$mport/metrics
    Try it: $BIN/mb2c-client -c $T/gcs1.conf -p bmsc.mb2c.lab -x $FDX heartbeat
 LAB SERVE READY port=$SERVE_PORT pki=$T/pki
 I
@@ -236,9 +253,10 @@ for p in $LAB_CAP_PORTS; do
 	echo "== port $p was taken meanwhile; the BM-SC moves to the next one"
 done
 [ -n "$started" ] || { cat "$T/bmsc-start.err"; exit 2; }
-echo "== BM-SC bmsc.mb2c.lab listening on TLS port $LAB_PORT (TLS 1.2/1.3, 3GPP profile)"
-echo "   extensions: dict_mb2c, app_bmsc_lab, sec_mb2c (security policy), rt_mb2c (authorization,"
-echo "   two tenants gcs1 and gcs2); core TLS/TCP (an edge / DTLS-SCTP front end would sit before it)"
+echo "== BM-SC bmsc.mb2c.lab listening on TLS port $LAB_PORT (edge_mb2c; TLS 1.2/1.3, 3GPP profile)"
+echo "   extensions: dict_mb2c, app_bmsc_lab, edge_mb2c (the TLS port; authenticated connections"
+echo "   handed to the core's plain Port $LAB_CORE_PORT on 127.0.0.1), sec_mb2c (security policy),"
+echo "   rt_mb2c (authorization, two tenants gcs1 and gcs2)"
 echo "== GCS AS gcs1.mb2c.lab runs $(basename "$SCENARIO")"
 lab_client "$T" gcs1 scenario "$SCENARIO" | tee "$T/transcript.txt"
 rc=${PIPESTATUS[0]}
@@ -280,6 +298,8 @@ echo "  bmsc.log gcs1.log gcs2.log transcript.txt tenant*.txt bmsc.sqlite rt_mb2
 if [ -n "$capturing" ]; then
 	echo "  mb2c.pcapng — decode with:"
 	echo "    $(lab_decode_cmd "$T")"
+	echo "  (the TLS leg GCS AS <-> edge_mb2c on port $LAB_PORT, decrypted with sslkeys.log; the edge's"
+	echo "  plain loopback leg to the core's Port carries the same Diameter bytes and is not captured)"
 	# the lab checks its own capture with that very command
 	if lab_capture_check "$T" "$T/transcript.txt" "$T"/tenant[123].txt; then
 		echo "== capture: decoded from the pcap as in the transcript: $LAB_CAP_COUNTS(got/expected)"

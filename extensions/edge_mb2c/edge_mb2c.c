@@ -60,6 +60,7 @@
 
 #include <mb2c/conf.h>
 #include <mb2c/fdext.h>
+#include <mb2c/metrics.h>
 #include <mb2c/peerauth.h>
 #include <mb2c/sec_policy.h>
 
@@ -116,6 +117,7 @@ static const char *const known_keys[] = {"listen",
                                          "log_lines_per_second",
                                          "max_open_files",
                                          "source_table",
+                                         "metrics",
                                          NULL};
 
 static int conf_string(const struct mb2c_conf_ctx *x, config_setting_t *root, const char *key,
@@ -310,7 +312,10 @@ static struct {
 } rules[64];
 static pthread_mutex_t rules_lock = PTHREAD_MUTEX_INITIALIZER;
 static atomic_ulong n_accepted, n_handshakes, n_handed_over, n_closed, n_bytes_up, n_bytes_down,
-        n_live;
+        n_live, n_auth;
+
+/* live metrics (conf key `metrics`; NULL when off, updates are then no-ops) */
+static struct mb2c_metric *m_refusals, *m_decisions, *m_conns, *m_events;
 
 static void count_rule(const char *rule)
 {
@@ -353,6 +358,8 @@ static uint64_t now_ms(void)
 static void refuse_log(const char *peer, const char *addr, const char *rule, const char *fmt, ...)
 {
 	count_rule(rule);
+	mb2c_metric_inc(m_refusals, rule);
+	mb2c_metric_inc(m_decisions, "reject", rule, peer);
 	unsigned long supp = 0;
 	pthread_mutex_lock(&loglim_lock);
 	int ok = edge_loglimit_allow(&loglim, now_s(), &supp);
@@ -441,6 +448,7 @@ struct conn {
 	uint64_t deadline;
 	int preauth;    /* counted in the pre-authentication limits */
 	int id_counted; /* counted in the per-identity limit */
+	int authed;     /* handed over: counted in n_auth */
 	int vouched;
 	unsigned lport, rport;
 	gnutls_session_t s;
@@ -538,6 +546,8 @@ static void conn_free(struct conn *c)
 		edge_preauth_done(limits, &c->src);
 	if (c->id_counted)
 		edge_identity_release(limits, c->id);
+	if (c->authed)
+		atomic_fetch_sub(&n_auth, 1);
 	if (c->vouched)
 		mb2c_handover_revoke(c->lport, c->rport);
 	if (c->s) {
@@ -947,6 +957,9 @@ static void core_connected(struct conn *c)
 	edge_preauth_done(limits, &c->src);
 	c->st = ST_RELAY;
 	atomic_fetch_add(&n_handed_over, 1);
+	c->authed = 1;
+	atomic_fetch_add(&n_auth, 1);
+	mb2c_metric_inc(m_decisions, "accept", "id.bound", c->id);
 	fd_log_notice("edge_mb2c: ACCEPT peer=%s addr=%s rule=id.bound: %s handshake, "
 	              "certificate and CER identity accepted; handed over on 127.0.0.1 (core "
 	              "port %u <-> %u), vouched for sec_mb2c",
@@ -1408,6 +1421,55 @@ static void edge_reload(void)
 	log_counters("reload");
 }
 
+/* ------------------------------------------------------------- metrics */
+
+static int64_t conns_preauth(void *ctx)
+{
+	(void)ctx;
+	return limits ? (int64_t)edge_preauth_count(limits) : 0;
+}
+static int64_t read_counter(void *ctx)
+{
+	return (int64_t)atomic_load((atomic_ulong *)ctx);
+}
+
+static int metrics_setup(const char *conffile)
+{
+	char err[512];
+	int ret = mb2c_metrics_setup("edge_mb2c", conffile, err, sizeof(err));
+	if (ret) {
+		fd_log_error("edge_mb2c: %s", err);
+		return ret;
+	}
+	m_refusals = mb2c_metric_new("edge_mb2c", MB2C_METRIC_COUNTER, "mb2c_edge_refusals_total",
+	                             "edge_mb2c refusals per rule (the counters logged at exit; "
+	                             "exact also when log lines are rate limited).",
+	                             "rule");
+	m_decisions = mb2c_metric_new("edge_mb2c", MB2C_METRIC_COUNTER, "mb2c_edge_decisions_total",
+	                              "edge_mb2c decisions by rule and peer identity (reject: - "
+	                              "before the CER names one; accept: handed over; identities "
+	                              "beyond 64 counted as other).",
+	                              "decision,rule,peer");
+	m_conns = mb2c_metric_new("edge_mb2c", MB2C_METRIC_GAUGE, "mb2c_edge_connections",
+	                          "edge_mb2c connections now: preauth (accepted, not yet handed "
+	                          "over), authenticated (handed over to the core).",
+	                          "state");
+	m_events = mb2c_metric_new("edge_mb2c", MB2C_METRIC_COUNTER, "mb2c_edge_connections_total",
+	                           "edge_mb2c connections by event: accepted, handshake (TLS "
+	                           "handshake done), handed_over, closed.",
+	                           "event");
+	mb2c_metric_fn(m_conns, (const char *const[]){"preauth"}, conns_preauth, NULL);
+	mb2c_metric_fn(m_conns, (const char *const[]){"authenticated"}, read_counter, &n_auth);
+	mb2c_metric_fn(m_events, (const char *const[]){"accepted"}, read_counter, &n_accepted);
+	mb2c_metric_fn(m_events, (const char *const[]){"handshake"}, read_counter, &n_handshakes);
+	mb2c_metric_fn(m_events, (const char *const[]){"handed_over"}, read_counter,
+	               &n_handed_over);
+	mb2c_metric_fn(m_events, (const char *const[]){"closed"}, read_counter, &n_closed);
+	if (m_refusals)
+		fd_log_notice("edge_mb2c: metrics on http://%s/metrics", mb2c_metrics_address());
+	return 0;
+}
+
 static void stop_workers(void)
 {
 	atomic_store(&stopping, 1);
@@ -1453,6 +1515,9 @@ static int edge_entry(char *conffile)
 	}
 	if (load_credentials() || check_own_cert())
 		return EINVAL;
+	int mret = metrics_setup(conffile);
+	if (mret)
+		return mret;
 	edge_loglimit_init(&loglim, cf.log_lines_per_second);
 	limits = edge_limits_new(&cf.lim, cf.source_table);
 	if (!limits)
@@ -1522,6 +1587,8 @@ void fd_ext_fini(void)
 		close(listen_fd[i]);
 	n_listen_fd = 0;
 	log_counters("exit");
+	mb2c_metrics_release("edge_mb2c"); /* before limits go: a scrape reads them */
+	m_refusals = m_decisions = m_conns = m_events = NULL;
 	if (prio)
 		gnutls_priority_deinit(prio);
 	if (cred)

@@ -13,7 +13,10 @@
 # deadline, message size, connections per identity. The core's hand-over
 # port without the edge's vouching: refused by sec_mb2c. SIGUSR1 reloads the
 # policy in the edge (a removed peer is refused; a broken file keeps the
-# old policy). Bad edge confs stop the daemon with file:line.
+# old policy). Bad edge confs stop the daemon with file:line. Live metrics
+# (issue 16): the edge's /metrics passes promtool; N expired certificates
+# give exactly N more cert.expired refusals; every rule's counter equals its
+# REJECT lines; the pre-auth and authenticated gauges follow connections.
 # usage: test_edge.sh SRC BUILD
 set -uo pipefail
 SRC=$1
@@ -50,6 +53,8 @@ check "test PKI made with certtool" test -f "$P/nokeyusage.pem"
 PIN=$(certtool --certificate-info --infile "$P/pinned.pem" --outder 2>/dev/null | sha256sum | cut -c1-64)
 CPORT=$(free_port)
 EPORT=$(free_port)
+MPORT=$(free_port)
+MURL=http://127.0.0.1:$MPORT/metrics
 echo "state_db = \"$T/bmsc.sqlite\";" >"$T/bmsc_lab.conf"
 cat >"$T/sec.conf" <<C
 mode = "enforce";
@@ -119,7 +124,7 @@ bad_conf badprio "non-compliant tls_prio (NORMAL)" \
 	"edge_mb2c: refusing to start: tls_prio rule=prio.version" 's/^tls_prio = .*/tls_prio = "NORMAL";/'
 
 # ---- the BM-SC behind the edge
-edge_conf "$T/edge.conf"
+edge_conf "$T/edge.conf" "metrics = \"127.0.0.1:$MPORT\";"
 bmsc_conf bmsc "$T/edge.conf"
 start_daemon bmsc "$T/bmsc.conf"
 check "BM-SC with edge_mb2c starts" wait_log "$T/bmsc.log" "app_bmsc_lab: ready" 20 &&
@@ -128,6 +133,25 @@ for ((i = 0; i < 100; i++)); do
 	ss -Hltn "sport = :$EPORT" | grep -q . && break
 	sleep 0.05
 done
+
+check "the edge serves its metrics" grep -q "edge_mb2c: metrics on $MURL" "$T/bmsc.log"
+scrape() { curl -sS --fail --max-time 10 -o "$T/$1.prom" "$MURL"; }
+mval() { awk -v k="$2" 'index($0, k " ") == 1 { v = $NF } END { print v + 0 }' "$T/$1.prom"; }
+# until_metric SERIES VALUE: scrapes until SERIES has VALUE (10 s)
+until_metric() {
+	local i
+	for ((i = 0; i < 200; i++)); do
+		scrape poll && [ "$(mval poll "$1")" = "$2" ] && return 0
+		sleep 0.05
+	done
+	echo "  ($1 = $(mval poll "$1"), expected $2)"
+	return 1
+}
+exec 7<>"/dev/tcp/127.0.0.1/$EPORT"
+check "metrics: an idle TCP connection counts as pre-auth" \
+	until_metric 'mb2c_edge_connections{state="preauth"}' 1
+exec 7<&-
+check "... and leaves the gauge when closed" until_metric 'mb2c_edge_connections{state="preauth"}' 0
 
 raw() { # raw NAME CERT ORIGIN [raw_cer_client options...] (HOST from $RAWHOST)
 	local name=$1 cert=$2 origin=$3
@@ -239,6 +263,8 @@ raw second gcs1 gcs1.mb2c.lab --gar
 check "a second connection of gcs1 while mb2c-client holds one (max 1 per identity): CEA 3004, rule limit.identity" \
 	grep -q "CEA Result-Code 3004" "$T/second.out" &&
 	logged "edge_mb2c: REJECT peer=gcs1.mb2c.lab addr=127.0.0.1 rule=limit.identity"
+check "metrics: mb2c-client's connection is the one authenticated" \
+	until_metric 'mb2c_edge_connections{state="authenticated"}' 1
 wait "$HOLD"
 check "... while the first one goes on (mb2c-client exit $?)" grep -qx "2 passed, 0 failed" "$T/hold.out"
 
@@ -264,8 +290,26 @@ raw afterbad gcs1 gcs1.mb2c.lab --gar --send-dpr
 check "... gcs1 still admitted" test "$(rc_of afterbad)" = 0
 cp "$T/sec.good" "$T/sec.conf"
 
+# ---- metrics: exact counts
+N=3
+scrape m0
+for ((i = 1; i <= N; i++)); do raw "expired$i" expired gcs-expired.mb2c.lab --gar; done
+check "metrics after the run: GET /metrics" scrape m1
+check "... promtool check metrics accepts it" bash -c "promtool check metrics <'$T/m1.prom' >'$T/m1.promtool' 2>&1"
+d=$(($(mval m1 'mb2c_edge_refusals_total{rule="cert.expired"}') - $(mval m0 'mb2c_edge_refusals_total{rule="cert.expired"}')))
+check "$N more expired certificates: exactly $N more refusals of rule cert.expired ($d)" test "$d" = "$N"
+check "... under peer - (no CER yet)" test "$(mval m1 'mb2c_edge_decisions_total{decision="reject",rule="cert.expired",peer="-"}')" = $((N + 1))
+bad=$(grep -o '^mb2c_edge_refusals_total{rule="[^"]*"} [0-9]*' "$T/m1.prom" | while read -r k v; do
+	r=${k#*\"}; r=${r%\"*}
+	[ "$(grep -c "edge_mb2c: REJECT peer=.* rule=$r:" "$T/bmsc.log")" = "$v" ] || echo "$r=$v"
+done)
+check "every rule's counter equals its REJECT lines (${bad:-all equal}; no line suppressed)" \
+	bash -c "[ -z '$bad' ] && ! grep -q 'refusal lines suppressed' '$T/bmsc.log' && grep -q 'rule=\"peer.unknown\"} 2$' '$T/m1.prom'"
+check "... per identity: the spoofed gcs1 Origin-Host (id.mismatch) and gcs1's accepted hand-overs" \
+	test "$(mval m1 'mb2c_edge_decisions_total{decision="reject",rule="id.mismatch",peer="gcs1.mb2c.lab"}') $(mval m1 'mb2c_edge_decisions_total{decision="accept",rule="id.bound",peer="gcs1.mb2c.lab"}')" = "1 $(grep -c 'edge_mb2c: ACCEPT peer=gcs1.mb2c.lab ' "$T/bmsc.log")"
+
 stop_daemon bmsc
 check "BM-SC stops cleanly" test "$STOP_RC" = 0
 check "edge counters per rule at exit" \
-	grep -q "edge_mb2c: counters (exit) .*cert.expired=1.*" "$T/bmsc.log"
+	grep -q "edge_mb2c: counters (exit) .*cert.expired=$((N + 1)) .*" "$T/bmsc.log"
 finish

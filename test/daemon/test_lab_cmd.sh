@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # README command 1 (scripts/lab.sh) as a user runs it, on the build under
-# test: the verdict, the whole set (sec_mb2c + rt_mb2c + lab BM-SC, two
-# tenants) with the refused cross-tenant attempt and the summary, and its capture (issue 19) — the capture is this
-# test's first tshark (cold), it must hold the TLS handshake, and the decode
-# command the lab prints must show every request and answer of the
-# transcript.
+# test: the verdict, the whole set (edge_mb2c in front + sec_mb2c + rt_mb2c +
+# lab BM-SC, two tenants) with the refused cross-tenant attempt and the summary, and its capture (issue 19) — the capture is this
+# test's first tshark (cold), it must hold the TLS handshake on the edge's
+# public port, and the decode command the lab prints must show every request
+# and answer of the transcript (the TLS leg, decrypted; the plain loopback
+# hand-over leg is not in the capture).
 # usage: test_lab_cmd.sh SRC BUILD
 set -uo pipefail
 SRC=$1
@@ -19,6 +20,10 @@ LAB_BUILD=$BUILD LAB_OUT=$T/lab bash "$SRC/scripts/lab.sh" >"$T/lab.out" 2>&1
 rc=$?
 check "scripts/lab.sh exits 0 and ends with LAB RESULT: PASS" \
 	bash -c "[ $rc = 0 ] && tail -1 '$T/lab.out' | grep -qx 'LAB RESULT: PASS'"
+check "it runs the recommended set with the edge in front: edge_mb2c hands gcs1 and gcs2 to sec_mb2c" \
+	bash -c "grep -q 'edge_mb2c: ready: TLS/TCP on' '$T/lab/bmsc.log' &&
+		grep -q 'sec_mb2c: ACCEPT peer=gcs1.mb2c.lab .*rule=id.bound-edge' '$T/lab/bmsc.log' &&
+		grep -q 'sec_mb2c: ACCEPT peer=gcs2.mb2c.lab .*rule=id.bound-edge' '$T/lab/bmsc.log'"
 check "it runs rt_mb2c with two tenants: gcs2's attempt on gcs1's TMGI refused item by item" \
 	grep -q "^    <- TMGI-Deallocation-Response .* \[Authorization rejected\]" "$T/lab/tenant2.txt"
 check "... and the audit line is shown" \

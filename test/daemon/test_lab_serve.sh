@@ -4,7 +4,8 @@
 # keys, TS 33.310 profile certificates with SAN = identity), runs the
 # project's client as gcs1 and as a --gcs identity (allocate, activate, a
 # GNR, deactivate, deallocate), a cross-tenant attempt refused, one more
-# identity issued by `scripts/lab.sh cert` and admitted at once, then
+# identity issued by `scripts/lab.sh cert` and admitted at once, the live
+# metrics it prints scraped once (promtool, the edge's counts), then
 # SIGTERM: exit 0 and the state file kept.
 # usage: test_lab_serve.sh SRC BUILD
 set -uo pipefail
@@ -18,7 +19,7 @@ BIN=$BUILD/bin
 
 S=$T/serve
 port=$(free_port)
-LAB_BUILD=$BUILD LAB_OUT=$S bash "$SRC/scripts/lab.sh" serve --port "$port" --gcs acme \
+LAB_METRICS_PORT=$(free_port) LAB_BUILD=$BUILD LAB_OUT=$S bash "$SRC/scripts/lab.sh" serve --port "$port" --gcs acme \
 	>"$T/serve.out" 2>&1 &
 spid=$!
 check "serve prints the READY line" wait_log "$T/serve.out" "^LAB SERVE READY " 120
@@ -38,6 +39,8 @@ pem_ok() { # pem_ok NAME IDENTITY: unencrypted key, profile certificate naming I
 		grep -q "TLS WWW Server" <<<"$i" && grep -q "Signature Algorithm: \(ECDSA\|RSA\)-SHA256" <<<"$i" &&
 		certtool --verify --load-ca-certificate "$S/pki/ca.pem" --infile "$S/pki/$1.pem" >/dev/null 2>&1
 }
+check "the READY port is the edge's public TLS port (edge_mb2c in front of the core)" \
+	grep -q "edge_mb2c: ready: TLS/TCP on \[0.0.0.0\]:$port -> core TCP 127.0.0.1:" "$S/bmsc.log"
 check "ca.pem is there" test -s "$S/pki/ca.pem"
 for n in gcs1:gcs1.mb2c.lab gcs2:gcs2.mb2c.lab acme:acme.mb2c.lab; do
 	check "${n%%:*}.pem / .key: unencrypted PEM key, v3, SAN ${n#*:}, KU digitalSignature, EKU client+server, SHA-256, issued by ca.pem" \
@@ -74,7 +77,8 @@ LAB_OUT=$S bash "$SRC/scripts/lab.sh" cert beta >"$T/cert.out" 2>&1
 check "scripts/lab.sh cert beta: issued from the lab CA and admitted at once" \
 	bash -c "grep -q 'admitted by the running lab BM-SC' '$T/cert.out' && [ -s '$S/pki/beta.key' ]"
 check "beta.pem meets the profile with SAN beta.mb2c.lab" pem_ok beta beta.mb2c.lab
-wait_log "$S/bmsc.log" "rt_mb2c: policy reloaded" 10 && wait_log "$S/bmsc.log" "sec_mb2c: policy reloaded" 10
+wait_log "$S/bmsc.log" "rt_mb2c: policy reloaded" 10 && wait_log "$S/bmsc.log" "sec_mb2c: policy reloaded" 10 &&
+	wait_log "$S/bmsc.log" "edge_mb2c: policy reloaded" 10
 client beta heartbeat >"$T/beta.out" 2>&1
 check "beta connects and gets its heartbeat answered (exit 0)" test $? -eq 0
 
@@ -103,13 +107,22 @@ check "an identity the BM-SC does not admit: one line saying the CER was refused
 	one_line "^mb2c-client: bmsc.mb2c.lab at 127.0.0.1:$port refused our capabilities exchange \(CER\): it does not admit gcs9.mb2c.lab" \
 	"$M" -c "$T/gcs9.conf" -p bmsc.mb2c.lab -x "$FDX" -w 5 heartbeat
 
+# the live metrics of the whole set, at the address serve printed
+murl=$(grep -o 'curl http://127.0.0.1:[0-9]*/metrics' "$T/serve.out" | awk '{print $2}')
+curl -sS --fail --max-time 10 -o "$T/serve.prom" "${murl:-none}" 2>/dev/null
+check "serve's metrics ($murl): promtool accepts them; the edge counted gcs9's refusal and gcs1's hand-over, the BM-SC 2 TMGIs held" \
+	bash -c "promtool check metrics <'$T/serve.prom' >/dev/null 2>&1 &&
+		grep -q '^mb2c_edge_refusals_total{rule=\"peer.unknown\"} 1\$' '$T/serve.prom' &&
+		grep -q '^mb2c_bmsc_state{kind=\"tmgis\"} 2\$' '$T/serve.prom' &&
+		grep -q '^mb2c_edge_decisions_total{decision=\"accept\",rule=\"id.bound\",peer=\"gcs1.mb2c.lab\"} 1\$' '$T/serve.prom'"
+
 kill -TERM "$spid"
 wait "$spid"
 rc=$?
 check "SIGTERM: serve stops with exit 0" test "$rc" = 0
-check "... the BM-SC stopped cleanly; the summary counts the 2 refusals of rt_mb2c and gcs9's CER" \
+check "... the BM-SC stopped cleanly; the summary counts the 2 refusals of rt_mb2c and gcs9's CER (at the edge)" \
 	bash -c "grep -q 'lab BM-SC stopped (exit 0)' '$T/serve.out' && grep -q '^   refusals: 3' '$T/serve.out' &&
-		grep -q '^     sec_mb2c peer.unknown: 1' '$T/serve.out'"
+		grep -q '^     edge_mb2c peer.unknown: 1' '$T/serve.out'"
 check "... the state file kept, holding the TMGI gcs1 kept ($kept) and acme's" \
 	test "$(sqlite3 "$S/bmsc.sqlite" "select owner from tmgi order by owner;" 2>/dev/null | tr '\n' ' ')" = "acme.mb2c.lab gcs1.mb2c.lab "
 check "... and rt_mb2c's ownership file too" test -s "$S/rt_mb2c.sqlite"

@@ -3,8 +3,10 @@
 # file is copied with only its paths (/etc/freeDiameter/mb2c/,
 # /var/lib/freeDiameter/mb2c/, bare .fdx names), ports (5868) and addresses
 # (192.0.2.10) substituted by one sed step, so the profiles cannot drift from
-# the code: (a) the BM-SC node, (b) the GCS AS node through mb2c-client,
-# directly and (c) through the edge node, which authorizes each GAR.
+# the code: (a) the BM-SC node (edge_mb2c in front: the recommended set),
+# (b) the GCS AS node through mb2c-client, directly and (c) through the edge
+# node, which authorizes each GAR. Each node's live-metrics endpoint
+# (loopback, port substituted too) is scraped once and passes promtool.
 # usage: test_profiles.sh SRC BUILD
 set -uo pipefail
 SRC=$1
@@ -23,6 +25,9 @@ mkdir -p "$T/pki"
 	{ echo "certificate generation failed"; exit 1; }
 BMSC_PORT=$(free_port)
 EDGE_PORT=$(free_port)
+CORE_PORT=$(free_port) # the BM-SC core's plain hand-over Port (3868 in the profile)
+declare -A MPORT=([bmsc]=$(free_port) [gcs-as]=$(free_port) [edge]=$(free_port))
+command -v promtool >/dev/null || { echo "FAIL - promtool missing (scripts/setup.sh installs prometheus)"; exit 1; }
 
 # install NODE: profiles/NODE/* -> $T/NODE/ with test paths, ports, addresses
 install_profile() {
@@ -32,11 +37,12 @@ install_profile() {
 	for f in "$P/$node"/*.conf; do
 		sed -e "s|/etc/freeDiameter/mb2c/|$T/$node/|g" -e "s|/var/lib/freeDiameter/mb2c/|$T/$node/|g" \
 			-e "s|^LoadExtension = \"\([a-z_0-9]*\.fdx\)\"|LoadExtension = \"$FDX/\1\"|" \
-			-e "s|^SecPort = 5868;|SecPort = $port;|" \
+			-e "s|^SecPort = 5868;|SecPort = $port;|" -e "s|port = 5868; }|port = $port; }|" \
+			-e "s|^Port = 3868;|Port = $CORE_PORT;|" -e "s|\"127.0.0.1:946[456]\"|\"127.0.0.1:${MPORT[$node]}\"|" \
 			-e "s|ConnectTo = \"192.0.2.10\"; Port = 5868;|ConnectTo = \"127.0.0.1\"; Port = $BMSC_PORT;|" \
 			"$f" >"$T/$node/$(basename "$f")"
 	done
-	! cat "$T/$node"/*.conf | grep -v '^ *#' | grep -q "/etc/freeDiameter\|/var/lib/freeDiameter\|192\.0\.2\.10\|5868"
+	! cat "$T/$node"/*.conf | grep -v '^ *#' | grep -q "/etc/freeDiameter\|/var/lib/freeDiameter\|192\.0\.2\.10\|5868\|3868\|:946[456]"
 }
 # shape FILE: the conf without comments, strings and numbers
 shape() { sed -e 's/#.*//' -e 's|"[^"]*"|S|g' -e 's/[0-9][0-9]*/N/g' "$1"; }
@@ -53,12 +59,21 @@ for n in bmsc gcs-as edge; do
 	check "... $n: the substitution changed nothing but strings and numbers" same_shape "$n"
 done
 
+# scrape_prom NODE NAME: GET the node's /metrics once into $T/NAME.prom; promtool accepts it
+scrape_prom() {
+	curl -sS --fail --max-time 10 -o "$T/$2.prom" "http://127.0.0.1:${MPORT[$1]}/metrics" &&
+		promtool check metrics <"$T/$2.prom" >"$T/$2.promtool" 2>&1 ||
+		{ echo "  (promtool: $(head -3 "$T/$2.promtool" 2>/dev/null))"; return 1; }
+}
+# families NAME PREFIX...: each prefix has a # TYPE line in $T/NAME.prom
+families() { local f=$1 p; shift; for p; do grep -q "^# TYPE $p" "$T/$f.prom" || { echo "  (no $p)"; return 1; }; done; }
+
 # (a) the BM-SC node
 start_daemon bmsc "$T/bmsc/freeDiameter.conf"
-check "(a) BM-SC profile starts: app_bmsc_lab, sec_mb2c enforce with a clean start-up audit, rt_mb2c" \
+check "(a) BM-SC profile starts: edge_mb2c, app_bmsc_lab, sec_mb2c enforce with a clean start-up audit, rt_mb2c" \
 	bash -c "source '$SRC/test/lib/common.sh' >/dev/null 2>&1; trap - EXIT
 		wait_log '$T/bmsc.log' 'rt_mb2c: ready: enforce mode, 2 rules' 20 &&
-		grep -q 'app_bmsc_lab: ready' '$T/bmsc.log' &&
+		grep -q 'app_bmsc_lab: ready' '$T/bmsc.log' && grep -q 'edge_mb2c: ready: TLS/TCP on \[0.0.0.0\]:$BMSC_PORT -> core TCP 127.0.0.1:$CORE_PORT' '$T/bmsc.log' &&
 		grep -q 'sec_mb2c: enforce mode, 3 peers, 0 CRLs, start-up audit passed' '$T/bmsc.log'"
 for ((i = 0; i < 100; i++)); do ss -Hltn "sport = :$BMSC_PORT" | grep -q . && break; sleep 0.1; done
 
@@ -72,8 +87,26 @@ S
 "$BIN/mb2c-client" -c "$T/gcs-as/freeDiameter.conf" -p bmsc1.mb2c.example.org -x "$FDX" \
 	-l "$T/gcs1.log" -w 30 scenario "$T/own.scn" >"$T/direct.out" 2>&1
 check "(b) GCS AS profile (mb2c-client) -> BM-SC: allocate, activate, deactivate, deallocate (exit 0)" test $? -eq 0
-check "... the BM-SC proved gcs1 by its certificate" \
-	grep -q "sec_mb2c: ACCEPT peer=gcs1.mb2c.example.org .*rule=id.bound" "$T/bmsc.log"
+check "... the BM-SC's edge proved gcs1 by its certificate and handed it over to sec_mb2c" \
+	bash -c "grep -q 'edge_mb2c: ACCEPT peer=gcs1.mb2c.example.org .*rule=id.bound' '$T/bmsc.log' &&
+		grep -q 'sec_mb2c: ACCEPT peer=gcs1.mb2c.example.org .*rule=id.bound-edge' '$T/bmsc.log'"
+check "(a) metrics: the BM-SC's endpoint passes promtool, with the edge, sec_mb2c, rt_mb2c and BM-SC families" \
+	bash -c "$(declare -p MPORT T); $(declare -f scrape_prom families); scrape_prom bmsc bmsc &&
+		families bmsc mb2c_edge_ mb2c_security_ mb2c_rt_ mb2c_bmsc_"
+check "... counting gcs1's hand-over and its 4 GARs" \
+	bash -c "grep -q '^mb2c_edge_decisions_total{decision=\"accept\",rule=\"id.bound\",peer=\"gcs1.mb2c.example.org\"} 1\$' '$T/bmsc.prom' &&
+		grep -q '^mb2c_rt_gars_total{peer=\"gcs1.mb2c.example.org\"} 4\$' '$T/bmsc.prom'"
+# (b) the GCS AS node's endpoint, scraped while mb2c-client holds the connection
+printf 'heartbeat\ntouch file=%s\nsleep s=120\n' "$T/gcs-holding" >"$T/hold.scn"
+(exec "$BIN/mb2c-client" -c "$T/gcs-as/freeDiameter.conf" -p bmsc1.mb2c.example.org -x "$FDX" \
+	-l "$T/gcs1-hold.log" -w 30 scenario "$T/hold.scn") >"$T/hold.out" 2>&1 &
+HOLD=$! # mb2c-client itself (exec): SIGTERM reaches it in its sleep
+for ((i = 0; i < 600; i++)); do [ -e "$T/gcs-holding" ] && break; sleep 0.05; done
+check "(b) metrics: the GCS AS's endpoint passes promtool while it runs (sec_mb2c: the BM-SC open)" \
+	bash -c "$(declare -p MPORT T); $(declare -f scrape_prom families); scrape_prom gcs-as gcs &&
+		grep -q '^mb2c_security_peers{state=\"open\"} 1\$' '$T/gcs.prom'"
+kill -TERM "$HOLD" 2>/dev/null
+wait "$HOLD"
 
 # (c) the edge node in front of the BM-SC
 start_daemon edge "$T/edge/freeDiameter.conf"
@@ -103,6 +136,9 @@ check "... by the edge's rt_mb2c, the BM-SC never saw it" \
 		! grep -q 'GAR from gcs2' '$T/bmsc.log'"
 edge_client gcs1 deallocate "$tmgi" >"$T/edge3.out" 2>&1
 check "(c) gcs1 deallocates it through the edge (exit 0)" test $? -eq 0
+check "(c) metrics: the edge node's endpoint passes promtool, with gcs2's refusal counted" \
+	bash -c "$(declare -p MPORT T); $(declare -f scrape_prom families); scrape_prom edge edge && families edge mb2c_security_ mb2c_rt_ &&
+		grep -q '^mb2c_rt_denials_total{.*peer=\"gcs2.mb2c.example.org\"} 1\$' '$T/edge.prom'"
 stop_daemon edge
 check "edge stops cleanly (exit 0)" test "$STOP_RC" = 0
 stop_daemon bmsc

@@ -18,6 +18,11 @@ lab_identity() {
 # sec_mb2c and given its own rt_mb2c rule (DIR/rt_lab.conf, loaded when
 # LAB_RT=1: the recommended set of scripts/lab.sh). LAB_KEEP_PKI=1: an
 # existing DIR/pki/ca.pem is kept and only missing certificates are issued.
+# LAB_EDGE=1 (scripts/lab.sh): edge_mb2c owns the TLS port LAB_PORT (on
+# LAB_EDGE_ADDR, default 127.0.0.1; DIR/edge.conf) and hands authenticated
+# connections to the core's plain Port LAB_CORE_PORT (SecPort = 0); without
+# it the core's own TLS port is LAB_PORT. LAB_METRICS=ADDR:PORT: every
+# extension of the BM-SC serves its live metrics there (one endpoint).
 lab_setup() {
 	local dir=$1; shift
 	local g id names=${LAB_GCS:-gcs1 gcs2}
@@ -35,6 +40,25 @@ lab_setup() {
 			{ echo "lab: certificate generation for $g failed" >&2; return 1; }
 	done
 	LAB_PORT=${LAB_PORT_WANT:-$(free_port)}
+	local ports="Port = 0;
+SecPort = $LAB_PORT;" edge=
+	if [ -n "${LAB_EDGE:-}" ]; then
+		LAB_CORE_PORT=$(free_port)
+		ports="Port = $LAB_CORE_PORT;
+SecPort = 0;"
+		edge="LoadExtension = \"$FDX/edge_mb2c.fdx\" : \"$dir/edge.conf\";"
+		cat >"$dir/edge.conf" <<C
+# edge_mb2c of the lab BM-SC (see edge_mb2c.conf.sample): the public TLS port;
+# authenticated connections go to the core's plain Port on 127.0.0.1
+listen = ( { address = "${LAB_EDGE_ADDR:-127.0.0.1}"; port = $LAB_PORT; } );
+policy = "$dir/sec_mb2c.conf";
+tls_cert = "$dir/pki/bmsc.pem";
+tls_key = "$dir/pki/bmsc.key";
+tls_ca = [ "$dir/pki/ca.pem" ];
+tls_prio = "$LAB_PRIO";
+${LAB_METRICS:+metrics = \"$LAB_METRICS\";}
+C
+	fi
 	cat >"$dir/acl_wl.conf" <<C
 # GCS AS identities (stock acl_wl: names only, no certificate binding; used
 # only as the baseline of bench/bench_sec.sh, LAB_SEC=acl_wl)
@@ -51,6 +75,7 @@ C
 			sep=","
 		done
 		echo ");"
+		[ -n "${LAB_METRICS:-}" ] && echo "metrics = \"$LAB_METRICS\";"
 	} >"$dir/sec_mb2c.conf"
 	{
 		echo "# MB2-C authorization policy of the lab BM-SC (see rt_mb2c.conf.sample):"
@@ -68,6 +93,7 @@ C
 			sep=","
 		done
 		echo ");"
+		[ -n "${LAB_METRICS:-}" ] && echo "metrics = \"$LAB_METRICS\";"
 	} >"$dir/rt_lab.conf"
 	local admit="LoadExtension = \"$FDX/sec_mb2c.fdx\" : \"$dir/sec_mb2c.conf\";"
 	[ "${LAB_SEC:-sec_mb2c}" = acl_wl ] &&
@@ -86,17 +112,18 @@ radio_frequency = [ 5230 ];
 mb2u_security = "request";
 service_areas = [ 1, 2, 3, 4, 5, 6 ];
 start_time_max_future = 3600;
+${LAB_METRICS:+metrics = \"$LAB_METRICS\";}
 $(printf '%s\n' "$@")
 C
 	cat >"$dir/bmsc.conf" <<C
 # Lab BM-SC: MB2-C over TLS/TCP only (RFC 6733 TLS port), 3GPP TLS profile.
-# Extensions: dictionary, lab BM-SC application, security policy (sec_mb2c)
-# and, with LAB_RT=1, authorization (rt_mb2c, after sec_mb2c). The DTLS/SCTP
-# or edge front end, when used, sits in front of this core TLS port.
+# Extensions: dictionary, lab BM-SC application, with LAB_EDGE=1 the edge
+# front end (edge_mb2c: the TLS port; the core's Port is its loopback
+# hand-over port, SecPort = 0), security policy (sec_mb2c) and, with
+# LAB_RT=1, authorization (rt_mb2c, after sec_mb2c).
 Identity = "bmsc.mb2c.lab";
 Realm = "mb2c.lab";
-Port = 0;
-SecPort = $LAB_PORT;
+$ports
 No_SCTP;
 No_IPv6;
 NoRelay;
@@ -105,6 +132,7 @@ TLS_CA = "$dir/pki/ca.pem";
 TLS_Prio = "$LAB_PRIO";
 LoadExtension = "$FDX/dict_mb2c.fdx";
 LoadExtension = "$FDX/app_bmsc_lab.fdx" : "$dir/bmsc_lab.conf";
+$edge
 $admit
 $authz
 ${LAB_BMSC_EXTRA:-}
@@ -140,6 +168,7 @@ lab_set_port() {
 	local dir=$1 new=$2
 	[ "$new" = "$LAB_PORT" ] && return 0
 	sed -i "s/^SecPort = $LAB_PORT;/SecPort = $new;/" "$dir/bmsc.conf"
+	[ -f "$dir/edge.conf" ] && sed -i "s/ port = $LAB_PORT; / port = $new; /" "$dir/edge.conf"
 	sed -i "s/ Port = $LAB_PORT; / Port = $new; /" "$dir"/*.conf
 	LAB_PORT=$new
 }
@@ -154,7 +183,9 @@ lab_start_bmsc() {
 		# listening: the port's socket must be this daemon's (another process may
 		# hold the port: the core then fails to bind after the extensions are ready)
 		grep -Eq "${LAB_READY_RE:-app_bmsc_lab: ready}" "$T/$name.log" 2>/dev/null &&
-			ss -Hltnp "sport = :$LAB_PORT" | grep -q "pid=$pid," && return 0
+			ss -Hltnp "sport = :$LAB_PORT" | grep -q "pid=$pid," &&
+			{ [ -z "${LAB_EDGE:-}" ] || ss -Hltnp "sport = :$LAB_CORE_PORT" | grep -q "pid=$pid,"; } &&
+			return 0
 		grep -q "FATAL\|ERROR.*app_bmsc_lab" "$T/$name.log" 2>/dev/null &&
 			! grep -q "ready" "$T/$name.log" && break
 		kill -0 "$pid" 2>/dev/null || break
