@@ -767,7 +767,7 @@ int vici_register(int fd, const char *const *events, int timeout_ms, vici_event_
 		for (;;) {
 			uint8_t *pkt = NULL;
 			size_t len = 0;
-			int type;
+			int type = -1;
 			char name[256];
 			if (!ret)
 				ret = vici_recv(fd, timeout_ms, &pkt, &len);
@@ -789,7 +789,7 @@ int vici_wait_event(int fd, int timeout_ms, vici_event_cb cb, void *arg)
 {
 	uint8_t *pkt = NULL;
 	size_t len = 0;
-	int type;
+	int type = -1;
 	char name[256];
 	int ret = vici_recv(fd, timeout_ms, &pkt, &len);
 	if (!ret)
@@ -825,7 +825,7 @@ int vici_list_sas(const char *path, int timeout_ms, struct vici_sa_list *out)
 	while (!ret) {
 		uint8_t *pkt = NULL;
 		size_t len = 0;
-		int type;
+		int type = -1;
 		char name[256];
 		long long left = deadline - now_ms();
 		ret = left > 0 ? vici_recv(fd, (int)left, &pkt, &len) : ETIMEDOUT;
