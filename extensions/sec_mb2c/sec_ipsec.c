@@ -24,8 +24,7 @@
 struct rec {
 	int used;
 	char id[256], ike_id[256];
-	int proto;
-	struct vici_endpoint local, remote;
+	struct sec_ipsec_conn c;
 };
 static struct rec recs[MAX_CONNS];
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
@@ -111,6 +110,8 @@ const char *sec_ipsec_check(int fd, const char *ike_id, char *text, size_t textl
 	                                    NULL, NULL, &b);
 	vici_sa_list_free(&l);
 	snprintf(text, textlen, "%s", b.text);
+	snprintf(conn->ike_uid, sizeof(conn->ike_uid), "%s", b.ike_uid);
+	snprintf(conn->child_uid, sizeof(conn->child_uid), "%s", b.child_uid);
 	return rule;
 }
 
@@ -131,9 +132,7 @@ void sec_ipsec_record(const char *id, const char *ike_id, const struct sec_ipsec
 		r->used = 1;
 		snprintf(r->id, sizeof(r->id), "%s", id);
 		snprintf(r->ike_id, sizeof(r->ike_id), "%s", ike_id);
-		r->proto = conn->proto;
-		r->local = conn->local;
-		r->remote = conn->remote;
+		r->c = *conn;
 	}
 	pthread_mutex_unlock(&lock);
 	if (slot < 0 && log_cb)
@@ -150,9 +149,61 @@ void sec_ipsec_forget(const char *id)
 	pthread_mutex_unlock(&lock);
 }
 
-/* Re-check every recorded connection; the SAs named in skip_* are going
- * down. Closes (through the callback) those no SA binds any more. */
-static void recheck(const char *const *skip_ike, const char *const *skip_child, const char *why)
+static void close_rec(int i, const struct rec *r, const char *rule, const char *text)
+{
+	if (close_cb)
+		close_cb(r->id, &r->c, rule, text);
+	pthread_mutex_lock(&lock);
+	if (recs[i].used && !strcasecmp(recs[i].id, r->id) &&
+	    !memcmp(&recs[i].c.remote, &r->c.remote, sizeof(r->c.remote)))
+		recs[i].used = 0;
+	pthread_mutex_unlock(&lock);
+}
+
+static int in(const char (*l)[32], int n, const char *uid)
+{
+	for (int i = 0; i < n; i++)
+		if (uid[0] && !strcmp(l[i], uid))
+			return 1;
+	return 0;
+}
+
+/* The SAs named went down: close the connections they had admitted (the
+ * very CHILD_SA, or any CHILD_SA of the very IKE SA), whatever SA may
+ * replace them: between the two the link was not protected. */
+static void close_down(const char (*ike)[32], int n_ike, const char (*child)[32], int n_child,
+                       const char *why)
+{
+	for (int i = 0; i < MAX_CONNS; i++) {
+		pthread_mutex_lock(&lock);
+		struct rec r = recs[i];
+		pthread_mutex_unlock(&lock);
+		if (!r.used || (!in(ike, n_ike, r.c.ike_uid) && !in(child, n_child, r.c.child_uid)))
+			continue;
+		char text[420];
+		snprintf(text, sizeof(text),
+		         "%.200s (it carried this connection: IKE SA #%s, CHILD_SA #%s)", why,
+		         r.c.ike_uid, r.c.child_uid);
+		close_rec(i, &r, "ipsec.sa-down", text);
+	}
+}
+
+/* A rekeyed SA carries the connection on under a new unique id. */
+static void rekeyed(int child, const char *old, const char *new)
+{
+	pthread_mutex_lock(&lock);
+	for (int i = 0; i < MAX_CONNS; i++) {
+		char *uid = child ? recs[i].c.child_uid : recs[i].c.ike_uid;
+		if (recs[i].used && old[0] && !strcmp(uid, old))
+			snprintf(uid, 32, "%s", new);
+	}
+	pthread_mutex_unlock(&lock);
+}
+
+/* Safety net (periodic, and when the event subscription was lost): every
+ * recorded connection must still be bound by some SA of its IKE identity;
+ * a rekey the events did not report is adopted. */
+static void recheck(const char *why)
 {
 	char path[128];
 	unsigned timeout;
@@ -173,28 +224,27 @@ static void recheck(const char *const *skip_ike, const char *const *skip_child, 
 		if (!r.used)
 			continue;
 		struct vici_binding b;
-		const char *rule = "ipsec.vici";
 		char text[420];
 		if (ret) {
 			snprintf(text, sizeof(text),
 			         "%s; strongSwan's VICI socket did not answer: %s", why,
 			         strerror(ret));
-		} else {
-			rule = vici_ipsec_bound(&l, r.ike_id, r.proto, &r.local, &r.remote,
-			                        skip_ike, skip_child, &b);
-			if (!rule)
-				continue;
-			rule = "ipsec.sa-down";
-			snprintf(text, sizeof(text), "%.150s: %.240s", why, b.text);
+			close_rec(i, &r, "ipsec.vici", text);
+			continue;
 		}
-		struct sec_ipsec_conn c = {r.proto, r.local, r.remote};
-		if (close_cb)
-			close_cb(r.id, &c, rule, text);
-		pthread_mutex_lock(&lock);
-		if (recs[i].used && !strcasecmp(recs[i].id, r.id) &&
-		    !memcmp(&recs[i].remote, &r.remote, sizeof(r.remote)))
-			recs[i].used = 0;
-		pthread_mutex_unlock(&lock);
+		const char *rule = vici_ipsec_bound(&l, r.ike_id, r.c.proto, &r.c.local,
+		                                    &r.c.remote, NULL, NULL, &b);
+		if (!rule) {
+			pthread_mutex_lock(&lock);
+			if (recs[i].used && !strcasecmp(recs[i].id, r.id)) {
+				snprintf(recs[i].c.ike_uid, 32, "%s", b.ike_uid);
+				snprintf(recs[i].c.child_uid, 32, "%s", b.child_uid);
+			}
+			pthread_mutex_unlock(&lock);
+			continue;
+		}
+		snprintf(text, sizeof(text), "%.150s: %.240s", why, b.text);
+		close_rec(i, &r, "ipsec.sa-down", text);
 	}
 	if (!ret)
 		vici_sa_list_free(&l);
@@ -212,8 +262,25 @@ static void on_event(const char *name, const struct vici_node *msg, void *arg)
 {
 	struct ev *e = arg;
 	int up = vici_get_str(msg, "up") != NULL;
-	int rekey = strstr(name, "rekey") != NULL;
-	if (up && !rekey)
+	if (!strcmp(name, "ike-rekey") || !strcmp(name, "child-rekey")) {
+		/* { ike { old {..} new {..} } } and
+		 * { ike { ... child-sas { child { old {..} new {..} } } } } */
+		int child = !strcmp(name, "child-rekey");
+		for (const struct vici_node *ike = msg ? msg->child : NULL; ike; ike = ike->next) {
+			const struct vici_node *base = ike;
+			if (child)
+				base = vici_get(ike, "child-sas");
+			for (const struct vici_node *x = child && base ? base->child : base; x;
+			     x = child ? x->next : NULL) {
+				const char *o = vici_get_str(vici_get(x, "old"), "uniqueid");
+				const char *n = vici_get_str(vici_get(x, "new"), "uniqueid");
+				if (o && n)
+					rekeyed(child, o, n);
+			}
+		}
+		return;
+	}
+	if (up)
 		return; /* an SA coming up never closes anything */
 	e->fire = 1;
 	for (const struct vici_node *ike = msg ? msg->child : NULL; ike; ike = ike->next) {
@@ -247,14 +314,11 @@ static void on_event(const char *name, const struct vici_node *msg, void *arg)
 
 static void fire(struct ev *e)
 {
-	const char *ike[MAX_SKIP + 1], *child[MAX_SKIP + 1];
-	for (int i = 0; i < e->n_ike; i++)
-		ike[i] = e->ike[i];
-	ike[e->n_ike] = NULL;
-	for (int i = 0; i < e->n_child; i++)
-		child[i] = e->child[i];
-	child[e->n_child] = NULL;
-	recheck(ike, child, e->why[0] ? e->why : "SA event");
+	if (e->n_ike || e->n_child)
+		close_down((const char(*)[32])e->ike, e->n_ike, (const char(*)[32])e->child,
+		           e->n_child, e->why[0] ? e->why : "SA event");
+	else
+		recheck(e->why[0] ? e->why : "re-check");
 }
 
 static void *watch(void *arg)

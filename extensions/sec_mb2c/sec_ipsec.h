@@ -9,6 +9,7 @@
 struct sec_ipsec_conn {
 	int proto; /* IPPROTO_TCP / IPPROTO_SCTP */
 	struct vici_endpoint local, remote;
+	char ike_uid[32], child_uid[32]; /* the SAs that admitted it */
 };
 
 /* The connection's ends and protocol, from its socket. 0 or -1. */
