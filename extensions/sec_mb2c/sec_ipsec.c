@@ -172,7 +172,7 @@ static int in(const char (*l)[32], int n, const char *uid)
  * very CHILD_SA, or any CHILD_SA of the very IKE SA), whatever SA may
  * replace them: between the two the link was not protected. */
 static void close_down(const char (*ike)[32], int n_ike, const char (*child)[32], int n_child,
-                       const char *why)
+                       const char *why, const struct timespec *at)
 {
 	for (int i = 0; i < MAX_CONNS; i++) {
 		pthread_mutex_lock(&lock);
@@ -181,9 +181,15 @@ static void close_down(const char (*ike)[32], int n_ike, const char (*child)[32]
 		if (!r.used || (!in(ike, n_ike, r.c.ike_uid) && !in(child, n_child, r.c.child_uid)))
 			continue;
 		char text[420];
+		struct timespec now;
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		long long ms =
+		        (now.tv_sec - at->tv_sec) * 1000LL + (now.tv_nsec - at->tv_nsec) / 1000000;
 		snprintf(text, sizeof(text),
-		         "%.200s (it carried this connection: IKE SA #%s, CHILD_SA #%s)", why,
-		         r.c.ike_uid, r.c.child_uid);
+		         "%.200s (it carried this connection: IKE SA #%s, CHILD_SA #%s; closed "
+		         "%lld ms "
+		         "after the event)",
+		         why, r.c.ike_uid, r.c.child_uid, ms);
 		close_rec(i, &r, "ipsec.sa-down", text);
 	}
 }
@@ -253,6 +259,7 @@ static void recheck(const char *why)
 #define MAX_SKIP 16
 struct ev {
 	int fire;
+	struct timespec at; /* when the event was read */
 	char why[200];
 	char ike[MAX_SKIP][32], child[MAX_SKIP][32];
 	int n_ike, n_child;
@@ -283,6 +290,7 @@ static void on_event(const char *name, const struct vici_node *msg, void *arg)
 	if (up)
 		return; /* an SA coming up never closes anything */
 	e->fire = 1;
+	clock_gettime(CLOCK_MONOTONIC, &e->at);
 	for (const struct vici_node *ike = msg ? msg->child : NULL; ike; ike = ike->next) {
 		if (ike->kind != VICI_NODE_SECTION)
 			continue;
@@ -316,7 +324,7 @@ static void fire(struct ev *e)
 {
 	if (e->n_ike || e->n_child)
 		close_down((const char(*)[32])e->ike, e->n_ike, (const char(*)[32])e->child,
-		           e->n_child, e->why[0] ? e->why : "SA event");
+		           e->n_child, e->why[0] ? e->why : "SA event", &e->at);
 	else
 		recheck(e->why[0] ? e->why : "re-check");
 }
