@@ -45,6 +45,9 @@ verdict() {
 	[ -n "${PID_bmsc:-}" ] && kill -TERM "$PID_bmsc" 2>/dev/null
 	for ((i = 0; i < 500; i++)); do kill -0 "${PID_bmsc:-0}" 2>/dev/null || break; usleep 20000; done
 	grep "sec_mb2c: counters:" "$T/bmsc.log" | tail -1
+	[ "$PASS" -gt 20 ] && check "the BM-SC's exit counters count the IPsec rules (ipsec.bound, ipsec.no-sa, ipsec.id-mismatch, ipsec.sa-down)" \
+		sh -c "grep 'sec_mb2c: counters:' '$T/bmsc.log' | tail -1 | grep -q 'ipsec.no-sa=.*' &&
+		       grep 'sec_mb2c: counters:' '$T/bmsc.log' | tail -1 | grep 'ipsec.bound=' | grep 'ipsec.id-mismatch=' | grep -q 'ipsec.sa-down='"
 	finish
 	local rc=$?
 	if [ "$rc" -eq 0 ] && [ "$PASS" -gt 0 ]; then
@@ -89,8 +92,8 @@ for n in bmsc gcs; do
 done
 
 # ---------------------------------------------------------------- BM-SC
-NB /usr/bin/freeDiameterd -c "$LAB/bmsc.conf" >"$T/bmsc.log" 2>&1 &
-PID_bmsc=$!
+ip netns exec bmsc /usr/bin/freeDiameterd -c "$LAB/bmsc.conf" >"$T/bmsc.log" 2>&1 &
+PID_bmsc=$! # ip netns exec execs: this is freeDiameterd
 ready=0
 for ((i = 0; i < 3000; i++)); do
 	grep -q "app_bmsc_lab: ready" "$T/bmsc.log" 2>/dev/null &&
