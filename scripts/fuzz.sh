@@ -17,7 +17,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 BUILD=${FUZZ_BUILD_DIR:-build-fuzz}
-ALL=(codec msg conf cert)
+ALL=(codec msg conf cert vici)
 
 target=${1:-all}
 secs=${2:-60}
