@@ -2,7 +2,7 @@
 # libFuzzer campaigns on the project's parsers (fuzz/): builds build-fuzz/ with
 # clang + ASan + UBSan + libFuzzer and runs each target on a scratch copy of its
 # seed corpus, so that fuzz/corpus/ (committed) stays small.
-#   scripts/fuzz.sh [TARGET|all] [SECONDS]   TARGET: codec msg conf cert metrics rev (or
+#   scripts/fuzz.sh [TARGET|all] [SECONDS]   TARGET: codec msg conf cert metrics rev vici (or
 #                                            fuzz_codec, ...); default all, 60 s
 #   FUZZ_BUILD_ONLY=1 scripts/fuzz.sh        install + configure + build only
 #   FUZZ_PARALLEL=2 scripts/fuzz.sh all 600  two targets at a time (2 cores)
@@ -17,7 +17,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 BUILD=${FUZZ_BUILD_DIR:-build-fuzz}
-ALL=(codec msg conf cert metrics rev)
+ALL=(codec msg conf cert metrics rev vici)
 
 target=${1:-all}
 secs=${2:-60}

@@ -29,6 +29,7 @@
 #include <mb2c/metrics.h>
 #include <mb2c/peerauth.h>
 
+#include "sec_ipsec.h"
 #include "sec_mb2c.h"
 
 int fd_tls_verify_credentials_2(gnutls_session_t session);
@@ -232,10 +233,11 @@ static int audit_config(const struct sec_conf *c)
 		if (p->info.config.pic_priority &&
 		    sec_check_priority(p->info.config.pic_priority, &v))
 			audit_fail(c, &fails, v.rule, "ConnectPeer %s: TLS_Prio: %s", id, v.text);
-		if (p->info.config.pic_flags.sec == PI_SEC_NONE && !(e && e->trusted))
-			audit_fail(c, &fails, "notls.untrusted-peer",
-			           "ConnectPeer %s is No_TLS but not declared trusted in %s", id,
-			           c->path);
+		if (p->info.config.pic_flags.sec == PI_SEC_NONE && !(e && (e->trusted || e->ipsec)))
+			audit_fail(
+			        c, &fails, "notls.untrusted-peer",
+			        "ConnectPeer %s is No_TLS but not declared trusted or ipsec in %s",
+			        id, c->path);
 		if (p->info.config.pic_flags.sec == PI_SEC_TLS_OLD && !c->allow_tls_old_method)
 			audit_fail(c, &fails, "tls.old-method",
 			           "ConnectPeer %s uses TLS_old_method", id);
@@ -566,6 +568,18 @@ static const char *bind_peer(const struct sec_conf *c, struct peer_info *info,
 		snprintf(text, textlen, "%s", edge ? "edge_mb2c" : "dtls_sctp");
 		return NULL;
 	}
+	if (p->ipsec) {
+		/* IPsec peer (issue 18): inside an ESP SA of its own IKE identity */
+		struct sec_ipsec_conn conn;
+		const char *r =
+		        sec_ipsec_check(peer_socket(info), sec_ike_id(p), text, textlen, &conn);
+		if (r)
+			return r;
+		if (c->enforce)
+			sec_ipsec_record(id, sec_ike_id(p), &conn);
+		a->via = MB2C_VIA_IPSEC;
+		return NULL;
+	}
 	if (!p->trusted) {
 		snprintf(text, textlen, "%s connected without TLS but is not a trusted peer", id);
 		return "notls.untrusted";
@@ -590,6 +604,58 @@ static const char *accept_rule(const struct mb2c_peer_auth *a, const char *via_t
 	return !strcmp(via_text, "edge_mb2c") ? "id.bound-edge" : "id.bound-dtls";
 }
 
+/* IPsec: the SA under an admitted connection went down (sec_ipsec.c's
+ * event thread). Only the very connection that was admitted is closed:
+ * its socket must still have the recorded ends. */
+static void ipsec_close(const char *id, const struct sec_ipsec_conn *conn, const char *rule,
+                        const char *text)
+{
+	struct peer_hdr *peer = NULL;
+	struct sec_ipsec_conn now;
+	char addr[64] = "-";
+	struct sec_conf *c = conf_get();
+	int enforce = c->enforce;
+	conf_put();
+	if (fd_peer_getbyid((DiamId_t)id, strlen(id), 0, &peer) || !peer)
+		return;
+	int fd = peer_socket(&peer->info);
+	if (fd <= 0 || sec_ipsec_tuple(fd, &now.proto, &now.local, &now.remote) ||
+	    memcmp(&now.remote, &conn->remote, sizeof(now.remote)) ||
+	    memcmp(&now.local, &conn->local, sizeof(now.local)))
+		return; /* that connection is already gone */
+	peer_addr(&peer->info, addr, sizeof(addr));
+	audit(enforce ? "CLOSE" : "MONITOR would close", id, addr, rule, "%s", text);
+	if (!enforce)
+		return;
+	struct mb2c_peer_auth a;
+	if (mb2c_peerauth_get(id, &a))
+		memset(&a, 0, sizeof(a));
+	a.via = MB2C_VIA_NONE;
+	snprintf(a.reason, sizeof(a.reason), "%s", rule);
+	mb2c_peerauth_set(id, &a);
+	/* the core's receiver sees the end of the stream and tears the
+	 * connection down at once (no DPR: the link is no longer protected) */
+	shutdown(fd, SHUT_RDWR);
+}
+
+static void ipsec_log(const char *fmt, ...)
+{
+	char line[400];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	fd_log_notice("%s", line);
+}
+
+static int any_ipsec(const struct sec_conf *c)
+{
+	for (size_t i = 0; i < c->n_peers; i++)
+		if (c->peers[i].ipsec)
+			return 1;
+	return 0;
+}
+
 static int sec_validate(struct peer_info *info, int *auth, int (**cb2)(struct peer_info *))
 {
 	*cb2 = NULL; /* never: a second stage leaves the peer out of the active list */
@@ -608,9 +674,13 @@ static int sec_validate(struct peer_info *info, int *auth, int (**cb2)(struct pe
 		pthread_mutex_lock(&jv_lock);
 		snprintf(just_validated, sizeof(just_validated), "%s", info->pi_diamid);
 		pthread_mutex_unlock(&jv_lock);
-		audit("ACCEPT", info->pi_diamid, addr, accept_rule(&a, text), "role %s%s%s%s",
-		      mb2c_role_name(a.role), text[0] ? " (hand-over vouched by " : "", text,
-		      text[0] ? ")" : "");
+		if (a.via == MB2C_VIA_IPSEC)
+			audit("ACCEPT", info->pi_diamid, addr, "ipsec.bound", "role %s, %s",
+			      mb2c_role_name(a.role), text);
+		else
+			audit("ACCEPT", info->pi_diamid, addr, accept_rule(&a, text),
+			      "role %s%s%s%s", mb2c_role_name(a.role),
+			      text[0] ? " (hand-over vouched by " : "", text, text[0] ? ")" : "");
 		return 0;
 	}
 	snprintf(a.reason, sizeof(a.reason), "%s", rule);
@@ -660,6 +730,7 @@ static void sec_hook(enum fd_hook_type type, struct msg *msg, struct peer_hdr *p
 		fd_log_notice("sec_mb2c: connection of %s failed or closed: %s", id,
 		              other ? (const char *)other : "?");
 		mb2c_peerauth_clear(id);
+		sec_ipsec_forget(id);
 		return;
 	}
 	char addr[64], text[300];
@@ -700,6 +771,36 @@ static void sec_hook(enum fd_hook_type type, struct msg *msg, struct peer_hdr *p
 			rule = v.rule;
 			snprintf(text, sizeof(text), "%s", v.text);
 		}
+		if (p && p->ipsec && a.via == MB2C_VIA_TRUSTED) {
+			/* we connected out without TLS to an IPsec peer: the same SA
+			 * and IKE identity check as inbound, fail closed */
+			struct sec_ipsec_conn conn;
+			const char *rule = sec_ipsec_check(peer_socket(&peer->info), sec_ike_id(p),
+			                                   text, sizeof(text), &conn);
+			const char *ike = sec_ike_id(p);
+			char ike_id[256];
+			snprintf(ike_id, sizeof(ike_id), "%s", ike);
+			conf_put();
+			if (rule) {
+				a.via = MB2C_VIA_NONE;
+				snprintf(a.reason, sizeof(a.reason), "%s", rule);
+				mb2c_peerauth_set(id, &a);
+				audit(enforce ? "UNTRUSTED outbound"
+				              : "MONITOR would distrust outbound",
+				      id, addr, rule, "%s%s", text,
+				      enforce ? ", link dropped" : "");
+				if (enforce)
+					fd_psm_terminate(peer, "DO_NOT_WANT_TO_TALK_TO_YOU");
+				return;
+			}
+			if (enforce)
+				sec_ipsec_record(id, ike_id, &conn);
+			a.via = MB2C_VIA_IPSEC;
+			mb2c_peerauth_set(id, &a);
+			audit("ACCEPT outbound", id, addr, "ipsec.bound", "role %s, %s",
+			      mb2c_role_name(a.role), text);
+			return;
+		}
 		conf_put();
 		chain_free(chain, n);
 		if (!rule) {
@@ -731,7 +832,11 @@ static void sec_hook(enum fd_hook_type type, struct msg *msg, struct peer_hdr *p
 	pthread_mutex_unlock(&jv_lock);
 	if (!rule) {
 		mb2c_peerauth_set(id, &a);
-		if (!logged)
+		if (!logged && a.via == MB2C_VIA_IPSEC)
+			audit("ACCEPT", id, addr, "ipsec.bound",
+			      "role %s (known or configured peer), %s", mb2c_role_name(a.role),
+			      text);
+		else if (!logged)
 			audit("ACCEPT", id, addr, accept_rule(&a, text),
 			      "role %s (known or configured peer)", mb2c_role_name(a.role));
 		return;
@@ -971,6 +1076,9 @@ static void sec_reload(void)
 	}
 	free(path);
 	int staple_ok = own_staple_judge(n);
+	sec_ipsec_configure(n->vici_socket, n->vici_timeout_ms);
+	if (any_ipsec(n))
+		sec_ipsec_start(ipsec_close, ipsec_log);
 	pthread_rwlock_wrlock(&conf_lock);
 	struct sec_conf *old = cur;
 	cur = n;
@@ -1073,6 +1181,11 @@ static int sec_entry(char *conffile)
 		fd_log_error("sec_mb2c: registration failed: %s", strerror(ret));
 		return ret;
 	}
+	sec_ipsec_configure(c->vici_socket, c->vici_timeout_ms);
+	if (any_ipsec(c) && (ret = sec_ipsec_start(ipsec_close, ipsec_log))) {
+		fd_log_error("sec_mb2c: cannot start the IPsec SA watcher: %s", strerror(ret));
+		return ret;
+	}
 	mb2c_peerauth_set_active(1);
 	fd_log_notice("sec_mb2c: %s mode, %zu peers, %u CRLs, start-up audit %s (%d findings)",
 	              c->enforce ? "enforce" : "monitor", c->n_peers, c->n_crls,
@@ -1082,6 +1195,7 @@ static int sec_entry(char *conffile)
 
 void fd_ext_fini(void)
 {
+	sec_ipsec_stop();
 	mb2c_peerauth_set_active(0);
 	if (disp_hdl)
 		fd_disp_unregister(&disp_hdl, NULL);

@@ -83,9 +83,11 @@ static const char *const top_keys[] = {"mode",
                                        "ocsp_responder",
                                        "ocsp_timeout_ms",
                                        "ocsp_unreachable",
+                                       "vici_socket",
+                                       "vici_timeout_ms",
                                        NULL};
-static const char *const peer_keys[] = {"identity", "pattern", "role", "ca", "pin",
-                                        "relay",    "trusted", "from", NULL};
+static const char *const peer_keys[] = {"identity", "pattern", "role",  "ca",     "pin", "relay",
+                                        "trusted",  "from",    "ipsec", "ike_id", NULL};
 static const char *const profile_keys[] = {"rsa_min_bits",   "allow_p521",      "allow_ed25519",
                                            "allow_sha1",     "require_san_dns", "allow_wildcards",
                                            "require_ku",     "require_eku",     "max_validity_days",
@@ -242,8 +244,32 @@ static int load_peer(struct mb2c_conf_ctx *x, config_setting_t *g, struct sec_co
 		if ((ret = string_list(x, r, "relay", &p->relay, &p->n_relay)))
 			return ret;
 	}
-	if ((ret = mb2c_conf_bool(x, g, "trusted", &p->trusted)))
+	if ((ret = mb2c_conf_bool(x, g, "trusted", &p->trusted)) ||
+	    (ret = mb2c_conf_bool(x, g, "ipsec", &p->ipsec)))
 		return ret;
+	config_setting_t *ik = config_setting_get_member(g, "ike_id");
+	if (p->ipsec) {
+		if (p->trusted)
+			return mb2c_conf_bad(x, g,
+			                     "peer %s: ipsec and trusted exclude each other (ipsec "
+			                     "checks the ESP SA, trusted only the address)",
+			                     p->identity);
+		if (p->is_pattern)
+			return mb2c_conf_bad(x, g, "ipsec (No_TLS) peers need an exact identity");
+		if (ik) {
+			const char *v = config_setting_get_string(ik);
+			if (!v || !*v)
+				return mb2c_conf_bad(
+				        x, ik,
+				        "peer %s: ike_id must be a non-empty string (the "
+				        "IKE identity as strongSwan prints it)",
+				        p->identity);
+			p->ike_id = strdup(v);
+		}
+	} else if (ik) {
+		return mb2c_conf_bad(x, ik, "peer %s: ike_id is only for ipsec = true",
+		                     p->identity);
+	}
 	config_setting_t *f = config_setting_get_member(g, "from");
 	if (p->trusted) {
 		if (p->is_pattern)
@@ -410,6 +436,7 @@ int sec_conf_load_opts(const char *path, const struct sec_load_opts *o, struct s
 	c->deny_result_code = 5012;
 	c->reload_check_seconds = 10;
 	c->expiry_warning_days = 30;
+	c->vici_timeout_ms = 3000;
 	sec_profile_defaults(&c->profile);
 	if (!path) {
 		snprintf(err, errlen,
@@ -507,6 +534,22 @@ int sec_conf_load_opts(const char *path, const struct sec_load_opts *o, struct s
 		                    "ocsp_staple_file must be a file name");
 		goto out;
 	}
+	unsigned vt = c->vici_timeout_ms;
+	if ((ret = mb2c_conf_uint(&x, root, "vici_timeout_ms", 100, 60000, &vt)))
+		goto out;
+	c->vici_timeout_ms = vt;
+	const char *vs = NULL;
+	if (config_lookup_string(&cf, "vici_socket", &vs) == CONFIG_TRUE) {
+		if (!*vs || strlen(vs) > 100) {
+			ret = mb2c_conf_bad(&x, config_lookup(&cf, "vici_socket"),
+			                    "vici_socket must be a unix socket path (at most 100 "
+			                    "characters)");
+			goto out;
+		}
+		c->vici_socket = strdup(vs);
+	} else {
+		c->vici_socket = strdup("/var/run/charon.vici");
+	}
 	config_setting_t *pr = config_lookup(&cf, "profile");
 	if (pr) {
 		struct sec_profile *p = &c->profile;
@@ -601,6 +644,7 @@ void sec_conf_free(struct sec_conf *c)
 			free(p->relay[k]);
 		free(p->relay);
 		free(p->from);
+		free(p->ike_id);
 	}
 	free(c->peers);
 	for (size_t i = 0; i < c->n_crl_files; i++)
@@ -620,6 +664,7 @@ void sec_conf_free(struct sec_conf *c)
 	gnutls_free(c->ocsp_staple.data);
 	free(c->ocsp_responder);
 	free(c->path);
+	free(c->vici_socket);
 	memset(c, 0, sizeof(*c));
 }
 
@@ -633,6 +678,11 @@ const struct sec_peer *sec_find_peer(const struct sec_conf *c, const char *ident
 		    !fnmatch(c->peers[i].identity, identity, FNM_CASEFOLD))
 			return &c->peers[i];
 	return NULL;
+}
+
+const char *sec_ike_id(const struct sec_peer *p)
+{
+	return p->ike_id ? p->ike_id : p->identity;
 }
 
 int sec_addr_allowed(const struct sec_peer *p, const struct sockaddr *sa)

@@ -140,6 +140,18 @@ static void bad_confs(void)
 	         "b21.conf:2: ocsp_unreachable must be \"refuse\" or \"accept\""},
 	        {"peers = ();\nocsp_staple_file = \"/nonexistent.der\";\n",
 	         "b22.conf:2: cannot read the OCSP response file /nonexistent.der"},
+	        {"peers = (\n { identity = \"a\"; role = \"gcs-as\"; ipsec = true; trusted = "
+	         "true; from = [ \"192.0.2.1\" ]; }\n);\n",
+	         "b23.conf:2: peer a: ipsec and trusted exclude each other"},
+	        {"peers = (\n { pattern = \"a*\"; role = \"gcs-as\"; ipsec = true; }\n);\n",
+	         "b24.conf:2: ipsec (No_TLS) peers need an exact identity"},
+	        {"peers = (\n { identity = \"a\"; role = \"gcs-as\"; ike_id = \"x\"; }\n);\n",
+	         "b25.conf:2: peer a: ike_id is only for ipsec = true"},
+	        {"peers = (\n { identity = \"a\"; role = \"gcs-as\"; ipsec = true;\n ike_id = "
+	         "\"\"; }\n);\n",
+	         "b26.conf:3: peer a: ike_id must be a non-empty string"},
+	        {"vici_socket = \"\";\npeers = ();\n", "b27.conf:1: vici_socket must be"},
+	        {"vici_timeout_ms = 5;\npeers = ();\n", "b28.conf:1: vici_timeout_ms = 5 is out"},
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		struct sec_conf c;
@@ -155,6 +167,29 @@ static void bad_confs(void)
 	CHECK_EQ(sec_conf_load("/nonexistent/sec.conf", &c, err, sizeof(err)), EINVAL);
 	CHECK_STR(err, "/nonexistent/sec.conf: cannot read the file");
 	CHECK_EQ(sec_conf_load(NULL, &c, err, sizeof(err)), EINVAL);
+}
+
+static void ipsec_conf(void)
+{
+	struct sec_conf c;
+	char err[512] = "";
+	const char *text = "vici_socket = \"/run/bmsc/charon.vici\";\nvici_timeout_ms = 2000;\n"
+	                   "peers = (\n { identity = \"gcs1.mb2c.lab\"; role = \"gcs-as\"; "
+	                   "ipsec = true; },\n { identity = \"gcs9.mb2c.lab\"; role = "
+	                   "\"gcs-as\"; ipsec = true; ike_id = \"seg.op.example\"; }\n);\n";
+	CHECK_EQ(sec_conf_load(conf_file("ipsec.conf", text), &c, err, sizeof(err)), 0);
+	CHECK_STR(c.vici_socket, "/run/bmsc/charon.vici");
+	CHECK_EQ(c.vici_timeout_ms, 2000);
+	const struct sec_peer *p = sec_find_peer(&c, "gcs1.mb2c.lab");
+	CHECK(p && p->ipsec && !p->trusted);
+	CHECK(p && !strcmp(sec_ike_id(p), "gcs1.mb2c.lab"));
+	p = sec_find_peer(&c, "gcs9.mb2c.lab");
+	CHECK(p && !strcmp(sec_ike_id(p), "seg.op.example"));
+	sec_conf_free(&c);
+	CHECK_EQ(sec_conf_load(conf_file("ipsec2.conf", "peers = ();\n"), &c, err, sizeof(err)), 0);
+	CHECK_STR(c.vici_socket, "/var/run/charon.vici");
+	CHECK_EQ(c.vici_timeout_ms, 3000);
+	sec_conf_free(&c);
 }
 
 static void registry(void)
@@ -224,6 +259,7 @@ int main(int argc, char **argv)
 		return 2;
 	good_conf();
 	bad_confs();
+	ipsec_conf();
 	registry();
 	sample(argc > 1 ? argv[1] : NULL);
 	char cmd[128];

@@ -18,7 +18,8 @@ enum mb2c_role {
 enum mb2c_auth_via {
 	MB2C_VIA_NONE = 0, /* not proven: requests are refused (enforce mode) */
 	MB2C_VIA_TLS,      /* certificate names the identity, profile checked */
-	MB2C_VIA_TRUSTED,  /* No_TLS peer on a declared trusted link / IPsec */
+	MB2C_VIA_TRUSTED,  /* No_TLS peer on a declared trusted link */
+	MB2C_VIA_IPSEC,    /* No_TLS peer inside an ESP SA of its own IKE identity */
 };
 
 struct mb2c_peer_auth {

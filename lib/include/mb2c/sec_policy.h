@@ -32,6 +32,10 @@ struct sec_peer {
 	int trusted;
 	struct sec_prefix *from;
 	size_t n_from;
+	/* IPsec-protected No_TLS peers (issue 18): admitted only inside an ESP
+	 * SA whose IKE SA authenticated ike_id (default: the identity) */
+	int ipsec;
+	char *ike_id;
 	int line;
 };
 
@@ -55,6 +59,8 @@ struct sec_conf {
 	int allow_sctp;
 	int drop_untrusted;        /* also close an unbound configured peer */
 	uint32_t deny_result_code; /* answer to refused requests (5012) */
+	char *vici_socket;         /* strongSwan's VICI socket (ipsec peers) */
+	unsigned vici_timeout_ms;  /* per VICI query; no answer = refused */
 	struct sec_profile profile;
 	struct sec_peer *peers;
 	size_t n_peers;
@@ -107,6 +113,9 @@ void sec_conf_free(struct sec_conf *c);
 
 /* The entry for an identity: exact names first, then patterns; NULL if none. */
 const struct sec_peer *sec_find_peer(const struct sec_conf *c, const char *identity);
+
+/* The IKE identity an ipsec peer must have authenticated with. */
+const char *sec_ike_id(const struct sec_peer *p);
 
 /* Is the address inside one of the trusted peer's prefixes? */
 int sec_addr_allowed(const struct sec_peer *p, const struct sockaddr *sa);
