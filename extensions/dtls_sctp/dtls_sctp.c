@@ -99,13 +99,13 @@ static void log_counters(const char *when)
 	fd_log_notice("dtls_sctp: counters (%s) mode=%s associations=%lu handshakes=%lu "
 	              "refused=%lu sctp_auth_active=%lu keys_installed=%lu key_replaced=%lu "
 	              "handed_over=%lu msgs_in=%lu msgs_out=%lu oversized=%lu bad_ppid=%lu "
-	              "partial=%lu",
+	              "partial=%lu null_keys_deleted=%lu",
 	              when, mode_name(), atomic_load(&n_assocs), atomic_load(&n_handshakes),
 	              atomic_load(&n_refused), atomic_load(&n_auth_active),
 	              dsio_count.keys_installed, atomic_load(&n_key_replaced),
 	              atomic_load(&n_handed_over), atomic_load(&n_msgs_in),
 	              atomic_load(&n_msgs_out), atomic_load(&n_oversized), dsio_count.bad_ppid,
-	              dsio_count.partial);
+	              dsio_count.partial, dsio_count.null_keys_deleted);
 }
 
 /* ------------------------------------------------------------------- conf */
@@ -665,7 +665,7 @@ static void *assoc_main(void *arg)
 	}
 	gnutls_session_set_ptr(s, &h);
 	gnutls_session_set_verify_function(s, verify_peer);
-	gnutls_handshake_set_timeout(s, cf.handshake_timeout_ms);
+	dsio_set_handshake_timeout(s, cf.handshake_timeout_ms);
 	if (cf.outbound)
 		gnutls_server_name_set(s, GNUTLS_NAME_DNS, cf.peer_identity,
 		                       strlen(cf.peer_identity));
@@ -674,6 +674,10 @@ static void *assoc_main(void *arg)
 	do
 		rc = gnutls_handshake(s);
 	while (rc < 0 && !gnutls_error_is_fatal(rc) && !atomic_load(&stopping));
+	if (rc < 0 && !h.rule && dsio_link(s)->err[0]) {
+		h.rule = "sctp.auth-key"; /* the RFC 6083 key schedule failed */
+		snprintf(h.text, sizeof(h.text), "%s", dsio_link(s)->err);
+	}
 	if (rc < 0) {
 		fd_log_error("dtls_sctp: REJECT handshake assoc %u addr=%s rule=%s: %s (%s)", a->id,
 		             a->addr, h.rule ? h.rule : "dtls.handshake",
@@ -686,7 +690,7 @@ static void *assoc_main(void *arg)
 		             a->addr, gnutls_protocol_get_name(gnutls_protocol_get_version(s)));
 		goto refuse;
 	}
-	if (dsio_install_key(s, a->sfd, 1, fp, err, sizeof(err))) {
+	if (dsio_finish_keys(s, fp, err, sizeof(err))) {
 		fd_log_error("dtls_sctp: REJECT assoc %u addr=%s rule=sctp.auth-key: %s", a->id,
 		             a->addr, err);
 		goto refuse;
@@ -707,10 +711,13 @@ static void *assoc_main(void *arg)
 	snprintf(last_fp, sizeof(last_fp), "%s", fp);
 	pthread_mutex_unlock(&live_lock);
 	fd_log_notice("dtls_sctp: assoc %u addr=%s: DTLS 1.2 (%s), SCTP-AUTH key 1 from %s "
-	              "(%u bytes) active, fingerprint %s%s, peer requires authenticated DATA",
+	              "(%u bytes) active, fingerprint %s%s, peer requires authenticated DATA; "
+	              "key 1 active before our Finished (%u records under the null key, %u "
+	              "under key 1), null key 0 deactivated and deleted",
 	              a->id, a->addr, gnutls_cipher_get_name(gnutls_cipher_get(s)),
 	              DSIO_EXPORTER_LABEL, DSIO_KEY_LEN, fp,
-	              replaced ? " (replaces the previous handshake's key)" : "");
+	              replaced ? " (replaces the previous handshake's key)" : "",
+	              dsio_link(s)->sent_key0, dsio_link(s)->sent_key1);
 	size_t limit = gnutls_dtls_get_data_mtu(s);
 	if (limit > DTLS_FRAME_MAX)
 		limit = DTLS_FRAME_MAX;
@@ -801,7 +808,7 @@ done:
 	if (vouched)
 		mb2c_handover_revoke(a->lport, a->rport);
 	if (s)
-		gnutls_deinit(s);
+		dsio_deinit(s);
 	live_del(a->sfd, a->tfd);
 	if (a->sfd >= 0)
 		close(a->sfd);

@@ -132,10 +132,23 @@ case ",$SCENARIOS," in *,dtls_sctp,*)
 	check "dtls_sctp: SCTP-AUTH key from the exporter active on both associations" \
 		test "$(grep -c "ok   server: assoc [12]: SCTP-AUTH key 1 from EXPORTER_DTLS_OVER_SCTP" "$T/dtls.out")" -eq 2
 	check "dtls_sctp: key replaced by the new handshake" grep -q "ok   both: SCTP-AUTH key replaced" "$T/dtls.out"
+	# RFC 6083 key timing, seen by the sender and by the receiver's kernel
+	check "dtls_sctp: key 1 active right before our Finished (2 associations x both ends)" \
+		test "$(grep -c "ok   [a-z]*: assoc [12]: key 1 made active right before our Finished" "$T/dtls.out")" -eq 4
+	check "dtls_sctp: the peer's handshake under the null key, its Finished under key 1 (both ends)" \
+		test "$(grep -c "ok   [a-z]*: assoc [12]: the peer's .* epoch-0 records came under the null key .* its Finished (type 22) under key 1" "$T/dtls.out")" -eq 4
+	check "dtls_sctp: null key 0 deactivated and deleted after the handshake (both ends)" \
+		test "$(grep -c "ok   [a-z]*: assoc [12]: null key 0 deactivated and deleted" "$T/dtls.out")" -eq 4
+	check "dtls_sctp: no DTLS retransmission over SCTP" \
+		test "$(grep -c "ok   server: assoc [12]: no DTLS retransmission" "$T/dtls.out")" -eq 2
+	check "dtls_sctp: a peer sending with the null key after the handshake gets nothing delivered" \
+		grep -q "ok   server: assoc 3: nothing the peer sent with the null key was delivered" "$T/dtls.out"
+	check "dtls_sctp: ... its packets discarded by the kernel (SctpInPktDiscards)" \
+		grep -q "ok   server: assoc 3: the kernel discarded its packets" "$T/dtls.out"
 	check "dtls_sctp: wrong certificate (no clientAuth) refused in the DTLS handshake" \
-		grep -q "ok   server: assoc 3: gcs1 with a certificate lacking clientAuth refused" "$T/dtls.out"
+		grep -q "ok   server: assoc 4: gcs1 with a certificate lacking clientAuth refused" "$T/dtls.out"
 	a=$(($(snmp SctpActiveEstabs) - a0))
-	check "dtls_sctp: /proc/net/sctp/snmp counted 3 associations (active +$a)" test "$a" -eq 3
+	check "dtls_sctp: /proc/net/sctp/snmp counted 4 associations (active +$a)" test "$a" -eq 4
 	check "dtls_sctp: net.sctp.auth_enable = $(cat /proc/sys/net/sctp/auth_enable)" \
 		test "$(cat /proc/sys/net/sctp/auth_enable)" = 1
 	;;
