@@ -284,22 +284,29 @@ static void pol_maybe_reload(void)
 	pthread_mutex_unlock(&lock);
 }
 
-/* inside the handshake: chain trust (GnuTLS, plus the host name outbound),
- * then sec_mb2c's acceptance path: with sec_policy, sec_accept_session
- * (negotiated parameters, the policy's whole-chain profile, CRLs) and
- * outbound sec_accept_identity (listed, SAN, pin, CA); without it the
- * DEFAULT TS 33.310 profile of the peer certificate */
-static int verify_peer(gnutls_session_t s)
+/* inside the handshake, in sec_mb2c's order (precise rule names first): with
+ * sec_policy, sec_accept_session (negotiated parameters, the policy's
+ * whole-chain profile, CRLs) and outbound sec_accept_identity (listed, SAN,
+ * pin, CA), then chain trust (GnuTLS, plus the host name outbound,
+ * tls.chain); without it chain trust, then the DEFAULT TS 33.310 profile of
+ * the peer certificate */
+static int chain_trusted(gnutls_session_t s, struct hs_ctx *h)
 {
-	struct hs_ctx *h = gnutls_session_get_ptr(s);
-	unsigned status = 1, n = 0;
+	unsigned status = 1;
 	if (gnutls_certificate_verify_peers3(s, h->outbound ? h->identity : NULL, &status) ||
 	    status) {
 		h->rule = "tls.chain";
 		snprintf(h->text, sizeof(h->text), "certificate chain not trusted (status 0x%x)",
 		         status);
-		return GNUTLS_E_CERTIFICATE_ERROR;
+		return 0;
 	}
+	return 1;
+}
+
+static int verify_peer(gnutls_session_t s)
+{
+	struct hs_ctx *h = gnutls_session_get_ptr(s);
+	unsigned n = 0;
 	const gnutls_datum_t *chain = gnutls_certificate_get_peers(s, &n);
 	if (!chain || !n) {
 		h->rule = "cert.none";
@@ -329,8 +336,10 @@ static int verify_peer(gnutls_session_t s)
 			h->rule = NULL;
 			h->text[0] = 0;
 		}
-		return 0;
+		return chain_trusted(s, h) ? 0 : GNUTLS_E_CERTIFICATE_ERROR;
 	}
+	if (!chain_trusted(s, h))
+		return GNUTLS_E_CERTIFICATE_ERROR;
 	struct sec_profile p;
 	struct sec_verdict v;
 	sec_profile_defaults(&p);
@@ -678,9 +687,20 @@ static void *assoc_main(void *arg)
 		h.rule = "sctp.auth-key"; /* the RFC 6083 key schedule failed */
 		snprintf(h.text, sizeof(h.text), "%s", dsio_link(s)->err);
 	}
+	if (rc == GNUTLS_E_NO_CERTIFICATE_FOUND && !h.rule) {
+		h.rule = "cert.none"; /* sec_mb2c's name for it */
+		snprintf(h.text, sizeof(h.text), "no certificate presented");
+	}
+	if (rc == GNUTLS_E_KEY_USAGE_VIOLATION && !h.rule) {
+		/* DTLS 1.2: GnuTLS checks the client's KU on its CertificateVerify,
+		 * before our verify function runs (sec_mb2c's rule name) */
+		h.rule = "cert.ku";
+		snprintf(h.text, sizeof(h.text), "%s (keyUsage lacks digitalSignature)",
+		         gnutls_strerror(rc));
+	}
 	if (rc < 0) {
 		fd_log_error("dtls_sctp: REJECT handshake assoc %u addr=%s rule=%s: %s (%s)", a->id,
-		             a->addr, h.rule ? h.rule : "dtls.handshake",
+		             a->addr, h.rule ? h.rule : "tls.handshake",
 		             h.text[0] ? h.text : gnutls_strerror(rc), mode_name());
 		goto refuse;
 	}

@@ -155,7 +155,25 @@ static ssize_t push(gnutls_transport_ptr_t p, const void *data, size_t len)
 		l->first_key1_type = r[0];
 		l->first_key1_epoch = (uint16_t)epoch;
 	}
-	ssize_t n = sctp_sendmsg(l->fd, data, len, NULL, 0, htonl(DSIO_PPID), 0, 0, 0, 0);
+	/* sctp_sendmsg() with MSG_NOSIGNAL: a peer's ABORT must not raise
+	 * SIGPIPE in the daemon */
+	union {
+		struct cmsghdr h;
+		char buf[CMSG_SPACE(sizeof(struct sctp_sndrcvinfo))];
+	} cm;
+	memset(&cm, 0, sizeof(cm));
+	struct iovec iov = {.iov_base = (void *)(uintptr_t)data, .iov_len = len};
+	struct msghdr mh = {.msg_iov = &iov,
+	                    .msg_iovlen = 1,
+	                    .msg_control = cm.buf,
+	                    .msg_controllen = sizeof(cm.buf)};
+	struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
+	c->cmsg_level = IPPROTO_SCTP;
+	c->cmsg_type = SCTP_SNDRCV;
+	c->cmsg_len = CMSG_LEN(sizeof(struct sctp_sndrcvinfo));
+	struct sctp_sndrcvinfo *si = (struct sctp_sndrcvinfo *)(void *)CMSG_DATA(c);
+	si->sinfo_ppid = htonl(DSIO_PPID); /* stream 0 */
+	ssize_t n = sendmsg(l->fd, &mh, MSG_NOSIGNAL);
 	if (n >= 0) {
 		dsio_count.records_out++;
 		if (l->key_active)

@@ -11,12 +11,15 @@
  * (nothing delivered, the kernel discards it); a fourth with a certificate
  * that breaks the profile, refused.
  *
+ *   dtls_check --peer PKI NAME ORIGIN PORT [PRIO|-] [nullkey]
+ *                           a test peer for the front end (peer_main)
  *   dtls_check PKI_DIR      prints one line per fact and
  *                           "DTLS-SCTP CHECK: PASS" / "... FAIL"; exit 0/1;
  *                           exit 3 when SCTP-AUTH is off (refused). */
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/sctp.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -453,8 +456,124 @@ static void nullkey_server(int lfd, gnutls_certificate_credentials_t c)
 	close(fd);
 }
 
+/* ------------------------------------------------------------- test peer */
+
+static size_t avp(uint8_t *p, uint32_t code, uint8_t flags, const void *d, size_t dl)
+{
+	size_t l = 8 + dl;
+	p[0] = (uint8_t)(code >> 24);
+	p[1] = (uint8_t)(code >> 16);
+	p[2] = (uint8_t)(code >> 8);
+	p[3] = (uint8_t)code;
+	p[4] = flags;
+	p[5] = (uint8_t)(l >> 16);
+	p[6] = (uint8_t)(l >> 8);
+	p[7] = (uint8_t)l;
+	memcpy(p + 8, d, dl);
+	memset(p + l, 0, (4 - l % 4) % 4);
+	return (l + 3) & ~(size_t)3;
+}
+
+/* a CER from origin (Origin-Realm mb2c.lab, Host-IP-Address 127.0.0.1) */
+static size_t make_cer(uint8_t *m, const char *origin)
+{
+	static const uint8_t ip[6] = {0, 1, 127, 0, 0, 1};
+	static const uint8_t zero[4] = {0, 0, 0, 0};
+	size_t n = 20;
+	memset(m, 0, 20);
+	m[0] = 1;
+	m[4] = 0x80; /* request */
+	m[6] = 1;    /* 257: Capabilities-Exchange */
+	m[7] = 1;
+	m[15] = 7;
+	m[19] = 7;
+	n += avp(m + n, 264, 0x40, origin, strlen(origin));
+	n += avp(m + n, 296, 0x40, "mb2c.lab", 8);
+	n += avp(m + n, 257, 0x40, ip, sizeof(ip));
+	n += avp(m + n, 266, 0x40, zero, 4);
+	n += avp(m + n, 269, 0, "dtls_check", 10);
+	m[1] = (uint8_t)(n >> 16);
+	m[2] = (uint8_t)(n >> 8);
+	m[3] = (uint8_t)n;
+	return n;
+}
+
+/* dtls_check --peer PKI NAME ORIGIN PORT [PRIO|-] [nullkey]: one DTLS/SCTP
+ * association to 127.0.0.1:PORT with NAME.pem/.key, then a CER from ORIGIN
+ * (nullkey: sent with the null key made active again after the handshake).
+ * Prints "dtls_peer NAME: local port P" first. Exit 0: an answer came back,
+ * 10: handshake refused, 11: no answer (association closed or 3 s of
+ * silence), 1: setup error. */
+static int peer_main(int argc, char **argv)
+{
+	if (argc < 6)
+		return 2;
+	const char *pki = argv[2], *name = argv[3], *origin = argv[4];
+	const char *prio = argc > 6 && strcmp(argv[6], "-") ? argv[6] : NULL;
+	int nullkey = argc > 7 && !strcmp(argv[7], "nullkey");
+	who = name;
+	signal(SIGPIPE, SIG_IGN); /* a refused handshake: the BM-SC aborts */
+	gnutls_certificate_credentials_t c = creds(pki, name);
+	int fd = dsio_socket();
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)atoi(argv[5]))};
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa))) {
+		printf("dtls_peer %s: SCTP connect: %s\n", name, strerror(errno));
+		return 1;
+	}
+	struct sockaddr_in me;
+	socklen_t ml = sizeof(me);
+	getsockname(fd, (struct sockaddr *)&me, &ml);
+	printf("dtls_peer %s: local port %u\n", name, ntohs(me.sin_port));
+	gnutls_session_t s;
+	int rc = dsio_session(&s, GNUTLS_CLIENT, fd, c, prio ? prio : NULL);
+	if (rc) {
+		printf("dtls_peer %s: session: %s\n", name, gnutls_strerror(rc));
+		return 1;
+	}
+	do
+		rc = gnutls_handshake(s);
+	while (rc < 0 && !gnutls_error_is_fatal(rc));
+	if (rc) {
+		printf("dtls_peer %s: handshake refused: %s\n", name, gnutls_strerror(rc));
+		return 10;
+	}
+	char fp[17], err[160] = "";
+	if (!nullkey && dsio_finish_keys(s, fp, err, sizeof(err))) {
+		printf("dtls_peer %s: keys: %s\n", name, err);
+		return 1;
+	}
+	struct sctp_authkeyid id = {.scact_assoc_id = 0, .scact_keynumber = 0};
+	if (nullkey && setsockopt(fd, IPPROTO_SCTP, SCTP_AUTH_ACTIVE_KEY, &id, sizeof(id))) {
+		printf("dtls_peer %s: null key: %s\n", name, strerror(errno));
+		return 1;
+	}
+	static uint8_t m[512], r[DTLS_FRAME_MAX + 64];
+	size_t n = make_cer(m, origin);
+	ssize_t got = gnutls_record_send(s, m, n);
+	printf("dtls_peer %s: handshake done (%s), CER from %s sent%s (%zd)\n", name,
+	       gnutls_protocol_get_name(gnutls_protocol_get_version(s)), origin,
+	       nullkey ? " with the null key active" : "", got);
+	gnutls_record_set_timeout(s, 3000);
+	got = recv_rec(s, r, sizeof(r));
+	printf("dtls_peer %s: %s\n", name,
+	       got > 0   ? "an answer came back"
+	       : got < 0 ? gnutls_strerror((int)got)
+	                 : "closed");
+	struct linger lg = {.l_onoff = 1, .l_linger = 0}; /* ABORT: no retransmissions left */
+	setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+	dsio_deinit(s);
+	close(fd);
+	gnutls_certificate_free_credentials(c);
+	return got > 0 ? 0 : 11;
+}
+
 int main(int argc, char **argv)
 {
+	if (argc >= 6 && !strcmp(argv[1], "--peer")) {
+		setvbuf(stdout, NULL, _IOLBF, 0);
+		return peer_main(argc, argv);
+	}
 	if (argc != 2) {
 		fprintf(stderr, "usage: dtls_check PKI_DIR\n");
 		return 2;
