@@ -18,10 +18,11 @@
 # SCENARIOS (comma list, default all): tls_sctp (standard scenario over
 # TLS/SCTP with sec_mb2c), tls_sctp_wrongcert (gcs1 with a certificate
 # breaking the profile, and one from an untrusted CA, refused), dtls_sctp (RFC 6083 building blocks:
-# test/sctp/dtls_check.c with SCTP-AUTH on), dtls_fe (the standard scenario
-# with gcs1 reaching the BM-SC over DTLS/SCTP through the dtls_sctp.fdx front
-# end on both sides), dtls_sctp_noauth (SCTP-AUTH off in the kernel: the check
-# and the front end refuse). Environment:
+# test/sctp/dtls_check.c with SCTP-AUTH on: key timing, null-key sender),
+# dtls_fe (the standard scenario with gcs1 reaching the BM-SC over DTLS/SCTP
+# through the dtls_sctp.fdx front end on both sides; the security negative
+# matrix and a null-key sender as DTLS/SCTP test peers), dtls_sctp_noauth
+# (SCTP-AUTH off in the kernel: the check and the front end refuse). Environment:
 #   SCTP_LANE_NO_SCTP=1   do not load sctp.ko in the guest (the lane must FAIL)
 #   SCTP_LANE_TIMEOUT=N   qemu limit in seconds (default 300)
 #   SCTP_LANE_KEEP=DIR    keep the work files (initramfs, serial log) in DIR
