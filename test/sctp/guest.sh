@@ -230,9 +230,9 @@ case ",$SCENARIOS," in *,dtls_fe,*)
 		# DTLS 1.0 client stands for TLS 1.1; plus a peer that sends its CER with
 		# the null key after the handshake (nothing delivered) and the same peer
 		# without the fault (answered: the control). nokeyusage: a GnuTLS DTLS 1.2
-		# client does not send a certificate whose keyUsage forbids signing, so
-		# the BM-SC sees none (cert.none; over TLS/TCP the raw client sends it:
-		# cert.ku)
+		# client sends a certificate whose keyUsage forbids signing only with
+		# %DEBUG_ALLOW_KEY_USAGE_VIOLATIONS (without it the BM-SC sees none:
+		# cert.none)
 		echo "lane: [dtls_fe] DTLS/SCTP negative matrix, test peers (dtls_check --peer) ($(up)s)"
 		g0=$(grep -c 'app_bmsc_lab: GAR from' "$T/bmscd.log")
 		neg() { # NAME CERT ORIGIN [PRIO|-] [nullkey]
@@ -246,7 +246,8 @@ case ",$SCENARIOS," in *,dtls_fe,*)
 		for spec in "expired neg-expired gcs-expired.mb2c.lab" "notyet neg-notyet gcs-notyet.mb2c.lab" \
 			"rsa1024 neg-rsa1024 gcs-rsa1024.mb2c.lab" "sha1 neg-sha1 gcs-sha1.mb2c.lab" \
 			"cnonly neg-cnonly gcs-cnonly.mb2c.lab" "servonly neg-servonly gcs-servonly.mb2c.lab" \
-			"nokeyusage neg-nokeyusage gcs-nokeyusage.mb2c.lab" "revoked gcs1-revoked gcs1.mb2c.lab" \
+			"nokeyusage neg-nokeyusage gcs-nokeyusage.mb2c.lab NORMAL:-VERS-ALL:+VERS-DTLS1.2:%DEBUG_ALLOW_KEY_USAGE_VIOLATIONS" \
+			"revoked gcs1-revoked gcs1.mb2c.lab" \
 			"rogue gcs1-rogue gcs1.mb2c.lab" "wrongsan neg-wrongsan gcs-wrongsan.mb2c.lab" \
 			"badpin badpin badpin.mb2c.lab" "otherca otherca otherca.mb2c.lab" \
 			"dtls10 gcs1 gcs1.mb2c.lab NORMAL:-VERS-ALL:+VERS-DTLS1.0" \
@@ -267,7 +268,7 @@ case ",$SCENARIOS," in *,dtls_fe,*)
 			[ -n "$port" ] && sed -n "s/.*dtls_sctp: REJECT .*addr=127\.0\.0\.1:$port rule=\([a-z.-]*\).*/\1/p" "$T/bmscd.log" | head -1
 		}
 		for spec in expired:cert.expired notyet:cert.not-yet-valid rsa1024:cert.rsa-bits sha1:cert.sig-hash \
-			cnonly:cert.no-san-dns servonly:cert.eku "nokeyusage:cert.ku|cert.none" revoked:cert.revoked \
+			cnonly:cert.no-san-dns servonly:cert.eku nokeyusage:cert.ku revoked:cert.revoked \
 			"rogue:tls.chain|cert.none|tls.handshake" wrongsan:id.mismatch badpin:peer.pin \
 			otherca:peer.ca dtls10:tls.handshake; do
 			n=${spec%%:*} want=${spec#*:}
