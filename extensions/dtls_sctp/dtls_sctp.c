@@ -99,13 +99,13 @@ static void log_counters(const char *when)
 	fd_log_notice("dtls_sctp: counters (%s) mode=%s associations=%lu handshakes=%lu "
 	              "refused=%lu sctp_auth_active=%lu keys_installed=%lu key_replaced=%lu "
 	              "handed_over=%lu msgs_in=%lu msgs_out=%lu oversized=%lu bad_ppid=%lu "
-	              "partial=%lu",
+	              "partial=%lu null_keys_deleted=%lu",
 	              when, mode_name(), atomic_load(&n_assocs), atomic_load(&n_handshakes),
 	              atomic_load(&n_refused), atomic_load(&n_auth_active),
 	              dsio_count.keys_installed, atomic_load(&n_key_replaced),
 	              atomic_load(&n_handed_over), atomic_load(&n_msgs_in),
 	              atomic_load(&n_msgs_out), atomic_load(&n_oversized), dsio_count.bad_ppid,
-	              dsio_count.partial);
+	              dsio_count.partial, dsio_count.null_keys_deleted);
 }
 
 /* ------------------------------------------------------------------- conf */
@@ -284,22 +284,29 @@ static void pol_maybe_reload(void)
 	pthread_mutex_unlock(&lock);
 }
 
-/* inside the handshake: chain trust (GnuTLS, plus the host name outbound),
- * then sec_mb2c's acceptance path: with sec_policy, sec_accept_session
- * (negotiated parameters, the policy's whole-chain profile, CRLs) and
- * outbound sec_accept_identity (listed, SAN, pin, CA); without it the
- * DEFAULT TS 33.310 profile of the peer certificate */
-static int verify_peer(gnutls_session_t s)
+/* inside the handshake, in sec_mb2c's order (precise rule names first): with
+ * sec_policy, sec_accept_session (negotiated parameters, the policy's
+ * whole-chain profile, CRLs) and outbound sec_accept_identity (listed, SAN,
+ * pin, CA), then chain trust (GnuTLS, plus the host name outbound,
+ * tls.chain); without it chain trust, then the DEFAULT TS 33.310 profile of
+ * the peer certificate */
+static int chain_trusted(gnutls_session_t s, struct hs_ctx *h)
 {
-	struct hs_ctx *h = gnutls_session_get_ptr(s);
-	unsigned status = 1, n = 0;
+	unsigned status = 1;
 	if (gnutls_certificate_verify_peers3(s, h->outbound ? h->identity : NULL, &status) ||
 	    status) {
 		h->rule = "tls.chain";
 		snprintf(h->text, sizeof(h->text), "certificate chain not trusted (status 0x%x)",
 		         status);
-		return GNUTLS_E_CERTIFICATE_ERROR;
+		return 0;
 	}
+	return 1;
+}
+
+static int verify_peer(gnutls_session_t s)
+{
+	struct hs_ctx *h = gnutls_session_get_ptr(s);
+	unsigned n = 0;
 	const gnutls_datum_t *chain = gnutls_certificate_get_peers(s, &n);
 	if (!chain || !n) {
 		h->rule = "cert.none";
@@ -329,8 +336,10 @@ static int verify_peer(gnutls_session_t s)
 			h->rule = NULL;
 			h->text[0] = 0;
 		}
-		return 0;
+		return chain_trusted(s, h) ? 0 : GNUTLS_E_CERTIFICATE_ERROR;
 	}
+	if (!chain_trusted(s, h))
+		return GNUTLS_E_CERTIFICATE_ERROR;
 	struct sec_profile p;
 	struct sec_verdict v;
 	sec_profile_defaults(&p);
@@ -665,7 +674,7 @@ static void *assoc_main(void *arg)
 	}
 	gnutls_session_set_ptr(s, &h);
 	gnutls_session_set_verify_function(s, verify_peer);
-	gnutls_handshake_set_timeout(s, cf.handshake_timeout_ms);
+	dsio_set_handshake_timeout(s, cf.handshake_timeout_ms);
 	if (cf.outbound)
 		gnutls_server_name_set(s, GNUTLS_NAME_DNS, cf.peer_identity,
 		                       strlen(cf.peer_identity));
@@ -674,9 +683,24 @@ static void *assoc_main(void *arg)
 	do
 		rc = gnutls_handshake(s);
 	while (rc < 0 && !gnutls_error_is_fatal(rc) && !atomic_load(&stopping));
+	if (rc < 0 && !h.rule && dsio_link(s)->err[0]) {
+		h.rule = "sctp.auth-key"; /* the RFC 6083 key schedule failed */
+		snprintf(h.text, sizeof(h.text), "%s", dsio_link(s)->err);
+	}
+	if (rc == GNUTLS_E_NO_CERTIFICATE_FOUND && !h.rule) {
+		h.rule = "cert.none"; /* sec_mb2c's name for it */
+		snprintf(h.text, sizeof(h.text), "no certificate presented");
+	}
+	if (rc == GNUTLS_E_KEY_USAGE_VIOLATION && !h.rule) {
+		/* DTLS 1.2: GnuTLS checks the client's KU on its CertificateVerify,
+		 * before our verify function runs (sec_mb2c's rule name) */
+		h.rule = "cert.ku";
+		snprintf(h.text, sizeof(h.text), "%s (keyUsage lacks digitalSignature)",
+		         gnutls_strerror(rc));
+	}
 	if (rc < 0) {
 		fd_log_error("dtls_sctp: REJECT handshake assoc %u addr=%s rule=%s: %s (%s)", a->id,
-		             a->addr, h.rule ? h.rule : "dtls.handshake",
+		             a->addr, h.rule ? h.rule : "tls.handshake",
 		             h.text[0] ? h.text : gnutls_strerror(rc), mode_name());
 		goto refuse;
 	}
@@ -686,7 +710,7 @@ static void *assoc_main(void *arg)
 		             a->addr, gnutls_protocol_get_name(gnutls_protocol_get_version(s)));
 		goto refuse;
 	}
-	if (dsio_install_key(s, a->sfd, 1, fp, err, sizeof(err))) {
+	if (dsio_finish_keys(s, fp, err, sizeof(err))) {
 		fd_log_error("dtls_sctp: REJECT assoc %u addr=%s rule=sctp.auth-key: %s", a->id,
 		             a->addr, err);
 		goto refuse;
@@ -707,10 +731,13 @@ static void *assoc_main(void *arg)
 	snprintf(last_fp, sizeof(last_fp), "%s", fp);
 	pthread_mutex_unlock(&live_lock);
 	fd_log_notice("dtls_sctp: assoc %u addr=%s: DTLS 1.2 (%s), SCTP-AUTH key 1 from %s "
-	              "(%u bytes) active, fingerprint %s%s, peer requires authenticated DATA",
+	              "(%u bytes) active, fingerprint %s%s, peer requires authenticated DATA; "
+	              "key 1 active before our Finished (%u records under the null key, %u "
+	              "under key 1), null key 0 deactivated and deleted",
 	              a->id, a->addr, gnutls_cipher_get_name(gnutls_cipher_get(s)),
 	              DSIO_EXPORTER_LABEL, DSIO_KEY_LEN, fp,
-	              replaced ? " (replaces the previous handshake's key)" : "");
+	              replaced ? " (replaces the previous handshake's key)" : "",
+	              dsio_link(s)->sent_key0, dsio_link(s)->sent_key1);
 	size_t limit = gnutls_dtls_get_data_mtu(s);
 	if (limit > DTLS_FRAME_MAX)
 		limit = DTLS_FRAME_MAX;
@@ -801,7 +828,7 @@ done:
 	if (vouched)
 		mb2c_handover_revoke(a->lport, a->rport);
 	if (s)
-		gnutls_deinit(s);
+		dsio_deinit(s);
 	live_del(a->sfd, a->tfd);
 	if (a->sfd >= 0)
 		close(a->sfd);

@@ -4,15 +4,22 @@
  * SCTP-AUTH required for DATA, PPID 47, the SCTP-AUTH key from the exporter,
  * the sec_mb2c certificate profile and identity checks on both sides, and
  * Diameter-framed messages (one per record, oversized ones refused). Two
- * associations, so the key is shown to change with every new handshake, and
- * a third one with a certificate that breaks the profile, refused.
+ * associations, so the key is shown to change with every new handshake; on
+ * each, the RFC 6083 key timing seen from both ends (key 1 active right
+ * before Finished, the peer's Finished under key 1, the null key deleted); a
+ * third whose client keeps sending with the null key after the handshake
+ * (nothing delivered, the kernel discards it); a fourth with a certificate
+ * that breaks the profile, refused.
  *
+ *   dtls_check --peer PKI NAME ORIGIN PORT [PRIO|-] [nullkey]
+ *                           a test peer for the front end (peer_main)
  *   dtls_check PKI_DIR      prints one line per fact and
  *                           "DTLS-SCTP CHECK: PASS" / "... FAIL"; exit 0/1;
  *                           exit 3 when SCTP-AUTH is off (refused). */
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/sctp.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -108,16 +115,133 @@ static void check_peer(gnutls_session_t s, const char *identity, enum sec_purpos
 	(void)rc;
 }
 
+/* RFC 6083 key schedule, both directions: our records before Finished went
+ * under the null key and key 1 became active right before our Finished (the
+ * first record of epoch 1); the peer's records, as the kernel reported their
+ * keys (SCTP_AUTHENTICATION_EVENT), likewise; then the null key is removed */
 static void after_handshake(gnutls_session_t s, int fd, int assoc, char fp[17])
 {
+	const struct dsio_link *l = dsio_link(s);
 	FACT(gnutls_protocol_get_version(s) == GNUTLS_DTLS1_2, "assoc %d: %s", assoc,
 	     gnutls_protocol_get_name(gnutls_protocol_get_version(s)));
+	FACT(l->key_active && l->first_key1_epoch == 1 && l->first_key1_type == 22 &&
+	             l->sent_key0 >= 1,
+	     "assoc %d: key 1 made active right before our Finished (first record under it: "
+	     "type %u epoch %u; %u handshake records before it under the null key)",
+	     assoc, l->first_key1_type, l->first_key1_epoch, l->sent_key0);
+	unsigned n = l->rx_n < DSIO_RX_LOG ? l->rx_n : DSIO_RX_LOG, e0 = 0, e0_null = 0;
+	int fin = -1;
+	for (unsigned i = 0; i < n; i++) {
+		if (l->rx[i].epoch == 0) {
+			e0++;
+			e0_null += l->rx[i].key == 0;
+		} else if (fin < 0) {
+			fin = (int)i;
+		}
+	}
+	FACT(e0 >= 1 && e0_null == e0 && fin >= 0 && l->rx[fin].type == 22 && l->rx[fin].key == 1,
+	     "assoc %d: the peer's %u epoch-0 records came under the null key (%u), its Finished "
+	     "(type %d) under key %d (%u SCTP_AUTHENTICATION_EVENTs)",
+	     assoc, e0, e0_null, fin >= 0 ? l->rx[fin].type : -1, fin >= 0 ? l->rx[fin].key : -1,
+	     l->auth_events);
 	char err[160] = "";
-	FACT(!dsio_install_key(s, fd, 1, fp, err, sizeof(err)),
+	FACT(!dsio_finish_keys(s, fp, err, sizeof(err)),
 	     "assoc %d: SCTP-AUTH key 1 from %s (%u bytes) active, fingerprint %s %s", assoc,
 	     DSIO_EXPORTER_LABEL, DSIO_KEY_LEN, fp, err);
+	struct sctp_authkeyid id = {.scact_assoc_id = 0, .scact_keynumber = 0};
+	int r = setsockopt(fd, IPPROTO_SCTP, SCTP_AUTH_ACTIVE_KEY, &id, sizeof(id));
+	FACT(r && errno == EINVAL,
+	     "assoc %d: null key 0 deactivated and deleted (making it active again: %s)", assoc,
+	     r ? strerror(errno) : "accepted");
 	FACT(dsio_peer_auth_data(fd) == 1, "assoc %d: the peer requires authenticated DATA chunks",
 	     assoc);
+}
+
+/* a record; GNUTLS_E_AGAIN (a wake-up for an SCTP notification) is retried */
+static ssize_t recv_rec(gnutls_session_t s, void *buf, size_t len)
+{
+	ssize_t n;
+	do
+		n = gnutls_record_recv(s, buf, len);
+	while (n == GNUTLS_E_AGAIN || n == GNUTLS_E_INTERRUPTED);
+	return n;
+}
+
+/* SctpInPktDiscards of the kernel (packets dropped, e.g. for an unknown
+ * SCTP-AUTH key) */
+static long pkt_discards(void)
+{
+	FILE *f = fopen("/proc/net/sctp/snmp", "r");
+	char k[64];
+	long v = -1, x;
+	while (f && fscanf(f, "%63s %ld", k, &x) == 2)
+		if (!strcmp(k, "SctpInPktDiscards"))
+			v = x;
+	if (f)
+		fclose(f);
+	return v;
+}
+
+static size_t diameter_msg(uint8_t *m, size_t n, int fill)
+{
+	memset(m, fill, n);
+	m[0] = 1;
+	m[1] = (uint8_t)(n >> 16);
+	m[2] = (uint8_t)(n >> 8);
+	m[3] = (uint8_t)n;
+	return n;
+}
+
+#define NULLKEY_MSGS 3
+/* association 3, the client: a peer that keeps sending DATA authenticated
+ * with the null key after the handshake (it never removes key 0 and makes
+ * it active again once the BM-SC said "ready") */
+static void nullkey_client(gnutls_certificate_credentials_t c, int port)
+{
+	int fd = dsio_socket();
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	gnutls_session_t s;
+	int rc = -1;
+	if (fd >= 0 && !connect(fd, (struct sockaddr *)&sa, sizeof(sa)) &&
+	    !dsio_session(&s, GNUTLS_CLIENT, fd, c, NULL)) {
+		gnutls_record_set_timeout(s, 20000);
+		do
+			rc = gnutls_handshake(s);
+		while (rc < 0 && !gnutls_error_is_fatal(rc));
+		static uint8_t m[64], r[DTLS_FRAME_MAX + 64];
+		ssize_t got = rc ? -1 : recv_rec(s, r, sizeof(r)); /* "ready" */
+		struct sctp_authkeyid id = {.scact_assoc_id = 0, .scact_keynumber = 0};
+		int sent = 0;
+		if (got > 0 && !setsockopt(fd, IPPROTO_SCTP, SCTP_AUTH_ACTIVE_KEY, &id, sizeof(id)))
+			for (int i = 0; i < NULLKEY_MSGS; i++) {
+				size_t n = diameter_msg(m, 20, 0x60 + i);
+				ssize_t w = gnutls_record_send(s, m, n);
+				sent += w == (ssize_t)n;
+				if (w != (ssize_t)n)
+					printf("client: assoc 3: send %d: %zd %s\n", i, w,
+					       w < 0 ? gnutls_strerror((int)w) : "");
+				usleep(200000);
+			}
+		FACT(sent == NULLKEY_MSGS,
+		     "assoc 3: after the handshake, %d Diameter messages sent with the null key "
+		     "active",
+		     sent);
+		/* the BM-SC's records still come under key 1 */
+		got = recv_rec(s, r, sizeof(r));
+		FACT(got == 20, "assoc 3: the BM-SC's record under key 1 still arrives (%zd bytes)",
+		     got);
+		dsio_deinit(s);
+	}
+	if (rc)
+		FACT(0, "assoc 3: SCTP connect / DTLS handshake failed (%s)",
+		     rc < 0 ? gnutls_strerror(rc) : strerror(errno));
+	/* ABORT: its null-key DATA would otherwise be retransmitted for minutes */
+	struct linger lg = {.l_onoff = 1, .l_linger = 0};
+	if (fd >= 0 && !setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg)))
+		close(fd);
+	else if (fd >= 0)
+		close(fd);
 }
 
 static int client(const char *pki, int port, char fps[ASSOCS][17])
@@ -162,7 +286,7 @@ static int client(const char *pki, int port, char fps[ASSOCS][17])
 			if (dtls_frame_check_record(m, n, limit) ||
 			    gnutls_record_send(s, m, n) != (ssize_t)n)
 				break;
-			ssize_t got = gnutls_record_recv(s, r, sizeof(r));
+			ssize_t got = recv_rec(s, r, sizeof(r));
 			if (got == (ssize_t)n && !dtls_frame_check_record(r, n, limit) &&
 			    !memcmp(r + 4, m + 4, n - 4))
 				echoed++;
@@ -181,11 +305,12 @@ static int client(const char *pki, int port, char fps[ASSOCS][17])
 		     "assoc %d: a %zu-byte message refused before sending (data MTU %zu): %s", a, n,
 		     limit, dtls_frame_strerror(rc));
 		dsio_bye(s, fd, 5000);
-		gnutls_deinit(s);
+		dsio_deinit(s);
 		close(fd);
 	}
+	nullkey_client(c, port);
 	gnutls_certificate_free_credentials(c);
-	/* association 3: gcs1 with a certificate that lacks EKU clientAuth */
+	/* association 4: gcs1 with a certificate that lacks EKU clientAuth */
 	c = creds(pki, "gcs1-servonly");
 	int fd = dsio_socket();
 	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
@@ -198,14 +323,14 @@ static int client(const char *pki, int port, char fps[ASSOCS][17])
 			do
 				rc = gnutls_handshake(s);
 			while (rc < 0 && !gnutls_error_is_fatal(rc));
-			gnutls_deinit(s);
+			dsio_deinit(s);
 		}
 		FACT(rc < 0,
-		     "assoc 3: a certificate breaking the profile: handshake refused by the "
+		     "assoc 4: a certificate breaking the profile: handshake refused by the "
 		     "BM-SC (%s)",
 		     rc < 0 ? gnutls_strerror(rc) : "it succeeded");
 	} else {
-		FACT(0, "assoc 3: SCTP connect: %s", strerror(errno));
+		FACT(0, "assoc 4: SCTP connect: %s", strerror(errno));
 	}
 	if (fd >= 0)
 		close(fd);
@@ -254,13 +379,201 @@ static void server_assoc(int lfd, gnutls_certificate_credentials_t c, int a, cha
 	}
 	FACT(msgs == NSIZES && !bad, "assoc %d: %u whole Diameter messages received, %u refused", a,
 	     msgs, bad);
+	const struct dsio_link *l = dsio_link(s);
+	unsigned late = 0, seen1 = 0;
+	for (unsigned i = 0; i < l->rx_n && i < DSIO_RX_LOG; i++) {
+		seen1 |= l->rx[i].epoch >= 1;
+		late += seen1 && l->rx[i].epoch == 0;
+	}
+	FACT(seen1 && !late,
+	     "assoc %d: no DTLS retransmission from the peer (%u epoch-0 records after its "
+	     "Finished)",
+	     a, late);
 	gnutls_bye(s, GNUTLS_SHUT_WR);
-	gnutls_deinit(s);
+	dsio_deinit(s);
 	close(fd);
+}
+
+/* association 3, the BM-SC: nothing the null-key peer sends is delivered;
+ * the kernel discards its packets (unknown key 0) */
+static void nullkey_server(int lfd, gnutls_certificate_credentials_t c)
+{
+	int fd = accept(lfd, NULL, NULL);
+	gnutls_session_t s;
+	int rc = fd < 0 ? -1 : dsio_session(&s, GNUTLS_SERVER, fd, c, NULL);
+	if (rc) {
+		FACT(0, "assoc 3: accept / session failed");
+		if (fd >= 0)
+			close(fd);
+		return;
+	}
+	gnutls_certificate_server_set_request(s, GNUTLS_CERT_REQUIRE);
+	gnutls_session_set_verify_function(s, verify_client);
+	do
+		rc = gnutls_handshake(s);
+	while (rc < 0 && !gnutls_error_is_fatal(rc));
+	char fp[17], err[160] = "";
+	FACT(!rc && !dsio_finish_keys(s, fp, err, sizeof(err)),
+	     "assoc 3: handshake done, key 1 active, null key deleted %s", err);
+	static uint8_t m[64], buf[DTLS_FRAME_MAX + 64];
+	long d0 = pkt_discards();
+	unsigned rx0 = dsio_link(s)->rx_n;
+	size_t n = diameter_msg(m, 20, 0x52);
+	gnutls_record_send(s, m, n); /* "ready" */
+	/* everything the peer sends within this window must be dropped */
+	struct timespec t0, t;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	unsigned window = 1500 + NULLKEY_MSGS * 200, el = 0, delivered = 0, dropped = 0;
+	ssize_t got = 0;
+	while (el < window) {
+		gnutls_record_set_timeout(s, window - el);
+		got = gnutls_record_recv(s, buf, sizeof(buf));
+		if (got > 0)
+			delivered++;
+		else if (got == GNUTLS_E_AGAIN || got == GNUTLS_E_INTERRUPTED)
+			dropped++; /* woken up for no record (an AUTH event) */
+		else
+			break;
+		clock_gettime(CLOCK_MONOTONIC, &t);
+		el = (unsigned)((t.tv_sec - t0.tv_sec) * 1000 + (t.tv_nsec - t0.tv_nsec) / 1000000);
+	}
+	long d1 = pkt_discards();
+	for (unsigned i = rx0; i < dsio_link(s)->rx_n && i < DSIO_RX_LOG; i++)
+		printf("server: assoc 3: record %u: type %u epoch %u key %u\n", i,
+		       dsio_link(s)->rx[i].type, dsio_link(s)->rx[i].epoch,
+		       dsio_link(s)->rx[i].key);
+	FACT(!delivered && got == GNUTLS_E_TIMEDOUT && dsio_link(s)->rx_n == rx0,
+	     "assoc 3: nothing the peer sent with the null key was delivered in %u ms (%s, %u "
+	     "records, %u wake-ups without one, %u AUTH events)",
+	     window, got < 0 ? gnutls_strerror((int)got) : "a record arrived",
+	     dsio_link(s)->rx_n - rx0, dropped, dsio_link(s)->auth_events);
+	FACT(d0 >= 0 && d1 - d0 >= NULLKEY_MSGS,
+	     "assoc 3: the kernel discarded its packets (SctpInPktDiscards +%ld, >= %d)", d1 - d0,
+	     NULLKEY_MSGS);
+	gnutls_record_send(s, m, n); /* still alive under key 1 */
+	usleep(300000);
+	dsio_deinit(s);
+	close(fd);
+}
+
+/* ------------------------------------------------------------- test peer */
+
+static size_t avp(uint8_t *p, uint32_t code, uint8_t flags, const void *d, size_t dl)
+{
+	size_t l = 8 + dl;
+	p[0] = (uint8_t)(code >> 24);
+	p[1] = (uint8_t)(code >> 16);
+	p[2] = (uint8_t)(code >> 8);
+	p[3] = (uint8_t)code;
+	p[4] = flags;
+	p[5] = (uint8_t)(l >> 16);
+	p[6] = (uint8_t)(l >> 8);
+	p[7] = (uint8_t)l;
+	memcpy(p + 8, d, dl);
+	memset(p + l, 0, (4 - l % 4) % 4);
+	return (l + 3) & ~(size_t)3;
+}
+
+/* a CER from origin (Origin-Realm mb2c.lab, Host-IP-Address 127.0.0.1) */
+static size_t make_cer(uint8_t *m, const char *origin)
+{
+	static const uint8_t ip[6] = {0, 1, 127, 0, 0, 1};
+	static const uint8_t zero[4] = {0, 0, 0, 0};
+	size_t n = 20;
+	memset(m, 0, 20);
+	m[0] = 1;
+	m[4] = 0x80; /* request */
+	m[6] = 1;    /* 257: Capabilities-Exchange */
+	m[7] = 1;
+	m[15] = 7;
+	m[19] = 7;
+	n += avp(m + n, 264, 0x40, origin, strlen(origin));
+	n += avp(m + n, 296, 0x40, "mb2c.lab", 8);
+	n += avp(m + n, 257, 0x40, ip, sizeof(ip));
+	n += avp(m + n, 266, 0x40, zero, 4);
+	n += avp(m + n, 269, 0, "dtls_check", 10);
+	m[1] = (uint8_t)(n >> 16);
+	m[2] = (uint8_t)(n >> 8);
+	m[3] = (uint8_t)n;
+	return n;
+}
+
+/* dtls_check --peer PKI NAME ORIGIN PORT [PRIO|-] [nullkey]: one DTLS/SCTP
+ * association to 127.0.0.1:PORT with NAME.pem/.key, then a CER from ORIGIN
+ * (nullkey: sent with the null key made active again after the handshake).
+ * Prints "dtls_peer NAME: local port P" first. Exit 0: an answer came back,
+ * 10: handshake refused, 11: no answer (association closed or 3 s of
+ * silence), 1: setup error. */
+static int peer_main(int argc, char **argv)
+{
+	if (argc < 6)
+		return 2;
+	const char *pki = argv[2], *name = argv[3], *origin = argv[4];
+	const char *prio = argc > 6 && strcmp(argv[6], "-") ? argv[6] : NULL;
+	int nullkey = argc > 7 && !strcmp(argv[7], "nullkey");
+	who = name;
+	signal(SIGPIPE, SIG_IGN); /* a refused handshake: the BM-SC aborts */
+	gnutls_certificate_credentials_t c = creds(pki, name);
+	int fd = dsio_socket();
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)atoi(argv[5]))};
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa))) {
+		printf("dtls_peer %s: SCTP connect: %s\n", name, strerror(errno));
+		return 1;
+	}
+	struct sockaddr_in me;
+	socklen_t ml = sizeof(me);
+	getsockname(fd, (struct sockaddr *)&me, &ml);
+	printf("dtls_peer %s: local port %u\n", name, ntohs(me.sin_port));
+	gnutls_session_t s;
+	int rc = dsio_session(&s, GNUTLS_CLIENT, fd, c, prio ? prio : NULL);
+	if (rc) {
+		printf("dtls_peer %s: session: %s\n", name, gnutls_strerror(rc));
+		return 1;
+	}
+	do
+		rc = gnutls_handshake(s);
+	while (rc < 0 && !gnutls_error_is_fatal(rc));
+	if (rc) {
+		printf("dtls_peer %s: handshake refused: %s\n", name, gnutls_strerror(rc));
+		return 10;
+	}
+	char fp[17], err[160] = "";
+	if (!nullkey && dsio_finish_keys(s, fp, err, sizeof(err))) {
+		printf("dtls_peer %s: keys: %s\n", name, err);
+		return 1;
+	}
+	struct sctp_authkeyid id = {.scact_assoc_id = 0, .scact_keynumber = 0};
+	if (nullkey && setsockopt(fd, IPPROTO_SCTP, SCTP_AUTH_ACTIVE_KEY, &id, sizeof(id))) {
+		printf("dtls_peer %s: null key: %s\n", name, strerror(errno));
+		return 1;
+	}
+	static uint8_t m[512], r[DTLS_FRAME_MAX + 64];
+	size_t n = make_cer(m, origin);
+	ssize_t got = gnutls_record_send(s, m, n);
+	printf("dtls_peer %s: handshake done (%s), CER from %s sent%s (%zd)\n", name,
+	       gnutls_protocol_get_name(gnutls_protocol_get_version(s)), origin,
+	       nullkey ? " with the null key active" : "", got);
+	gnutls_record_set_timeout(s, 3000);
+	got = recv_rec(s, r, sizeof(r));
+	printf("dtls_peer %s: %s\n", name,
+	       got > 0   ? "an answer came back"
+	       : got < 0 ? gnutls_strerror((int)got)
+	                 : "closed");
+	struct linger lg = {.l_onoff = 1, .l_linger = 0}; /* ABORT: no retransmissions left */
+	setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+	dsio_deinit(s);
+	close(fd);
+	gnutls_certificate_free_credentials(c);
+	return got > 0 ? 0 : 11;
 }
 
 int main(int argc, char **argv)
 {
+	if (argc >= 6 && !strcmp(argv[1], "--peer")) {
+		setvbuf(stdout, NULL, _IOLBF, 0);
+		return peer_main(argc, argv);
+	}
 	if (argc != 2) {
 		fprintf(stderr, "usage: dtls_check PKI_DIR\n");
 		return 2;
@@ -308,7 +621,9 @@ int main(int argc, char **argv)
 	memset(cfps, 0, sizeof(cfps));
 	for (int a = 1; a <= ASSOCS && pid > 0; a++)
 		server_assoc(lfd, c, a, fps[a - 1]);
-	if (pid > 0) { /* association 3: must be refused in the handshake */
+	if (pid > 0)
+		nullkey_server(lfd, c);
+	if (pid > 0) { /* association 4: must be refused in the handshake */
 		refused_rule = NULL;
 		int fd = accept(lfd, NULL, NULL);
 		gnutls_session_t s;
@@ -319,10 +634,10 @@ int main(int argc, char **argv)
 			do
 				rc = gnutls_handshake(s);
 			while (rc < 0 && !gnutls_error_is_fatal(rc));
-			gnutls_deinit(s);
+			dsio_deinit(s);
 		}
 		FACT(rc < 0 && refused_rule && !strcmp(refused_rule, "cert.eku"),
-		     "assoc 3: gcs1 with a certificate lacking clientAuth refused in the DTLS "
+		     "assoc 4: gcs1 with a certificate lacking clientAuth refused in the DTLS "
 		     "handshake, before any Diameter message (rule %s)",
 		     refused_rule ? refused_rule : "none");
 		if (fd >= 0)
@@ -340,9 +655,9 @@ int main(int argc, char **argv)
 	FACT(strcmp(fps[0], fps[1]) != 0 && fps[0][0],
 	     "SCTP-AUTH key replaced by the new handshake (%s -> %s)", fps[0], fps[1]);
 	printf("dtls_check: counters records_out=%lu records_in=%lu bad_ppid=%lu partial=%lu "
-	       "keys_installed=%lu (server process)\n",
+	       "keys_installed=%lu null_keys_deleted=%lu (server process)\n",
 	       dsio_count.records_out, dsio_count.records_in, dsio_count.bad_ppid,
-	       dsio_count.partial, dsio_count.keys_installed);
+	       dsio_count.partial, dsio_count.keys_installed, dsio_count.null_keys_deleted);
 	printf("DTLS-SCTP CHECK: %s\n", fails ? "FAIL" : "PASS");
 	gnutls_certificate_free_credentials(c);
 	close(lfd);

@@ -132,10 +132,23 @@ case ",$SCENARIOS," in *,dtls_sctp,*)
 	check "dtls_sctp: SCTP-AUTH key from the exporter active on both associations" \
 		test "$(grep -c "ok   server: assoc [12]: SCTP-AUTH key 1 from EXPORTER_DTLS_OVER_SCTP" "$T/dtls.out")" -eq 2
 	check "dtls_sctp: key replaced by the new handshake" grep -q "ok   both: SCTP-AUTH key replaced" "$T/dtls.out"
+	# RFC 6083 key timing, seen by the sender and by the receiver's kernel
+	check "dtls_sctp: key 1 active right before our Finished (2 associations x both ends)" \
+		test "$(grep -c "ok   [a-z]*: assoc [12]: key 1 made active right before our Finished" "$T/dtls.out")" -eq 4
+	check "dtls_sctp: the peer's handshake under the null key, its Finished under key 1 (both ends)" \
+		test "$(grep -c "ok   [a-z]*: assoc [12]: the peer's .* epoch-0 records came under the null key .* its Finished (type 22) under key 1" "$T/dtls.out")" -eq 4
+	check "dtls_sctp: null key 0 deactivated and deleted after the handshake (both ends)" \
+		test "$(grep -c "ok   [a-z]*: assoc [12]: null key 0 deactivated and deleted" "$T/dtls.out")" -eq 4
+	check "dtls_sctp: no DTLS retransmission over SCTP" \
+		test "$(grep -c "ok   server: assoc [12]: no DTLS retransmission" "$T/dtls.out")" -eq 2
+	check "dtls_sctp: a peer sending with the null key after the handshake gets nothing delivered" \
+		grep -q "ok   server: assoc 3: nothing the peer sent with the null key was delivered" "$T/dtls.out"
+	check "dtls_sctp: ... its packets discarded by the kernel (SctpInPktDiscards)" \
+		grep -q "ok   server: assoc 3: the kernel discarded its packets" "$T/dtls.out"
 	check "dtls_sctp: wrong certificate (no clientAuth) refused in the DTLS handshake" \
-		grep -q "ok   server: assoc 3: gcs1 with a certificate lacking clientAuth refused" "$T/dtls.out"
+		grep -q "ok   server: assoc 4: gcs1 with a certificate lacking clientAuth refused" "$T/dtls.out"
 	a=$(($(snmp SctpActiveEstabs) - a0))
-	check "dtls_sctp: /proc/net/sctp/snmp counted 3 associations (active +$a)" test "$a" -eq 3
+	check "dtls_sctp: /proc/net/sctp/snmp counted 4 associations (active +$a)" test "$a" -eq 4
 	check "dtls_sctp: net.sctp.auth_enable = $(cat /proc/sys/net/sctp/auth_enable)" \
 		test "$(cat /proc/sys/net/sctp/auth_enable)" = 1
 	;;
@@ -212,6 +225,69 @@ case ",$SCENARIOS," in *,dtls_fe,*)
 			grep -q "dtls_sctp: policy .*sec_mb2c.conf (load): .* 1 CRLs" "$T/bmscd.log"
 		check "dtls_fe: still no GAR from gcs1 reached the BM-SC" \
 			test "$(grep -c 'app_bmsc_lab: GAR from gcs1.mb2c.lab' "$T/bmscd.log")" -eq "$g0"
+		# issue 12: the negative matrix of test/daemon/test_sec.sh over DTLS/SCTP,
+		# same rule names, against the BM-SC front end (sec_mb2c's policy); a
+		# DTLS 1.0 client stands for TLS 1.1; plus a peer that sends its CER with
+		# the null key after the handshake (nothing delivered) and the same peer
+		# without the fault (answered: the control). nokeyusage: a GnuTLS DTLS 1.2
+		# client sends a certificate whose keyUsage forbids signing only with
+		# %DEBUG_ALLOW_KEY_USAGE_VIOLATIONS (without it the BM-SC sees none:
+		# cert.none)
+		echo "lane: [dtls_fe] DTLS/SCTP negative matrix, test peers (dtls_check --peer) ($(up)s)"
+		g0=$(grep -c 'app_bmsc_lab: GAR from' "$T/bmscd.log")
+		neg() { # NAME CERT ORIGIN [PRIO|-] [nullkey]
+			local name=$1
+			shift
+			timeout 60 /lane/bin/dtls_check --peer /lane/lab/pki "$@" >"$T/neg-$name.out" 2>&1
+			echo $? >"$T/neg-$name.rc"
+		}
+		P=3869
+		pids=()
+		for spec in "expired neg-expired gcs-expired.mb2c.lab" "notyet neg-notyet gcs-notyet.mb2c.lab" \
+			"rsa1024 neg-rsa1024 gcs-rsa1024.mb2c.lab" "sha1 neg-sha1 gcs-sha1.mb2c.lab" \
+			"cnonly neg-cnonly gcs-cnonly.mb2c.lab" "servonly neg-servonly gcs-servonly.mb2c.lab" \
+			"nokeyusage neg-nokeyusage gcs-nokeyusage.mb2c.lab NORMAL:-VERS-ALL:+VERS-DTLS1.2:%DEBUG_ALLOW_KEY_USAGE_VIOLATIONS" \
+			"revoked gcs1-revoked gcs1.mb2c.lab" \
+			"rogue gcs1-rogue gcs1.mb2c.lab" "wrongsan neg-wrongsan gcs-wrongsan.mb2c.lab" \
+			"badpin badpin badpin.mb2c.lab" "otherca otherca otherca.mb2c.lab" \
+			"dtls10 gcs1 gcs1.mb2c.lab NORMAL:-VERS-ALL:+VERS-DTLS1.0" \
+			"nullkey gcs1 gcs1.mb2c.lab - nullkey" "control gcs1 gcs1.mb2c.lab"; do
+			read -r n c o pr nk <<<"$spec"
+			# shellcheck disable=SC2086
+			neg "$n" "$c" "$o" "$P" "${pr:--}" ${nk:-} &
+			pids+=($!)
+			# at most 6 handshakes at a time (TCG); only our own children
+			[ "${#pids[@]}" -ge 6 ] && { wait "${pids[0]}"; pids=("${pids[@]:1}"); }
+		done
+		for p in "${pids[@]}"; do wait "$p"; done
+		usleep 300000
+		# the rule a REJECT line of the front end gave the peer's association
+		rule_of() {
+			local port
+			port=$(sed -n "s/^dtls_peer .*: local port \([0-9]*\)$/\1/p" "$T/neg-$1.out")
+			[ -n "$port" ] && sed -n "s/.*dtls_sctp: REJECT .*addr=127\.0\.0\.1:$port rule=\([a-z.-]*\).*/\1/p" "$T/bmscd.log" | head -1
+		}
+		for spec in expired:cert.expired notyet:cert.not-yet-valid rsa1024:cert.rsa-bits sha1:cert.sig-hash \
+			cnonly:cert.no-san-dns servonly:cert.eku nokeyusage:cert.ku revoked:cert.revoked \
+			"rogue:tls.chain|cert.none|tls.handshake" wrongsan:id.mismatch badpin:peer.pin \
+			otherca:peer.ca dtls10:tls.handshake; do
+			n=${spec%%:*} want=${spec#*:}
+			got=$(rule_of "$n")
+			check "dtls_neg/$n: refused over DTLS/SCTP (peer exit $(cat "$T/neg-$n.rc"), rule ${got:-none}; TLS/TCP: $want)" \
+				bash -c "[ \"$(cat "$T/neg-$n.rc")\" != 0 ] && [[ \"$got\" =~ ^($want)\$ ]]"
+			[ "$FAIL" -eq 0 ] || { cat "$T/neg-$n.out"; grep "addr=127.0.0.1:$(sed -n "s/.*local port //p" "$T/neg-$n.out") " "$T/bmscd.log"; }
+		done
+		np=$(sed -n "s/^dtls_peer .*: local port \([0-9]*\)$/\1/p" "$T/neg-nullkey.out")
+		cat "$T/neg-nullkey.out"
+		grep "addr=127.0.0.1:$np" "$T/bmscd.log"
+		check "dtls_neg/nullkey: CER sent with the null key after the handshake: no answer (exit $(cat "$T/neg-nullkey.rc"))" \
+			grep -qx 11 "$T/neg-nullkey.rc"
+		check "dtls_neg/nullkey: ... the front end never got it: no ACCEPT, refused when the peer gave up (dtls.no-cer)" \
+			bash -c "! grep -q 'dtls_sctp: ACCEPT assoc .* addr=127.0.0.1:$np:' '$T/bmscd.log' && grep -q 'dtls_sctp: REJECT assoc .* addr=127.0.0.1:$np rule=dtls.no-cer' '$T/bmscd.log'"
+		check "dtls_neg/control: the same peer with the new key: handed over and answered (exit $(cat "$T/neg-control.rc"))" \
+			grep -qx 0 "$T/neg-control.rc"
+		check "dtls_neg: no GAR from any test peer" \
+			test "$(grep -c 'app_bmsc_lab: GAR from' "$T/bmscd.log")" -eq "$g0"
 		# a message above one DTLS record, from the local side of an outbound front end
 		start_daemon fegcs "$LAB/gcs1-feonly.conf"
 		if wait_log "$T/fegcs.log" "dtls_sctp: outbound mode" 20; then
@@ -235,8 +311,8 @@ case ",$SCENARIOS," in *,dtls_fe,*)
 	echo "lane: [dtls_fe] gcs1 front end $(grep -h "dtls_sctp: counters (exit)" "$T/gcs1d.log" | tail -1 | sed 's/.*dtls_sctp: //')"
 	cnt() { echo "$c" | sed -n "s/.* $1=\([0-9]*\).*/\1/p"; }
 	# the refused client retries every second while it waits: >= 1 refusal
-	check "dtls_fe: BM-SC front end: 2 associations handed over, $(cnt refused) refused (>= 1), none lost" \
-		test "$(cnt handed_over)" = 2 -a "$(cnt refused)" -ge 1 -a \
+	check "dtls_fe: BM-SC front end: 3 associations handed over, $(cnt refused) refused (>= 1), none lost" \
+		test "$(cnt handed_over)" = 3 -a "$(cnt refused)" -ge 1 -a \
 		"$(cnt associations)" = "$(($(cnt handed_over) + $(cnt refused)))"
 	check "dtls_fe: BM-SC front end: SCTP-AUTH active on every handshake ($(cnt sctp_auth_active)), key replaced on each new one ($(cnt key_replaced))" \
 		test "$(cnt sctp_auth_active)" -ge 3 -a "$(cnt key_replaced)" = "$(($(cnt sctp_auth_active) - 1))"

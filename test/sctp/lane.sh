@@ -18,10 +18,11 @@
 # SCENARIOS (comma list, default all): tls_sctp (standard scenario over
 # TLS/SCTP with sec_mb2c), tls_sctp_wrongcert (gcs1 with a certificate
 # breaking the profile, and one from an untrusted CA, refused), dtls_sctp (RFC 6083 building blocks:
-# test/sctp/dtls_check.c with SCTP-AUTH on), dtls_fe (the standard scenario
-# with gcs1 reaching the BM-SC over DTLS/SCTP through the dtls_sctp.fdx front
-# end on both sides), dtls_sctp_noauth (SCTP-AUTH off in the kernel: the check
-# and the front end refuse). Environment:
+# test/sctp/dtls_check.c with SCTP-AUTH on: key timing, null-key sender),
+# dtls_fe (the standard scenario with gcs1 reaching the BM-SC over DTLS/SCTP
+# through the dtls_sctp.fdx front end on both sides; the security negative
+# matrix and a null-key sender as DTLS/SCTP test peers), dtls_sctp_noauth
+# (SCTP-AUTH off in the kernel: the check and the front end refuse). Environment:
 #   SCTP_LANE_NO_SCTP=1   do not load sctp.ko in the guest (the lane must FAIL)
 #   SCTP_LANE_TIMEOUT=N   qemu limit in seconds (default 300)
 #   SCTP_LANE_KEEP=DIR    keep the work files (initramfs, serial log) in DIR
@@ -123,6 +124,13 @@ FDX=$G/fdx # what the confs name (guest paths)
 	# DTLS/SCTP front end applies sec_mb2c's CRLs too)
 	pki_leaf gcs1-revoked gcs1.mb2c.lab "--key-type=ecdsa --curve=secp256r1" &&
 		pki_crl ca gcs1-revoked || exit 1
+	# issue 12: the security negative matrix of test/daemon/test_sec.sh over
+	# DTLS/SCTP (dtls_neg in guest.sh), same certificates, same rule names
+	for k in expired notyet rsa1024 sha1 wrongsan cnonly servonly nokeyusage; do
+		pki_neg "neg-$k" "gcs-$k.mb2c.lab" "$k" || exit 1
+	done
+	pki_leaf badpin badpin.mb2c.lab "--key-type=ecdsa --curve=secp256r1" &&
+		pki_leaf otherca otherca.mb2c.lab "--key-type=ecdsa --curve=secp256r1" || exit 1
 ) || die "lab PKI / conf generation failed"
 cd "$L/lab" || exit 1
 # host paths -> guest paths; TCP off, SCTP on (TLS per stream pair, RFC 6733
@@ -132,6 +140,10 @@ sed -i "s|$S||g; s|^No_SCTP;|No_TCP;\nTLS_DH_file = \"$G/lab/pki/dh.pem\";|" \
 grep -q "^No_TCP;" bmsc.conf && grep -q "^No_TCP;" gcs1.conf || die "conf rewrite failed"
 echo "allow_sctp = true;" >>sec_mb2c.conf
 echo "crl = [ \"$G/lab/pki/ca.crl.pem\" ];" >>sec_mb2c.conf
+# the negative matrix's identities: any gcs-* (so a wrong SAN is id.mismatch,
+# not peer.unknown), a pinned entry and one bound to another CA
+sed -i "s|^  { identity = \"gcs2.mb2c.lab\"; role = \"gcs-as\"; }|&,\n  { pattern = \"gcs-*.mb2c.lab\"; role = \"gcs-as\"; },\n  { identity = \"badpin.mb2c.lab\"; role = \"gcs-as\"; pin = \"$(printf '0%.0s' {1..64})\"; },\n  { identity = \"otherca.mb2c.lab\"; role = \"gcs-as\"; ca = \"$G/lab/pki/rogue.pem\"; }|" sec_mb2c.conf
+grep -q "badpin.mb2c.lab" sec_mb2c.conf || die "sec_mb2c.conf: negative-matrix peers not added"
 echo "allow_sctp = true;" >>sec_gcs.conf
 # the wrong-certificate clients: identity gcs1 with each wrong certificate
 # (an impostor runs no sec_mb2c; it trusts the rogue CA too, so that its own
