@@ -26,5 +26,8 @@ export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 echo "== fuzz smoke: each libFuzzer target 5 s on its seeds (build-fuzz/)"
 { FUZZ_BUILD_ONLY=1 scripts/fuzz.sh && (cd build-fuzz && ctest --output-on-failure -j 2 -L fuzz "$@"); } || rc=1
 
+echo "== Debian 13 lane: unit, in-process and daemon tests against freeDiameter 1.5.0 (test/deb13/lane.sh)"
+test/deb13/lane.sh "$@" || rc=1
+
 if [ "$rc" -eq 0 ]; then echo "== all tests passed"; else echo "== SOME TESTS FAILED"; fi
 exit "$rc"
