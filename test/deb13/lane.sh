@@ -6,6 +6,7 @@
 # runs the unit, in-process and daemon tests (daemon.lab is the lab) with the
 # same assertions as on Debian 12. Reports each phase's time.
 #   test/deb13/lane.sh [CTEST-ARGS...]     e.g. -R daemon.sec
+#   DEB13_RUN='bench/bench_lab.sh 5000 3' test/deb13/lane.sh   a command instead
 # Logs and the build stay in $DEB13_OUT (default: a /tmp folder, printed),
 # deleted on success unless DEB13_KEEP=1.
 set -uo pipefail
@@ -46,6 +47,14 @@ root_run "$OUT/root" "cmake -S /src -B /build -DCMAKE_BUILD_TYPE=RelWithDebInfo 
 	cmake --build /build -j 2 >/build/make.log 2>&1" ||
 	{ echo "deb13: build failed"; tail -n 30 "$OUT/build/cmake.log" "$OUT/build/make.log"; exit 1; }
 phase "built against freeDiameter 1.5.0 after"
+if [ -n "${DEB13_RUN:-}" ]; then
+	# another command instead of the tests, e.g. a benchmark:
+	# DEB13_RUN='bench/bench_lab.sh 5000 3 heartbeat' (run in /src, build in /build)
+	root_run "$OUT/root" "cd /src && BUILD_DIR=/build BENCH_NO_BUILD=1 $DEB13_RUN"
+	rc=$?
+	phase "DEB13_RUN done (rc $rc) after"
+	exit "$rc"
+fi
 # shellcheck disable=SC2145
 root_run "$OUT/root" "cd /build && ctest --output-on-failure -j 2 -L '$LABELS' -E '$EXCLUDE' $*"
 rc=$?
