@@ -36,7 +36,7 @@ trap 'exit 130' INT TERM
 
 phase() { echo "deb13: $1 $(($(date +%s) - t0)) s"; }
 
-ROOT=$("$SRC/test/deb13/mkroot.sh" trixie "$DEV_PKGS") || { echo "deb13: mmdebstrap failed"; exit 1; }
+ROOT=$("$SRC/test/deb13/mkroot.sh" trixie "$TEST_PKGS") || { echo "deb13: mmdebstrap failed"; exit 1; }
 phase "root ready ($ROOT) after"
 root_up "$ROOT" "$OUT/root"
 root_bind "$OUT/root" "$SRC" /src ro

@@ -1,9 +1,15 @@
 # Package lists of the Debian-release roots (sourced by lane.sh and
-# pkg_lane.sh; mkroot.sh caches one root per suite and list).
-# DEV_PKGS: build the project, run its unit/in-process/daemon tests, build
-# and lint the Debian packages (the same root serves the test lane and the
-# package build of a release). Names are the same in bookworm and trixie
-# (freeDiameter: freediameterd + freediameter-extensions + libfreediameter-dev).
+# pkg_lane.sh; mkroot.sh caches one root per suite and list). Names are the
+# same in bookworm and trixie (freeDiameter: freediameterd +
+# freediameter-extensions + libfreediameter-dev).
+# TEST_PKGS: build the project and run its unit, in-process and daemon tests
+# (the Debian 13 lane of scripts/test.sh: kept small, since a CI machine
+# without a root cache makes this root at every run).
+TEST_PKGS=libfreediameter-dev,freediameterd,freediameter-extensions,cmake,gcc,libc6-dev,make,pkg-config
+TEST_PKGS+=,libgnutls28-dev,libsqlite3-dev,libconfig-dev,libsctp-dev,libgcrypt20-dev,libidn2-dev
+TEST_PKGS+=,gnutls-bin,iproute2,procps,psmisc,sqlite3
+# DEV_PKGS: also build and lint the Debian packages (pkg_lane.sh):
+# build-essential (gcc, make, libc6-dev), debhelper, lintian
 DEV_PKGS=build-essential,debhelper,lintian,cmake,pkg-config
 DEV_PKGS+=,libfreediameter-dev,freediameterd,freediameter-extensions
 DEV_PKGS+=,libgnutls28-dev,libsqlite3-dev,libconfig-dev,libsctp-dev,libgcrypt20-dev,libidn2-dev
