@@ -33,7 +33,7 @@ int mb2c_fd_cnx_id_inbound(const char *cid)
 	return cid && strstr(cid, " from [") != NULL;
 }
 
-int mb2c_fd_parse_proto_socket(const char *desc)
+static int parse_proto_socket(const char *desc)
 {
 	const char *soc = desc ? strstr(desc, "soc#") : NULL;
 	return soc ? atoi(soc + 4) : -1;
@@ -45,7 +45,7 @@ int mb2c_fd_peer_socket(struct peer_info *info)
 	char desc[128] = "";
 	if (fd_peer_cnx_proto_info(p, desc, sizeof(desc)))
 		return -1;
-	return mb2c_fd_parse_proto_socket(desc);
+	return parse_proto_socket(desc);
 }
 
 int mb2c_fd_peer_terminate(struct peer_hdr *peer, const char *reason)

@@ -35,7 +35,4 @@ int mb2c_fd_peer_socket(struct peer_info *info);
 /* Ends a peer's connection through the core's state machine. */
 int mb2c_fd_peer_terminate(struct peer_hdr *peer, const char *reason);
 
-/* The parsers alone, for unit tests. */
-int mb2c_fd_parse_proto_socket(const char *desc);
-
 #endif
