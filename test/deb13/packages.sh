@@ -8,6 +8,8 @@
 TEST_PKGS=libfreediameter-dev,freediameterd,freediameter-extensions,cmake,gcc,libc6-dev,make,pkg-config
 TEST_PKGS+=,libgnutls28-dev,libsqlite3-dev,libconfig-dev,libsctp-dev,libgcrypt20-dev,libidn2-dev
 TEST_PKGS+=,gnutls-bin,iproute2,procps,psmisc,sqlite3
+# bench/bench_lab.sh (bench_cores.sh) measures the client with /usr/bin/time
+TEST_PKGS+=,time
 # DEV_PKGS: also build and lint the Debian packages (pkg_lane.sh):
 # build-essential (gcc, make, libc6-dev), debhelper, lintian
 DEV_PKGS=build-essential,debhelper,lintian,cmake,pkg-config
