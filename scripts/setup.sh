@@ -40,6 +40,9 @@ PACKAGES=(
 	# kernel-SCTP lane (test/sctp/lane.sh): qemu (TCG), initramfs tools; the
 	# guest kernel and busybox are fetched with apt-get download, never installed
 	qemu-system-x86 cpio xz-utils
+	# Debian 13 / packages lanes (test/deb13/): Debian roots made with
+	# mmdebstrap from the configured mirror (trixie's key is in the keyring)
+	mmdebstrap debian-archive-keyring
 )
 
 missing=()

@@ -3,9 +3,11 @@
 # installs what it needs (scripts/setup.sh), builds, runs every test with
 # ctest, then builds with ASan+UBSan and runs the unit, in-process and
 # daemon tests again (label sanitize: the asan.* daemon tests load the
-# sanitized extensions into freeDiameterd), and gives each libFuzzer target a 5 s smoke run. Exit status 0
-# only when everything passed.
+# sanitized extensions into freeDiameterd), and gives each libFuzzer target a 5 s smoke run,
+# then runs the unit, in-process and daemon tests in a Debian 13 root against
+# freeDiameter 1.5.0 (test/deb13/lane.sh). Exit status 0 only when everything passed.
 #   scripts/test.sh                 everything
+#   MB2C_PACKAGES=1 scripts/test.sh   also the Debian packages lane (test/deb13/pkg_lane.sh)
 #   scripts/test.sh -R dict         only tests matching a ctest regex (both builds)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -25,6 +27,23 @@ export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 
 echo "== fuzz smoke: each libFuzzer target 5 s on its seeds (build-fuzz/)"
 { FUZZ_BUILD_ONLY=1 scripts/fuzz.sh && (cd build-fuzz && ctest --output-on-failure -j 2 -L fuzz "$@"); } || rc=1
+
+# Debian roots of the release lanes (test/deb13/): the machine's cache
+# /var/cache/mb2c when it exists, else made for this run only (shared by its
+# lanes, removed at the end)
+if [ -z "${MB2C_ROOT_CACHE:-}" ] && [ ! -d /var/cache/mb2c ]; then
+	MB2C_ROOT_CACHE=$(mktemp -d /tmp/mb2c-roots.XXXXXX)
+	export MB2C_ROOT_CACHE
+	trap 'rm -rf "$MB2C_ROOT_CACHE"' EXIT
+fi
+echo "== Debian 13 lane: unit, in-process and daemon tests against freeDiameter 1.5.0 (test/deb13/lane.sh)"
+test/deb13/lane.sh "$@" || rc=1
+# the packages lane (build, lintian, install, lab on Debian 12 and 13) takes
+# 10-20 min more without cached roots: on request only
+if [ -n "${MB2C_PACKAGES:-}" ]; then
+	echo "== Debian packages lane: bookworm and trixie (test/deb13/pkg_lane.sh)"
+	test/deb13/pkg_lane.sh || rc=1
+fi
 
 if [ "$rc" -eq 0 ]; then echo "== all tests passed"; else echo "== SOME TESTS FAILED"; fi
 exit "$rc"

@@ -5,11 +5,10 @@
  * Load it LAST: peer validators run in reverse registration order, so the
  * last one loaded is asked first. See sec_mb2c.conf.sample for the policy.
  *
- * Uses three symbols libfdcore exports but declares only in its private
- * headers (present in 1.2.1 and in upstream HEAD): fd_tls_verify_credentials_2
- * (the core's own chain/host-name check, chained from our verify function),
- * fd_cnx_getid (connection id: direction and remote address for logs) and
- * fd_psm_terminate (drop an unbound configured peer, drop_untrusted). */
+ * The core's internals it needs (its own chain/host-name check, chained from
+ * our verify function; connection ids; the socket of a peer's connection;
+ * dropping an unbound configured peer) come through libmb2c's
+ * mb2c/fdcompat.h, the one file that uses them. */
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
@@ -25,16 +24,13 @@
 #include <gnutls/x509.h>
 
 #include <mb2c/dict.h>
+#include <mb2c/fdcompat.h>
 #include <mb2c/fdext.h>
 #include <mb2c/metrics.h>
 #include <mb2c/peerauth.h>
 
 #include "sec_ipsec.h"
 #include "sec_mb2c.h"
-
-int fd_tls_verify_credentials_2(gnutls_session_t session);
-char *fd_cnx_getid(void *conn);
-int fd_psm_terminate(void *peer, char *reason);
 
 static struct sec_conf *cur;
 static pthread_rwlock_t conf_lock = PTHREAD_RWLOCK_INITIALIZER;
@@ -409,11 +405,11 @@ static int cid_socket(const char *cid)
 }
 
 /* Our checks first (precise rule names), then the core's chain, CRL and
- * host-name checks (fd_tls_verify_credentials_2). */
+ * host-name checks (mb2c_fd_tls_verify). */
 static int sec_verify(gnutls_session_t s)
 {
-	const char *cid = fd_cnx_getid(gnutls_session_get_ptr(s));
-	int inbound = cid && strstr(cid, " from [") != NULL;
+	const char *cid = mb2c_fd_tls_cnx_id(s);
+	int inbound = mb2c_fd_cnx_id_inbound(cid);
 	maybe_reload();
 	struct sec_conf *c = conf_get();
 	struct sec_verdict v = {1, NULL, "", NULL, ""};
@@ -447,7 +443,7 @@ static int sec_verify(gnutls_session_t s)
 		if (enforce)
 			return GNUTLS_E_CERTIFICATE_ERROR;
 	}
-	int core = fd_tls_verify_credentials_2(s);
+	int core = mb2c_fd_tls_verify(s);
 	if (core && v.ok && chain && n)
 		sec_cert_dns_names(&chain[0], names, sizeof(names));
 	if (core)
@@ -468,12 +464,7 @@ static int sec_verify(gnutls_session_t s)
  * core's description of the connection ("TCP,TLS,soc#6") names it. */
 static int peer_socket(struct peer_info *info)
 {
-	struct peer_hdr *p = (struct peer_hdr *)((char *)info - offsetof(struct peer_hdr, info));
-	char desc[128] = "";
-	if (fd_peer_cnx_proto_info(p, desc, sizeof(desc)))
-		return -1;
-	const char *soc = strstr(desc, "soc#");
-	return soc ? atoi(soc + 4) : -1;
+	return mb2c_fd_peer_socket(info);
 }
 
 /* Front-end hand-over (dtls_sctp.fdx, edge_mb2c.fdx): 0 and what the front
@@ -790,7 +781,7 @@ static void sec_hook(enum fd_hook_type type, struct msg *msg, struct peer_hdr *p
 				      id, addr, rule, "%s%s", text,
 				      enforce ? ", link dropped" : "");
 				if (enforce)
-					fd_psm_terminate(peer, "DO_NOT_WANT_TO_TALK_TO_YOU");
+					mb2c_fd_peer_terminate(peer, "DO_NOT_WANT_TO_TALK_TO_YOU");
 				return;
 			}
 			if (enforce)
@@ -817,7 +808,7 @@ static void sec_hook(enum fd_hook_type type, struct msg *msg, struct peer_hdr *p
 		      rule, "%s (nothing is routed to it%s)", text,
 		      enforce ? ", link dropped" : "");
 		if (enforce)
-			fd_psm_terminate(peer, "DO_NOT_WANT_TO_TALK_TO_YOU");
+			mb2c_fd_peer_terminate(peer, "DO_NOT_WANT_TO_TALK_TO_YOU");
 		return;
 	}
 	/* responder side: also for ConnectPeer entries, which no validator sees.
@@ -848,7 +839,7 @@ static void sec_hook(enum fd_hook_type type, struct msg *msg, struct peer_hdr *p
 	      "%s (configured peer: its requests are refused and nothing is routed to it%s)", text,
 	      enforce && drop ? ", link dropped" : "");
 	if (enforce && drop)
-		fd_psm_terminate(peer, "DO_NOT_WANT_TO_TALK_TO_YOU");
+		mb2c_fd_peer_terminate(peer, "DO_NOT_WANT_TO_TALK_TO_YOU");
 }
 
 /* ------------------------------------------------------- per message */

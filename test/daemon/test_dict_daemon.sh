@@ -25,7 +25,7 @@ chain=("LoadExtension = \"$STOCK/dict_nasreq.fdx\";"
 
 starts() { # starts NAME CONF
 	start_daemon "$1" "$2"
-	if wait_log "$T/$1.log" "daemon initialized" 10 &&
+	if wait_log "$T/$1.log" "$FD_READY" 10 &&
 		grep -q "dict_mb2c: MB2-C dictionary loaded" "$T/$1.log"; then
 		stop_daemon "$1"
 		[ "$STOP_RC" = 0 ] || { echo "  exit code $STOP_RC after SIGTERM"; return 1; }
@@ -35,11 +35,11 @@ starts() { # starts NAME CONF
 	return 1
 }
 
-refuses() { # refuses NAME CONF REGEX: exits 255 at start-up with REGEX logged
+refuses() { # refuses NAME CONF REGEX: exits $FD_REFUSE_RC at start-up with REGEX logged
 	local rc=0
 	timeout -k 5 15 "$FDD" -c "$2" >"$T/$1.log" 2>&1 || rc=$?
-	if [ "$rc" = 255 ] && grep -Eq -- "$3" "$T/$1.log" &&
-		! grep -q "daemon initialized" "$T/$1.log"; then
+	if [ "$rc" = "$FD_REFUSE_RC" ] && grep -Eq -- "$3" "$T/$1.log" &&
+		! grep -Eq "$FD_READY" "$T/$1.log"; then
 		return 0
 	fi
 	echo "  rc=$rc"; sed 's/^/  | /' "$T/$1.log" | tail -8

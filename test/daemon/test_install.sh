@@ -21,7 +21,7 @@ Port = $(free_port); SecPort = 0; No_SCTP; No_IPv6; NoRelay;
 LoadExtension = "$DEST$EXTDIR/dict_mb2c.fdx";
 CONF
 start_daemon inst "$T/inst.conf"
-check "freeDiameterd loads the installed dict_mb2c" wait_log "$T/inst.log" "daemon initialized" 10
+check "freeDiameterd loads the installed dict_mb2c" wait_log "$T/inst.log" "$FD_READY" 10
 stop_daemon inst
 check "... and stops cleanly" test "$STOP_RC" = 0
 finish

@@ -95,14 +95,14 @@ C
 bmsc_conf badprio "NORMAL"
 timeout -k 5 20 "$FDD" -c "$T/badprio.conf" >"$T/badprio.log" 2>&1
 rc=$?
-check "non-compliant TLS_Prio (NORMAL): the daemon refuses to start (exit $rc)" test "$rc" = 255
+check "non-compliant TLS_Prio (NORMAL): the daemon refuses to start (exit $rc)" test "$rc" = "$FD_REFUSE_RC"
 check "... with the rule named: prio.version" \
 	grep -q "sec_mb2c: start-up audit FAILED rule=prio.version" "$T/badprio.log"
 bmsc_conf badown "$PRIO" bmsc-cnonly
 timeout -k 5 20 "$FDD" -c "$T/badown.conf" >"$T/badown.log" 2>&1
 rc=$?
 check "own certificate without SAN (CN only, the core accepts it): refused (exit $rc)" \
-	test "$rc" = 255
+	test "$rc" = "$FD_REFUSE_RC"
 check "... rule cert.no-san-dns on the own certificate" \
 	grep -q "start-up audit FAILED rule=cert.no-san-dns: own certificate" "$T/badown.log"
 
@@ -257,6 +257,6 @@ bmsc_conf monitor "NORMAL"
 start_daemon mon "$T/monitor.conf"
 check "monitor mode: a non-compliant TLS_Prio is only reported, the daemon starts" \
 	wait_log "$T/mon.log" "start-up audit \(monitor\) would refuse rule=prio.version" 15 &&
-	wait_log "$T/mon.log" "daemon initialized" 10
+	wait_log "$T/mon.log" "$FD_READY" 10
 stop_daemon mon
 finish

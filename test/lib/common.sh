@@ -81,6 +81,28 @@ start_daemon() {
 	eval "PID_$name=$pid"
 }
 
+# FD_VERSION: the core's version (freeDiameterd --version), e.g. 1.5.0.
+# FD_READY: the line freeDiameterd logs once its start-up is complete.
+# 1.2.1 ends it with "freeDiameterd daemon initialized." (after fd_core_start
+# returned: a SIGTERM earlier can trip an assertion of its shutdown). 1.5.0
+# logs that line at INFO level only (hidden by default): there the last
+# start-up notice is "Local server address(es): ...", written once the
+# listening sockets exist.
+# FD_REFUSE_RC: freeDiameterd's exit status when it refuses to start (an
+# extension's init or the conf failed): 1.2.1 exits 255; 1.5.0 runs its
+# shutdown sequence first and exits 1.
+FD_VERSION=$("$FDD" --version 2>/dev/null | sed -n 's/.*version \([0-9][0-9.]*\).*/\1/p' | head -n1)
+case "$FD_VERSION" in
+"" | 1.[0-4].*)
+	FD_READY='daemon initialized'
+	FD_REFUSE_RC=255
+	;;
+*)
+	FD_READY='Local server address\(es\): '
+	FD_REFUSE_RC=1
+	;;
+esac
+
 # wait_log FILE REGEX [SECONDS]: 0 when the regex shows up in time
 wait_log() {
 	local file=$1 re=$2 secs=${3:-10} i

@@ -617,8 +617,16 @@ static void test_priority(void)
 	expect_prio("NULL", NULL, "prio.parse", NULL);
 
 	for (i = 0; i < sizeof(plus) / sizeof(plus[0]); i++) {
+		const char *rule = plus[i].rule, *needle = plus[i].needle;
+		/* GnuTLS 3.8 (Debian 13) no longer knows SRP: the keyword does not
+		 * parse there, so the string is refused as prio.parse instead */
+		if (!strcmp(plus[i].suffix, ":+SRP") &&
+		    gnutls_kx_get_id("SRP") == GNUTLS_KX_UNKNOWN) {
+			rule = "prio.parse";
+			needle = "+SRP";
+		}
 		snprintf(buf, sizeof(buf), "%s%s", project, plus[i].suffix);
-		expect_prio(plus[i].label, buf, plus[i].rule, plus[i].needle);
+		expect_prio(plus[i].label, buf, rule, needle);
 	}
 	/* the project string without its %PROFILE_MEDIUM */
 	snprintf(buf, sizeof(buf), "%s", project);
