@@ -38,6 +38,7 @@ starts() { # starts NAME CONF
 refuses() { # refuses NAME CONF REGEX: exits $FD_REFUSE_RC at start-up with REGEX logged
 	local rc=0
 	timeout -k 5 15 "$FDD" -c "$2" >"$T/$1.log" 2>&1 || rc=$?
+	rc=$(fdd_rc "$rc" "$T/$1.log" "$FD_REFUSE_RC")
 	if [ "$rc" = "$FD_REFUSE_RC" ] && grep -Eq -- "$3" "$T/$1.log" &&
 		! grep -Eq "$FD_READY" "$T/$1.log"; then
 		return 0

@@ -94,13 +94,13 @@ C
 # ---- start-up audit
 bmsc_conf badprio "NORMAL"
 timeout -k 5 20 "$FDD" -c "$T/badprio.conf" >"$T/badprio.log" 2>&1
-rc=$?
+rc=$(fdd_rc $? "$T/badprio.log" "$FD_REFUSE_RC")
 check "non-compliant TLS_Prio (NORMAL): the daemon refuses to start (exit $rc)" test "$rc" = "$FD_REFUSE_RC"
 check "... with the rule named: prio.version" \
 	grep -q "sec_mb2c: start-up audit FAILED rule=prio.version" "$T/badprio.log"
 bmsc_conf badown "$PRIO" bmsc-cnonly
 timeout -k 5 20 "$FDD" -c "$T/badown.conf" >"$T/badown.log" 2>&1
-rc=$?
+rc=$(fdd_rc $? "$T/badown.log" "$FD_REFUSE_RC")
 check "own certificate without SAN (CN only, the core accepts it): refused (exit $rc)" \
 	test "$rc" = "$FD_REFUSE_RC"
 check "... rule cert.no-san-dns on the own certificate" \

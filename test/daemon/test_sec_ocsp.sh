@@ -110,8 +110,8 @@ bmsc_conf bmsc bmsc.mb2c.lab bmsc "$SPORT" "$PRIO" enforce live.der
 bmsc_conf bmsc2 bmsc2.mb2c.lab bmsc2 "$S2PORT" "$PRIO:-VERS-TLS1.3" monitor good2.der
 start_daemon bmsc "$T/bmsc.conf"
 start_daemon bmsc2 "$T/bmsc2.conf"
-wait_log "$T/bmsc.log" "daemon initialized" 15
-wait_log "$T/bmsc2.log" "daemon initialized" 15
+wait_log "$T/bmsc.log" "$FD_READY" 15
+wait_log "$T/bmsc2.log" "$FD_READY" 15
 check "the BM-SC judged its staple file good (no own.ocsp warning)" \
 	bash -c "! grep -q 'rule=own.ocsp' '$T/bmsc.log'"
 
@@ -211,7 +211,7 @@ ocsp_timeout_ms = 2000;
 peers = ( { pattern = "gcs*.mb2c.lab"; role = "gcs-as"; } );
 C
 start_daemon bmscq "$T/bmscq.conf"
-wait_log "$T/bmscq.log" "daemon initialized" 15
+wait_log "$T/bmscq.log" "$FD_READY" 15
 for ((i = 0; i < 100; i++)); do
 	ss -Hltn "sport = :$SPORT" | grep -q . && break
 	sleep 0.05

@@ -142,10 +142,11 @@ count_of() { grep -c -- "$1" "$T/bmsc.log"; }
 # ---- start-up audit: the mandatory TLS set, and CRL signatures
 refused_at_start() { # NAME PRIO RULE [sec conf]
 	bmsc_conf "$1" "$2" "${4:-}"
-	timeout -k 5 20 "$FDD" -c "$T/$1.conf" >"$T/$1.log" 2>&1
-	local rc=$?
+	local rc=0
+	timeout -k 5 20 "$FDD" -c "$T/$1.conf" >"$T/$1.log" 2>&1 || rc=$?
+	rc=$(fdd_rc "$rc" "$T/$1.log" "$FD_REFUSE_RC")
 	check "start-up refused: $1 (exit $rc), rule $3 named" \
-		bash -c "[ $rc = 255 ] && grep -q 'sec_mb2c: .*$3' '$T/$1.log'"
+		bash -c "[ $rc = $FD_REFUSE_RC ] && grep -q 'sec_mb2c: .*$3' '$T/$1.log'"
 }
 refused_at_start tls12only "$PRIO:-VERS-TLS1.3" "audit FAILED rule=prio.mandatory-version: TLS_Prio: TLS1.3 is not enabled"
 refused_at_start tls13only "$PRIO:-VERS-TLS1.2" "audit FAILED rule=prio.mandatory-version: TLS_Prio: TLS1.2 is not enabled"
@@ -265,7 +266,7 @@ LoadExtension = "$FDX/dict_mb2c.fdx";
 ConnectPeer = "gcsas.mb2c.lab" { ConnectTo = "127.0.0.1"; Port = $(free_port); TcTimer = 600; No_IPv6; };
 C
 start_daemon bmscw "$T/bmscw.conf"
-wait_log "$T/bmscw.log" "daemon initialized" 15
+wait_log "$T/bmscw.log" "$FD_READY" 15
 cat >"$T/sec_gcs.conf" <<C
 mode = "enforce";
 peers = (

@@ -130,12 +130,22 @@ stop_daemon() {
 # only by that exact assertion, after the shutdown sequence had begun, as
 # the last line of the log: counted as a clean stop, with a note. Any other
 # abort or exit code still fails the "stops cleanly" checks.
+fdd_fifo_abort_in() { # LOG: 0 when the log ends with that assertion during shutdown
+	[ -f "$1" ] && grep -q "Initiating freeDiameter shutdown sequence" "$1" &&
+		tail -n 1 "$1" | grep -q "fifo.c:192: fd_fifo_del: Assertion .++loops < 20. failed"
+}
 fdd_shutdown_abort() {
-	local log="$T/$1.log"
-	[ "$STOP_RC" = 134 ] && [ -f "$log" ] || return 0
-	grep -q "Initiating freeDiameter shutdown sequence" "$log" || return 0
-	tail -n 1 "$log" | grep -q "fifo.c:192: fd_fifo_del: Assertion .++loops < 20. failed" ||
-		return 0
+	[ "$STOP_RC" = 134 ] && fdd_fifo_abort_in "$T/$1.log" || return 0
 	echo "note - $1: freeDiameter's shutdown assertion fd_fifo_del (fifo.c:192, an upstream race under load) after SIGTERM: counted as a clean stop"
 	STOP_RC=0
+}
+# fdd_rc RC LOG WANT: RC, or WANT when RC is that shutdown abort (e.g. a
+# daemon refusing to start, WANT = $FD_REFUSE_RC, that aborted on its way out)
+fdd_rc() {
+	if [ "$1" = 134 ] && fdd_fifo_abort_in "$2"; then
+		echo "note - $(basename "$2"): freeDiameter's shutdown assertion fd_fifo_del (fifo.c:192) on the way out: counted as exit $3" >&2
+		echo "$3"
+	else
+		echo "$1"
+	fi
 }
