@@ -289,7 +289,19 @@ int mb2c_gar_drop_items(struct msg *gar, const struct mb2c_gar_drop *d, int *all
 int mb2c_gaa_or_alloc_result(struct msg *gaa, uint32_t bits);
 
 /* Turn the request *req into an error answer for a reader failure: Result-Code
- * err->result_code, Failed-AVP with a copy of err->avp, Error-Message. */
+ * err->result_code, Failed-AVP with a copy of err->avp (5005: an example of
+ * the missing AVP, its minimum length zero-filled, RFC 6733 7.5),
+ * Error-Message, and what mb2c_answer_complete adds. */
 int mb2c_answer_read_error(struct msg **req, const struct mb2c_read_error *err);
+
+/* Completes an answer to an MB2-C request built by other means (e.g.
+ * fd_msg_new_answer_from_req + fd_msg_rescode_set with a 5xxx code, which
+ * does not set the E bit, so the command's ABNF applies, RFC 6733 7.2):
+ * adds Auth-Application-Id 16777335 and Auth-Session-State
+ * NO_STATE_MAINTAINED when missing (GAA 6.6.3, GNA 6.6.5), and for a GAA a
+ * Supported-Features (Feature-List-ID 1, no feature) when it has none
+ * (*{ Supported-Features }). Answers of other applications are left alone.
+ * 0 or an errno. */
+int mb2c_answer_complete(struct msg *ans);
 
 #endif /* MB2C_MSG_H */
