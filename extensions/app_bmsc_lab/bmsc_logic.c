@@ -286,6 +286,13 @@ static int bearer_start(struct bmsc *b, const struct mb2c_bearer_req *r, const c
 	if (!(r->has & MB2C_BRQ_QOS) || !(r->has & (MB2C_BRQ_SA | MB2C_BRQ_CELLS)) ||
 	    ((r->has & MB2C_BRQ_SA) && !r->sa))
 		return o->result = MB2C_BR_INVALID_AVP_COMBINATION, 0;
+	/* QCI, MBR-DL, GBR-DL of a GBR QCI, GBR <= MBR (libmb2c, rules.c) */
+	const char *why = NULL;
+	uint32_t qbits = mb2c_bearer_qos_check(&r->qos, &why);
+	if (qbits) {
+		lg(l, " (%s)", why);
+		return o->result = qbits, 0;
+	}
 	/* the TMGI is checked first: a GCS AS learns nothing about another's
 	 * TMGI beyond "Authorization rejected" */
 	memset(&row, 0, sizeof(row));
@@ -313,6 +320,7 @@ static int bearer_start(struct bmsc *b, const struct mb2c_bearer_req *r, const c
 	if (nb >= c->max_bearers)
 		return o->result = MB2C_BR_RESOURCES_EXCEEDED, 0;
 	uint32_t sid = row.sid;
+	int fresh = 0; /* a TMGI allocated for this activation alone */
 	if (!(r->has & MB2C_BRQ_TMGI)) {
 		/* UNCONFIRMED: the BM-SC allocates a TMGI itself (auto_allocate_tmgi) */
 		uint32_t count;
@@ -327,6 +335,7 @@ static int bearer_start(struct bmsc *b, const struct mb2c_bearer_req *r, const c
 			return o->result = MB2C_BR_RESOURCES_EXCEEDED, 0;
 		if (ret || (ret = bstore_tmgi_get(b->store, sid, &row)))
 			return ret;
+		fresh = 1;
 		lg(l, " new %s", tstr(&(struct mb2c_tmgi){sid, c->plmn}, tb));
 	}
 	/* Flow Identifier: lowest unused for this TMGI (static rows: the caller
@@ -352,8 +361,15 @@ static int bearer_start(struct bmsc *b, const struct mb2c_bearer_req *r, const c
 	if (r->has & MB2C_BRQ_SA)
 		br.sa = *r->sa;
 	ret = free_port(b, &br.port);
-	if (ret == ENOSPC)
+	if (ret == ENOSPC) {
+		/* the activation failed: a TMGI allocated for it alone goes back to
+		 * the pool (the GCS AS never learned it) */
+		if (fresh && (ret = bstore_tmgi_del(b->store, sid)))
+			return ret;
+		if (fresh)
+			lg(l, " (TMGI released)");
 		return o->result = MB2C_BR_RESOURCES_EXCEEDED, 0;
+	}
 	if (ret)
 		return ret;
 	uint32_t want = (r->has & MB2C_BRQ_MB2U) ? r->mb2u_security : 0;
@@ -480,8 +496,10 @@ static int do_bearers(struct bmsc *b, const struct mb2c_gar *req, const char *or
 		case MB2C_STARTSTOP_STOP:
 			ret = bearer_stop(b, r, origin, now, o);
 			break;
-		default: /* HEARTBEAT is not a bearer operation */
-			o->result = MB2C_BR_INVALID_AVP_COMBINATION;
+		default: { /* HEARTBEAT: decided once in libmb2c (rt_mb2c gives the same) */
+			const char *why = NULL;
+			o->result = mb2c_bearer_startstop_check(r, &why);
+		}
 		}
 		if (ret)
 			return ret;

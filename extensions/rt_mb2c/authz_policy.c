@@ -366,6 +366,11 @@ uint32_t authz_bearer_check(const struct authz_rule *r, const struct mb2c_bearer
 {
 	unsigned op = op_of(b->start_stop);
 	*why = NULL;
+	/* HEARTBEAT inside MBMS-Bearer-Request: the bit the BM-SC gives too
+	 * (decided once in libmb2c, TS 29.468 6.4.6 / 6.4.8 bit 11) */
+	uint32_t inv = mb2c_bearer_startstop_check(b, why);
+	if (inv)
+		return inv;
 	if (!r || !op || !authz_op_allowed(r, op)) {
 		*why = "operation not allowed";
 		return MB2C_BR_AUTHORIZATION_REJECTED;

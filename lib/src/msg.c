@@ -1608,6 +1608,10 @@ int mb2c_answer_complete(struct msg *ans)
 	TRY(fd_msg_hdr(ans, &h));
 	if (h->msg_appl != MB2C_APP_ID || (h->msg_flags & CMD_FLAG_REQUEST))
 		return 0;
+	char err[160];
+	if (!mb2c_avp(MB2C_AVP_SUPPORTED_FEATURES) && /* a caller that never resolved */
+	    mb2c_dict_resolve(fd_g_config->cnf_dict, err, sizeof(err)))
+		return ENOENT;
 	/* GAA 6.6.3 / GNA 6.6.5: { Auth-Application-Id } { Auth-Session-State } */
 	if (!has_top(ans, MB2C_BASE_AUTH_APPLICATION_ID))
 		TRY(put_u32(ans, MB2C_BASE_AUTH_APPLICATION_ID, MB2C_APP_ID));

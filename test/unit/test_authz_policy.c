@@ -122,8 +122,10 @@ static void decisions(void)
 	b = start(99);
 	b.start_stop = MB2C_STARTSTOP_STOP;
 	CHECK_EQ(authz_bearer_check(r, &b, now, &why), 0);
+	/* HEARTBEAT inside MBMS-Bearer-Request: the BM-SC's bit 11, not an
+	 * authorization refusal (issue 15 item 13, TS 29.468 6.4.6 / 6.4.8) */
 	b.start_stop = MB2C_STARTSTOP_HEARTBEAT;
-	CHECK_EQ(authz_bearer_check(r, &b, now, &why), MB2C_BR_AUTHORIZATION_REJECTED);
+	CHECK_EQ(authz_bearer_check(r, &b, now, &why), MB2C_BR_INVALID_AVP_COMBINATION);
 	/* token bucket: burst 3, then 2 per second */
 	struct authz_bucket k = {0, 0, 0};
 	CHECK(authz_bucket_take(r, &k, 10.0));

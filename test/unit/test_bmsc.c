@@ -315,6 +315,39 @@ static void logic_tests(void)
 	CHECK_EQ(a.dealloc[1].result, MB2C_TDR_UNKNOWN_TMGI);
 	a = run(&g, "gcs1", t0 + 302);
 	CHECK_EQ(a.dealloc[0].has_result, 0);
+
+	/* issue 15 item 11: QoS content of an activation (libmb2c rules.c) */
+	g = gar();
+	g.has_alloc = 1;
+	g.tmgi_number = 1;
+	a = run(&g, "gcs4", t0 + 400);
+	CHECK_EQ(a.n_alloc_tmgi, 1);
+	struct mb2c_tmgi Q = a.alloc_tmgi[0];
+	b = start_req(&Q, 1);
+	b.qos.has &= ~MB2C_QOS_GBR_DL; /* QCI 65 is a GBR QCI */
+	CHECK_EQ(bearer(&b, "gcs4", t0 + 400, NULL), MB2C_BR_INVALID_AVP_COMBINATION);
+	b = start_req(&Q, 1);
+	b.qos.has &= ~MB2C_QOS_MBR_DL;
+	CHECK_EQ(bearer(&b, "gcs4", t0 + 400, NULL), MB2C_BR_INVALID_AVP_COMBINATION);
+	b = start_req(&Q, 1);
+	b.qos.gbr_dl = 2000; /* above the MBR of 1000 */
+	CHECK_EQ(bearer(&b, "gcs4", t0 + 400, NULL), MB2C_BR_QOS_AUTHORIZATION_REJECTED);
+	/* item 13: HEARTBEAT inside MBMS-Bearer-Request */
+	b = start_req(&Q, 1);
+	b.start_stop = MB2C_STARTSTOP_HEARTBEAT;
+	CHECK_EQ(bearer(&b, "gcs4", t0 + 400, NULL), MB2C_BR_INVALID_AVP_COMBINATION);
+	/* item 10: with every port taken, an activation that auto-allocated its
+	 * TMGI fails and gives the TMGI back */
+	uint32_t before, after;
+	conf.port_last = conf.port_first;
+	b = start_req(&Q, 1);
+	CHECK_EQ(bearer(&b, "gcs4", t0 + 400, NULL), MB2C_BR_SUCCESS); /* takes the port */
+	CHECK_EQ(bstore_tmgi_count(B.store, &before), 0);
+	b = start_req(NULL, 1);
+	CHECK_EQ(bearer(&b, "gcs4", t0 + 400, NULL), MB2C_BR_RESOURCES_EXCEEDED);
+	CHECK_EQ(bstore_tmgi_count(B.store, &after), 0);
+	CHECK_EQ(after, before);
+	conf.port_last = 5010;
 	bstore_close(B.store);
 	mb2c_arena_free(ar);
 }

@@ -304,4 +304,13 @@ int mb2c_answer_read_error(struct msg **req, const struct mb2c_read_error *err);
  * 0 or an errno. */
 int mb2c_answer_complete(struct msg *ans);
 
+/* Content rules of MBMS-Bearer-Request (rules.c, pure code): 0 or the
+ * MBMS-Bearer-Result bit(s), *why naming the rule.
+ *  - StartStop: HEARTBEAT or an unknown value -> Invalid AVP combination;
+ *  - QoS of an activation: no QCI / no MBR-DL / a GBR QCI without GBR-DL ->
+ *    Invalid AVP combination; GBR-DL > MBR-DL -> QoS Authorization Rejected. */
+uint32_t mb2c_bearer_startstop_check(const struct mb2c_bearer_req *b, const char **why);
+uint32_t mb2c_bearer_qos_check(const struct mb2c_qos *q, const char **why);
+int mb2c_qci_is_gbr(int32_t qci); /* TS 23.203 table 6.1.7 */
+
 #endif /* MB2C_MSG_H */
