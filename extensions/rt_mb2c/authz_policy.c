@@ -34,6 +34,7 @@ const char *authz_op_name(unsigned op)
 static const char *const top_keys[] = {"mode",
                                        "release_on_gcs_restart",
                                        "too_busy_result",
+                                       "busy_result_no_host",
                                        "rules",
                                        "state_db",
                                        "state_sync",
@@ -212,6 +213,7 @@ int authz_policy_load(const char *path, struct authz_policy *p, char *err, size_
 	memset(p, 0, sizeof(*p));
 	p->enforce = 1;
 	p->too_busy_result = MB2C_RC_TOO_BUSY;
+	p->busy_result_no_host = MB2C_RC_UNABLE_TO_COMPLY;
 	if (!path) {
 		snprintf(err, errlen, "rt_mb2c: a policy file is required");
 		return EINVAL;
@@ -239,6 +241,18 @@ int authz_policy_load(const char *path, struct authz_policy *p, char *err, size_
 	    (ret = mb2c_conf_uint(&x, root, "too_busy_result", 3000, 5999, &tb)))
 		goto out;
 	p->too_busy_result = tb;
+	tb = p->busy_result_no_host;
+	if ((ret = mb2c_conf_uint(&x, root, "busy_result_no_host", 3000, 5999, &tb)))
+		goto out;
+	if (tb == MB2C_RC_TOO_BUSY) {
+		/* RFC 6733 7.1.3: 3004 "MUST only be used when a specific server is
+		 * requested" */
+		ret = mb2c_conf_bad(&x, config_lookup(&cf, "busy_result_no_host"),
+		                    "busy_result_no_host = 3004: DIAMETER_TOO_BUSY only when a "
+		                    "specific server is requested (RFC 6733 7.1.3)");
+		goto out;
+	}
+	p->busy_result_no_host = tb;
 	const char *db = NULL;
 	if (config_lookup_string(&cf, "state_db", &db) == CONFIG_TRUE) {
 		if (!*db) {

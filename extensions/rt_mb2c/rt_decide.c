@@ -212,11 +212,14 @@ int check_gar(struct msg **msg)
 		goto out;
 	}
 	if (limited) {
+		/* RFC 6733 7.1.3: 3004 only when this node is the requested server */
+		int named = g->c.dest_host.s && str_is(&g->c.dest_host, fd_g_config->cnf_diamid);
+		uint32_t rc = named ? policy.too_busy_result : policy.busy_result_no_host;
 		fd_log_notice("rt_mb2c: %s peer=%s rule=%s item=GAR op=rate: more than %g GARs/s "
 		              "(burst %g), answered %u",
 		              enforce ? "DENY" : "MONITOR would deny", who, rule, r->rate, r->burst,
-		              policy.too_busy_result);
-		if (enforce && !deny_gar(msg, policy.too_busy_result, NULL))
+		              rc);
+		if (enforce && !deny_gar(msg, rc, NULL))
 			res = GAR_ANSWERED;
 		goto out;
 	}

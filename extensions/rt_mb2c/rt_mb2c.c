@@ -131,6 +131,21 @@ static int rt_entry(char *conffile)
 		fd_log_error("rt_mb2c: registration failed: %s", strerror(ret));
 		return ret;
 	}
+	/* RFC 6733 2.8: a relay must not change non-routing AVPs; rt_mb2c takes
+	 * denied items out of GARs and adds their responses to GAAs, which
+	 * makes a forwarding node a proxy for MB2-C, and a proxy advertises the
+	 * applications it supports (2.8.2): 16777335 in CER/CEA. (freeDiameter
+	 * keeps advertising the relay application for the others unless
+	 * NoRelay, which would stop forwarding altogether.) Co-located, the
+	 * BM-SC application advertises it already. */
+	if (!fd_g_config->cnf_flags.no_fwd) {
+		if ((ret = fd_disp_app_support(mb2c_dict_app(), mb2c_dict_vendor(), 1, 0))) {
+			fd_log_error("rt_mb2c: cannot advertise MB2-C: %s", strerror(ret));
+			return ret;
+		}
+		fd_log_notice("rt_mb2c: forwarding node: MB2-C (16777335) advertised, proxy for it "
+		              "(RFC 6733 2.8.2)");
+	}
 	fd_log_notice("rt_mb2c: ready: %s mode, %zu rules from %s, %zu TMGI bindings restored "
 	              "from %s",
 	              policy.enforce ? "enforce" : "monitor", policy.n_rules, policy.path,

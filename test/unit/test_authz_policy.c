@@ -174,6 +174,8 @@ static void bad_policies(void)
 	        {"state_db = 3;\nrules = ( );\n", "p13.conf:1: state_db must be a string"},
 	        {"rules = ( );\n\nstate_sync = \"sometimes\";\n",
 	         "p14.conf:3: state_sync must be \"normal\" or \"full\""},
+	        {"busy_result_no_host = 3004;\nrules = ( );\n",
+	         "p15.conf:1: busy_result_no_host = 3004: DIAMETER_TOO_BUSY only when"},
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		struct authz_policy p;
@@ -451,6 +453,7 @@ static void sample(const char *path)
 	CHECK_EQ(p.enforce, 1);
 	CHECK_EQ(p.release_on_gcs_restart, 0);
 	CHECK_EQ(p.too_busy_result, 3004);
+	CHECK_EQ(p.busy_result_no_host, 5012);
 	CHECK_EQ(p.state_sync_full, 0);
 	CHECK_EQ(p.log_bindings, 0);
 	CHECK_STR(p.state_db, "/var/lib/freeDiameter/rt_mb2c.sqlite");
