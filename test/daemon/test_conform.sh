@@ -2,9 +2,9 @@
 # Every answer the project builds is held to the command's ABNF on the
 # receiving side (issue 15): the GCS AS load dict_mb2c with
 # supported_features=required (Supported-Features 1..n in GAA), and
-# mb2c-client runs freeDiameter's own rule check (fd_msg_parse_rules) on
-# every answer, also the error answers the core would let through
-# unchecked. The BM-SC runs sec_mb2c + rt_mb2c + the lab. Refusal paths:
+# mb2c-client (MB2C_CLIENT_STRICT_ABNF=1) runs freeDiameter's own rule check
+# (fd_msg_parse_rules) on every answer, also the error answers the core
+# would let through unchecked. The BM-SC runs sec_mb2c + rt_mb2c + the lab. Refusal paths:
 #   rt_mb2c  per-item bits (2001), whole-GAR rate limit (3004 / 5012 without
 #            Destination-Host), read error (5004 + Failed-AVP), TMGI-Number 0
 #            (5004), HEARTBEAT inside MBMS-Bearer-Request (bit 11);
@@ -46,7 +46,7 @@ check "BM-SC starts (sec_mb2c, rt_mb2c, lab)" lab_start_bmsc "$T" bmsc
 
 run() { # run NAME GCS SCENARIO-FILE [mb2c-client options]: exit code in RC
 	local name=$1 g=$2 scn=$3; shift 3
-	"$BIN/mb2c-client" -c "$T/$g.conf" -p "${PEER:-bmsc.mb2c.lab}" -x "$FDX" -l "$T/$name.log" \
+	MB2C_CLIENT_STRICT_ABNF=1 "$BIN/mb2c-client" -c "$T/$g.conf" -p "${PEER:-bmsc.mb2c.lab}" -x "$FDX" -l "$T/$name.log" \
 		-w 20 "$@" scenario "$scn" >"$T/$name.out" 2>&1
 	RC=$?
 }
