@@ -23,6 +23,7 @@ static const char *const known_keys[] = {"state_db",
                                          "start_time_past_tolerance",
                                          "auto_allocate_tmgi",
                                          "release_on_gcs_restart",
+                                         "volatile_state",
                                          "heartbeat_interval",
                                          "sqlite_sync",
                                          "commit_window_us",
@@ -128,7 +129,8 @@ int bmsc_conf_load(const char *path, struct bmsc_conf *c, char *err, size_t errl
 	    (ret = u32_setting(&x, &cf, "heartbeat_interval", 0, 86400, &c->heartbeat_interval)) ||
 	    (ret = u32_setting(&x, &cf, "commit_window_us", 0, 1000000, &c->commit_window_us)) ||
 	    (ret = bool_setting(&x, &cf, "auto_allocate_tmgi", &c->auto_allocate_tmgi)) ||
-	    (ret = bool_setting(&x, &cf, "release_on_gcs_restart", &c->release_on_gcs_restart)))
+	    (ret = bool_setting(&x, &cf, "release_on_gcs_restart", &c->release_on_gcs_restart)) ||
+	    (ret = bool_setting(&x, &cf, "volatile_state", &c->volatile_state)))
 		goto out;
 
 	config_setting_t *s = config_lookup(&cf, "bmsc_address");

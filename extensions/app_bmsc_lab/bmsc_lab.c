@@ -9,6 +9,7 @@
  * requests arriving during a commit share the next one). */
 #include <errno.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -445,6 +446,23 @@ static void *timer(void *arg)
 
 /* ---------------------------------------------------------------- entry */
 
+/* volatile_state: every TMGI (and with it its bearers) goes, in the open
+ * transaction */
+static int clear_state(void)
+{
+	static struct tmgi_row rows[64];
+	size_t n;
+	int ret;
+	do {
+		if ((ret = bstore_tmgi_expired(B.store, INT64_MAX, rows, 64, &n)))
+			return ret;
+		for (size_t i = 0; i < n; i++)
+			if ((ret = bstore_tmgi_del(B.store, rows[i].sid)))
+				return ret;
+	} while (n);
+	return 0;
+}
+
 static int bmsc_entry(char *conffile)
 {
 	char err[512];
@@ -457,18 +475,59 @@ static int bmsc_entry(char *conffile)
 		fd_log_error("app_bmsc_lab: %s", err);
 		return ret;
 	}
-	if ((ret = bstore_open(conf.state_db, conf.sync_full, &B.store, err, sizeof(err)))) {
+	/* Restart-Counter (TS 29.061 20.5a.10, reused by TS 29.468 5.6): advanced
+	 * only on a restart WITH LOSS OF STATE — a GCS AS that sees it change
+	 * discards its TMGIs and bearers at this BM-SC. The state is lost when
+	 * the file is missing or unreadable (moved aside, a new one started) or
+	 * in volatile_state mode (emptied at every start); otherwise every TMGI
+	 * and bearer is restored and the counter stays. */
+	const char *lost = NULL;
+	if (access(conf.state_db, F_OK))
+		lost = "no state file";
+	ret = bstore_open(conf.state_db, conf.sync_full, &B.store, err, sizeof(err));
+	if (ret == EIO && (strstr(err, "not a database") || strstr(err, "malformed"))) {
+		char aside[1200];
+		snprintf(aside, sizeof(aside), "%s.corrupt-%lld", conf.state_db,
+		         (long long)now_s());
+		fd_log_error("app_bmsc_lab: the state file is unreadable (%s): moved to %s, "
+		             "starting with no state",
+		             err, aside);
+		if (rename(conf.state_db, aside)) {
+			fd_log_error("app_bmsc_lab: cannot move %s aside", conf.state_db);
+			return EIO;
+		}
+		for (const char *sfx = "-wal"; sfx; sfx = strcmp(sfx, "-wal") ? NULL : "-shm") {
+			char a[1200], b[1300];
+			snprintf(a, sizeof(a), "%s%s", conf.state_db, sfx);
+			snprintf(b, sizeof(b), "%s%s", aside, sfx);
+			rename(a, b); /* absent: nothing to move */
+		}
+		lost = "state file unreadable";
+		ret = bstore_open(conf.state_db, conf.sync_full, &B.store, err, sizeof(err));
+	}
+	if (ret) {
 		fd_log_error("app_bmsc_lab: cannot open the state file %s", err);
 		return ret;
 	}
 	B.conf = &conf;
-	/* Restart-Counter: persisted, +1 on every start, durable before serving */
 	int64_t rc = 0;
 	uint32_t nt = 0, nb = 0;
 	ret = bstore_begin(B.store);
-	if (!ret && (ret = bstore_meta_get(B.store, "restart_counter", &rc)) == ENOENT)
-		ret = 0;
-	B.restart_counter = (uint32_t)(rc + 1);
+	int had = !ret && !bstore_meta_get(B.store, "restart_counter", &rc);
+	if (!ret && conf.volatile_state) {
+		lost = lost ? lost : "volatile_state";
+		ret = clear_state(); /* TMGIs and their bearers */
+	}
+	if (!lost && !had)
+		lost = "no Restart-Counter in the state file";
+	if (lost) {
+		/* monotonic also when the previous value went with the file: never
+		 * below the start time in seconds */
+		int64_t next = had ? rc + 1 : 0;
+		B.restart_counter = (uint32_t)(next > now_s() ? next : now_s());
+	} else {
+		B.restart_counter = (uint32_t)rc;
+	}
 	if (!ret)
 		ret = bstore_meta_put(B.store, "restart_counter", B.restart_counter);
 	if (!ret)
@@ -479,6 +538,14 @@ static int bmsc_entry(char *conffile)
 		fd_log_error("app_bmsc_lab: %s: %s", conf.state_db, bstore_errmsg(B.store));
 		return EIO;
 	}
+	if (lost)
+		fd_log_notice(
+		        "app_bmsc_lab: state lost (%s): Restart-Counter advanced to %u, GCS AS "
+		        "will discard their TMGIs and bearers here",
+		        lost, B.restart_counter);
+	else
+		fd_log_notice("app_bmsc_lab: state restored: Restart-Counter stays %u",
+		              B.restart_counter);
 	B.sid_hint = conf.sid_first;
 	B.port_hint = conf.port_first;
 	struct disp_when when = {0};

@@ -39,6 +39,7 @@ struct bmsc_conf {
 	uint32_t start_time_past_tolerance;
 	int auto_allocate_tmgi;
 	int release_on_gcs_restart;
+	int volatile_state;          /* start empty every time (Restart-Counter advances) */
 	uint32_t heartbeat_interval; /* seconds, 0 = off */
 	int sync_full;               /* SQLite synchronous=FULL (else NORMAL) */
 	uint32_t commit_window_us;   /* group commit: max wait to batch */
