@@ -187,23 +187,6 @@ static void group_commit(void)
 	pthread_mutex_unlock(&lock);
 }
 
-static void reply_sf(const struct mb2c_gar *g, struct mb2c_arena *ar, struct mb2c_gaa *ans)
-{
-	/* No optional MB2-C feature is claimed: the Feature-List-ID 1 bit
-	 * positions are UNCONFIRMED (see dict_mb2c/README.md). */
-	size_t n = g->n_sf ? g->n_sf : 1;
-	struct mb2c_sf *sf = mb2c_arena_alloc(ar, n * sizeof(*sf));
-	if (!sf)
-		return;
-	for (size_t i = 0; i < n; i++) {
-		sf[i].vendor_id = MB2C_VENDOR_3GPP;
-		sf[i].list_id = g->n_sf ? g->sf[i].list_id : 1;
-		sf[i].list = 0;
-	}
-	ans->sf = sf;
-	ans->n_sf = n;
-}
-
 static int gar_cb(struct msg **msg, struct avp *avp, struct session *sess, void *opaque,
                   enum disp_action *act)
 {
@@ -237,7 +220,6 @@ static int gar_cb(struct msg **msg, struct avp *avp, struct session *sess, void 
 		mb2c_gar_free(g);
 		return ENOMEM;
 	}
-	reply_sf(g, ar, &ans);
 	pthread_mutex_lock(&lock);
 	ret = bstore_begin(B.store);
 	if (!ret)

@@ -39,7 +39,11 @@ struct bmsc_conf {
 	uint32_t start_time_past_tolerance;
 	int auto_allocate_tmgi;
 	int release_on_gcs_restart;
-	int volatile_state;          /* start empty every time (Restart-Counter advances) */
+	int volatile_state; /* start empty every time (Restart-Counter advances) */
+	/* MB2-C features (Feature-List-ID 1): the bit of each (conf
+	 * feature_bits, positions UNCONFIRMED) and the ones this BM-SC offers */
+	int feat_bit[MB2C_FEAT_N];
+	uint32_t features;           /* Feature-List bits offered */
 	uint32_t heartbeat_interval; /* seconds, 0 = off */
 	int sync_full;               /* SQLite synchronous=FULL (else NORMAL) */
 	uint32_t commit_window_us;   /* group commit: max wait to batch */
@@ -135,6 +139,7 @@ struct bmsc {
 	uint32_t restart_counter; /* ours, after the increment at start */
 	uint32_t sid_hint;
 	uint32_t port_hint;
+	uint32_t agreed; /* Feature-List agreed for the GAR being handled */
 };
 
 /* Process one GAR from GCS AS `origin` (realm `realm`) at time `now`: fill

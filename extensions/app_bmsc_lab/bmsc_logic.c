@@ -275,6 +275,27 @@ static void merge_arp(struct mb2c_qos *dst, const struct mb2c_qos *req)
 	dst->pre_emption_vulnerability = req->pre_emption_vulnerability;
 }
 
+/* Was feature f agreed for this GAR (offered here and by the GCS AS)? */
+static int agreed(const struct bmsc *b, enum mb2c_feature f)
+{
+	return (b->agreed >> b->conf->feat_bit[f]) & 1u;
+}
+
+/* AVPs of an MBMS-Bearer-Request that only a negotiated feature allows
+ * (29.468 6.4.6): without it the request is an invalid combination (bit 11) */
+static const char *unagreed_avp(const struct bmsc *b, const struct mb2c_bearer_req *r)
+{
+	if ((r->has & MB2C_BRQ_CELLS) && !agreed(b, MB2C_FEAT_CELL_LIST))
+		return "MBMS-Cell-List without the MBMS Cell List feature";
+	if ((r->has & (MB2C_BRQ_LOCAL_M1 | MB2C_BRQ_LOCAL_MB2U)) && !agreed(b, MB2C_FEAT_V2X))
+		return "Local-M1/MB2-U-Information without the V2X feature";
+	if ((r->has & MB2C_BRQ_FEC) && !agreed(b, MB2C_FEAT_FEC))
+		return "FEC-Request without the FEC feature";
+	if ((r->n_rohc || (r->has & MB2C_BRQ_ROHC_MAX_CID)) && !agreed(b, MB2C_FEAT_ROHC))
+		return "ROHC-Request without the ROHC feature";
+	return NULL;
+}
+
 static int bearer_start(struct bmsc *b, const struct mb2c_bearer_req *r, const char *origin,
                         const char *realm, int64_t now, struct mb2c_bearer_resp *o,
                         struct logbuf *l)
@@ -286,8 +307,12 @@ static int bearer_start(struct bmsc *b, const struct mb2c_bearer_req *r, const c
 	if (!(r->has & MB2C_BRQ_QOS) || !(r->has & (MB2C_BRQ_SA | MB2C_BRQ_CELLS)) ||
 	    ((r->has & MB2C_BRQ_SA) && !r->sa))
 		return o->result = MB2C_BR_INVALID_AVP_COMBINATION, 0;
+	const char *why = unagreed_avp(b, r);
+	if (why) {
+		lg(l, " (%s)", why);
+		return o->result = MB2C_BR_INVALID_AVP_COMBINATION, 0;
+	}
 	/* QCI, MBR-DL, GBR-DL of a GBR QCI, GBR <= MBR (libmb2c, rules.c) */
-	const char *why = NULL;
 	uint32_t qbits = mb2c_bearer_qos_check(&r->qos, &why);
 	if (qbits) {
 		lg(l, " (%s)", why);
@@ -380,7 +405,9 @@ static int bearer_start(struct bmsc *b, const struct mb2c_bearer_req *r, const c
 	o->flow_id = flow;
 	o->has |= MB2C_BRS_TMGI | MB2C_BRS_FLOW | MB2C_BRS_DURATION | MB2C_BRS_PORT | MB2C_BRS_MB2U;
 	mb2c_duration_from_total(clamp_duration(row.expiry - now), &o->duration);
-	o->n_bmsc_addr = c->n_addr;
+	/* 0*2 BMSC-Address: two (IPv4 + IPv6) only with the IPv4v6 feature
+	 * (29.468 6.4.7), else the first configured one */
+	o->n_bmsc_addr = c->n_addr == 2 && !agreed(b, MB2C_FEAT_IPV4V6) ? 1 : c->n_addr;
 	memcpy(o->bmsc_addr, c->addr, sizeof(o->bmsc_addr));
 	o->bmsc_port = br.port;
 	o->mb2u_security = br.mb2u;
@@ -428,7 +455,7 @@ static int bearer_update(struct bmsc *b, const struct mb2c_bearer_req *r, const 
 	int ret = bearer_find(b, r, origin, now, &br, o);
 	if (ret)
 		return ret < 0 ? -ret : 0;
-	if (!(r->has & (MB2C_BRQ_SA | MB2C_BRQ_CELLS | MB2C_BRQ_QOS)))
+	if (!(r->has & (MB2C_BRQ_SA | MB2C_BRQ_CELLS | MB2C_BRQ_QOS)) || unagreed_avp(b, r))
 		return o->result = MB2C_BR_INVALID_AVP_COMBINATION, 0;
 	if ((r->has & MB2C_BRQ_QOS) && !qos_only_arp_changed(&br.qos, &r->qos))
 		return o->result = MB2C_BR_QOS_AUTHORIZATION_REJECTED, 0;
@@ -572,6 +599,18 @@ int bmsc_handle_gar(struct bmsc *b, const struct mb2c_gar *req, const char *orig
 	lg(&l, "GAR from %s", origin);
 	if (req->c.has_restart_counter)
 		lg(&l, " rc=%u", req->c.restart_counter);
+	/* Supported-Features (29.468 6.6.3, TS 29.229 style): the answer lists
+	 * the features of Feature-List-ID 1 both sides support, and the
+	 * request is handled by what was agreed */
+	b->agreed = mb2c_sf_list1(req->sf, req->n_sf) & b->conf->features;
+	struct mb2c_sf *sf = mb2c_arena_alloc(ar, sizeof(*sf));
+	if (!sf)
+		return ENOMEM;
+	*sf = (struct mb2c_sf){MB2C_VENDOR_3GPP, 1, b->agreed};
+	ans->sf = sf;
+	ans->n_sf = 1;
+	if (b->agreed)
+		lg(&l, " features=0x%x", b->agreed);
 	int ret = gcs_restart(b, req, origin, realm, &l);
 	if (!ret && req->has_alloc)
 		ret = do_alloc(b, req, origin, realm, now, ar, ans, &l);

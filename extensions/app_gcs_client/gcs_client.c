@@ -244,7 +244,11 @@ static uint32_t result_code_of(struct msg *ans)
 
 static void gar_init(struct mb2c_gar *g)
 {
-	static const struct mb2c_sf sf = {MB2C_VENDOR_3GPP, 1, 0};
+	/* the features this client handles: the cell list and IPv4v6, at their
+	 * default Feature-List-ID 1 bits (UNCONFIRMED positions, rules.c) */
+	static struct mb2c_sf sf = {MB2C_VENDOR_3GPP, 1, 0};
+	sf.list = (1u << mb2c_feature_default_bit(MB2C_FEAT_CELL_LIST)) |
+	          (1u << mb2c_feature_default_bit(MB2C_FEAT_IPV4V6));
 	memset(g, 0, sizeof(*g));
 	mb2c_common_init(&g->c);
 	if (strcmp(opt.peer, "*")) /* "*": no Destination-Host, routed by realm */

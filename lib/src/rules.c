@@ -57,3 +57,25 @@ uint32_t mb2c_bearer_qos_check(const struct mb2c_qos *q, const char **why)
 	}
 	return 0;
 }
+
+static const char *const feature_names[MB2C_FEAT_N] = {"cell_list", "v2x_localized_user_plane",
+                                                       "ipv4v6", "fec", "rohc"};
+
+const char *mb2c_feature_name(enum mb2c_feature f)
+{
+	return f < MB2C_FEAT_N ? feature_names[f] : "?";
+}
+
+int mb2c_feature_default_bit(enum mb2c_feature f)
+{
+	return f < MB2C_FEAT_N ? (int)f : -1; /* in the order of clause 6.4 (UNCONFIRMED) */
+}
+
+uint32_t mb2c_sf_list1(const struct mb2c_sf *sf, size_t n)
+{
+	uint32_t l = 0;
+	for (size_t i = 0; i < n; i++)
+		if (sf[i].vendor_id == MB2C_VENDOR_3GPP && sf[i].list_id == 1)
+			l |= sf[i].list;
+	return l;
+}

@@ -20,6 +20,8 @@ static const char *write_conf(const char *name, const char *text)
 	return tc_write_file(dir, name, text);
 }
 
+static const char *sample; /* argv[1]: app_bmsc_lab.conf.sample */
+
 static void conf_tests(void)
 {
 	struct bmsc_conf c;
@@ -41,6 +43,18 @@ static void conf_tests(void)
 	CHECK_EQ(c.n_sai, 2);
 	CHECK_EQ(c.mb2u, BMSC_MB2U_ALWAYS);
 	bmsc_conf_free(&c);
+
+	/* the conf sample is the manual: it loads, with its feature defaults */
+	if (sample) {
+		err[0] = 0;
+		CHECK_EQ(bmsc_conf_load(sample, &c, err, sizeof(err)), 0);
+		if (err[0])
+			fprintf(stderr, "sample: %s\n", err);
+		CHECK_EQ(c.feat_bit[MB2C_FEAT_IPV4V6], 2);
+		CHECK_EQ(c.features, 0x5u);
+		CHECK_EQ(c.volatile_state, 0);
+		bmsc_conf_free(&c);
+	}
 
 	static const struct {
 		const char *text, *want;
@@ -348,6 +362,44 @@ static void logic_tests(void)
 	CHECK_EQ(bstore_tmgi_count(B.store, &after), 0);
 	CHECK_EQ(after, before);
 	conf.port_last = 5010;
+
+	/* issue 15 item 4: features negotiated (Feature-List-ID 1), behaviour
+	 * by what was agreed: the cell list and the second BMSC-Address only
+	 * when both sides support the feature */
+	conf.feat_bit[MB2C_FEAT_CELL_LIST] = 0;
+	conf.feat_bit[MB2C_FEAT_IPV4V6] = 2;
+	conf.features = 0x5; /* cell list + IPv4v6 offered */
+	conf.n_addr = 2;
+	mb2c_addr_parse("::1", &conf.addr[1]);
+	static const struct mb2c_ecgi cell;
+	struct mb2c_sf sf = {MB2C_VENDOR_3GPP, 1, 0x4}; /* the GCS AS: IPv4v6 only */
+	g = gar();
+	g.sf = &sf;
+	g.n_sf = 1;
+	b = start_req(&Q, 1);
+	b.has |= MB2C_BRQ_CELLS;
+	b.cells = &cell;
+	b.n_cells = 1;
+	g.bearer = &b;
+	g.n_bearer = 1;
+	a = run(&g, "gcs4", t0 + 400);
+	CHECK_EQ(a.n_sf, 1);
+	CHECK_EQ(a.sf[0].list, 0x4);                                   /* agreed: IPv4v6 only */
+	CHECK_EQ(a.bearer[0].result, MB2C_BR_INVALID_AVP_COMBINATION); /* cells not agreed */
+	b.has &= ~MB2C_BRQ_CELLS;
+	a = run(&g, "gcs4", t0 + 400);
+	CHECK_EQ(a.bearer[0].result, MB2C_BR_SUCCESS);
+	CHECK_EQ(a.bearer[0].n_bmsc_addr, 2); /* IPv4v6 agreed */
+	sf.list = 0x1;                        /* cell list only */
+	b.has |= MB2C_BRQ_CELLS;
+	a = run(&g, "gcs4", t0 + 400);
+	CHECK_EQ(a.sf[0].list, 0x1);
+	CHECK_EQ(a.bearer[0].result, MB2C_BR_SUCCESS);
+	CHECK_EQ(a.bearer[0].n_bmsc_addr, 1); /* no IPv4v6: one address */
+	g.n_sf = 0;                           /* no Supported-Features at all: nothing agreed */
+	a = run(&g, "gcs4", t0 + 400);
+	CHECK_EQ(a.sf[0].list, 0);
+	CHECK_EQ(a.bearer[0].result, MB2C_BR_INVALID_AVP_COMBINATION);
 	bstore_close(B.store);
 	mb2c_arena_free(ar);
 }
@@ -600,8 +652,9 @@ static void store_tests(void)
 	CHECK(strstr(err, "junk.sqlite") != NULL);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
+	sample = argc > 1 ? argv[1] : NULL;
 	if (!mkdtemp(dir))
 		return 2;
 	conf_tests();

@@ -313,4 +313,22 @@ uint32_t mb2c_bearer_startstop_check(const struct mb2c_bearer_req *b, const char
 uint32_t mb2c_bearer_qos_check(const struct mb2c_qos *q, const char **why);
 int mb2c_qci_is_gbr(int32_t qci); /* TS 23.203 table 6.1.7 */
 
+/* The optional MB2-C features of Feature-List-ID 1 named by TS 29.468
+ * clause 6.4 (they gate AVPs). Their bit positions in Feature-List are
+ * UNCONFIRMED (not in any source checked): users of these take them from
+ * configuration, mb2c_feature_default_bit() is only the default. */
+enum mb2c_feature {
+	MB2C_FEAT_CELL_LIST, /* MBMS-Cell-List in MBMS-Bearer-Request */
+	MB2C_FEAT_V2X,       /* V2X Localized User Plane: Local-M1/MB2-U-Information */
+	MB2C_FEAT_IPV4V6,    /* two BMSC-Address (IPv4 + IPv6) */
+	MB2C_FEAT_FEC,       /* FEC-Request */
+	MB2C_FEAT_ROHC,      /* ROHC-Request, ROHC-Max-CID */
+	MB2C_FEAT_N
+};
+const char *mb2c_feature_name(enum mb2c_feature f); /* "cell_list", ... */
+int mb2c_feature_default_bit(enum mb2c_feature f);
+/* Feature-List of the Supported-Features with Vendor-Id 10415 and
+ * Feature-List-ID 1 (0 when there is none: nothing negotiated). */
+uint32_t mb2c_sf_list1(const struct mb2c_sf *sf, size_t n);
+
 #endif /* MB2C_MSG_H */
