@@ -272,6 +272,27 @@ static void gna_cb(void *data, struct msg **ans)
 	if (mb2c_gna_read(*ans, &a, &err) == 0) {
 		fd_log_notice("app_bmsc_lab: GNA from %s: Result-Code %u", to,
 		              a->c.has_result_code ? a->c.result_code : 0);
+		/* its Restart-Counter too, not only a GAR's (29.468 5.6.6) */
+		if (a->c.has_restart_counter && a->c.origin_host.s && a->c.origin_realm.s) {
+			char line[600];
+			pthread_mutex_lock(&lock);
+			int ret = bstore_begin(B.store) ?: bstore_savepoint(B.store);
+			if (!ret) {
+				ret = bmsc_gcs_restart_counter(
+				        &B, a->c.origin_host.s, a->c.origin_realm.s,
+				        a->c.restart_counter, line, sizeof(line));
+				bstore_release(B.store, ret != 0);
+			}
+			if (!ret)
+				dirty = 1;
+			pthread_mutex_unlock(&lock);
+			if (ret)
+				fd_log_error("app_bmsc_lab: GNA from %s: %s", to,
+				             bstore_errmsg(B.store));
+			else if (strstr(line, "GCS-AS-restart"))
+				fd_log_notice("app_bmsc_lab: %s", line);
+			group_commit();
+		}
 		mb2c_gna_free(a);
 	} else {
 		struct avp *rc = NULL;

@@ -150,6 +150,12 @@ int bmsc_handle_gar(struct bmsc *b, const struct mb2c_gar *req, const char *orig
                     const char *realm, int64_t now, struct mb2c_arena *ar, struct mb2c_gaa *ans,
                     char *log, size_t loglen);
 
+/* A GCS AS's Restart-Counter seen in a GNA (as in a GAR: a change is a
+ * restart, its TMGIs released with release_on_gcs_restart); in the caller's
+ * open transaction, one log line into log. */
+int bmsc_gcs_restart_counter(struct bmsc *b, const char *origin, const char *realm, uint32_t rc,
+                             char *log, size_t loglen);
+
 /* Notifications the BM-SC must send (timers): one per GCS AS. */
 struct bmsc_notif {
 	char owner[256], realm[256];

@@ -558,8 +558,29 @@ static int do_bearers(struct bmsc *b, const struct mb2c_gar *req, const char *or
 	return 0;
 }
 
+/* The Restart-Counter of a GCS AS, from a GAR or a GNA (one tracker for
+ * both, 29.468 5.6.6): a change means it restarted and lost its state. */
+static int gcs_restart_rc(struct bmsc *b, int has_rc, uint32_t rc_in, const char *origin,
+                          const char *realm, struct logbuf *l);
+
 static int gcs_restart(struct bmsc *b, const struct mb2c_gar *req, const char *origin,
                        const char *realm, struct logbuf *l)
+{
+	return gcs_restart_rc(b, req->c.has_restart_counter, req->c.restart_counter, origin, realm,
+	                      l);
+}
+
+int bmsc_gcs_restart_counter(struct bmsc *b, const char *origin, const char *realm, uint32_t rc,
+                             char *log, size_t loglen)
+{
+	struct logbuf l = {log, loglen, 0};
+	log[0] = 0;
+	lg(&l, "GNA from %s rc=%u", origin, rc);
+	return gcs_restart_rc(b, 1, rc, origin, realm, &l);
+}
+
+static int gcs_restart_rc(struct bmsc *b, int has_rc, uint32_t rc_in, const char *origin,
+                          const char *realm, struct logbuf *l)
 {
 	uint32_t old = 0;
 	char oldrealm[256];
@@ -567,8 +588,8 @@ static int gcs_restart(struct bmsc *b, const struct mb2c_gar *req, const char *o
 	if (ret && ret != ENOENT)
 		return ret;
 	int known = ret == 0;
-	uint32_t rc = req->c.has_restart_counter ? req->c.restart_counter : old;
-	if (known && req->c.has_restart_counter && old != rc) {
+	uint32_t rc = has_rc ? rc_in : old;
+	if (known && has_rc && old != rc) {
 		lg(l, " GCS-AS-restart(%u->%u)", old, rc);
 		if (b->conf->release_on_gcs_restart) {
 			/* UNCONFIRMED (29.468 5.6.6): release its TMGIs and bearers */

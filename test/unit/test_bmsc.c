@@ -400,6 +400,28 @@ static void logic_tests(void)
 	a = run(&g, "gcs4", t0 + 400);
 	CHECK_EQ(a.sf[0].list, 0);
 	CHECK_EQ(a.bearer[0].result, MB2C_BR_INVALID_AVP_COMBINATION);
+
+	/* item 8: a GCS AS restart seen in a GNA's Restart-Counter releases its
+	 * TMGIs like one seen in a GAR (release_on_gcs_restart) */
+	g = gar();
+	g.has_alloc = 1;
+	g.tmgi_number = 1;
+	g.c.has_restart_counter = 1;
+	g.c.restart_counter = 5;
+	a = run(&g, "gcs6", t0 + 500);
+	CHECK_EQ(a.n_alloc_tmgi, 1);
+	uint32_t held;
+	CHECK_EQ(bstore_tmgi_count_owner(B.store, "gcs6", &held), 0);
+	CHECK_EQ(held, 1);
+	char gl[512];
+	CHECK_EQ(bstore_begin(B.store), 0);
+	CHECK_EQ(bmsc_gcs_restart_counter(&B, "gcs6", "mb2c.lab", 5, gl, sizeof(gl)), 0);
+	CHECK(strstr(gl, "GCS-AS-restart") == NULL); /* same counter: nothing */
+	CHECK_EQ(bmsc_gcs_restart_counter(&B, "gcs6", "mb2c.lab", 6, gl, sizeof(gl)), 0);
+	CHECK_EQ(bstore_commit(B.store), 0);
+	CHECK(strstr(gl, "GCS-AS-restart(5->6) released 1 TMGIs") != NULL);
+	CHECK_EQ(bstore_tmgi_count_owner(B.store, "gcs6", &held), 0);
+	CHECK_EQ(held, 0);
 	bstore_close(B.store);
 	mb2c_arena_free(ar);
 }
