@@ -363,18 +363,33 @@ static int bearer_start(struct bmsc *b, const struct mb2c_bearer_req *r, const c
 		fresh = 1;
 		lg(l, " new %s", tstr(&(struct mb2c_tmgi){sid, c->plmn}, tb));
 	}
-	/* Flow Identifier: lowest unused for this TMGI (static rows: the caller
-	 * holds the BM-SC lock, see bmsc_lab.c) */
+	/* Flow Identifier (TS 29.468 5.1: assigned by the BM-SC, unique within
+	 * the TMGI and kept until it expires or is deallocated): not reused
+	 * while the TMGI lives — taken from one BM-SC-wide counter (meta
+	 * "flow_next", 1..65535, durable), skipping the TMGI's active flows, so
+	 * a value comes back on a TMGI only after 65535 activations in the
+	 * BM-SC during its lifetime. (static rows: the caller holds the BM-SC
+	 * lock, see bmsc_lab.c) */
 	static struct bearer_row rows[MAX_FLOWS];
 	size_t n;
 	if ((ret = bstore_bearers_of_tmgi(b->store, sid, rows, MAX_FLOWS, &n)))
 		return ret;
-	uint16_t flow = 1;
-	for (size_t i = 0; i < n; i++)
-		if (rows[i].flow == flow)
-			flow++;
 	if (n >= MAX_FLOWS)
 		return o->result = MB2C_BR_RESOURCES_EXCEEDED, 0;
+	int64_t next = 1;
+	if ((ret = bstore_meta_get(b->store, "flow_next", &next)) && ret != ENOENT)
+		return ret;
+	uint16_t flow = 0;
+	for (int tries = 0; tries < 65535 && !flow; tries++) {
+		uint16_t f = (uint16_t)(next >= 1 && next <= 65535 ? next : 1);
+		next = f % 65535 + 1;
+		flow = f;
+		for (size_t i = 0; i < n; i++)
+			if (rows[i].flow == f)
+				flow = 0;
+	}
+	if ((ret = bstore_meta_put(b->store, "flow_next", next)))
+		return ret;
 	struct bearer_row br;
 	memset(&br, 0, sizeof(br));
 	br.sid = sid;

@@ -422,6 +422,25 @@ static void logic_tests(void)
 	CHECK(strstr(gl, "GCS-AS-restart(5->6) released 1 TMGIs") != NULL);
 	CHECK_EQ(bstore_tmgi_count_owner(B.store, "gcs6", &held), 0);
 	CHECK_EQ(held, 0);
+
+	/* item 12: a Flow-ID is not given twice while its TMGI lives */
+	g = gar();
+	g.has_alloc = 1;
+	g.tmgi_number = 1;
+	a = run(&g, "gcs7", t0 + 600);
+	CHECK_EQ(a.n_alloc_tmgi, 1);
+	struct mb2c_tmgi F = a.alloc_tmgi[0];
+	b = start_req(&F, 1);
+	b.qos.qci = 69; /* non-GBR */
+	CHECK_EQ(bearer(&b, "gcs7", t0 + 600, &r), MB2C_BR_SUCCESS);
+	uint16_t f1 = r.flow_id;
+	struct mb2c_bearer_req stop = b;
+	stop.start_stop = MB2C_STARTSTOP_STOP;
+	stop.has = MB2C_BRQ_TMGI | MB2C_BRQ_FLOW;
+	stop.flow_id = f1;
+	CHECK_EQ(bearer(&stop, "gcs7", t0 + 600, NULL), MB2C_BR_SUCCESS);
+	CHECK_EQ(bearer(&b, "gcs7", t0 + 600, &r), MB2C_BR_SUCCESS);
+	CHECK(r.flow_id != f1);
 	bstore_close(B.store);
 	mb2c_arena_free(ar);
 }
