@@ -29,6 +29,8 @@ static const char *const known_keys[] = {"state_db",
                                          "heartbeat_interval",
                                          "sqlite_sync",
                                          "commit_window_us",
+                                         "gnr_queue_max",
+                                         "gnr_queue_ttl",
                                          NULL};
 
 static int u32_setting(struct mb2c_conf_ctx *x, config_t *cf, const char *key, uint32_t min,
@@ -77,6 +79,8 @@ int bmsc_conf_load(const char *path, struct bmsc_conf *c, char *err, size_t errl
 	c->auto_allocate_tmgi = 1;
 	c->sync_full = 1;
 	c->commit_window_us = 0;
+	c->gnr_queue_max = 1000;
+	c->gnr_queue_ttl = 3600;
 
 	if (!path) {
 		snprintf(err, errlen,
@@ -130,6 +134,8 @@ int bmsc_conf_load(const char *path, struct bmsc_conf *c, char *err, size_t errl
 	                       &c->start_time_past_tolerance)) ||
 	    (ret = u32_setting(&x, &cf, "heartbeat_interval", 0, 86400, &c->heartbeat_interval)) ||
 	    (ret = u32_setting(&x, &cf, "commit_window_us", 0, 1000000, &c->commit_window_us)) ||
+	    (ret = u32_setting(&x, &cf, "gnr_queue_max", 0, 1000000, &c->gnr_queue_max)) ||
+	    (ret = u32_setting(&x, &cf, "gnr_queue_ttl", 1, 86400 * 19, &c->gnr_queue_ttl)) ||
 	    (ret = bool_setting(&x, &cf, "auto_allocate_tmgi", &c->auto_allocate_tmgi)) ||
 	    (ret = bool_setting(&x, &cf, "release_on_gcs_restart", &c->release_on_gcs_restart)) ||
 	    (ret = bool_setting(&x, &cf, "volatile_state", &c->volatile_state)))

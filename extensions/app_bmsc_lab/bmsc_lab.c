@@ -264,14 +264,66 @@ static int gar_cb(struct msg **msg, struct avp *avp, struct session *sess, void 
 
 /* ------------------------------------------------------------------ GNR */
 
+/* GNRs whose GCS AS was not connected (issue 15 item 9): STATE_DB.gnrq;
+ * delivered oldest first once it is back, deleted on its GNA 2001. A
+ * queued GNR on its way is "in flight" (not sent again) for up to 30 s. */
+static struct gnrq *gq;
+static pthread_mutex_t qlock = PTHREAD_MUTEX_INITIALIZER;
+static struct {
+	int64_t id;
+	int64_t since;
+} inflight[256];
+
+static int inflight_has(int64_t id, int64_t now)
+{
+	for (size_t i = 0; i < 256; i++)
+		if (inflight[i].id == id && now - inflight[i].since < 30)
+			return 1;
+	return 0;
+}
+
+static void inflight_set(int64_t id, int64_t since) /* since 0: clear */
+{
+	size_t free_slot = 256;
+	for (size_t i = 0; i < 256; i++) {
+		if (inflight[i].id == id) {
+			inflight[i].id = since ? id : 0;
+			inflight[i].since = since;
+			return;
+		}
+		if (free_slot == 256 && (!inflight[i].id || now_s() - inflight[i].since >= 30))
+			free_slot = i;
+	}
+	if (since && free_slot < 256)
+		inflight[free_slot].id = id, inflight[free_slot].since = since;
+}
+
+struct gnr_ctx {
+	int64_t qid; /* its row in the queue, 0: not queued */
+	char owner[256];
+};
+
+static struct gnr_ctx *gnr_ctx_new(const char *owner, int64_t qid)
+{
+	struct gnr_ctx *c = calloc(1, sizeof(*c));
+	if (c) {
+		c->qid = qid;
+		snprintf(c->owner, sizeof(c->owner), "%s", owner);
+	}
+	return c;
+}
+
 static void gna_cb(void *data, struct msg **ans)
 {
-	char *to = data;
+	struct gnr_ctx *ctx = data;
+	const char *to = ctx ? ctx->owner : "?";
+	int delivered = 0;
 	struct mb2c_gna *a = NULL;
 	struct mb2c_read_error err;
 	if (mb2c_gna_read(*ans, &a, &err) == 0) {
 		fd_log_notice("app_bmsc_lab: GNA from %s: Result-Code %u", to,
 		              a->c.has_result_code ? a->c.result_code : 0);
+		delivered = a->c.has_result_code && a->c.result_code == MB2C_RC_SUCCESS;
 		/* its Restart-Counter too, not only a GAR's (29.468 5.6.6) */
 		if (a->c.has_restart_counter && a->c.origin_host.s && a->c.origin_realm.s) {
 			char line[600];
@@ -305,7 +357,15 @@ static void gna_cb(void *data, struct msg **ans)
 			fd_log_notice("app_bmsc_lab: GNR to %s: unreadable answer (%s)", to,
 			              err.text);
 	}
-	free(to);
+	if (ctx && ctx->qid) {
+		pthread_mutex_lock(&qlock);
+		if (delivered && !gnrq_del(gq, ctx->qid))
+			fd_log_notice("app_bmsc_lab: queued GNR %lld delivered to %s",
+			              (long long)ctx->qid, to);
+		inflight_set(ctx->qid, 0); /* not delivered: tried again */
+		pthread_mutex_unlock(&qlock);
+	}
+	free(ctx);
 	fd_msg_free(*ans);
 	*ans = NULL;
 }
@@ -331,9 +391,20 @@ static int peer_open(const char *id)
 	return relay;
 }
 
+static void send_gnr_q(const char *owner, const char *realm, const struct mb2c_tmgi *exp,
+                       size_t n_exp, const struct mb2c_bearer_notif *ev, size_t n_ev,
+                       int after_commit, int64_t qid);
+
 static void send_gnr(const char *owner, const char *realm, const struct mb2c_tmgi *exp,
                      size_t n_exp, const struct mb2c_bearer_notif *ev, size_t n_ev,
                      int after_commit)
+{
+	send_gnr_q(owner, realm, exp, n_exp, ev, n_ev, after_commit, 0);
+}
+
+static void send_gnr_q(const char *owner, const char *realm, const struct mb2c_tmgi *exp,
+                       size_t n_exp, const struct mb2c_bearer_notif *ev, size_t n_ev,
+                       int after_commit, int64_t qid)
 {
 	char what[64];
 	snprintf(what, sizeof(what), "%s%s%s", n_exp ? "TMGI-Expiry" : "", n_exp && n_ev ? "+" : "",
@@ -341,8 +412,34 @@ static void send_gnr(const char *owner, const char *realm, const struct mb2c_tmg
 	if (!n_exp && !n_ev)
 		snprintf(what, sizeof(what), "heartbeat");
 	if (!peer_open(owner)) {
-		fd_log_notice("app_bmsc_lab: GNR (%s) to %s not sent: peer not connected", what,
-		              owner);
+		/* a state change it must learn (not a heartbeat): queued durably,
+		 * delivered when it is back (29.468 5.2.3 / 5.3.5) */
+		size_t dropped = 0, waiting = 0;
+		int qret = -1;
+		if (gq && !qid && (n_exp || n_ev)) {
+			struct bmsc_notif nq;
+			memset(&nq, 0, sizeof(nq));
+			snprintf(nq.owner, sizeof(nq.owner), "%s", owner);
+			snprintf(nq.realm, sizeof(nq.realm), "%s", realm);
+			nq.expired = (struct mb2c_tmgi *)exp;
+			nq.n_expired = n_exp;
+			nq.events = (struct mb2c_bearer_notif *)ev;
+			nq.n_events = n_ev;
+			pthread_mutex_lock(&qlock);
+			qret = gnrq_put(gq, &nq, now_s() + conf.gnr_queue_ttl, conf.gnr_queue_max,
+			                &dropped);
+			gnrq_count(gq, &waiting);
+			pthread_mutex_unlock(&qlock);
+		}
+		if (!qret)
+			fd_log_notice(
+			        "app_bmsc_lab: GNR (%s) to %s queued: peer not connected (%zu "
+			        "waiting%s)",
+			        what, owner, waiting,
+			        dropped ? ", the oldest dropped: gnr_queue_max" : "");
+		else if (!qid)
+			fd_log_notice("app_bmsc_lab: GNR (%s) to %s not sent: peer not connected",
+			              what, owner);
 		return;
 	}
 	struct mb2c_gnr g;
@@ -376,8 +473,8 @@ static void send_gnr(const char *owner, const char *realm, const struct mb2c_tmg
 		                         ev[i].flow_id, bits);
 	}
 	fd_log_notice("app_bmsc_lab: %s", line);
-	int ret = after_commit ? enqueue(m, gna_cb, strdup(owner), NULL)
-	                       : fd_msg_send(&m, gna_cb, strdup(owner));
+	int ret = after_commit ? enqueue(m, gna_cb, gnr_ctx_new(owner, qid), NULL)
+	                       : fd_msg_send(&m, gna_cb, gnr_ctx_new(owner, qid));
 	if (ret)
 		fd_log_error("app_bmsc_lab: sending GNR to %s failed", owner);
 }
@@ -396,6 +493,53 @@ static void hb_collect(void *ctx, const char *owner, const char *realm)
 		snprintf(h->realm[h->n], 256, "%s", realm);
 		h->n++;
 	}
+}
+
+static int want_owner(void *ctx, const char *owner)
+{
+	(void)ctx;
+	return peer_open(owner);
+}
+
+struct qsend {
+	int64_t id;
+	struct bmsc_notif n;
+};
+
+static void collect_queued(void *ctx, int64_t id, const struct bmsc_notif *n)
+{
+	struct qsend *q = ctx; /* [0].id counts, up to 32 per round */
+	if (inflight_has(id, now_s()) || q[0].id >= 32)
+		return;
+	q[++q[0].id] = (struct qsend){id, *n};
+}
+
+/* once a second: drop expired queued GNRs, send those whose GCS AS is back */
+static void deliver_queued(void)
+{
+	static int64_t last;
+	if (!gq || now_s() == last)
+		return;
+	last = now_s();
+	static struct qsend q[33];
+	struct mb2c_arena *ar = mb2c_arena_new();
+	size_t expired = 0;
+	if (!ar)
+		return;
+	q[0].id = 0;
+	pthread_mutex_lock(&qlock);
+	gnrq_expire(gq, now_s(), &expired);
+	gnrq_each(gq, want_owner, collect_queued, q, ar);
+	for (int64_t i = 1; i <= q[0].id; i++)
+		inflight_set(q[i].id, now_s());
+	pthread_mutex_unlock(&qlock);
+	if (expired)
+		fd_log_notice("app_bmsc_lab: %zu queued GNRs expired undelivered (gnr_queue_ttl)",
+		              expired);
+	for (int64_t i = 1; i <= q[0].id; i++)
+		send_gnr_q(q[i].n.owner, q[i].n.realm, q[i].n.expired, q[i].n.n_expired,
+		           q[i].n.events, q[i].n.n_events, 0, q[i].id);
+	mb2c_arena_free(ar);
 }
 
 static void *timer(void *arg)
@@ -432,6 +576,7 @@ static void *timer(void *arg)
 			         nt[i].events, nt[i].n_events, 1);
 		group_commit();
 		mb2c_arena_free(ar);
+		deliver_queued();
 		if (next_hb && now_s() >= next_hb) {
 			static struct hb_ctx h;
 			h.n = 0;
@@ -513,6 +658,12 @@ static int bmsc_entry(char *conffile)
 		return ret;
 	}
 	B.conf = &conf;
+	char qpath[1100];
+	snprintf(qpath, sizeof(qpath), "%s.gnrq", conf.state_db);
+	if ((ret = gnrq_open(qpath, &gq, err, sizeof(err)))) {
+		fd_log_error("app_bmsc_lab: cannot open the GNR queue %s", err);
+		return ret;
+	}
 	int64_t rc = 0;
 	uint32_t nt = 0, nb = 0;
 	ret = bstore_begin(B.store);
@@ -589,6 +740,8 @@ void fd_ext_fini(void)
 		              n_commits);
 		bstore_close(B.store);
 	}
+	gnrq_close(gq);
+	gq = NULL;
 	free(pending);
 	free(logbuf);
 	bmsc_conf_free(&conf);

@@ -47,6 +47,8 @@ struct bmsc_conf {
 	uint32_t heartbeat_interval; /* seconds, 0 = off */
 	int sync_full;               /* SQLite synchronous=FULL (else NORMAL) */
 	uint32_t commit_window_us;   /* group commit: max wait to batch */
+	uint32_t gnr_queue_max;      /* GNRs waiting for their GCS AS (STATE_DB.gnrq) */
+	uint32_t gnr_queue_ttl;      /* seconds a queued GNR is kept */
 };
 
 /* Parse the conf file; on error returns EINVAL with "file:line: what" in err. */
@@ -168,6 +170,23 @@ struct bmsc_notif {
  * `now`; returns the GNRs to send in *out (allocated in ar). */
 int bmsc_timers(struct bmsc *b, int64_t now, struct mb2c_arena *ar, struct bmsc_notif **out,
                 size_t *n);
+
+/* ---------------------------------------------------------- GNR queue */
+/* GNRs whose GCS AS is not connected wait in their own SQLite file until it
+ * is back (bmsc_gnrq.c, no libfdcore). */
+struct gnrq;
+int gnrq_open(const char *path, struct gnrq **out, char *err, size_t errlen);
+void gnrq_close(struct gnrq *q);
+/* queue n until `expires`; beyond max entries the oldest go (*dropped) */
+int gnrq_put(struct gnrq *q, const struct bmsc_notif *n, int64_t expires, size_t max,
+             size_t *dropped);
+int gnrq_expire(struct gnrq *q, int64_t now, size_t *n);
+int gnrq_count(struct gnrq *q, size_t *n);
+/* every queued GNR, oldest first, whose owner want() accepts (arrays in ar) */
+int gnrq_each(struct gnrq *q, int (*want)(void *ctx, const char *owner),
+              void (*cb)(void *ctx, int64_t id, const struct bmsc_notif *n), void *ctx,
+              struct mb2c_arena *ar);
+int gnrq_del(struct gnrq *q, int64_t id);
 
 /* TMGI of a pool service id */
 void bmsc_tmgi_of(const struct bmsc *b, uint32_t sid, struct mb2c_tmgi *t);

@@ -101,10 +101,19 @@ check "BM-SC stops cleanly (exit 0)" test "$STOP_RC" = 0
 
 # 5. a commit that holds only the timer's changes (a TMGI expired before any
 # GAR of this process) reaches the file too
-sqlite3 "$T/bmsc.sqlite" "insert into tmgi(sid, owner, realm, expiry) values (4095, 'gcs9.mb2c.lab', 'mb2c.lab', 1);"
+sqlite3 "$T/bmsc.sqlite" "insert into tmgi(sid, owner, realm, expiry) values (4095, 'gcs9.mb2c.lab', 'mb2c.lab', 1);
+insert into tmgi(sid, owner, realm, expiry) values (4094, 'gcs2.mb2c.lab', 'mb2c.lab', 1);"
 lab_start_bmsc "$T" bmsc3
 check "a TMGI stored with a past expiry expires at once after the start" \
-	wait_log "$T/bmsc3.log" "GNR \(TMGI-Expiry\) to gcs9.mb2c.lab not sent" 5
+	wait_log "$T/bmsc3.log" "GNR \(TMGI-Expiry\) to gcs9.mb2c.lab queued: peer not connected" 5
+# issue 15 item 9: the GNR of a committed expiry waits for its GCS AS
+check "... the GNR for gcs2 (not connected) is queued durably" \
+	wait_log "$T/bmsc3.log" "GNR \(TMGI-Expiry\) to gcs2.mb2c.lab queued: peer not connected" 5
+echo "wait-gnr expiry tmgi=001-01-000ffe timeout=15" >"$T/queued.scn"
+lab_client "$T" gcs2 scenario "$T/queued.scn" >"$T/queued.out" 2>&1
+check "gcs2 connects later and receives the queued TMGI-Expiry GNR (exit 0)" test $? -eq 0
+check "... answered with GNA 2001, so the BM-SC deletes it from the queue" \
+	wait_log "$T/bmsc3.log" "queued GNR [0-9]+ delivered to gcs2.mb2c.lab" 5
 stop_daemon bmsc3
 check "... and the expiry reached the state file" \
 	test "$(sqlite3 "$T/bmsc.sqlite" 'select count(*) from tmgi where sid = 4095;')" = 0

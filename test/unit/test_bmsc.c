@@ -445,6 +445,68 @@ static void logic_tests(void)
 	mb2c_arena_free(ar);
 }
 
+/* issue 15 item 9: the GNR queue file keeps what it was given, bounded,
+ * with an expiry */
+static int any_owner(void *ctx, const char *owner)
+{
+	(void)ctx;
+	return !strcmp(owner, "gcs1");
+}
+
+static void count_cb(void *ctx, int64_t id, const struct bmsc_notif *n)
+{
+	int64_t *last = ctx;
+	*last = id;
+	CHECK_EQ(n->n_expired, 1);
+	CHECK_EQ(n->expired[0].service_id, 0x101);
+	CHECK_EQ(n->n_events, 1);
+	CHECK_EQ(n->events[0].flow_id, 7);
+	CHECK_EQ(n->events[0].event, MB2C_BEV_BEARER_ACTIVATED);
+}
+
+static void gnrq_tests(void)
+{
+	char path[300], err[256];
+	snprintf(path, sizeof(path), "%s/q.gnrq", dir);
+	struct gnrq *q = NULL;
+	CHECK_EQ(gnrq_open(path, &q, err, sizeof(err)), 0);
+	if (!q)
+		return;
+	struct mb2c_tmgi t = {0x101, {1, 1, 2}};
+	struct mb2c_bearer_notif e;
+	memset(&e, 0, sizeof(e));
+	e.tmgi = t;
+	e.flow_id = 7;
+	e.event = MB2C_BEV_BEARER_ACTIVATED;
+	struct bmsc_notif n;
+	memset(&n, 0, sizeof(n));
+	snprintf(n.owner, sizeof(n.owner), "gcs1");
+	snprintf(n.realm, sizeof(n.realm), "mb2c.lab");
+	n.expired = &t;
+	n.n_expired = 1;
+	n.events = &e;
+	n.n_events = 1;
+	size_t dropped, cnt;
+	for (int i = 0; i < 3; i++)
+		CHECK_EQ(gnrq_put(q, &n, 100 + i, 2, &dropped), 0);
+	CHECK_EQ(dropped, 1); /* max 2: the oldest went */
+	CHECK_EQ(gnrq_count(q, &cnt), 0);
+	CHECK_EQ(cnt, 2);
+	gnrq_close(q);
+	CHECK_EQ(gnrq_open(path, &q, err, sizeof(err)), 0); /* durable */
+	struct mb2c_arena *a = mb2c_arena_new();
+	int64_t last = 0;
+	CHECK_EQ(gnrq_each(q, any_owner, count_cb, &last, a), 0);
+	CHECK(last > 0);
+	CHECK_EQ(gnrq_del(q, last), 0);
+	CHECK_EQ(gnrq_expire(q, 101, &cnt), 0); /* the one expiring at 101 */
+	CHECK_EQ(cnt, 1);
+	CHECK_EQ(gnrq_count(q, &cnt), 0);
+	CHECK_EQ(cnt, 0);
+	mb2c_arena_free(a);
+	gnrq_close(q);
+}
+
 static void script_tests(void)
 {
 	struct gc_script s;
@@ -700,6 +762,7 @@ int main(int argc, char **argv)
 		return 2;
 	conf_tests();
 	logic_tests();
+	gnrq_tests();
 	store_tests();
 	script_tests();
 	char cmd[300];
