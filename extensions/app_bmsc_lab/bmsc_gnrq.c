@@ -77,9 +77,10 @@ int gnrq_put(struct gnrq *q, const struct bmsc_notif *n, int64_t expires, size_t
 	if (n->n_expired > 0xffff || n->n_events > 0xffff)
 		return EINVAL;
 	size_t len = 4 + n->n_expired * MB2C_TMGI_LEN + n->n_events * EV_LEN;
-	uint8_t *b = malloc(len), *p = b + 4;
+	uint8_t *b = malloc(len);
 	if (!b)
 		return ENOMEM;
+	uint8_t *p = b + 4;
 	put16(b, (uint32_t)n->n_expired);
 	put16(b + 2, (uint32_t)n->n_events);
 	for (size_t i = 0; i < n->n_expired; i++, p += MB2C_TMGI_LEN)
