@@ -191,9 +191,11 @@ static int gar_cb(struct msg **msg, struct avp *avp, struct session *sess, void 
                   enum disp_action *act)
 {
 	(void)avp, (void)sess, (void)opaque;
-	struct mb2c_gar *g = NULL;
+	const struct mb2c_gar *g = NULL;
 	struct mb2c_read_error err;
-	int ret = mb2c_gar_read(*msg, &g, &err);
+	int owned = 0;
+	/* decoded once per GAR: rt_mb2c, when loaded, decoded it already */
+	int ret = mb2c_gar_get(*msg, &g, &err, &owned);
 	if (ret) {
 		struct msg_hdr *h = NULL;
 		fd_msg_hdr(*msg, &h);
@@ -209,15 +211,16 @@ static int gar_cb(struct msg **msg, struct avp *avp, struct session *sess, void 
 			*act = DISP_ACT_SEND;
 		return 0;
 	}
-	/* the answer's arrays live in the request's arena (one arena per GAR) */
-	struct mb2c_arena *own = g->arena ? NULL : mb2c_arena_new();
-	struct mb2c_arena *ar = g->arena ? g->arena : own;
+	/* the answer's arrays live in the request's arena (one arena per GAR)
+	 * when the decode is ours alone, else in an arena of this answer */
+	struct mb2c_arena *own = owned && g->arena ? NULL : mb2c_arena_new();
+	struct mb2c_arena *ar = own ? own : g->arena;
 	struct mb2c_gaa ans;
 	char log[1024];
 	memset(&ans, 0, sizeof(ans));
 	mb2c_common_init(&ans.c);
 	if (!ar) {
-		mb2c_gar_free(g);
+		mb2c_gar_put(g, owned);
 		return ENOMEM;
 	}
 	pthread_mutex_lock(&lock);
@@ -248,7 +251,7 @@ static int gar_cb(struct msg **msg, struct avp *avp, struct session *sess, void 
 		fret = mb2c_gaa_fill(*msg, &ans);
 	if (own)
 		mb2c_arena_free(own);
-	mb2c_gar_free(g);
+	mb2c_gar_put(g, owned);
 	if (fret) {
 		if (!ret)
 			fd_log_notice("app_bmsc_lab: %s (answer not built: %s)", log,
@@ -700,6 +703,10 @@ static int bmsc_entry(char *conffile)
 	else
 		fd_log_notice("app_bmsc_lab: state restored: Restart-Counter stays %u",
 		              B.restart_counter);
+	if ((ret = mb2c_shared_enable())) {
+		fd_log_error("app_bmsc_lab: cannot share decoded GARs: %s", strerror(ret));
+		return ret;
+	}
 	B.sid_hint = conf.sid_first;
 	B.port_hint = conf.port_first;
 	struct disp_when when = {0};

@@ -157,12 +157,13 @@ int rt_out(void *cbdata, struct msg **pmsg, struct fd_list *candidates)
 	}
 	if (hdr->msg_code != MB2C_CMD_GCS_ACTION || !authz_store_count(route))
 		return 0;
-	struct mb2c_gar *g = NULL;
+	const struct mb2c_gar *g = NULL;
 	struct mb2c_read_error err;
-	if (mb2c_gar_read(*pmsg, &g, &err))
+	int owned = 0;
+	if (mb2c_gar_get(*pmsg, &g, &err, &owned))
 		return 0;
 	if (g->c.dest_host.s) { /* the GCS AS named its BM-SC: the core routes there */
-		mb2c_gar_free(g);
+		mb2c_gar_put(g, owned);
 		return 0;
 	}
 	const char *bmsc = NULL;
@@ -188,7 +189,7 @@ int rt_out(void *cbdata, struct msg **pmsg, struct fd_list *candidates)
 				cand->score += FD_SCORE_FINALDEST;
 		}
 	pthread_mutex_unlock(&lock);
-	mb2c_gar_free(g);
+	mb2c_gar_put(g, owned);
 	return 0;
 }
 
@@ -269,9 +270,10 @@ void learn_bearers(struct msg *q, const struct mb2c_gaa *a, const char *who, uin
 {
 	if (!a->n_bearer)
 		return;
-	struct mb2c_gar *g = NULL;
+	const struct mb2c_gar *g = NULL;
 	struct mb2c_read_error err;
-	if (mb2c_gar_read(q, &g, &err))
+	int owned = 0;
+	if (mb2c_gar_get(q, &g, &err, &owned)) /* the decode of the GAR's dispatch */
 		return;
 	uint32_t me = authz_owner_id(bearers, who);
 	for (size_t i = 0; i < a->n_bearer; i++) {
@@ -302,7 +304,7 @@ void learn_bearers(struct msg *q, const struct mb2c_gaa *a, const char *who, uin
 		} else if (op == MB2C_STARTSTOP_STOP)
 			authz_store_del(bearers, key);
 	}
-	mb2c_gar_free(g);
+	mb2c_gar_put(g, owned);
 }
 
 /* HOOK_MESSAGE_SENDING runs in fd_out_send() before the message is queued
@@ -338,9 +340,14 @@ void rt_hook(enum fd_hook_type type, struct msg *msg, struct peer_hdr *peer, voi
 	pthread_mutex_unlock(&lock);
 	if (!e && !has_items(msg))
 		return; /* a heartbeat or an error answer: nothing to learn */
-	char who[256];
-	if (avp_str(q, MB2C_BASE_ORIGIN_HOST, who, sizeof(who)))
-		snprintf(who, sizeof(who), "-");
+	/* the GCS AS: Origin-Host of its GAR, from the shared decode */
+	char who[256] = "-";
+	const struct mb2c_gar *qg = NULL;
+	struct mb2c_read_error qerr;
+	int qowned = 0;
+	if (!mb2c_gar_get(q, &qg, &qerr, &qowned) && qg->c.origin_host.s)
+		snprintf(who, sizeof(who), "%s", qg->c.origin_host.s);
+	mb2c_gar_put(qg, qowned);
 	struct mb2c_gaa *a = NULL;
 	struct mb2c_read_error err;
 	int rd = mb2c_gaa_read(msg, &a, &err);

@@ -135,9 +135,13 @@ uint32_t denied_items(const struct mb2c_gar *g, const struct authz_verdict *v,
 
 int check_gar(struct msg **msg)
 {
-	struct mb2c_gar *g = NULL;
+	const struct mb2c_gar *g = NULL;
 	struct mb2c_read_error err;
-	if (mb2c_gar_read(*msg, &g, &err) == EBADMSG) {
+	int owned = 0, edited = 0;
+	struct msg *req = NULL;
+	/* decoded once per GAR, shared with the BM-SC application and the
+	 * sending hook (libmb2c shared.c) */
+	if (mb2c_gar_get(*msg, &g, &err, &owned) == EBADMSG) {
 		/* what cannot be read cannot be authorized: answered here with the
 		 * reader's result code and Failed-AVP, never passed on to a BM-SC
 		 * that might read it differently */
@@ -265,6 +269,8 @@ int check_gar(struct msg **msg)
 			d.refresh = flags;
 			d.dealloc = flags + d.n_refresh;
 			d.bearer = flags + d.n_refresh + d.n_dealloc;
+			edited = 1; /* the shared decode no longer matches */
+			req = *msg;
 			ret = mb2c_gar_drop_items(*msg, &d, &alloc_removed);
 		}
 		if (ret) {
@@ -297,7 +303,9 @@ out:
 	if (!vret)
 		authz_verdict_free(&v);
 	pthread_rwlock_unlock(&policy_lock);
-	mb2c_gar_free(g);
+	mb2c_gar_put(g, owned);
+	if (edited)
+		mb2c_gar_forget(req);
 	return res;
 }
 

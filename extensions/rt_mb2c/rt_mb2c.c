@@ -120,6 +120,10 @@ static int rt_entry(char *conffile)
 		fd_log_error("rt_mb2c: cannot set state_sync on %s", policy.state_db);
 		return EIO;
 	}
+	if ((ret = mb2c_shared_enable())) {
+		fd_log_error("rt_mb2c: cannot share decoded GARs: %s", strerror(ret));
+		return ret;
+	}
 	struct disp_when when;
 	memset(&when, 0, sizeof(when));
 	if ((ret = fd_hook_register(HOOK_MASK(HOOK_MESSAGE_SENDING), rt_hook, NULL, NULL,
@@ -178,6 +182,10 @@ void fd_ext_fini(void)
 	fd_log_notice("rt_mb2c: stopped: %llu GARs checked, %llu denied, %llu rate-limited, %llu "
 	              "split, %llu GNRs not delivered",
 	              n_checked, n_denied, n_limited, n_split, n_gnr_blocked);
+	unsigned long long dec = 0, hits = 0;
+	mb2c_shared_stats(&dec, &hits);
+	fd_log_notice("rt_mb2c: GARs decoded once: %llu decodes, %llu reads of a shared decode",
+	              dec, hits);
 	while (peers) {
 		struct gcs_state *k = peers;
 		peers = k->next;

@@ -138,4 +138,9 @@ check "... the denial is logged with peer and rule" \
 
 stop_daemon bmsc
 check "BM-SC stops cleanly (exit 0)" test "$STOP_RC" = 0
+# one decode per GAR: rt_mb2c's decision, the lab's handler and the
+# sending hook share it (libmb2c shared.c)
+dec=$(sed -n 's/.*GARs decoded once: \([0-9]*\) decodes, \([0-9]*\) reads.*/\1 \2/p' "$T/bmsc.log")
+check "GARs decoded once, shared by rt_mb2c and the lab (decodes, shared reads: $dec)" \
+	bash -c "set -- $dec; [ \"\${1:-0}\" -gt 0 ] && [ \"\${2:-0}\" -ge \"\$1\" ]"
 finish

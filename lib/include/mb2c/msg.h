@@ -304,6 +304,22 @@ int mb2c_answer_read_error(struct msg **req, const struct mb2c_read_error *err);
  * 0 or an errno. */
 int mb2c_answer_complete(struct msg *ans);
 
+/* Decode once per GAR (shared.c): the typed GAR of a received message is
+ * decoded at its first mb2c_gar_get() and shared by every later caller in
+ * the process (rt_mb2c, the BM-SC application, hooks), the reader's error
+ * too, and freed with the message (a HOOK_MESSAGE_RECEIVED hook with
+ * per-message data, freeDiameter 1.2.1 has no per-message data for dispatch
+ * callbacks). mb2c_shared_enable() once per extension that uses it (first
+ * call registers the hook). mb2c_gar_get: 0 with *g, or EBADMSG with *err
+ * (as mb2c_gar_read); *owned says the decode is private (the message was
+ * never received, or sharing is off): give it back with mb2c_gar_put.
+ * mb2c_gar_forget: the message was edited, the next get decodes again. */
+int mb2c_shared_enable(void);
+int mb2c_gar_get(struct msg *m, const struct mb2c_gar **g, struct mb2c_read_error *err, int *owned);
+void mb2c_gar_put(const struct mb2c_gar *g, int owned);
+void mb2c_gar_forget(struct msg *m);
+void mb2c_shared_stats(unsigned long long *decodes, unsigned long long *hits);
+
 /* Content rules of MBMS-Bearer-Request (rules.c, pure code): 0 or the
  * MBMS-Bearer-Result bit(s), *why naming the rule.
  *  - StartStop: HEARTBEAT or an unknown value -> Invalid AVP combination;
