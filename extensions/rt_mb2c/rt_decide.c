@@ -154,13 +154,11 @@ int check_gar(struct msg **msg)
 		n_checked++;
 		n_denied++;
 		pthread_mutex_unlock(&lock);
-		fd_log_notice(
-		        "rt_mb2c: %s peer=%s rule=malformed item=GAR op=any: %s (answered %u)",
-		        enforce ? "DENY" : "MONITOR would deny", oh, err.text, err.result_code);
+		rt_log_malformed(enforce, oh, &err);
 		return enforce && !mb2c_answer_read_error(msg, &err) ? GAR_ANSWERED : GAR_PASS;
 	}
 	if (!g) { /* out of memory: refused, never passed unchecked */
-		fd_log_error("rt_mb2c: DENY peer=? rule=resources item=GAR op=any: out of memory");
+		rt_log_oom("?", "resources", 5012);
 		return deny_gar(msg, MB2C_RC_UNABLE_TO_COMPLY, NULL) ? GAR_DROP : GAR_ANSWERED;
 	}
 	const char *who = g->c.origin_host.s ? g->c.origin_host.s : "-";
@@ -203,14 +201,9 @@ int check_gar(struct msg **msg)
 	pthread_mutex_unlock(&lock);
 	int res = GAR_PASS, enforce = policy.enforce;
 	char rule[300];
-	if (r)
-		snprintf(rule, sizeof(rule), "%s:%d(%s)", policy.path, r->line, r->identity);
-	else
-		snprintf(rule, sizeof(rule), "%s(default deny)", policy.path);
+	rt_log_rule(&policy, r, rule, sizeof(rule));
 	if (vret) {
-		fd_log_error("rt_mb2c: DENY peer=%s rule=%s item=GAR op=any: out of memory while "
-		             "deciding (answered 5003)",
-		             who, rule);
+		rt_log_oom(who, rule, 5003);
 		if (!deny_gar(msg, MB2C_RC_AUTHORIZATION_REJECTED, NULL))
 			res = GAR_ANSWERED;
 		goto out;
@@ -219,10 +212,7 @@ int check_gar(struct msg **msg)
 		/* RFC 6733 7.1.3: 3004 only when this node is the requested server */
 		int named = g->c.dest_host.s && str_is(&g->c.dest_host, fd_g_config->cnf_diamid);
 		uint32_t rc = named ? policy.too_busy_result : policy.busy_result_no_host;
-		fd_log_notice("rt_mb2c: %s peer=%s rule=%s item=GAR op=rate: more than %g GARs/s "
-		              "(burst %g), answered %u",
-		              enforce ? "DENY" : "MONITOR would deny", who, rule, r->rate, r->burst,
-		              rc);
+		rt_log_rate(enforce, who, rule, r, rc);
 		if (enforce && !deny_gar(msg, rc, NULL))
 			res = GAR_ANSWERED;
 		goto out;
@@ -239,10 +229,7 @@ int check_gar(struct msg **msg)
 	                  : whole           ? "answered with per-item result bits"
 	                                    : "allowed items passed on to the BM-SC, the denied "
 	                                      "ones answered in its GAA";
-	fd_log_notice("rt_mb2c: %s peer=%s rule=%s item=%s op=%s: %s (%zu of the GAR's %zu items "
-	              "denied; %s)",
-	              enforce ? "DENY" : "MONITOR would deny", who, rule, v.first.item,
-	              authz_op_name(v.first.op), v.first.why, v.n_denied, v.n_items, how);
+	rt_log_denial(enforce, who, rule, &v, how);
 	if (!enforce) {
 		mb2c_arena_free(ar);
 	} else if (whole) {

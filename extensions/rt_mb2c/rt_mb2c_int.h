@@ -3,7 +3,8 @@
  *   rt_decide.c the decision on one GAR (verdict, rate, restart) and the
  *               owner of a notification
  *   rt_act.c    what is done with it: answers, the split of mixed GARs,
- *               learning from the messages that leave, routing */
+ *               learning from the messages that leave, routing
+ *   rt_log.c    the audit lines */
 #ifndef RT_MB2C_INT_H
 #define RT_MB2C_INT_H
 
@@ -88,5 +89,14 @@ int has_items(struct msg *m);
 void learn_bearers(struct msg *q, const struct mb2c_gaa *a, const char *who, uint32_t now);
 void rt_hook(enum fd_hook_type type, struct msg *msg, struct peer_hdr *peer, void *other,
              struct fd_hook_permsgdata *pmd, void *regdata);
+
+/* rt_log.c: the audit lines, one per denial, naming peer, rule and item */
+void rt_log_rule(const struct authz_policy *p, const struct authz_rule *r, char *buf, size_t len);
+void rt_log_malformed(int enforce, const char *peer, const struct mb2c_read_error *err);
+void rt_log_oom(const char *peer, const char *rule, uint32_t rc);
+void rt_log_rate(int enforce, const char *peer, const char *rule, const struct authz_rule *r,
+                 uint32_t rc);
+void rt_log_denial(int enforce, const char *peer, const char *rule, const struct authz_verdict *v,
+                   const char *how);
 
 #endif

@@ -99,6 +99,11 @@ static void received(enum fd_hook_type type, struct msg *msg, struct peer_hdr *p
 
 static void enable_once(void)
 {
+	/* MB2C_SHARED_DECODE=0: every caller decodes privately, as before
+	 * decode-once (bench/bench_decode.sh measures both in one run) */
+	const char *off = getenv("MB2C_SHARED_DECODE");
+	if (off && !strcmp(off, "0"))
+		return;
 	enable_err =
 	        fd_hook_data_register(sizeof(struct fd_hook_permsgdata), NULL, pmd_fini, &data_hdl);
 	if (!enable_err)
