@@ -55,7 +55,7 @@ int main(int argc, char **argv)
 	c.sid_last = 0xffffff;
 	c.tmgi_expiry = 86400;
 	c.tmgi_quota = 0xffffff;
-	struct bmsc b = {&c, NULL, 1, 1, 0};
+	struct bmsc b = {&c, NULL, 1, 1, 0, 0};
 	if (bstore_open(path, full, &b.store, err, sizeof(err))) {
 		fprintf(stderr, "%s\n", err);
 		return 1;

@@ -23,10 +23,15 @@ static const char *const known_keys[] = {"state_db",
                                          "start_time_past_tolerance",
                                          "auto_allocate_tmgi",
                                          "release_on_gcs_restart",
+                                         "volatile_state",
+                                         "supported_features",
+                                         "feature_bits",
                                          "heartbeat_interval",
                                          "sqlite_sync",
                                          "commit_window_us",
                                          "metrics",
+                                         "gnr_queue_max",
+                                         "gnr_queue_ttl",
                                          NULL};
 
 static int u32_setting(struct mb2c_conf_ctx *x, config_t *cf, const char *key, uint32_t min,
@@ -75,6 +80,8 @@ int bmsc_conf_load(const char *path, struct bmsc_conf *c, char *err, size_t errl
 	c->auto_allocate_tmgi = 1;
 	c->sync_full = 1;
 	c->commit_window_us = 0;
+	c->gnr_queue_max = 1000;
+	c->gnr_queue_ttl = 3600;
 
 	if (!path) {
 		snprintf(err, errlen,
@@ -128,9 +135,58 @@ int bmsc_conf_load(const char *path, struct bmsc_conf *c, char *err, size_t errl
 	                       &c->start_time_past_tolerance)) ||
 	    (ret = u32_setting(&x, &cf, "heartbeat_interval", 0, 86400, &c->heartbeat_interval)) ||
 	    (ret = u32_setting(&x, &cf, "commit_window_us", 0, 1000000, &c->commit_window_us)) ||
+	    (ret = u32_setting(&x, &cf, "gnr_queue_max", 0, 1000000, &c->gnr_queue_max)) ||
+	    (ret = u32_setting(&x, &cf, "gnr_queue_ttl", 1, 86400 * 19, &c->gnr_queue_ttl)) ||
 	    (ret = bool_setting(&x, &cf, "auto_allocate_tmgi", &c->auto_allocate_tmgi)) ||
-	    (ret = bool_setting(&x, &cf, "release_on_gcs_restart", &c->release_on_gcs_restart)))
+	    (ret = bool_setting(&x, &cf, "release_on_gcs_restart", &c->release_on_gcs_restart)) ||
+	    (ret = bool_setting(&x, &cf, "volatile_state", &c->volatile_state)))
 		goto out;
+
+	/* MB2-C features: bit positions (UNCONFIRMED, configurable), offered set */
+	config_setting_t *fb = config_lookup(&cf, "feature_bits");
+	for (int f = 0; f < MB2C_FEAT_N; f++) {
+		int bit = mb2c_feature_default_bit((enum mb2c_feature)f);
+		if (fb &&
+		    config_setting_lookup_int(fb, mb2c_feature_name((enum mb2c_feature)f), &bit) ==
+		            CONFIG_TRUE &&
+		    (bit < 0 || bit > 31)) {
+			ret = mb2c_conf_bad(&x, fb, "feature_bits.%s = %d is not a bit (0..31)",
+			                    mb2c_feature_name((enum mb2c_feature)f), bit);
+			goto out;
+		}
+		c->feat_bit[f] = bit;
+	}
+	if (fb) {
+		static const char *fkeys[MB2C_FEAT_N + 1];
+		for (int f = 0; f < MB2C_FEAT_N; f++)
+			fkeys[f] = mb2c_feature_name((enum mb2c_feature)f);
+		if ((ret = mb2c_conf_check_keys(&x, fb, fkeys, "feature_bits.")))
+			goto out;
+	}
+	/* the lab implements the cell list and IPv4v6 (default: both offered) */
+	c->features =
+	        (1u << c->feat_bit[MB2C_FEAT_CELL_LIST]) | (1u << c->feat_bit[MB2C_FEAT_IPV4V6]);
+	config_setting_t *sfs = config_lookup(&cf, "supported_features");
+	if (sfs) {
+		c->features = 0;
+		for (int i = 0; i < config_setting_length(sfs); i++) {
+			const char *n = config_setting_get_string_elem(sfs, i);
+			int f = MB2C_FEAT_N;
+			if (n && !strcmp(n, mb2c_feature_name(MB2C_FEAT_CELL_LIST)))
+				f = MB2C_FEAT_CELL_LIST;
+			else if (n && !strcmp(n, mb2c_feature_name(MB2C_FEAT_IPV4V6)))
+				f = MB2C_FEAT_IPV4V6;
+			if (f == MB2C_FEAT_N) {
+				ret = mb2c_conf_bad(
+				        &x, sfs,
+				        "supported_features: '%s' is not one the lab implements "
+				        "(cell_list, ipv4v6)",
+				        n ? n : "?");
+				goto out;
+			}
+			c->features |= 1u << c->feat_bit[f];
+		}
+	}
 
 	config_setting_t *s = config_lookup(&cf, "bmsc_address");
 	if (s) {

@@ -9,6 +9,7 @@
  * requests arriving during a commit share the next one). */
 #include <errno.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -190,23 +191,6 @@ static void group_commit(void)
 	pthread_mutex_unlock(&lock);
 }
 
-static void reply_sf(const struct mb2c_gar *g, struct mb2c_arena *ar, struct mb2c_gaa *ans)
-{
-	/* No optional MB2-C feature is claimed: the Feature-List-ID 1 bit
-	 * positions are UNCONFIRMED (see dict_mb2c/README.md). */
-	size_t n = g->n_sf ? g->n_sf : 1;
-	struct mb2c_sf *sf = mb2c_arena_alloc(ar, n * sizeof(*sf));
-	if (!sf)
-		return;
-	for (size_t i = 0; i < n; i++) {
-		sf[i].vendor_id = MB2C_VENDOR_3GPP;
-		sf[i].list_id = g->n_sf ? g->sf[i].list_id : 1;
-		sf[i].list = 0;
-	}
-	ans->sf = sf;
-	ans->n_sf = n;
-}
-
 static void count_gar(const char *peer, uint32_t result)
 {
 	char rc[12];
@@ -220,9 +204,11 @@ static int gar_cb(struct msg **msg, struct avp *avp, struct session *sess, void 
                   enum disp_action *act)
 {
 	(void)avp, (void)sess, (void)opaque;
-	struct mb2c_gar *g = NULL;
+	const struct mb2c_gar *g = NULL;
 	struct mb2c_read_error err;
-	int ret = mb2c_gar_read(*msg, &g, &err);
+	int owned = 0;
+	/* decoded once per GAR: rt_mb2c, when loaded, decoded it already */
+	int ret = mb2c_gar_get(*msg, &g, &err, &owned);
 	if (ret) {
 		struct msg_hdr *h = NULL;
 		fd_msg_hdr(*msg, &h);
@@ -239,18 +225,18 @@ static int gar_cb(struct msg **msg, struct avp *avp, struct session *sess, void 
 			*act = DISP_ACT_SEND;
 		return 0;
 	}
-	/* the answer's arrays live in the request's arena (one arena per GAR) */
-	struct mb2c_arena *own = g->arena ? NULL : mb2c_arena_new();
-	struct mb2c_arena *ar = g->arena ? g->arena : own;
+	/* the answer's arrays live in the request's arena (one arena per GAR)
+	 * when the decode is ours alone, else in an arena of this answer */
+	struct mb2c_arena *own = owned && g->arena ? NULL : mb2c_arena_new();
+	struct mb2c_arena *ar = own ? own : g->arena;
 	struct mb2c_gaa ans;
 	char log[1024];
 	memset(&ans, 0, sizeof(ans));
 	mb2c_common_init(&ans.c);
 	if (!ar) {
-		mb2c_gar_free(g);
+		mb2c_gar_put(g, owned);
 		return ENOMEM;
 	}
-	reply_sf(g, ar, &ans);
 	pthread_mutex_lock(&lock);
 	ret = bstore_begin(B.store);
 	if (!ret)
@@ -282,7 +268,7 @@ static int gar_cb(struct msg **msg, struct avp *avp, struct session *sess, void 
 		fret = mb2c_gaa_fill(*msg, &ans);
 	if (own)
 		mb2c_arena_free(own);
-	mb2c_gar_free(g);
+	mb2c_gar_put(g, owned);
 	if (fret) {
 		if (!ret)
 			fd_log_notice("app_bmsc_lab: %s (answer not built: %s)", log,
@@ -298,14 +284,87 @@ static int gar_cb(struct msg **msg, struct avp *avp, struct session *sess, void 
 
 /* ------------------------------------------------------------------ GNR */
 
+/* GNRs whose GCS AS was not connected (issue 15 item 9): STATE_DB.gnrq;
+ * delivered oldest first once it is back, deleted on its GNA 2001. A
+ * queued GNR on its way is "in flight" (not sent again) for up to 30 s. */
+static struct gnrq *gq;
+static pthread_mutex_t qlock = PTHREAD_MUTEX_INITIALIZER;
+static struct {
+	int64_t id;
+	int64_t since;
+} inflight[256];
+
+static int inflight_has(int64_t id, int64_t now)
+{
+	for (size_t i = 0; i < 256; i++)
+		if (inflight[i].id == id && now - inflight[i].since < 30)
+			return 1;
+	return 0;
+}
+
+static void inflight_set(int64_t id, int64_t since) /* since 0: clear */
+{
+	size_t free_slot = 256;
+	for (size_t i = 0; i < 256; i++) {
+		if (inflight[i].id == id) {
+			inflight[i].id = since ? id : 0;
+			inflight[i].since = since;
+			return;
+		}
+		if (free_slot == 256 && (!inflight[i].id || now_s() - inflight[i].since >= 30))
+			free_slot = i;
+	}
+	if (since && free_slot < 256)
+		inflight[free_slot].id = id, inflight[free_slot].since = since;
+}
+
+struct gnr_ctx {
+	int64_t qid; /* its row in the queue, 0: not queued */
+	char owner[256];
+};
+
+static struct gnr_ctx *gnr_ctx_new(const char *owner, int64_t qid)
+{
+	struct gnr_ctx *c = calloc(1, sizeof(*c));
+	if (c) {
+		c->qid = qid;
+		snprintf(c->owner, sizeof(c->owner), "%s", owner);
+	}
+	return c;
+}
+
 static void gna_cb(void *data, struct msg **ans)
 {
-	char *to = data;
+	struct gnr_ctx *ctx = data;
+	const char *to = ctx ? ctx->owner : "?";
+	int delivered = 0;
 	struct mb2c_gna *a = NULL;
 	struct mb2c_read_error err;
 	if (mb2c_gna_read(*ans, &a, &err) == 0) {
 		fd_log_notice("app_bmsc_lab: GNA from %s: Result-Code %u", to,
 		              a->c.has_result_code ? a->c.result_code : 0);
+		delivered = a->c.has_result_code && a->c.result_code == MB2C_RC_SUCCESS;
+		/* its Restart-Counter too, not only a GAR's (29.468 5.6.6) */
+		if (a->c.has_restart_counter && a->c.origin_host.s && a->c.origin_realm.s) {
+			char line[600];
+			pthread_mutex_lock(&lock);
+			int ret = bstore_begin(B.store) ?: bstore_savepoint(B.store);
+			if (!ret) {
+				ret = bmsc_gcs_restart_counter(
+				        &B, a->c.origin_host.s, a->c.origin_realm.s,
+				        a->c.restart_counter, line, sizeof(line));
+				bstore_release(B.store, ret != 0);
+			}
+			if (!ret)
+				dirty = 1;
+			pthread_mutex_unlock(&lock);
+			if (ret)
+				fd_log_error("app_bmsc_lab: GNA from %s: %s", to,
+				             bstore_errmsg(B.store));
+			else if (strstr(line, "GCS-AS-restart"))
+				fd_log_notice("app_bmsc_lab: %s", line);
+			group_commit();
+		}
 		mb2c_gna_free(a);
 	} else {
 		struct avp *rc = NULL;
@@ -318,7 +377,15 @@ static void gna_cb(void *data, struct msg **ans)
 			fd_log_notice("app_bmsc_lab: GNR to %s: unreadable answer (%s)", to,
 			              err.text);
 	}
-	free(to);
+	if (ctx && ctx->qid) {
+		pthread_mutex_lock(&qlock);
+		if (delivered && !gnrq_del(gq, ctx->qid))
+			fd_log_notice("app_bmsc_lab: queued GNR %lld delivered to %s",
+			              (long long)ctx->qid, to);
+		inflight_set(ctx->qid, 0); /* not delivered: tried again */
+		pthread_mutex_unlock(&qlock);
+	}
+	free(ctx);
 	fd_msg_free(*ans);
 	*ans = NULL;
 }
@@ -344,9 +411,20 @@ static int peer_open(const char *id)
 	return relay;
 }
 
+static void send_gnr_q(const char *owner, const char *realm, const struct mb2c_tmgi *exp,
+                       size_t n_exp, const struct mb2c_bearer_notif *ev, size_t n_ev,
+                       int after_commit, int64_t qid);
+
 static void send_gnr(const char *owner, const char *realm, const struct mb2c_tmgi *exp,
                      size_t n_exp, const struct mb2c_bearer_notif *ev, size_t n_ev,
                      int after_commit)
+{
+	send_gnr_q(owner, realm, exp, n_exp, ev, n_ev, after_commit, 0);
+}
+
+static void send_gnr_q(const char *owner, const char *realm, const struct mb2c_tmgi *exp,
+                       size_t n_exp, const struct mb2c_bearer_notif *ev, size_t n_ev,
+                       int after_commit, int64_t qid)
 {
 	char what[64];
 	snprintf(what, sizeof(what), "%s%s%s", n_exp ? "TMGI-Expiry" : "", n_exp && n_ev ? "+" : "",
@@ -354,8 +432,34 @@ static void send_gnr(const char *owner, const char *realm, const struct mb2c_tmg
 	if (!n_exp && !n_ev)
 		snprintf(what, sizeof(what), "heartbeat");
 	if (!peer_open(owner)) {
-		fd_log_notice("app_bmsc_lab: GNR (%s) to %s not sent: peer not connected", what,
-		              owner);
+		/* a state change it must learn (not a heartbeat): queued durably,
+		 * delivered when it is back (29.468 5.2.3 / 5.3.5) */
+		size_t dropped = 0, waiting = 0;
+		int qret = -1;
+		if (gq && !qid && (n_exp || n_ev)) {
+			struct bmsc_notif nq;
+			memset(&nq, 0, sizeof(nq));
+			snprintf(nq.owner, sizeof(nq.owner), "%s", owner);
+			snprintf(nq.realm, sizeof(nq.realm), "%s", realm);
+			nq.expired = (struct mb2c_tmgi *)exp;
+			nq.n_expired = n_exp;
+			nq.events = (struct mb2c_bearer_notif *)ev;
+			nq.n_events = n_ev;
+			pthread_mutex_lock(&qlock);
+			qret = gnrq_put(gq, &nq, now_s() + conf.gnr_queue_ttl, conf.gnr_queue_max,
+			                &dropped);
+			gnrq_count(gq, &waiting);
+			pthread_mutex_unlock(&qlock);
+		}
+		if (!qret)
+			fd_log_notice(
+			        "app_bmsc_lab: GNR (%s) to %s queued: peer not connected (%zu "
+			        "waiting%s)",
+			        what, owner, waiting,
+			        dropped ? ", the oldest dropped: gnr_queue_max" : "");
+		else if (!qid)
+			fd_log_notice("app_bmsc_lab: GNR (%s) to %s not sent: peer not connected",
+			              what, owner);
 		return;
 	}
 	mb2c_metric_inc(m_gnrs, owner, what);
@@ -390,8 +494,8 @@ static void send_gnr(const char *owner, const char *realm, const struct mb2c_tmg
 		                         ev[i].flow_id, bits);
 	}
 	fd_log_notice("app_bmsc_lab: %s", line);
-	int ret = after_commit ? enqueue(m, gna_cb, strdup(owner), NULL)
-	                       : fd_msg_send(&m, gna_cb, strdup(owner));
+	int ret = after_commit ? enqueue(m, gna_cb, gnr_ctx_new(owner, qid), NULL)
+	                       : fd_msg_send(&m, gna_cb, gnr_ctx_new(owner, qid));
 	if (ret)
 		fd_log_error("app_bmsc_lab: sending GNR to %s failed", owner);
 }
@@ -410,6 +514,53 @@ static void hb_collect(void *ctx, const char *owner, const char *realm)
 		snprintf(h->realm[h->n], 256, "%s", realm);
 		h->n++;
 	}
+}
+
+static int want_owner(void *ctx, const char *owner)
+{
+	(void)ctx;
+	return peer_open(owner);
+}
+
+struct qsend {
+	int64_t id;
+	struct bmsc_notif n;
+};
+
+static void collect_queued(void *ctx, int64_t id, const struct bmsc_notif *n)
+{
+	struct qsend *q = ctx; /* [0].id counts, up to 32 per round */
+	if (inflight_has(id, now_s()) || q[0].id >= 32)
+		return;
+	q[++q[0].id] = (struct qsend){id, *n};
+}
+
+/* once a second: drop expired queued GNRs, send those whose GCS AS is back */
+static void deliver_queued(void)
+{
+	static int64_t last;
+	if (!gq || now_s() == last)
+		return;
+	last = now_s();
+	static struct qsend q[33];
+	struct mb2c_arena *ar = mb2c_arena_new();
+	size_t expired = 0;
+	if (!ar)
+		return;
+	q[0].id = 0;
+	pthread_mutex_lock(&qlock);
+	gnrq_expire(gq, now_s(), &expired);
+	gnrq_each(gq, want_owner, collect_queued, q, ar);
+	for (int64_t i = 1; i <= q[0].id; i++)
+		inflight_set(q[i].id, now_s());
+	pthread_mutex_unlock(&qlock);
+	if (expired)
+		fd_log_notice("app_bmsc_lab: %zu queued GNRs expired undelivered (gnr_queue_ttl)",
+		              expired);
+	for (int64_t i = 1; i <= q[0].id; i++)
+		send_gnr_q(q[i].n.owner, q[i].n.realm, q[i].n.expired, q[i].n.n_expired,
+		           q[i].n.events, q[i].n.n_events, 0, q[i].id);
+	mb2c_arena_free(ar);
 }
 
 static void *timer(void *arg)
@@ -446,6 +597,7 @@ static void *timer(void *arg)
 			         nt[i].events, nt[i].n_events, 1);
 		group_commit();
 		mb2c_arena_free(ar);
+		deliver_queued();
 		if (next_hb && now_s() >= next_hb) {
 			static struct hb_ctx h;
 			h.n = 0;
@@ -497,6 +649,23 @@ static int metrics_setup(const char *conffile)
 	return 0;
 }
 
+/* volatile_state: every TMGI (and with it its bearers) goes, in the open
+ * transaction */
+static int clear_state(void)
+{
+	static struct tmgi_row rows[64];
+	size_t n;
+	int ret;
+	do {
+		if ((ret = bstore_tmgi_expired(B.store, INT64_MAX, rows, 64, &n)))
+			return ret;
+		for (size_t i = 0; i < n; i++)
+			if ((ret = bstore_tmgi_del(B.store, rows[i].sid)))
+				return ret;
+	} while (n);
+	return 0;
+}
+
 static int bmsc_entry(char *conffile)
 {
 	char err[512];
@@ -509,18 +678,65 @@ static int bmsc_entry(char *conffile)
 		fd_log_error("app_bmsc_lab: %s", err);
 		return ret;
 	}
-	if ((ret = bstore_open(conf.state_db, conf.sync_full, &B.store, err, sizeof(err)))) {
+	/* Restart-Counter (TS 29.061 20.5a.10, reused by TS 29.468 5.6): advanced
+	 * only on a restart WITH LOSS OF STATE — a GCS AS that sees it change
+	 * discards its TMGIs and bearers at this BM-SC. The state is lost when
+	 * the file is missing or unreadable (moved aside, a new one started) or
+	 * in volatile_state mode (emptied at every start); otherwise every TMGI
+	 * and bearer is restored and the counter stays. */
+	const char *lost = NULL;
+	if (access(conf.state_db, F_OK))
+		lost = "no state file";
+	ret = bstore_open(conf.state_db, conf.sync_full, &B.store, err, sizeof(err));
+	if (ret == EIO && (strstr(err, "not a database") || strstr(err, "malformed"))) {
+		char aside[1200];
+		snprintf(aside, sizeof(aside), "%s.corrupt-%lld", conf.state_db,
+		         (long long)now_s());
+		fd_log_error("app_bmsc_lab: the state file is unreadable (%s): moved to %s, "
+		             "starting with no state",
+		             err, aside);
+		if (rename(conf.state_db, aside)) {
+			fd_log_error("app_bmsc_lab: cannot move %s aside", conf.state_db);
+			return EIO;
+		}
+		for (const char *sfx = "-wal"; sfx; sfx = strcmp(sfx, "-wal") ? NULL : "-shm") {
+			char a[1200], b[1300];
+			snprintf(a, sizeof(a), "%s%s", conf.state_db, sfx);
+			snprintf(b, sizeof(b), "%s%s", aside, sfx);
+			rename(a, b); /* absent: nothing to move */
+		}
+		lost = "state file unreadable";
+		ret = bstore_open(conf.state_db, conf.sync_full, &B.store, err, sizeof(err));
+	}
+	if (ret) {
 		fd_log_error("app_bmsc_lab: cannot open the state file %s", err);
 		return ret;
 	}
 	B.conf = &conf;
-	/* Restart-Counter: persisted, +1 on every start, durable before serving */
+	char qpath[1100];
+	snprintf(qpath, sizeof(qpath), "%s.gnrq", conf.state_db);
+	if ((ret = gnrq_open(qpath, &gq, err, sizeof(err)))) {
+		fd_log_error("app_bmsc_lab: cannot open the GNR queue %s", err);
+		return ret;
+	}
 	int64_t rc = 0;
 	uint32_t nt = 0, nb = 0;
 	ret = bstore_begin(B.store);
-	if (!ret && (ret = bstore_meta_get(B.store, "restart_counter", &rc)) == ENOENT)
-		ret = 0;
-	B.restart_counter = (uint32_t)(rc + 1);
+	int had = !ret && !bstore_meta_get(B.store, "restart_counter", &rc);
+	if (!ret && conf.volatile_state) {
+		lost = lost ? lost : "volatile_state";
+		ret = clear_state(); /* TMGIs and their bearers */
+	}
+	if (!lost && !had)
+		lost = "no Restart-Counter in the state file";
+	if (lost) {
+		/* monotonic also when the previous value went with the file: never
+		 * below the start time in seconds */
+		int64_t next = had ? rc + 1 : 0;
+		B.restart_counter = (uint32_t)(next > now_s() ? next : now_s());
+	} else {
+		B.restart_counter = (uint32_t)rc;
+	}
 	if (!ret)
 		ret = bstore_meta_put(B.store, "restart_counter", B.restart_counter);
 	if (!ret)
@@ -530,6 +746,18 @@ static int bmsc_entry(char *conffile)
 	if (ret) {
 		fd_log_error("app_bmsc_lab: %s: %s", conf.state_db, bstore_errmsg(B.store));
 		return EIO;
+	}
+	if (lost)
+		fd_log_notice(
+		        "app_bmsc_lab: state lost (%s): Restart-Counter advanced to %u, GCS AS "
+		        "will discard their TMGIs and bearers here",
+		        lost, B.restart_counter);
+	else
+		fd_log_notice("app_bmsc_lab: state restored: Restart-Counter stays %u",
+		              B.restart_counter);
+	if ((ret = mb2c_shared_enable())) {
+		fd_log_error("app_bmsc_lab: cannot share decoded GARs: %s", strerror(ret));
+		return ret;
 	}
 	B.sid_hint = conf.sid_first;
 	B.port_hint = conf.port_first;
@@ -575,6 +803,8 @@ void fd_ext_fini(void)
 		              n_commits);
 		bstore_close(B.store);
 	}
+	gnrq_close(gq);
+	gq = NULL;
 	free(pending);
 	free(logbuf);
 	bmsc_conf_free(&conf);

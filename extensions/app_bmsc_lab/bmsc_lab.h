@@ -39,9 +39,16 @@ struct bmsc_conf {
 	uint32_t start_time_past_tolerance;
 	int auto_allocate_tmgi;
 	int release_on_gcs_restart;
+	int volatile_state; /* start empty every time (Restart-Counter advances) */
+	/* MB2-C features (Feature-List-ID 1): the bit of each (conf
+	 * feature_bits, positions UNCONFIRMED) and the ones this BM-SC offers */
+	int feat_bit[MB2C_FEAT_N];
+	uint32_t features;           /* Feature-List bits offered */
 	uint32_t heartbeat_interval; /* seconds, 0 = off */
 	int sync_full;               /* SQLite synchronous=FULL (else NORMAL) */
 	uint32_t commit_window_us;   /* group commit: max wait to batch */
+	uint32_t gnr_queue_max;      /* GNRs waiting for their GCS AS (STATE_DB.gnrq) */
+	uint32_t gnr_queue_ttl;      /* seconds a queued GNR is kept */
 };
 
 /* Parse the conf file; on error returns EINVAL with "file:line: what" in err. */
@@ -134,6 +141,7 @@ struct bmsc {
 	uint32_t restart_counter; /* ours, after the increment at start */
 	uint32_t sid_hint;
 	uint32_t port_hint;
+	uint32_t agreed; /* Feature-List agreed for the GAR being handled */
 };
 
 /* Process one GAR from GCS AS `origin` (realm `realm`) at time `now`: fill
@@ -143,6 +151,12 @@ struct bmsc {
 int bmsc_handle_gar(struct bmsc *b, const struct mb2c_gar *req, const char *origin,
                     const char *realm, int64_t now, struct mb2c_arena *ar, struct mb2c_gaa *ans,
                     char *log, size_t loglen);
+
+/* A GCS AS's Restart-Counter seen in a GNA (as in a GAR: a change is a
+ * restart, its TMGIs released with release_on_gcs_restart); in the caller's
+ * open transaction, one log line into log. */
+int bmsc_gcs_restart_counter(struct bmsc *b, const char *origin, const char *realm, uint32_t rc,
+                             char *log, size_t loglen);
 
 /* Notifications the BM-SC must send (timers): one per GCS AS. */
 struct bmsc_notif {
@@ -156,6 +170,23 @@ struct bmsc_notif {
  * `now`; returns the GNRs to send in *out (allocated in ar). */
 int bmsc_timers(struct bmsc *b, int64_t now, struct mb2c_arena *ar, struct bmsc_notif **out,
                 size_t *n);
+
+/* ---------------------------------------------------------- GNR queue */
+/* GNRs whose GCS AS is not connected wait in their own SQLite file until it
+ * is back (bmsc_gnrq.c, no libfdcore). */
+struct gnrq;
+int gnrq_open(const char *path, struct gnrq **out, char *err, size_t errlen);
+void gnrq_close(struct gnrq *q);
+/* queue n until `expires`; beyond max entries the oldest go (*dropped) */
+int gnrq_put(struct gnrq *q, const struct bmsc_notif *n, int64_t expires, size_t max,
+             size_t *dropped);
+int gnrq_expire(struct gnrq *q, int64_t now, size_t *n);
+int gnrq_count(struct gnrq *q, size_t *n);
+/* every queued GNR, oldest first, whose owner want() accepts (arrays in ar) */
+int gnrq_each(struct gnrq *q, int (*want)(void *ctx, const char *owner),
+              void (*cb)(void *ctx, int64_t id, const struct bmsc_notif *n), void *ctx,
+              struct mb2c_arena *ar);
+int gnrq_del(struct gnrq *q, int64_t id);
 
 /* TMGI of a pool service id */
 void bmsc_tmgi_of(const struct bmsc *b, uint32_t sid, struct mb2c_tmgi *t);

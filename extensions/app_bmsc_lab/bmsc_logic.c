@@ -275,6 +275,27 @@ static void merge_arp(struct mb2c_qos *dst, const struct mb2c_qos *req)
 	dst->pre_emption_vulnerability = req->pre_emption_vulnerability;
 }
 
+/* Was feature f agreed for this GAR (offered here and by the GCS AS)? */
+static int agreed(const struct bmsc *b, enum mb2c_feature f)
+{
+	return (b->agreed >> b->conf->feat_bit[f]) & 1u;
+}
+
+/* AVPs of an MBMS-Bearer-Request that only a negotiated feature allows
+ * (29.468 6.4.6): without it the request is an invalid combination (bit 11) */
+static const char *unagreed_avp(const struct bmsc *b, const struct mb2c_bearer_req *r)
+{
+	if ((r->has & MB2C_BRQ_CELLS) && !agreed(b, MB2C_FEAT_CELL_LIST))
+		return "MBMS-Cell-List without the MBMS Cell List feature";
+	if ((r->has & (MB2C_BRQ_LOCAL_M1 | MB2C_BRQ_LOCAL_MB2U)) && !agreed(b, MB2C_FEAT_V2X))
+		return "Local-M1/MB2-U-Information without the V2X feature";
+	if ((r->has & MB2C_BRQ_FEC) && !agreed(b, MB2C_FEAT_FEC))
+		return "FEC-Request without the FEC feature";
+	if ((r->n_rohc || (r->has & MB2C_BRQ_ROHC_MAX_CID)) && !agreed(b, MB2C_FEAT_ROHC))
+		return "ROHC-Request without the ROHC feature";
+	return NULL;
+}
+
 static int bearer_start(struct bmsc *b, const struct mb2c_bearer_req *r, const char *origin,
                         const char *realm, int64_t now, struct mb2c_bearer_resp *o,
                         struct logbuf *l)
@@ -286,6 +307,17 @@ static int bearer_start(struct bmsc *b, const struct mb2c_bearer_req *r, const c
 	if (!(r->has & MB2C_BRQ_QOS) || !(r->has & (MB2C_BRQ_SA | MB2C_BRQ_CELLS)) ||
 	    ((r->has & MB2C_BRQ_SA) && !r->sa))
 		return o->result = MB2C_BR_INVALID_AVP_COMBINATION, 0;
+	const char *why = unagreed_avp(b, r);
+	if (why) {
+		lg(l, " (%s)", why);
+		return o->result = MB2C_BR_INVALID_AVP_COMBINATION, 0;
+	}
+	/* QCI, MBR-DL, GBR-DL of a GBR QCI, GBR <= MBR (libmb2c, rules.c) */
+	uint32_t qbits = mb2c_bearer_qos_check(&r->qos, &why);
+	if (qbits) {
+		lg(l, " (%s)", why);
+		return o->result = qbits, 0;
+	}
 	/* the TMGI is checked first: a GCS AS learns nothing about another's
 	 * TMGI beyond "Authorization rejected" */
 	memset(&row, 0, sizeof(row));
@@ -313,6 +345,7 @@ static int bearer_start(struct bmsc *b, const struct mb2c_bearer_req *r, const c
 	if (nb >= c->max_bearers)
 		return o->result = MB2C_BR_RESOURCES_EXCEEDED, 0;
 	uint32_t sid = row.sid;
+	int fresh = 0; /* a TMGI allocated for this activation alone */
 	if (!(r->has & MB2C_BRQ_TMGI)) {
 		/* UNCONFIRMED: the BM-SC allocates a TMGI itself (auto_allocate_tmgi) */
 		uint32_t count;
@@ -327,20 +360,36 @@ static int bearer_start(struct bmsc *b, const struct mb2c_bearer_req *r, const c
 			return o->result = MB2C_BR_RESOURCES_EXCEEDED, 0;
 		if (ret || (ret = bstore_tmgi_get(b->store, sid, &row)))
 			return ret;
+		fresh = 1;
 		lg(l, " new %s", tstr(&(struct mb2c_tmgi){sid, c->plmn}, tb));
 	}
-	/* Flow Identifier: lowest unused for this TMGI (static rows: the caller
-	 * holds the BM-SC lock, see bmsc_lab.c) */
+	/* Flow Identifier (TS 29.468 5.1: assigned by the BM-SC, unique within
+	 * the TMGI and kept until it expires or is deallocated): not reused
+	 * while the TMGI lives — taken from one BM-SC-wide counter (meta
+	 * "flow_next", 1..65535, durable), skipping the TMGI's active flows, so
+	 * a value comes back on a TMGI only after 65535 activations in the
+	 * BM-SC during its lifetime. (static rows: the caller holds the BM-SC
+	 * lock, see bmsc_lab.c) */
 	static struct bearer_row rows[MAX_FLOWS];
 	size_t n;
 	if ((ret = bstore_bearers_of_tmgi(b->store, sid, rows, MAX_FLOWS, &n)))
 		return ret;
-	uint16_t flow = 1;
-	for (size_t i = 0; i < n; i++)
-		if (rows[i].flow == flow)
-			flow++;
 	if (n >= MAX_FLOWS)
 		return o->result = MB2C_BR_RESOURCES_EXCEEDED, 0;
+	int64_t next = 1;
+	if ((ret = bstore_meta_get(b->store, "flow_next", &next)) && ret != ENOENT)
+		return ret;
+	uint16_t flow = 0;
+	for (int tries = 0; tries < 65535 && !flow; tries++) {
+		uint16_t f = (uint16_t)(next >= 1 && next <= 65535 ? next : 1);
+		next = f % 65535 + 1;
+		flow = f;
+		for (size_t i = 0; i < n; i++)
+			if (rows[i].flow == f)
+				flow = 0;
+	}
+	if ((ret = bstore_meta_put(b->store, "flow_next", next)))
+		return ret;
 	struct bearer_row br;
 	memset(&br, 0, sizeof(br));
 	br.sid = sid;
@@ -352,8 +401,15 @@ static int bearer_start(struct bmsc *b, const struct mb2c_bearer_req *r, const c
 	if (r->has & MB2C_BRQ_SA)
 		br.sa = *r->sa;
 	ret = free_port(b, &br.port);
-	if (ret == ENOSPC)
+	if (ret == ENOSPC) {
+		/* the activation failed: a TMGI allocated for it alone goes back to
+		 * the pool (the GCS AS never learned it) */
+		if (fresh && (ret = bstore_tmgi_del(b->store, sid)))
+			return ret;
+		if (fresh)
+			lg(l, " (TMGI released)");
 		return o->result = MB2C_BR_RESOURCES_EXCEEDED, 0;
+	}
 	if (ret)
 		return ret;
 	uint32_t want = (r->has & MB2C_BRQ_MB2U) ? r->mb2u_security : 0;
@@ -364,7 +420,9 @@ static int bearer_start(struct bmsc *b, const struct mb2c_bearer_req *r, const c
 	o->flow_id = flow;
 	o->has |= MB2C_BRS_TMGI | MB2C_BRS_FLOW | MB2C_BRS_DURATION | MB2C_BRS_PORT | MB2C_BRS_MB2U;
 	mb2c_duration_from_total(clamp_duration(row.expiry - now), &o->duration);
-	o->n_bmsc_addr = c->n_addr;
+	/* 0*2 BMSC-Address: two (IPv4 + IPv6) only with the IPv4v6 feature
+	 * (29.468 6.4.7), else the first configured one */
+	o->n_bmsc_addr = c->n_addr == 2 && !agreed(b, MB2C_FEAT_IPV4V6) ? 1 : c->n_addr;
 	memcpy(o->bmsc_addr, c->addr, sizeof(o->bmsc_addr));
 	o->bmsc_port = br.port;
 	o->mb2u_security = br.mb2u;
@@ -412,7 +470,7 @@ static int bearer_update(struct bmsc *b, const struct mb2c_bearer_req *r, const 
 	int ret = bearer_find(b, r, origin, now, &br, o);
 	if (ret)
 		return ret < 0 ? -ret : 0;
-	if (!(r->has & (MB2C_BRQ_SA | MB2C_BRQ_CELLS | MB2C_BRQ_QOS)))
+	if (!(r->has & (MB2C_BRQ_SA | MB2C_BRQ_CELLS | MB2C_BRQ_QOS)) || unagreed_avp(b, r))
 		return o->result = MB2C_BR_INVALID_AVP_COMBINATION, 0;
 	if ((r->has & MB2C_BRQ_QOS) && !qos_only_arp_changed(&br.qos, &r->qos))
 		return o->result = MB2C_BR_QOS_AUTHORIZATION_REJECTED, 0;
@@ -480,8 +538,10 @@ static int do_bearers(struct bmsc *b, const struct mb2c_gar *req, const char *or
 		case MB2C_STARTSTOP_STOP:
 			ret = bearer_stop(b, r, origin, now, o);
 			break;
-		default: /* HEARTBEAT is not a bearer operation */
-			o->result = MB2C_BR_INVALID_AVP_COMBINATION;
+		default: { /* HEARTBEAT: decided once in libmb2c (rt_mb2c gives the same) */
+			const char *why = NULL;
+			o->result = mb2c_bearer_startstop_check(r, &why);
+		}
 		}
 		if (ret)
 			return ret;
@@ -513,8 +573,29 @@ static int do_bearers(struct bmsc *b, const struct mb2c_gar *req, const char *or
 	return 0;
 }
 
+/* The Restart-Counter of a GCS AS, from a GAR or a GNA (one tracker for
+ * both, 29.468 5.6.6): a change means it restarted and lost its state. */
+static int gcs_restart_rc(struct bmsc *b, int has_rc, uint32_t rc_in, const char *origin,
+                          const char *realm, struct logbuf *l);
+
 static int gcs_restart(struct bmsc *b, const struct mb2c_gar *req, const char *origin,
                        const char *realm, struct logbuf *l)
+{
+	return gcs_restart_rc(b, req->c.has_restart_counter, req->c.restart_counter, origin, realm,
+	                      l);
+}
+
+int bmsc_gcs_restart_counter(struct bmsc *b, const char *origin, const char *realm, uint32_t rc,
+                             char *log, size_t loglen)
+{
+	struct logbuf l = {log, loglen, 0};
+	log[0] = 0;
+	lg(&l, "GNA from %s rc=%u", origin, rc);
+	return gcs_restart_rc(b, 1, rc, origin, realm, &l);
+}
+
+static int gcs_restart_rc(struct bmsc *b, int has_rc, uint32_t rc_in, const char *origin,
+                          const char *realm, struct logbuf *l)
 {
 	uint32_t old = 0;
 	char oldrealm[256];
@@ -522,8 +603,8 @@ static int gcs_restart(struct bmsc *b, const struct mb2c_gar *req, const char *o
 	if (ret && ret != ENOENT)
 		return ret;
 	int known = ret == 0;
-	uint32_t rc = req->c.has_restart_counter ? req->c.restart_counter : old;
-	if (known && req->c.has_restart_counter && old != rc) {
+	uint32_t rc = has_rc ? rc_in : old;
+	if (known && has_rc && old != rc) {
 		lg(l, " GCS-AS-restart(%u->%u)", old, rc);
 		if (b->conf->release_on_gcs_restart) {
 			/* UNCONFIRMED (29.468 5.6.6): release its TMGIs and bearers */
@@ -554,6 +635,18 @@ int bmsc_handle_gar(struct bmsc *b, const struct mb2c_gar *req, const char *orig
 	lg(&l, "GAR from %s", origin);
 	if (req->c.has_restart_counter)
 		lg(&l, " rc=%u", req->c.restart_counter);
+	/* Supported-Features (29.468 6.6.3, TS 29.229 style): the answer lists
+	 * the features of Feature-List-ID 1 both sides support, and the
+	 * request is handled by what was agreed */
+	b->agreed = mb2c_sf_list1(req->sf, req->n_sf) & b->conf->features;
+	struct mb2c_sf *sf = mb2c_arena_alloc(ar, sizeof(*sf));
+	if (!sf)
+		return ENOMEM;
+	*sf = (struct mb2c_sf){MB2C_VENDOR_3GPP, 1, b->agreed};
+	ans->sf = sf;
+	ans->n_sf = 1;
+	if (b->agreed)
+		lg(&l, " features=0x%x", b->agreed);
 	int ret = gcs_restart(b, req, origin, realm, &l);
 	if (!ret && req->has_alloc)
 		ret = do_alloc(b, req, origin, realm, now, ar, ans, &l);

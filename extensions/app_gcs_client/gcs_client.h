@@ -27,6 +27,7 @@ enum gc_op {
 	GC_WAIT_RECONNECT,
 	GC_BENCH,
 	GC_SET,
+	GC_WAIT_FILE, /* wait-file FILE: until a test script creates it */
 };
 
 struct gc_arg {

@@ -17,7 +17,7 @@ static const struct {
         {"activate", GC_ACTIVATE},   {"modify", GC_MODIFY},   {"deactivate", GC_DEACTIVATE},
         {"heartbeat", GC_HEARTBEAT}, {"raw-gar", GC_RAW_GAR}, {"wait-gnr", GC_WAIT_GNR},
         {"sleep", GC_SLEEP},         {"touch", GC_TOUCH},     {"wait-reconnect", GC_WAIT_RECONNECT},
-        {"bench", GC_BENCH},         {"set", GC_SET},
+        {"bench", GC_BENCH},         {"set", GC_SET},         {"wait-file", GC_WAIT_FILE},
 };
 
 /* keys each op accepts (anything else is an error: typos must not pass) */
@@ -27,7 +27,8 @@ static const char *const op_keys[][20] = {
         [GC_REFRESH] = {"tmgi", NULL},
         [GC_DEALLOCATE] = {"tmgi", "expect-each", NULL},
         [GC_ACTIVATE] = {"tmgi", "qci", "mbr", "gbr", "arp", "pec", "pev", "sai", "cells", "start",
-                         "mb2u", "no-qos", "no-sa", "save-tmgi", "save-flow", "expect-each", NULL},
+                         "mb2u", "no-qos", "no-sa", "save-tmgi", "save-flow", "expect-each",
+                         "startstop", NULL},
         [GC_MODIFY] = {"tmgi", "flow", "sai", "qci", "mbr", "gbr", "arp", "pec", "pev",
                        "expect-each", NULL},
         [GC_DEACTIVATE] = {"tmgi", "flow", "expect-each", NULL},
@@ -39,6 +40,7 @@ static const char *const op_keys[][20] = {
         [GC_WAIT_RECONNECT] = {NULL},
         [GC_BENCH] = {"n", "window", "op", NULL},
         [GC_SET] = {"var", "value", NULL},
+        [GC_WAIT_FILE] = {"file", NULL},
 };
 
 const char *gc_op_name(enum gc_op op)
@@ -138,7 +140,7 @@ int gc_parse(const char *text, const char *name, struct gc_script *s, char *err,
 				key = "kind", val = a;
 			else if (!eq && st->op == GC_SLEEP)
 				key = "s", val = a;
-			else if (!eq && st->op == GC_TOUCH)
+			else if (!eq && (st->op == GC_TOUCH || st->op == GC_WAIT_FILE))
 				key = "file", val = a;
 			else if (!eq && strcmp(a, "no-qos") && strcmp(a, "no-sa")) {
 				ret = perr(err, errlen, name, line, "'%s' is not key=value", a);

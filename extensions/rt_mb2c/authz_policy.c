@@ -31,10 +31,18 @@ const char *authz_op_name(unsigned op)
 	return "?";
 }
 
-static const char *const top_keys[] = {
-        "mode",       "release_on_gcs_restart", "too_busy_result", "rules",      "state_db",
-        "state_sync", "log_bindings",           "store",           "postgresql", "metrics",
-        NULL};
+static const char *const top_keys[] = {"mode",
+                                       "release_on_gcs_restart",
+                                       "too_busy_result",
+                                       "busy_result_no_host",
+                                       "rules",
+                                       "state_db",
+                                       "state_sync",
+                                       "log_bindings",
+                                       "store",
+                                       "postgresql",
+                                       "metrics",
+                                       NULL};
 static const char *const pg_keys[] = {"conninfo",      "agent",     "on_failure",
                                       "max_staleness", "cache_for", NULL};
 
@@ -268,6 +276,7 @@ int authz_policy_load(const char *path, struct authz_policy *p, char *err, size_
 	memset(p, 0, sizeof(*p));
 	p->enforce = 1;
 	p->too_busy_result = MB2C_RC_TOO_BUSY;
+	p->busy_result_no_host = MB2C_RC_UNABLE_TO_COMPLY;
 	if (!path) {
 		snprintf(err, errlen, "rt_mb2c: a policy file is required");
 		return EINVAL;
@@ -295,6 +304,18 @@ int authz_policy_load(const char *path, struct authz_policy *p, char *err, size_
 	    (ret = mb2c_conf_uint(&x, root, "too_busy_result", 3000, 5999, &tb)))
 		goto out;
 	p->too_busy_result = tb;
+	tb = p->busy_result_no_host;
+	if ((ret = mb2c_conf_uint(&x, root, "busy_result_no_host", 3000, 5999, &tb)))
+		goto out;
+	if (tb == MB2C_RC_TOO_BUSY) {
+		/* RFC 6733 7.1.3: 3004 "MUST only be used when a specific server is
+		 * requested" */
+		ret = mb2c_conf_bad(&x, config_lookup(&cf, "busy_result_no_host"),
+		                    "busy_result_no_host = 3004: DIAMETER_TOO_BUSY only when a "
+		                    "specific server is requested (RFC 6733 7.1.3)");
+		goto out;
+	}
+	p->busy_result_no_host = tb;
 	const char *db = NULL;
 	if (config_lookup_string(&cf, "state_db", &db) == CONFIG_TRUE) {
 		if (!*db) {
@@ -426,6 +447,11 @@ uint32_t authz_bearer_check(const struct authz_rule *r, const struct mb2c_bearer
 {
 	unsigned op = op_of(b->start_stop);
 	*why = NULL;
+	/* HEARTBEAT inside MBMS-Bearer-Request: the bit the BM-SC gives too
+	 * (decided once in libmb2c, TS 29.468 6.4.6 / 6.4.8 bit 11) */
+	uint32_t inv = mb2c_bearer_startstop_check(b, why);
+	if (inv)
+		return inv;
 	if (!r || !op || !authz_op_allowed(r, op)) {
 		*why = "operation not allowed";
 		return MB2C_BR_AUTHORIZATION_REJECTED;

@@ -55,7 +55,10 @@ struct authz_policy {
 	int release_on_gcs_restart; /* forget a GCS AS's TMGIs when its Restart-Counter changes */
 	int log_bindings;           /* one log line per GAA that changes ownership */
 	uint32_t too_busy_result;   /* Result-Code for the rate limit: 3004 */
-	char *state_db;             /* SQLite file of TMGI ownership; NULL = memory only */
+	/* ... when the GAR does not name this node in Destination-Host: 3004
+	 * only for a specific requested server (RFC 6733 7.1.3): 5012 */
+	uint32_t busy_result_no_host;
+	char *state_db;      /* SQLite file of TMGI ownership; NULL = memory only */
 	int state_sync_full; /* fsync each commit (power loss); 0: written to the OS (kill -9) */
 	/* store = "postgresql": ownership shared by the agents through one
 	 * PostgreSQL database (authz_pg.h); state_db is then the local cache and

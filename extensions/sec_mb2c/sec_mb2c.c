@@ -27,6 +27,7 @@
 #include <mb2c/fdcompat.h>
 #include <mb2c/fdext.h>
 #include <mb2c/metrics.h>
+#include <mb2c/msg.h>
 #include <mb2c/peerauth.h>
 
 #include "sec_ipsec.h"
@@ -910,11 +911,17 @@ static const char *check_request(struct msg *m, char *src, size_t srclen, char *
 	return rule;
 }
 
+/* The refusal answer. 5012 / 5003 do not set the E bit, so the command's
+ * own ABNF applies (RFC 6733 7.2): an MB2-C GAA / GNA also needs
+ * Auth-Application-Id and Auth-Session-State (TS 29.468 6.6.3 / 6.6.5), a
+ * GAA Supported-Features (*{ }); mb2c_answer_complete adds them. */
 static int deny(struct msg **msg, const char *rule, const char *text, uint32_t rc)
 {
 	int ret = fd_msg_new_answer_from_req(fd_g_config->cnf_dict, msg, 0);
 	if (!ret)
 		ret = fd_msg_rescode_set(*msg, (char *)rc_name(rc), (char *)text, NULL, 1);
+	if (!ret)
+		ret = mb2c_answer_complete(*msg);
 	(void)rule;
 	return ret;
 }

@@ -872,6 +872,7 @@ static int gar_body(struct rd *r, struct avp *a, uint32_t k, void *obj)
 		ret = s ? read_sf(r, a, s) : ENOMEM;
 	} else if (k == MB2C_AVP_TMGI_ALLOCATION_REQUEST) {
 		unsigned sub = 0;
+		struct avp *number = NULL;
 		r->ctx = "TMGI-Allocation-Request";
 		ret = once(r, &r->once_bits, 1, a, k);
 		g->has_alloc = 1;
@@ -881,14 +882,23 @@ static int gar_body(struct rd *r, struct avp *a, uint32_t k, void *obj)
 			if (ret || (ret = fd_msg_avp_hdr(c, &ch)))
 				break;
 			uint32_t ck = key_of(ch);
-			if (ck == MB2C_AVP_TMGI_NUMBER)
+			if (ck == MB2C_AVP_TMGI_NUMBER) {
+				number = c;
 				ret = once(r, &sub, 1, c, ck) ?: get_u32(r, c, ch, &g->tmgi_number);
-			else if (ck == MB2C_AVP_TMGI)
+			} else if (ck == MB2C_AVP_TMGI)
 				ret = append_tmgi(r, c, ch, &g->alloc_tmgi, &g->n_alloc_tmgi);
 		}
 		if (!ret && !sub)
 			ret = fail(r, MB2C_RC_MISSING_AVP, a, MB2C_AVP_TMGI_NUMBER, 0,
 			           "TMGI-Number missing");
+		/* TS 29.468 5.2.1 / 6.4.18: TMGI-Number counts the new TMGIs, 0 only
+		 * in a refresh, which lists its TMGIs: 0 and no TMGI asks for
+		 * nothing. No TMGI-Allocation-Result bit says "invalid request", so
+		 * this is decided here, once, for every reader (BM-SC and rt_mb2c):
+		 * 5004 with the TMGI-Number as Failed-AVP (RFC 6733 7.1.5). */
+		if (!ret && !g->tmgi_number && !g->n_alloc_tmgi)
+			ret = fail(r, MB2C_RC_INVALID_AVP_VALUE, number, MB2C_AVP_TMGI_NUMBER, 0,
+			           "TMGI-Number 0 without a TMGI to refresh");
 		r->ctx = NULL;
 	} else if (k == MB2C_AVP_TMGI_DEALLOCATION_REQUEST) {
 		r->ctx = "TMGI-Deallocation-Request";
@@ -1540,10 +1550,18 @@ int mb2c_gaa_add_items(struct msg *m, const struct mb2c_gaa *a)
 	return 0;
 }
 
+/* The Supported-Features of an answer that negotiates nothing: TS 29.468
+ * 6.6.3 has *{ Supported-Features } in the GAA (1..n), so even a refusal
+ * carries one; Feature-List-ID 1 (TS 29.229 6.3.29), no feature in use. */
+static const struct mb2c_sf no_features = {MB2C_VENDOR_3GPP, 1, 0};
+
 int mb2c_gaa_fill(struct msg *m, const struct mb2c_gaa *a)
 {
 	TRY(put_answer_head(m, &a->c));
-	TRY(put_sf(m, a->sf, a->n_sf));
+	if (a->n_sf)
+		TRY(put_sf(m, a->sf, a->n_sf));
+	else
+		TRY(put_sf(m, &no_features, 1));
 	TRY(mb2c_gaa_add_items(m, a));
 	if (a->c.has_restart_counter)
 		TRY(put_u32(m, MB2C_AVP_RESTART_COUNTER, a->c.restart_counter));
@@ -1573,6 +1591,76 @@ int mb2c_gna_fill(struct msg *m, const struct mb2c_gna *a)
 	return 0;
 }
 
+/* Is this top-level AVP (code, vendor 0 or 3GPP as ours) in the message? */
+static int has_top(struct msg *m, uint32_t code)
+{
+	for (struct avp *a = first_child(m); a; a = next_sibling(a)) {
+		struct avp_hdr *h = NULL;
+		if (!fd_msg_avp_hdr(a, &h) && key_of(h) == code)
+			return 1;
+	}
+	return 0;
+}
+
+int mb2c_answer_complete(struct msg *ans)
+{
+	struct msg_hdr *h = NULL;
+	TRY(fd_msg_hdr(ans, &h));
+	if (h->msg_appl != MB2C_APP_ID || (h->msg_flags & CMD_FLAG_REQUEST))
+		return 0;
+	char err[160];
+	if (!mb2c_avp(MB2C_AVP_SUPPORTED_FEATURES) && /* a caller that never resolved */
+	    mb2c_dict_resolve(fd_g_config->cnf_dict, err, sizeof(err)))
+		return ENOENT;
+	/* GAA 6.6.3 / GNA 6.6.5: { Auth-Application-Id } { Auth-Session-State } */
+	if (!has_top(ans, MB2C_BASE_AUTH_APPLICATION_ID))
+		TRY(put_u32(ans, MB2C_BASE_AUTH_APPLICATION_ID, MB2C_APP_ID));
+	if (!has_top(ans, MB2C_BASE_AUTH_SESSION_STATE))
+		TRY(put_i32(ans, MB2C_BASE_AUTH_SESSION_STATE, MB2C_NO_STATE_MAINTAINED));
+	/* GAA 6.6.3: *{ Supported-Features } (GNA has none) */
+	if (h->msg_code == MB2C_CMD_GCS_ACTION && !has_top(ans, MB2C_AVP_SUPPORTED_FEATURES))
+		TRY(put_sf(ans, &no_features, 1));
+	return 0;
+}
+
+/* RFC 6733 7.5 / 7.1.5 (5005): the example of a missing AVP has "the
+ * minimum required length" of its value, filled with zeros. Fixed-size
+ * types by their size; the MB2-C OctetStrings by their TS 29.061 / 29.468
+ * coding; other strings and Grouped: empty. */
+static size_t min_len(uint32_t code, enum dict_avp_basetype t)
+{
+	switch (t) {
+	case AVP_TYPE_INTEGER32:
+	case AVP_TYPE_UNSIGNED32:
+	case AVP_TYPE_FLOAT32:
+		return 4;
+	case AVP_TYPE_INTEGER64:
+	case AVP_TYPE_UNSIGNED64:
+	case AVP_TYPE_FLOAT64:
+		return 8;
+	default:
+		break;
+	}
+	switch (code) {
+	case MB2C_AVP_TMGI:
+		return 6; /* MBMS Service ID (3) + MCC/MNC (3) */
+	case MB2C_AVP_MBMS_FLOW_IDENTIFIER:
+		return 2;
+	case MB2C_AVP_MBMS_SESSION_DURATION:
+		return 3;
+	case MB2C_AVP_MBMS_SERVICE_AREA:
+		return 3; /* count octet + one SAI */
+	case MB2C_AVP_MBMS_CELL_LIST:
+		return 9; /* count (2) + one ECGI (7) */
+	case MB2C_AVP_BMSC_ADDRESS:
+	case MB2C_AVP_MBMS_ENB_IP_MULTICAST_ADDRESS:
+	case MB2C_AVP_MBMS_GW_SSM_IP_ADDRESS:
+		return 6; /* Address: family (2) + IPv4 (4) */
+	default:
+		return 0;
+	}
+}
+
 int mb2c_answer_read_error(struct msg **req, const struct mb2c_read_error *e)
 {
 	const char *name;
@@ -1590,28 +1678,38 @@ int mb2c_answer_read_error(struct msg **req, const struct mb2c_read_error *e)
 		name = "DIAMETER_UNABLE_TO_COMPLY";
 	}
 	TRY(fd_msg_new_answer_from_req(fd_g_config->cnf_dict, req, 0));
-	TRY(put_u32(*req, MB2C_BASE_AUTH_APPLICATION_ID, MB2C_APP_ID));
-	TRY(put_i32(*req, MB2C_BASE_AUTH_SESSION_STATE, MB2C_NO_STATE_MAINTAINED));
+	/* not an E-bit code: the command's own ABNF applies (RFC 6733 7.2) */
+	TRY(mb2c_answer_complete(*req));
 	struct avp *failed = e->avp, *made = NULL;
 	if (e->result_code == MB2C_RC_MISSING_AVP && mb2c_avp(e->avp_code)) {
-		/* RFC 6733 7.5: an example of the missing AVP (zero value) */
+		/* RFC 6733 7.5: an example of the missing AVP, its minimum length
+		 * filled with zeros */
 		struct dict_avp_data d;
 		union avp_value v;
-		uint8_t zero[8] = {0};
+		uint8_t zero[16] = {0};
 		memset(&v, 0, sizeof(v));
 		TRY(fd_dict_getval(mb2c_avp(e->avp_code), &d));
 		TRY(fd_msg_avp_new(mb2c_avp(e->avp_code), 0, &made));
 		if (d.avp_basetype == AVP_TYPE_OCTETSTRING) {
 			v.os.data = zero;
-			v.os.len = 0;
+			v.os.len = min_len(e->avp_code, d.avp_basetype);
 		}
 		if (d.avp_basetype != AVP_TYPE_GROUPED)
 			fd_msg_avp_setvalue(made, &v);
-		failed = made;
+		failed = NULL;
 	}
+	/* fd_msg_rescode_set copies Failed-AVP content from received bytes only:
+	 * a made example goes into a Failed-AVP built here */
 	int ret = fd_msg_rescode_set(*req, (char *)name, (char *)e->text, failed, 1);
-	if (made)
-		fd_msg_free(made);
+	if (made) {
+		struct avp *fa = NULL;
+		if (!ret)
+			ret = put(*req, MB2C_BASE_FAILED_AVP, NULL, &fa);
+		if (!ret && !(ret = fd_msg_avp_add(fa, MSG_BRW_LAST_CHILD, made)))
+			made = NULL;
+		if (made)
+			fd_msg_free(made);
+	}
 	return ret;
 }
 

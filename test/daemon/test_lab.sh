@@ -66,14 +66,15 @@ check "after kill -9 the SQLite file holds the TMGI and its bearer" \
 	test "$(sqlite3 "$T/bmsc.sqlite" 'select count(*) from tmgi; select count(*) from bearer;' | tr '\n' ' ')" = "1 1 "
 echo "heartbeat_interval = 1;" >>"$T/bmsc_lab.conf" # the restarted BM-SC sends GNR heartbeats
 lab_start_bmsc "$T" bmsc2
-check "BM-SC restarted with Restart-Counter 2 and the state restored" \
-	grep -q "ready: Restart-Counter 2, 1 TMGIs and 1 bearers restored" "$T/bmsc2.log"
+rc1=$(sed -n 's/.*app_bmsc_lab: ready: Restart-Counter \([0-9]*\),.*/\1/p' "$T/bmsc.log")
+check "BM-SC restarted with the state restored and its Restart-Counter kept ($rc1: no loss of state, TS 29.061)" \
+	bash -c "grep -q 'ready: Restart-Counter $rc1, 1 TMGIs and 1 bearers restored' '$T/bmsc2.log' &&
+	         grep -q 'app_bmsc_lab: state restored: Restart-Counter stays $rc1' '$T/bmsc2.log'"
 wait "$cpid"
-check "client: restart reported, TMGI and bearer still usable (exit 0)" test $? -eq 0
-check "client printed the restart" grep -q "BM-SC restart detected (GAA): Restart-Counter 1 -> 2" \
-	"$T/restart.out"
+check "client: Restart-Counter unchanged, TMGI and bearer still usable (exit 0)" test $? -eq 0
+check "client saw no restart (nothing to discard)" bash -c "! grep -q 'BM-SC restart detected' '$T/restart.out'"
 check "GNR heartbeat received from the restarted BM-SC" \
-	grep -q "<- GNR from bmsc.mb2c.lab: heartbeat (Restart-Counter 2)" "$T/restart.out"
+	grep -q "<- GNR from bmsc.mb2c.lab: heartbeat (Restart-Counter $rc1)" "$T/restart.out"
 # the client: a scenario longer than 64 KiB runs to its end (it used to be
 # cut silently), and SIGTERM to mb2c-client stops its daemon at once
 for i in $(seq 1 5000); do echo "set var=A value=$i"; done >"$T/big.scn"
@@ -100,12 +101,38 @@ check "BM-SC stops cleanly (exit 0)" test "$STOP_RC" = 0
 
 # 5. a commit that holds only the timer's changes (a TMGI expired before any
 # GAR of this process) reaches the file too
-sqlite3 "$T/bmsc.sqlite" "insert into tmgi(sid, owner, realm, expiry) values (4095, 'gcs9.mb2c.lab', 'mb2c.lab', 1);"
+sqlite3 "$T/bmsc.sqlite" "insert into tmgi(sid, owner, realm, expiry) values (4095, 'gcs9.mb2c.lab', 'mb2c.lab', 1);
+insert into tmgi(sid, owner, realm, expiry) values (4094, 'gcs2.mb2c.lab', 'mb2c.lab', 1);"
 lab_start_bmsc "$T" bmsc3
 check "a TMGI stored with a past expiry expires at once after the start" \
-	wait_log "$T/bmsc3.log" "GNR \(TMGI-Expiry\) to gcs9.mb2c.lab not sent" 5
+	wait_log "$T/bmsc3.log" "GNR \(TMGI-Expiry\) to gcs9.mb2c.lab queued: peer not connected" 5
+# issue 15 item 9: the GNR of a committed expiry waits for its GCS AS
+check "... the GNR for gcs2 (not connected) is queued durably" \
+	wait_log "$T/bmsc3.log" "GNR \(TMGI-Expiry\) to gcs2.mb2c.lab queued: peer not connected" 5
+echo "wait-gnr expiry tmgi=001-01-000ffe timeout=15" >"$T/queued.scn"
+lab_client "$T" gcs2 scenario "$T/queued.scn" >"$T/queued.out" 2>&1
+check "gcs2 connects later and receives the queued TMGI-Expiry GNR (exit 0)" test $? -eq 0
+check "... answered with GNA 2001, so the BM-SC deletes it from the queue" \
+	wait_log "$T/bmsc3.log" "queued GNR [0-9]+ delivered to gcs2.mb2c.lab" 5
 stop_daemon bmsc3
 check "... and the expiry reached the state file" \
 	test "$(sqlite3 "$T/bmsc.sqlite" 'select count(*) from tmgi where sid = 4095;')" = 0
+# 6. issue 15 item 3: the Restart-Counter advances only with loss of state
+# (a corrupt file is moved aside; volatile_state empties the state)
+rc3=$(sed -n 's/.*app_bmsc_lab: ready: Restart-Counter \([0-9]*\),.*/\1/p' "$T/bmsc3.log")
+head -c 4096 /dev/urandom >"$T/bmsc.sqlite"
+rm -f "$T/bmsc.sqlite-wal" "$T/bmsc.sqlite-shm"
+lab_start_bmsc "$T" bmsc4
+rc4=$(sed -n 's/.*app_bmsc_lab: ready: Restart-Counter \([0-9]*\),.*/\1/p' "$T/bmsc4.log")
+check "an unreadable state file is moved aside, the BM-SC starts empty and says so" \
+	bash -c "ls '$T'/bmsc.sqlite.corrupt-* >/dev/null && grep -q 'state lost (state file unreadable): Restart-Counter advanced to $rc4' '$T/bmsc4.log'"
+check "... its Restart-Counter went up ($rc3 -> $rc4)" test "${rc4:-0}" -gt "${rc3:-0}"
+stop_daemon bmsc4
+echo "volatile_state = true;" >>"$T/bmsc_lab.conf"
+lab_start_bmsc "$T" bmsc5
+rc5=$(sed -n 's/.*app_bmsc_lab: ready: Restart-Counter \([0-9]*\),.*/\1/p' "$T/bmsc5.log")
+check "volatile_state: Restart-Counter advanced ($rc4 -> $rc5), logged" \
+	bash -c "[ '${rc5:-0}' -gt '${rc4:-0}' ] && grep -q 'state lost (volatile_state)' '$T/bmsc5.log'"
+stop_daemon bmsc5
 check "no lab BM-SC commit failed" bash -c "! grep -l 'COMMIT failed' '$T'/*.log"
 finish

@@ -74,6 +74,12 @@ check "gcs2 (heartbeat only, burst 2): 2 heartbeats pass, allocation gets Author
 	test $? -eq 0
 check "the rate limit is logged with peer, rule and limit" \
 	grep -q "rt_mb2c: DENY peer=gcs2.mb2c.lab rule=$T/rt_mb2c.conf:6(gcs2.mb2c.lab) item=GAR op=rate: more than 0.1 GARs/s (burst 2), answered 3004" "$T/bmsc.log"
+# issue 15 item 6: without Destination-Host no specific server was requested,
+# so no 3004 (RFC 6733 7.1.3): busy_result_no_host, 5012 by default
+echo "heartbeat expect=rc:5012" >"$T/nodh.scn"
+"$BIN/mb2c-client" -c "$T/gcs2.conf" -p '*' -v bmsc.mb2c.lab -x "$FDX" -l "$T/gcs2_nodh.log" -w 20 \
+	scenario "$T/nodh.scn" >"$T/nodh.out" 2>&1
+check "a rate-limited GAR without Destination-Host is answered 5012, not 3004 (exit 0)" test $? -eq 0
 check "gcs2 denial names the operation" \
 	grep -q "rt_mb2c: DENY peer=gcs2.mb2c.lab rule=$T/rt_mb2c.conf:6(gcs2.mb2c.lab) item=TMGI allocation op=allocate: operation not allowed" "$T/bmsc.log"
 # SIGUSR1 reload: a policy with an error is refused, the previous one stays;
@@ -95,8 +101,8 @@ lab_client "$T" gcs2 allocate 1 >"$T/reload.out" 2>&1
 check "after the reload gcs2 may allocate" test $? -eq 0
 stop_daemon bmsc
 check "BM-SC stops cleanly (exit 0)" test "$STOP_RC" = 0
-check "rt_mb2c counted 17 GARs checked (11 + 4 + 2), 8 denied, 1 rate-limited" \
-	grep -q "rt_mb2c: stopped: 17 GARs checked, 8 denied, 1 rate-limited" "$T/bmsc.log"
+check "rt_mb2c counted 18 GARs checked (11 + 4 + 1 + 2), 8 denied, 2 rate-limited" \
+	grep -q "rt_mb2c: stopped: 18 GARs checked, 8 denied, 2 rate-limited" "$T/bmsc.log"
 
 # monitor mode: the same denial is only logged
 write_policy monitor

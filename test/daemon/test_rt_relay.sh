@@ -95,6 +95,14 @@ check "the BM-SC starts" lab_start_bmsc "$T" bmsc
 start_daemon bmsc2 "$T/bmsc2.conf"
 check "the second BM-SC starts" wait_log "$T/bmsc2.log" "app_bmsc_lab: ready" 10
 check "the relay starts with sec_mb2c + rt_mb2c and reaches the BM-SC" start_relay relay
+# issue 15 item 5: the relay edits MB2-C messages, so it is a proxy for
+# MB2-C and advertises 16777335 (RFC 6733 2.8.2); a raw CER as gcs1 reads
+# the CEA
+"$BIN/raw_cer_client" --ca "$T/pki/ca.pem" --cert "$T/pki/gcs1.pem" --key "$T/pki/gcs1.key" \
+	--prio "$LAB_PRIO" --origin-host gcs1.mb2c.lab --timeout 8 --send-dpr 127.0.0.1 "$RELAY_PORT" \
+	>"$T/cea.out" 2>&1
+check "the relay's CEA advertises MB2-C (16777335) as a proxy (RFC 6733 2.8.2)" \
+	grep -Eq "^CEA Auth-Application-Id:.* 16777335( |$)" "$T/cea.out"
 lab_client_out() { grep -o "TMGI-Allocation-Response: [0-9a-f-]*" "$1" | awk '{print $2}'; }
 
 client gcs1 allocate 1 >"$T/a1.out" 2>&1
@@ -205,14 +213,14 @@ cat >"$T/rate.scn" <<'S'
 allocate n=1 expect=auth
 heartbeat
 heartbeat
-heartbeat expect=rc:3004
+heartbeat expect=rc:5012
 S
 client gcs2 scenario "$T/rate.scn" >"$T/rate.out" 2>&1
-check "through the relay: allocation not allowed (Authorization rejected), the 3rd heartbeat 3004" \
+check "through the relay: allocation not allowed (Authorization rejected), the 3rd heartbeat 5012 (3004 only from the requested server, RFC 6733 7.1.3)" \
 	test $? -eq 0
 check "... both logged by the relay with peer and rule" \
 	bash -c "grep -q 'rt_mb2c: DENY peer=gcs2.mb2c.lab .*item=TMGI allocation op=allocate: operation not allowed' '$T/relay3.log' &&
-	         grep -q 'rt_mb2c: DENY peer=gcs2.mb2c.lab .*op=rate: more than 0.1 GARs/s (burst 2), answered 3004' '$T/relay3.log'"
+	         grep -q 'rt_mb2c: DENY peer=gcs2.mb2c.lab .*op=rate: more than 0.1 GARs/s (burst 2), answered 5012' '$T/relay3.log'"
 echo 'too_busy_result = 99;' >>"$T/rt_relay.conf"
 kill -USR1 "$PID_relay3"
 check "a reload with an error is refused with file:line, the previous policy stays" \

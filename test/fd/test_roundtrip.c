@@ -5,7 +5,7 @@
  * parser with 5005/5009 and the failing AVP; value errors by the readers
  * with 5004 and the AVP, turned into an answer with Failed-AVP.
  *
- * usage: test_roundtrip FDXDIR */
+ * usage: test_roundtrip FDXDIR [dict_mb2c options, e.g. supported_features=required] */
 #include "fdtest.h"
 #include "samples.h"
 
@@ -508,13 +508,143 @@ static void value_errors(void)
 	}
 }
 
+/* ---- every answer builder conforms (issue 15 items 1, 2, 7, 13) ---- */
+
+/* detach the query, encode, parse back with the rules; 0 when they pass */
+static struct msg *answer_wire(struct msg *ans, int *rules)
+{
+	struct msg *q = NULL;
+	struct fd_pei pei;
+	fd_msg_answ_getq(ans, &q);
+	fd_msg_answ_detach(ans);
+	fd_msg_free(q);
+	struct msg *back = wire(ans, &pei, rules);
+	if (*rules)
+		fprintf(stderr, "answer rule error %s (AVP %u)\n", pei.pei_errcode ?: "?",
+		        avp_code_of(pei.pei_avp));
+	if (pei.pei_avp_free)
+		fd_msg_free(pei.pei_avp);
+	return back;
+}
+
+static int has_avp(struct msg *m, uint32_t code)
+{
+	struct avp *a = NULL;
+	return !fd_msg_search_avp(m, mb2c_avp(code), &a) && a;
+}
+
+static void answers_conform(void)
+{
+	struct mb2c_gar g;
+	struct mb2c_gnr n;
+	struct msg *m = NULL, *back;
+	int rules;
+
+	/* item 1: a 5xxx refusal built the generic way (sec_mb2c's deny()) is
+	 * completed into a valid GAA and a valid GNA */
+	for (int gnr = 0; gnr < 2; gnr++) {
+		if (gnr) {
+			sample_gnr_typical(&n);
+			CHECK_EQ(mb2c_gnr_new(&n, &m), 0);
+		} else {
+			sample_gar_typical(&g);
+			CHECK_EQ(mb2c_gar_new(&g, &m), 0);
+		}
+		CHECK_EQ(fd_msg_new_answer_from_req(D, &m, 0), 0);
+		CHECK_EQ(fd_msg_rescode_set(m, "DIAMETER_UNABLE_TO_COMPLY", "refused", NULL, 1), 0);
+		CHECK_EQ(mb2c_answer_complete(m), 0);
+		CHECK_EQ(mb2c_answer_complete(m), 0); /* idempotent */
+		back = answer_wire(m, &rules);
+		CHECK_EQ(rules, 0);
+		CHECK(has_avp(back, MB2C_BASE_AUTH_APPLICATION_ID));
+		CHECK(has_avp(back, MB2C_BASE_AUTH_SESSION_STATE));
+		CHECK_EQ(has_avp(back, MB2C_AVP_SUPPORTED_FEATURES), !gnr);
+		fd_msg_free(back);
+	}
+
+	/* item 2: a GAA filled without Supported-Features still carries one */
+	{
+		struct mb2c_gaa a;
+		memset(&a, 0, sizeof(a));
+		mb2c_common_init(&a.c);
+		a.c.has_result_code = 1;
+		a.c.result_code = MB2C_RC_AUTHORIZATION_REJECTED;
+		m = answer_to_gar();
+		CHECK_EQ(mb2c_gaa_fill(m, &a), 0);
+		back = answer_wire(m, &rules);
+		CHECK_EQ(rules, 0);
+		CHECK(has_avp(back, MB2C_AVP_SUPPORTED_FEATURES));
+		fd_msg_free(back);
+	}
+
+	/* item 7: the 5005 example of a missing TMGI is 6 zero octets, and the
+	 * read-error answer is a valid GAA */
+	{
+		struct mb2c_read_error err;
+		memset(&err, 0, sizeof(err));
+		err.result_code = MB2C_RC_MISSING_AVP;
+		err.avp_code = MB2C_AVP_TMGI;
+		snprintf(err.text, sizeof(err.text), "TMGI missing");
+		sample_gar_typical(&g);
+		CHECK_EQ(mb2c_gar_new(&g, &m), 0);
+		CHECK_EQ(mb2c_answer_read_error(&m, &err), 0);
+		back = answer_wire(m, &rules);
+		CHECK_EQ(rules, 0);
+		struct avp *fa = NULL, *inner = NULL;
+		struct avp_hdr *h = NULL;
+		CHECK_EQ(fd_msg_search_avp(back, mb2c_avp(MB2C_BASE_FAILED_AVP), &fa), 0);
+		if (fa)
+			fd_msg_browse(fa, MSG_BRW_FIRST_CHILD, &inner, NULL);
+		CHECK_EQ(avp_code_of(inner), MB2C_AVP_TMGI);
+		if (inner && !fd_msg_avp_hdr(inner, &h) && h->avp_value) {
+			CHECK_EQ(h->avp_value->os.len, 6);
+			CHECK(!memcmp(h->avp_value->os.data, "\0\0\0\0\0\0", 6));
+		} else
+			CHECK(!"Failed-AVP without a TMGI value");
+		CHECK(has_avp(back, MB2C_AVP_SUPPORTED_FEATURES));
+		fd_msg_free(back);
+	}
+
+	/* item 13: TMGI-Number 0 without a TMGI is refused by the reader with
+	 * 5004 and the TMGI-Number as Failed-AVP; with a TMGI it is a refresh */
+	for (int refresh = 0; refresh < 2; refresh++) {
+		struct mb2c_tmgi t = {0x000100, {1, 1, 2}};
+		memset(&g, 0, sizeof(g));
+		mb2c_common_init(&g.c);
+		g.c.dest_realm = (struct mb2c_str){"mb2c.lab", 8};
+		g.has_alloc = 1;
+		g.tmgi_number = 0;
+		g.alloc_tmgi = refresh ? &t : NULL;
+		g.n_alloc_tmgi = refresh ? 1 : 0;
+		struct mb2c_sf sf = {MB2C_VENDOR_3GPP, 1, 0};
+		g.sf = &sf;
+		g.n_sf = 1;
+		CHECK_EQ(mb2c_gar_new(&g, &m), 0);
+		struct fd_pei pei;
+		back = wire(m, &pei, &rules);
+		CHECK_EQ(rules, 0);
+		struct mb2c_gar *rg = NULL;
+		struct mb2c_read_error err;
+		int ret = mb2c_gar_read(back, &rg, &err);
+		if (refresh) {
+			CHECK_EQ(ret, 0);
+		} else {
+			CHECK_EQ(ret, EBADMSG);
+			CHECK_EQ(err.result_code, MB2C_RC_INVALID_AVP_VALUE);
+			CHECK_EQ(avp_code_of(err.avp), MB2C_AVP_TMGI_NUMBER);
+		}
+		mb2c_gar_free(rg);
+		fd_msg_free(back);
+	}
+}
+
 int main(int argc, char **argv)
 {
 	if (argc < 2) {
 		fprintf(stderr, "usage: %s FDXDIR\n", argv[0]);
 		return 2;
 	}
-	fdtest_init(argv[1], "alone", NULL);
+	fdtest_init(argv[1], "alone", argc > 2 ? argv[2] : NULL);
 	D = fd_g_config->cnf_dict;
 	struct mb2c_gar g;
 	struct mb2c_gaa a;
@@ -536,5 +666,6 @@ int main(int argc, char **argv)
 	roundtrip_gna();
 	violations();
 	value_errors();
+	answers_conform();
 	return tc_finish("test_roundtrip");
 }

@@ -443,6 +443,8 @@ struct answer {
 	int has_rc, has_erc, malformed;
 	uint32_t rc, erc;
 	char origin_host[256], error_msg[256];
+	uint32_t apps[8]; /* Auth-Application-Id, also inside Vendor-Specific-Application-Id */
+	size_t n_apps;
 };
 
 static void copy_text(char *dst, size_t cap, const uint8_t *s, size_t n)
@@ -471,6 +473,14 @@ static void parse_msg(const uint8_t *m, size_t n, struct answer *a)
 		if (v.code == A_RESULT_CODE && v.len == 4) {
 			a->has_rc = 1;
 			a->rc = get32(v.data);
+		} else if (v.code == A_AUTH_APP && v.len == 4 && a->n_apps < 8) {
+			a->apps[a->n_apps++] = get32(v.data);
+		} else if (v.code == A_VSAI) {
+			const uint8_t *q = v.data;
+			while (avp_next(&q, v.data + v.len, &w) == 1)
+				if (w.code == A_AUTH_APP && !w.vendor && w.len == 4 &&
+				    a->n_apps < 8)
+					a->apps[a->n_apps++] = get32(w.data);
 		} else if (v.code == A_ORIGIN_HOST) {
 			copy_text(a->origin_host, sizeof(a->origin_host), v.data, v.len);
 		} else if (v.code == A_ERROR_MSG) {
@@ -899,6 +909,10 @@ static int session(struct conn *c, const struct opts *o)
 		goto out;
 	}
 	print_result("CEA", &a);
+	printf("CEA Auth-Application-Id:");
+	for (size_t i = 0; i < a.n_apps; i++)
+		printf(" %u", a.apps[i]);
+	printf("\n");
 	if (!a.has_rc || a.rc != DIAMETER_SUCCESS) {
 		ex = EX_CEA;
 		goto out;

@@ -122,8 +122,10 @@ static void decisions(void)
 	b = start(99);
 	b.start_stop = MB2C_STARTSTOP_STOP;
 	CHECK_EQ(authz_bearer_check(r, &b, now, &why), 0);
+	/* HEARTBEAT inside MBMS-Bearer-Request: the BM-SC's bit 11, not an
+	 * authorization refusal (issue 15 item 13, TS 29.468 6.4.6 / 6.4.8) */
 	b.start_stop = MB2C_STARTSTOP_HEARTBEAT;
-	CHECK_EQ(authz_bearer_check(r, &b, now, &why), MB2C_BR_AUTHORIZATION_REJECTED);
+	CHECK_EQ(authz_bearer_check(r, &b, now, &why), MB2C_BR_INVALID_AVP_COMBINATION);
 	/* token bucket: burst 3, then 2 per second */
 	struct authz_bucket k = {0, 0, 0};
 	CHECK(authz_bucket_take(r, &k, 10.0));
@@ -188,6 +190,8 @@ static void bad_policies(void)
 	         "p20.conf:4: max_staleness"},
 	        {"rules = ( );\npostgresql = { conninfo = \"x\"; port = 5432; };\n",
 	         "p21.conf:2: unknown key 'port'"},
+	        {"busy_result_no_host = 3004;\nrules = ( );\n",
+	         "p22.conf:1: busy_result_no_host = 3004: DIAMETER_TOO_BUSY only when"},
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		struct authz_policy p;
@@ -465,6 +469,7 @@ static void sample(const char *path)
 	CHECK_EQ(p.enforce, 1);
 	CHECK_EQ(p.release_on_gcs_restart, 0);
 	CHECK_EQ(p.too_busy_result, 3004);
+	CHECK_EQ(p.busy_result_no_host, 5012);
 	CHECK_EQ(p.state_sync_full, 0);
 	CHECK_EQ(p.log_bindings, 0);
 	CHECK_STR(p.state_db, "/var/lib/freeDiameter/rt_mb2c.sqlite");

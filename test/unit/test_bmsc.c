@@ -20,6 +20,8 @@ static const char *write_conf(const char *name, const char *text)
 	return tc_write_file(dir, name, text);
 }
 
+static const char *sample; /* argv[1]: app_bmsc_lab.conf.sample */
+
 static void conf_tests(void)
 {
 	struct bmsc_conf c;
@@ -41,6 +43,18 @@ static void conf_tests(void)
 	CHECK_EQ(c.n_sai, 2);
 	CHECK_EQ(c.mb2u, BMSC_MB2U_ALWAYS);
 	bmsc_conf_free(&c);
+
+	/* the conf sample is the manual: it loads, with its feature defaults */
+	if (sample) {
+		err[0] = 0;
+		CHECK_EQ(bmsc_conf_load(sample, &c, err, sizeof(err)), 0);
+		if (err[0])
+			fprintf(stderr, "sample: %s\n", err);
+		CHECK_EQ(c.feat_bit[MB2C_FEAT_IPV4V6], 2);
+		CHECK_EQ(c.features, 0x5u);
+		CHECK_EQ(c.volatile_state, 0);
+		bmsc_conf_free(&c);
+	}
 
 	static const struct {
 		const char *text, *want;
@@ -315,8 +329,182 @@ static void logic_tests(void)
 	CHECK_EQ(a.dealloc[1].result, MB2C_TDR_UNKNOWN_TMGI);
 	a = run(&g, "gcs1", t0 + 302);
 	CHECK_EQ(a.dealloc[0].has_result, 0);
+
+	/* issue 15 item 11: QoS content of an activation (libmb2c rules.c) */
+	g = gar();
+	g.has_alloc = 1;
+	g.tmgi_number = 1;
+	a = run(&g, "gcs4", t0 + 400);
+	CHECK_EQ(a.n_alloc_tmgi, 1);
+	struct mb2c_tmgi Q = a.alloc_tmgi[0];
+	b = start_req(&Q, 1);
+	b.qos.has &= ~MB2C_QOS_GBR_DL; /* QCI 65 is a GBR QCI */
+	CHECK_EQ(bearer(&b, "gcs4", t0 + 400, NULL), MB2C_BR_INVALID_AVP_COMBINATION);
+	b = start_req(&Q, 1);
+	b.qos.has &= ~MB2C_QOS_MBR_DL;
+	CHECK_EQ(bearer(&b, "gcs4", t0 + 400, NULL), MB2C_BR_INVALID_AVP_COMBINATION);
+	b = start_req(&Q, 1);
+	b.qos.gbr_dl = 2000; /* above the MBR of 1000 */
+	CHECK_EQ(bearer(&b, "gcs4", t0 + 400, NULL), MB2C_BR_QOS_AUTHORIZATION_REJECTED);
+	/* item 13: HEARTBEAT inside MBMS-Bearer-Request */
+	b = start_req(&Q, 1);
+	b.start_stop = MB2C_STARTSTOP_HEARTBEAT;
+	CHECK_EQ(bearer(&b, "gcs4", t0 + 400, NULL), MB2C_BR_INVALID_AVP_COMBINATION);
+	/* item 10: with every port taken, an activation that auto-allocated its
+	 * TMGI fails and gives the TMGI back */
+	uint32_t before, after;
+	conf.port_last = conf.port_first;
+	b = start_req(&Q, 1);
+	CHECK_EQ(bearer(&b, "gcs4", t0 + 400, NULL), MB2C_BR_SUCCESS); /* takes the port */
+	CHECK_EQ(bstore_tmgi_count(B.store, &before), 0);
+	b = start_req(NULL, 1);
+	CHECK_EQ(bearer(&b, "gcs4", t0 + 400, NULL), MB2C_BR_RESOURCES_EXCEEDED);
+	CHECK_EQ(bstore_tmgi_count(B.store, &after), 0);
+	CHECK_EQ(after, before);
+	conf.port_last = 5010;
+
+	/* issue 15 item 4: features negotiated (Feature-List-ID 1), behaviour
+	 * by what was agreed: the cell list and the second BMSC-Address only
+	 * when both sides support the feature */
+	conf.feat_bit[MB2C_FEAT_CELL_LIST] = 0;
+	conf.feat_bit[MB2C_FEAT_IPV4V6] = 2;
+	conf.features = 0x5; /* cell list + IPv4v6 offered */
+	conf.n_addr = 2;
+	mb2c_addr_parse("::1", &conf.addr[1]);
+	static const struct mb2c_ecgi cell;
+	struct mb2c_sf sf = {MB2C_VENDOR_3GPP, 1, 0x4}; /* the GCS AS: IPv4v6 only */
+	g = gar();
+	g.sf = &sf;
+	g.n_sf = 1;
+	b = start_req(&Q, 1);
+	b.has |= MB2C_BRQ_CELLS;
+	b.cells = &cell;
+	b.n_cells = 1;
+	g.bearer = &b;
+	g.n_bearer = 1;
+	a = run(&g, "gcs4", t0 + 400);
+	CHECK_EQ(a.n_sf, 1);
+	CHECK_EQ(a.sf[0].list, 0x4);                                   /* agreed: IPv4v6 only */
+	CHECK_EQ(a.bearer[0].result, MB2C_BR_INVALID_AVP_COMBINATION); /* cells not agreed */
+	b.has &= ~MB2C_BRQ_CELLS;
+	a = run(&g, "gcs4", t0 + 400);
+	CHECK_EQ(a.bearer[0].result, MB2C_BR_SUCCESS);
+	CHECK_EQ(a.bearer[0].n_bmsc_addr, 2); /* IPv4v6 agreed */
+	sf.list = 0x1;                        /* cell list only */
+	b.has |= MB2C_BRQ_CELLS;
+	a = run(&g, "gcs4", t0 + 400);
+	CHECK_EQ(a.sf[0].list, 0x1);
+	CHECK_EQ(a.bearer[0].result, MB2C_BR_SUCCESS);
+	CHECK_EQ(a.bearer[0].n_bmsc_addr, 1); /* no IPv4v6: one address */
+	g.n_sf = 0;                           /* no Supported-Features at all: nothing agreed */
+	a = run(&g, "gcs4", t0 + 400);
+	CHECK_EQ(a.sf[0].list, 0);
+	CHECK_EQ(a.bearer[0].result, MB2C_BR_INVALID_AVP_COMBINATION);
+
+	/* item 8: a GCS AS restart seen in a GNA's Restart-Counter releases its
+	 * TMGIs like one seen in a GAR (release_on_gcs_restart) */
+	g = gar();
+	g.has_alloc = 1;
+	g.tmgi_number = 1;
+	g.c.has_restart_counter = 1;
+	g.c.restart_counter = 5;
+	a = run(&g, "gcs6", t0 + 500);
+	CHECK_EQ(a.n_alloc_tmgi, 1);
+	uint32_t held;
+	CHECK_EQ(bstore_tmgi_count_owner(B.store, "gcs6", &held), 0);
+	CHECK_EQ(held, 1);
+	char gl[512];
+	CHECK_EQ(bstore_begin(B.store), 0);
+	CHECK_EQ(bmsc_gcs_restart_counter(&B, "gcs6", "mb2c.lab", 5, gl, sizeof(gl)), 0);
+	CHECK(strstr(gl, "GCS-AS-restart") == NULL); /* same counter: nothing */
+	CHECK_EQ(bmsc_gcs_restart_counter(&B, "gcs6", "mb2c.lab", 6, gl, sizeof(gl)), 0);
+	CHECK_EQ(bstore_commit(B.store), 0);
+	CHECK(strstr(gl, "GCS-AS-restart(5->6) released 1 TMGIs") != NULL);
+	CHECK_EQ(bstore_tmgi_count_owner(B.store, "gcs6", &held), 0);
+	CHECK_EQ(held, 0);
+
+	/* item 12: a Flow-ID is not given twice while its TMGI lives */
+	g = gar();
+	g.has_alloc = 1;
+	g.tmgi_number = 1;
+	a = run(&g, "gcs7", t0 + 600);
+	CHECK_EQ(a.n_alloc_tmgi, 1);
+	struct mb2c_tmgi F = a.alloc_tmgi[0];
+	b = start_req(&F, 1);
+	b.qos.qci = 69; /* non-GBR */
+	CHECK_EQ(bearer(&b, "gcs7", t0 + 600, &r), MB2C_BR_SUCCESS);
+	uint16_t f1 = r.flow_id;
+	struct mb2c_bearer_req stop = b;
+	stop.start_stop = MB2C_STARTSTOP_STOP;
+	stop.has = MB2C_BRQ_TMGI | MB2C_BRQ_FLOW;
+	stop.flow_id = f1;
+	CHECK_EQ(bearer(&stop, "gcs7", t0 + 600, NULL), MB2C_BR_SUCCESS);
+	CHECK_EQ(bearer(&b, "gcs7", t0 + 600, &r), MB2C_BR_SUCCESS);
+	CHECK(r.flow_id != f1);
 	bstore_close(B.store);
 	mb2c_arena_free(ar);
+}
+
+/* issue 15 item 9: the GNR queue file keeps what it was given, bounded,
+ * with an expiry */
+static int any_owner(void *ctx, const char *owner)
+{
+	(void)ctx;
+	return !strcmp(owner, "gcs1");
+}
+
+static void count_cb(void *ctx, int64_t id, const struct bmsc_notif *n)
+{
+	int64_t *last = ctx;
+	*last = id;
+	CHECK_EQ(n->n_expired, 1);
+	CHECK_EQ(n->expired[0].service_id, 0x101);
+	CHECK_EQ(n->n_events, 1);
+	CHECK_EQ(n->events[0].flow_id, 7);
+	CHECK_EQ(n->events[0].event, MB2C_BEV_BEARER_ACTIVATED);
+}
+
+static void gnrq_tests(void)
+{
+	char path[300], err[256];
+	snprintf(path, sizeof(path), "%s/q.gnrq", dir);
+	struct gnrq *q = NULL;
+	CHECK_EQ(gnrq_open(path, &q, err, sizeof(err)), 0);
+	if (!q)
+		return;
+	struct mb2c_tmgi t = {0x101, {1, 1, 2}};
+	struct mb2c_bearer_notif e;
+	memset(&e, 0, sizeof(e));
+	e.tmgi = t;
+	e.flow_id = 7;
+	e.event = MB2C_BEV_BEARER_ACTIVATED;
+	struct bmsc_notif n;
+	memset(&n, 0, sizeof(n));
+	snprintf(n.owner, sizeof(n.owner), "gcs1");
+	snprintf(n.realm, sizeof(n.realm), "mb2c.lab");
+	n.expired = &t;
+	n.n_expired = 1;
+	n.events = &e;
+	n.n_events = 1;
+	size_t dropped, cnt;
+	for (int i = 0; i < 3; i++)
+		CHECK_EQ(gnrq_put(q, &n, 100 + i, 2, &dropped), 0);
+	CHECK_EQ(dropped, 1); /* max 2: the oldest went */
+	CHECK_EQ(gnrq_count(q, &cnt), 0);
+	CHECK_EQ(cnt, 2);
+	gnrq_close(q);
+	CHECK_EQ(gnrq_open(path, &q, err, sizeof(err)), 0); /* durable */
+	struct mb2c_arena *a = mb2c_arena_new();
+	int64_t last = 0;
+	CHECK_EQ(gnrq_each(q, any_owner, count_cb, &last, a), 0);
+	CHECK(last > 0);
+	CHECK_EQ(gnrq_del(q, last), 0);
+	CHECK_EQ(gnrq_expire(q, 101, &cnt), 0); /* the one expiring at 101 */
+	CHECK_EQ(cnt, 1);
+	CHECK_EQ(gnrq_count(q, &cnt), 0);
+	CHECK_EQ(cnt, 0);
+	mb2c_arena_free(a);
+	gnrq_close(q);
 }
 
 static void script_tests(void)
@@ -567,12 +755,14 @@ static void store_tests(void)
 	CHECK(strstr(err, "junk.sqlite") != NULL);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
+	sample = argc > 1 ? argv[1] : NULL;
 	if (!mkdtemp(dir))
 		return 2;
 	conf_tests();
 	logic_tests();
+	gnrq_tests();
 	store_tests();
 	script_tests();
 	char cmd[300];

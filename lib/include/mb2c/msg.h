@@ -289,7 +289,62 @@ int mb2c_gar_drop_items(struct msg *gar, const struct mb2c_gar_drop *d, int *all
 int mb2c_gaa_or_alloc_result(struct msg *gaa, uint32_t bits);
 
 /* Turn the request *req into an error answer for a reader failure: Result-Code
- * err->result_code, Failed-AVP with a copy of err->avp, Error-Message. */
+ * err->result_code, Failed-AVP with a copy of err->avp (5005: an example of
+ * the missing AVP, its minimum length zero-filled, RFC 6733 7.5),
+ * Error-Message, and what mb2c_answer_complete adds. */
 int mb2c_answer_read_error(struct msg **req, const struct mb2c_read_error *err);
+
+/* Completes an answer to an MB2-C request built by other means (e.g.
+ * fd_msg_new_answer_from_req + fd_msg_rescode_set with a 5xxx code, which
+ * does not set the E bit, so the command's ABNF applies, RFC 6733 7.2):
+ * adds Auth-Application-Id 16777335 and Auth-Session-State
+ * NO_STATE_MAINTAINED when missing (GAA 6.6.3, GNA 6.6.5), and for a GAA a
+ * Supported-Features (Feature-List-ID 1, no feature) when it has none
+ * (*{ Supported-Features }). Answers of other applications are left alone.
+ * 0 or an errno. */
+int mb2c_answer_complete(struct msg *ans);
+
+/* Decode once per GAR (shared.c): the typed GAR of a received message is
+ * decoded at its first mb2c_gar_get() and shared by every later caller in
+ * the process (rt_mb2c, the BM-SC application, hooks), the reader's error
+ * too, and freed with the message (a HOOK_MESSAGE_RECEIVED hook with
+ * per-message data, freeDiameter 1.2.1 has no per-message data for dispatch
+ * callbacks). mb2c_shared_enable() once per extension that uses it (first
+ * call registers the hook). mb2c_gar_get: 0 with *g, or EBADMSG with *err
+ * (as mb2c_gar_read); *owned says the decode is private (the message was
+ * never received, or sharing is off): give it back with mb2c_gar_put.
+ * mb2c_gar_forget: the message was edited, the next get decodes again. */
+int mb2c_shared_enable(void);
+int mb2c_gar_get(struct msg *m, const struct mb2c_gar **g, struct mb2c_read_error *err, int *owned);
+void mb2c_gar_put(const struct mb2c_gar *g, int owned);
+void mb2c_gar_forget(struct msg *m);
+void mb2c_shared_stats(unsigned long long *decodes, unsigned long long *hits);
+
+/* Content rules of MBMS-Bearer-Request (rules.c, pure code): 0 or the
+ * MBMS-Bearer-Result bit(s), *why naming the rule.
+ *  - StartStop: HEARTBEAT or an unknown value -> Invalid AVP combination;
+ *  - QoS of an activation: no QCI / no MBR-DL / a GBR QCI without GBR-DL ->
+ *    Invalid AVP combination; GBR-DL > MBR-DL -> QoS Authorization Rejected. */
+uint32_t mb2c_bearer_startstop_check(const struct mb2c_bearer_req *b, const char **why);
+uint32_t mb2c_bearer_qos_check(const struct mb2c_qos *q, const char **why);
+int mb2c_qci_is_gbr(int32_t qci); /* TS 23.203 table 6.1.7 */
+
+/* The optional MB2-C features of Feature-List-ID 1 named by TS 29.468
+ * clause 6.4 (they gate AVPs). Their bit positions in Feature-List are
+ * UNCONFIRMED (not in any source checked): users of these take them from
+ * configuration, mb2c_feature_default_bit() is only the default. */
+enum mb2c_feature {
+	MB2C_FEAT_CELL_LIST, /* MBMS-Cell-List in MBMS-Bearer-Request */
+	MB2C_FEAT_V2X,       /* V2X Localized User Plane: Local-M1/MB2-U-Information */
+	MB2C_FEAT_IPV4V6,    /* two BMSC-Address (IPv4 + IPv6) */
+	MB2C_FEAT_FEC,       /* FEC-Request */
+	MB2C_FEAT_ROHC,      /* ROHC-Request, ROHC-Max-CID */
+	MB2C_FEAT_N
+};
+const char *mb2c_feature_name(enum mb2c_feature f); /* "cell_list", ... */
+int mb2c_feature_default_bit(enum mb2c_feature f);
+/* Feature-List of the Supported-Features with Vendor-Id 10415 and
+ * Feature-List-ID 1 (0 when there is none: nothing negotiated). */
+uint32_t mb2c_sf_list1(const struct mb2c_sf *sf, size_t n);
 
 #endif /* MB2C_MSG_H */

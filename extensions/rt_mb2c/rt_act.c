@@ -1,0 +1,436 @@
+/* rt_mb2c: what is done with a decision: answers, the split of mixed GARs,
+ * learning ownership and bearers from the messages that leave, routing. */
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "rt_mb2c_int.h"
+
+void pending_drop(struct pending **pp)
+{
+	struct pending *e = *pp;
+	*pp = e->next;
+	mb2c_arena_free(e->ar);
+	free(e);
+}
+
+struct pending *pending_take(struct msg *q, uint32_t eid)
+{
+	time_t now = time(NULL);
+	for (struct pending **pp = &pend; *pp;) {
+		struct pending *e = *pp;
+		if (e->q == q && e->eid == eid) {
+			*pp = e->next;
+			return e;
+		}
+		if (now - e->t > PENDING_TTL)
+			pending_drop(pp);
+		else
+			pp = &e->next;
+	}
+	return NULL;
+}
+
+/* Answers the GAR itself: per-item bits under 2001 when items is given,
+ * otherwise Result-Code rc for the whole GAR. */
+int deny_gar(struct msg **msg, uint32_t rc, const struct mb2c_gaa *items)
+{
+	struct mb2c_gaa a;
+	memset(&a, 0, sizeof(a));
+	if (items)
+		a = *items;
+	mb2c_common_init(&a.c);
+	a.c.has_result_code = 1;
+	a.c.result_code = items ? MB2C_RC_SUCCESS : rc;
+	int ret = fd_msg_new_answer_from_req(fd_g_config->cnf_dict, msg, 0);
+	if (!ret)
+		ret = mb2c_gaa_fill(*msg, &a);
+	return ret;
+}
+
+int rt_disp(struct msg **msg, struct avp *avp, struct session *sess, void *opaque,
+            enum disp_action *act)
+{
+	(void)avp, (void)sess, (void)opaque;
+	struct msg_hdr *hdr = NULL;
+	if (fd_msg_hdr(*msg, &hdr) || !(hdr->msg_flags & CMD_FLAG_REQUEST) ||
+	    hdr->msg_appl != MB2C_APP_ID || hdr->msg_code != MB2C_CMD_GCS_ACTION)
+		return 0;
+	int res = check_gar(msg);
+	if (res == GAR_ANSWERED)
+		*act = DISP_ACT_SEND;
+	else if (res == GAR_DROP) {
+		fd_msg_free(*msg);
+		*msg = NULL;
+	}
+	return 0;
+}
+
+/* Relay: forwarded MB2-C messages are not dictionary-parsed by the core;
+ * GARs get the same decision as locally handled ones. Must return 0 (non-zero
+ * stops the daemon). */
+int rt_fwd(void *cbdata, struct msg **msg)
+{
+	(void)cbdata;
+	struct msg_hdr *hdr = NULL;
+	if (fd_msg_hdr(*msg, &hdr) || hdr->msg_appl != MB2C_APP_ID)
+		return 0;
+	if (fd_msg_parse_dict(*msg, fd_g_config->cnf_dict, NULL))
+		return 0; /* the receiver answers what it cannot parse */
+	if (!(hdr->msg_flags & CMD_FLAG_REQUEST) || hdr->msg_code != MB2C_CMD_GCS_ACTION)
+		return 0;
+	int res = check_gar(msg);
+	if (res == GAR_ANSWERED && fd_msg_send(msg, NULL, NULL) == 0)
+		*msg = NULL;
+	else if (res != GAR_PASS) {
+		if (*msg)
+			fd_msg_free(*msg);
+		*msg = NULL;
+	}
+	return 0;
+}
+
+/* GNR: only the owner of every TMGI it names may receive it (a GNR whose
+ * Destination-Host is someone else goes nowhere; the BM-SC gets 3002 from
+ * the core). Relay: a GAR about a TMGI without Destination-Host (routed by
+ * realm) goes to the BM-SC that allocated the TMGI. */
+int rt_out(void *cbdata, struct msg **pmsg, struct fd_list *candidates)
+{
+	(void)cbdata;
+	struct msg_hdr *hdr = NULL;
+	if (fd_msg_hdr(*pmsg, &hdr) || hdr->msg_appl != MB2C_APP_ID ||
+	    !(hdr->msg_flags & CMD_FLAG_REQUEST) ||
+	    fd_msg_parse_dict(*pmsg, fd_g_config->cnf_dict, NULL))
+		return 0;
+	uint32_t now = (uint32_t)time(NULL);
+	if (hdr->msg_code == MB2C_CMD_GCS_NOTIFICATION) {
+		struct mb2c_gnr *g = NULL;
+		struct mb2c_read_error err;
+		if (mb2c_gnr_read(*pmsg, &g, &err))
+			return 0;
+		size_t n = g->n_expired + g->n_notif;
+		pthread_rwlock_rdlock(&policy_lock);
+		pthread_mutex_lock(&lock);
+		for (size_t i = 0; i < n; i++) {
+			const struct mb2c_tmgi *t = i < g->n_expired
+			                                    ? &g->expired[i]
+			                                    : &g->notif[i - g->n_expired].tmgi;
+			const char *owner = notif_owner(t, now);
+			if (!owner)
+				continue;
+			int blocked = 0;
+			const char *dest = g->c.dest_host.s ? g->c.dest_host.s : "-";
+			for (struct fd_list *li = candidates->next; li != candidates;
+			     li = li->next) {
+				struct rtd_candidate *cand = (struct rtd_candidate *)li;
+				int wrong = g->c.dest_host.s ? !str_is(&g->c.dest_host, owner)
+				                             : strcasecmp(cand->diamid, owner) != 0;
+				if (wrong && policy.enforce &&
+				    cand->score != FD_SCORE_NO_DELIVERY) {
+					cand->score = FD_SCORE_NO_DELIVERY;
+					blocked = 1;
+				} else if (wrong)
+					blocked = 1;
+			}
+			if (blocked) {
+				char tb[MB2C_TMGI_STRLEN];
+				mb2c_tmgi_format(t, tb, sizeof(tb));
+				n_gnr_blocked++;
+				mb2c_metric_add(m_gnr_blocked, 1, NULL);
+				fd_log_notice(
+				        "rt_mb2c: %s peer=%s rule=ownership item=TMGI %s "
+				        "op=notify: GNR about a TMGI owned by %s not delivered "
+				        "to anyone else",
+				        policy.enforce ? "DENY" : "MONITOR would deny", dest, tb,
+				        owner);
+				break;
+			}
+		}
+		pthread_mutex_unlock(&lock);
+		pthread_rwlock_unlock(&policy_lock);
+		mb2c_gnr_free(g);
+		return 0;
+	}
+	if (hdr->msg_code != MB2C_CMD_GCS_ACTION || !authz_store_count(route))
+		return 0;
+	const struct mb2c_gar *g = NULL;
+	struct mb2c_read_error err;
+	int owned = 0;
+	if (mb2c_gar_get(*pmsg, &g, &err, &owned))
+		return 0;
+	if (g->c.dest_host.s) { /* the GCS AS named its BM-SC: the core routes there */
+		mb2c_gar_put(g, owned);
+		return 0;
+	}
+	const char *bmsc = NULL;
+	pthread_mutex_lock(&lock);
+	size_t n = g->n_alloc_tmgi + g->n_dealloc_tmgi + g->n_bearer;
+	for (size_t i = 0; i < n && !bmsc; i++) {
+		const struct mb2c_tmgi *t =
+		        i < g->n_alloc_tmgi ? &g->alloc_tmgi[i]
+		        : i < g->n_alloc_tmgi + g->n_dealloc_tmgi
+		                ? &g->dealloc_tmgi[i - g->n_alloc_tmgi]
+		                : &g->bearer[i - g->n_alloc_tmgi - g->n_dealloc_tmgi].tmgi;
+		uint32_t o, exp;
+		if (i >= g->n_alloc_tmgi + g->n_dealloc_tmgi &&
+		    !(g->bearer[i - g->n_alloc_tmgi - g->n_dealloc_tmgi].has & MB2C_BRQ_TMGI))
+			continue;
+		if (authz_store_get(route, authz_tmgi_key(t), &o, &exp))
+			bmsc = authz_owner_name(route, o);
+	}
+	if (bmsc)
+		for (struct fd_list *li = candidates->next; li != candidates; li = li->next) {
+			struct rtd_candidate *cand = (struct rtd_candidate *)li;
+			if (!strcasecmp(cand->diamid, bmsc) && cand->score >= 0)
+				cand->score += FD_SCORE_FINALDEST;
+		}
+	pthread_mutex_unlock(&lock);
+	mb2c_gar_put(g, owned);
+	return 0;
+}
+
+/* A top-level base-protocol AVP's string value (a walk comparing codes: no
+ * dictionary search; Origin-Host is near the top of every message). */
+int avp_str(struct msg *m, uint32_t code, char *out, size_t len)
+{
+	struct avp *a = NULL;
+	if (fd_msg_browse(m, MSG_BRW_FIRST_CHILD, &a, NULL))
+		return -1;
+	for (; a; fd_msg_browse(a, MSG_BRW_NEXT, &a, NULL) ? a = NULL : 0) {
+		struct avp_hdr *h = NULL;
+		if (fd_msg_avp_hdr(a, &h) || h->avp_code != code ||
+		    (h->avp_flags & AVP_FLAG_VENDOR))
+			continue;
+		if (!h->avp_value || h->avp_value->os.len >= len)
+			return -1;
+		memcpy(out, h->avp_value->os.data, h->avp_value->os.len);
+		out[h->avp_value->os.len] = 0;
+		return 0;
+	}
+	return -1;
+}
+
+/* A GNR leaving with TMGI-Expiry: those bindings end (it passed rt_out, so
+ * it goes to their owner). */
+void learn_gnr(struct msg *msg)
+{
+	struct mb2c_gnr *g = NULL;
+	struct mb2c_read_error err;
+	if (mb2c_gnr_read(msg, &g, &err))
+		return;
+	size_t freed = 0;
+	pthread_mutex_lock(&lock);
+	for (size_t i = 0; i < g->n_expired; i++)
+		if (!authz_store_del(store, authz_tmgi_key(&g->expired[i])))
+			freed++;
+	for (size_t i = 0; i < g->n_expired; i++) {
+		authz_store_del(route, authz_tmgi_key(&g->expired[i]));
+		authz_store_release_bearers(bearers, authz_tmgi_key(&g->expired[i]));
+	}
+	authz_store_sync(bearers);
+	int ret = freed ? authz_store_sync(store) : 0;
+	if (freed)
+		authz_store_sync(route);
+	pthread_mutex_unlock(&lock);
+	if (freed && pg)
+		authz_pg_push(pg);
+	if (freed)
+		fd_log_notice("rt_mb2c: GNR TMGI-Expiry: %zu TMGI bindings released%s", freed,
+		              ret ? " (not yet written)" : "");
+	mb2c_gnr_free(g);
+}
+
+/* Does the GAA carry an item response (a top-level walk, no decoding)? */
+int has_items(struct msg *m)
+{
+	struct avp *a = NULL;
+	if (fd_msg_browse(m, MSG_BRW_FIRST_CHILD, &a, NULL))
+		return 1; /* cannot tell: read it */
+	while (a) {
+		struct avp_hdr *h = NULL;
+		if (!fd_msg_avp_hdr(a, &h) && (h->avp_flags & AVP_FLAG_VENDOR) &&
+		    h->avp_vendor == MB2C_VENDOR_3GPP &&
+		    (h->avp_code == MB2C_AVP_TMGI_ALLOCATION_RESPONSE ||
+		     h->avp_code == MB2C_AVP_TMGI_DEALLOCATION_RESPONSE ||
+		     h->avp_code == MB2C_AVP_MBMS_BEARER_RESPONSE))
+			return 1;
+		if (fd_msg_browse(a, MSG_BRW_NEXT, &a, NULL))
+			return 1;
+	}
+	return 0;
+}
+
+/* Bearers a GAA starts or stops (under lock): each successful
+ * MBMS-Bearer-Response is matched with the request of the GAR it answers
+ * (STOP: same TMGI and flow; START: same TMGI, or none given). Their expiry
+ * is the TMGI's. */
+void learn_bearers(struct msg *q, const struct mb2c_gaa *a, const char *who, uint32_t now)
+{
+	if (!a->n_bearer)
+		return;
+	const struct mb2c_gar *g = NULL;
+	struct mb2c_read_error err;
+	int owned = 0;
+	if (mb2c_gar_get(q, &g, &err, &owned)) /* the decode of the GAR's dispatch */
+		return;
+	uint32_t me = authz_owner_id(bearers, who);
+	for (size_t i = 0; i < a->n_bearer; i++) {
+		const struct mb2c_bearer_resp *r = &a->bearer[i];
+		if ((r->has & MB2C_BRS_RESULT) && !(r->result & MB2C_BR_SUCCESS))
+			continue;
+		if (!(r->has & MB2C_BRS_TMGI) || !(r->has & MB2C_BRS_FLOW))
+			continue;
+		int op = -1;
+		for (size_t k = 0; k < g->n_bearer && op < 0; k++) {
+			const struct mb2c_bearer_req *b = &g->bearer[k];
+			int same = (b->has & MB2C_BRQ_TMGI) && mb2c_tmgi_equal(&b->tmgi, &r->tmgi);
+			if (b->start_stop == MB2C_STARTSTOP_STOP && same &&
+			    (b->has & MB2C_BRQ_FLOW) && b->flow_id == r->flow_id)
+				op = MB2C_STARTSTOP_STOP;
+			else if (b->start_stop == MB2C_STARTSTOP_START &&
+			         (same || !(b->has & MB2C_BRQ_TMGI)))
+				op = MB2C_STARTSTOP_START;
+		}
+		uint64_t key = authz_bearer_key(&r->tmgi, r->flow_id);
+		uint32_t o, exp = 0;
+		if (op == MB2C_STARTSTOP_START) {
+			if (!authz_store_get(store, authz_tmgi_key(&r->tmgi), &o, &exp))
+				exp = (r->has & MB2C_BRS_DURATION)
+				              ? now + mb2c_duration_total(&r->duration)
+				              : 0;
+			authz_store_put(bearers, key, me, exp);
+		} else if (op == MB2C_STARTSTOP_STOP)
+			authz_store_del(bearers, key);
+	}
+	mb2c_gar_put(g, owned);
+}
+
+/* HOOK_MESSAGE_SENDING runs in fd_out_send() before the message is queued
+ * to its peer, for local and relayed messages alike:
+ *   - a GAA: the bindings it grants (allocations) or ends (deallocations)
+ *     are written to the SQLite file before the answer can leave, so a
+ *     restart never forgets a TMGI the GCS AS was told it owns; then the
+ *     responses of the items this extension took out of a mixed GAR are
+ *     added (the one place where the BM-SC's answer exists and has not been
+ *     serialized yet; freeDiameter's hook contract asks hooks not to modify
+ *     messages, which this does knowingly, for MB2-C GAAs only);
+ *   - a GNR with TMGI-Expiry: those bindings end. */
+void rt_hook(enum fd_hook_type type, struct msg *msg, struct peer_hdr *peer, void *other,
+             struct fd_hook_permsgdata *pmd, void *regdata)
+{
+	(void)type, (void)peer, (void)other, (void)pmd, (void)regdata;
+	struct msg_hdr *hdr = NULL;
+	struct msg *q = NULL;
+	if (!msg || fd_msg_hdr(msg, &hdr) || hdr->msg_appl != MB2C_APP_ID)
+		return;
+	if (hdr->msg_flags & CMD_FLAG_REQUEST) {
+		if (hdr->msg_code == MB2C_CMD_GCS_NOTIFICATION)
+			learn_gnr(msg);
+		return;
+	}
+	if (hdr->msg_code != MB2C_CMD_GCS_ACTION || fd_msg_answ_getq(msg, &q) || !q)
+		return;
+	struct msg_hdr *qh = NULL;
+	if (fd_msg_hdr(q, &qh))
+		return;
+	pthread_mutex_lock(&lock);
+	struct pending *e = pend ? pending_take(q, qh->msg_eteid) : NULL;
+	pthread_mutex_unlock(&lock);
+	if (!e && !has_items(msg))
+		return; /* a heartbeat or an error answer: nothing to learn */
+	/* the GCS AS: Origin-Host of its GAR, from the shared decode */
+	char who[256] = "-";
+	const struct mb2c_gar *qg = NULL;
+	struct mb2c_read_error qerr;
+	int qowned = 0;
+	if (!mb2c_gar_get(q, &qg, &qerr, &qowned) && qg->c.origin_host.s)
+		snprintf(who, sizeof(who), "%s", qg->c.origin_host.s);
+	mb2c_gar_put(qg, qowned);
+	struct mb2c_gaa *a = NULL;
+	struct mb2c_read_error err;
+	int rd = mb2c_gaa_read(msg, &a, &err);
+	/* the BM-SC that answered: kept for routing on a relay only (co-located,
+	 * it is this node) */
+	const char *bmsc = !rd && a->c.origin_host.s ? a->c.origin_host.s : "";
+	int relayed = *bmsc && strcasecmp(bmsc, fd_g_config->cnf_diamid);
+	if (rd || !strcmp(who, "-")) {
+		if (e)
+			fd_log_error(
+			        "rt_mb2c: unreadable GAA to %s (%s): the %zu denied items of its "
+			        "GAR are not added",
+			        who, rd ? err.text : "no Origin-Host in its GAR",
+			        e->items.n_dealloc + e->items.n_bearer);
+		goto merged;
+	}
+	uint32_t now = (uint32_t)time(NULL);
+	size_t bound = 0, freed = 0;
+	pthread_mutex_lock(&lock);
+	uint32_t me = authz_owner_id(store, who), bm = relayed ? authz_owner_id(route, bmsc) : 0;
+	if (a->has_alloc && (!a->alloc_has_result || (a->alloc_result & MB2C_TAR_SUCCESS))) {
+		uint32_t dur = a->alloc_has_duration ? mb2c_duration_total(&a->alloc_duration) : 0;
+		for (size_t i = 0; i < a->n_alloc_tmgi; i++) {
+			uint64_t key = authz_tmgi_key(&a->alloc_tmgi[i]);
+			if (!authz_store_put(store, key, me, dur ? now + dur : 0))
+				bound++;
+			if (bm)
+				authz_store_put(route, key, bm, dur ? now + dur : 0);
+		}
+	}
+	for (size_t i = 0; i < a->n_dealloc; i++)
+		/* the result is present on failure only (a result with the success bit
+		 * is accepted too) */
+		if ((!a->dealloc[i].has_result || (a->dealloc[i].result & MB2C_TDR_SUCCESS)) &&
+		    !authz_store_del(store, authz_tmgi_key(&a->dealloc[i].tmgi))) {
+			freed++;
+			authz_store_del(route, authz_tmgi_key(&a->dealloc[i].tmgi));
+		}
+	for (size_t i = 0; i < a->n_dealloc; i++)
+		if (!a->dealloc[i].has_result || (a->dealloc[i].result & MB2C_TDR_SUCCESS))
+			authz_store_release_bearers(bearers, authz_tmgi_key(&a->dealloc[i].tmgi));
+	learn_bearers(q, a, who, now);
+	int ret = (bound || freed) ? authz_store_sync(store) : 0;
+	if (bound || freed)
+		authz_store_sync(route); /* routing hint only: its failure loses no binding */
+	if (authz_store_sync(bearers))
+		fd_log_error("rt_mb2c: cannot write the bearers of %s", who);
+	pthread_mutex_unlock(&lock);
+	if (pg && (bound || freed)) /* in the shared database before the GAA leaves */
+		authz_pg_push(pg);
+	if (ret)
+		fd_log_error("rt_mb2c: cannot write the TMGI bindings of %s: %s", who,
+		             strerror(ret));
+	else if ((bound || freed) && policy.log_bindings)
+		fd_log_notice("rt_mb2c: GAA to %s: %zu TMGIs bound, %zu released", who, bound,
+		              freed);
+	if (e) {
+		uint32_t rc = a->c.has_result_code ? a->c.result_code : 0;
+		int mret = 0;
+		if (rc == MB2C_RC_SUCCESS) {
+			mret = mb2c_gaa_add_items(msg, &e->items);
+			if (!mret && e->alloc_bits)
+				mret = mb2c_gaa_or_alloc_result(msg, e->alloc_bits);
+		}
+		if (rc != MB2C_RC_SUCCESS || mret)
+			fd_log_error("rt_mb2c: GAA to %s: %s; the %zu denied items of its GAR are "
+			             "not listed in it",
+			             who,
+			             mret ? strerror(mret) : "the BM-SC refused the GAR as a whole",
+			             e->items.n_dealloc + e->items.n_bearer + e->items.has_alloc);
+		else
+			fd_log_notice("rt_mb2c: GAA to %s: the responses of %zu denied items added",
+			              who,
+			              e->items.n_dealloc + e->items.n_bearer + e->items.has_alloc +
+			                      (e->alloc_bits != 0));
+	}
+merged:
+	mb2c_gaa_free(rd ? NULL : a);
+	if (e) {
+		mb2c_arena_free(e->ar);
+		free(e);
+	}
+}
