@@ -124,7 +124,7 @@ run sec gcs1 "$T/sec.scn" &
 client_pid=$!
 i=0
 while [ ! -e "$T/connected" ] && [ $((i++)) -lt 400 ]; do sleep 0.05; done
-sed -i '/identity = "gcs1.mb2c.lab"/d' "$T/sec_mb2c.conf"
+sed -i '/identity = "gcs1.mb2c.lab"/d; s/^  ,{/   {/' "$T/sec_mb2c.conf" # the next entry becomes the first
 kill -USR1 "$PID_bmsc"
 wait_log "$T/bmsc.log" "sec_mb2c: policy reloaded from $T/sec_mb2c.conf: 1 peers" 10
 touch "$T/reloaded"
