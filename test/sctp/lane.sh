@@ -142,7 +142,8 @@ echo "allow_sctp = true;" >>sec_mb2c.conf
 echo "crl = [ \"$G/lab/pki/ca.crl.pem\" ];" >>sec_mb2c.conf
 # the negative matrix's identities: any gcs-* (so a wrong SAN is id.mismatch,
 # not peer.unknown), a pinned entry and one bound to another CA
-sed -i "s|^  { identity = \"gcs2.mb2c.lab\"; role = \"gcs-as\"; }|&,\n  { pattern = \"gcs-*.mb2c.lab\"; role = \"gcs-as\"; },\n  { identity = \"badpin.mb2c.lab\"; role = \"gcs-as\"; pin = \"$(printf '0%.0s' {1..64})\"; },\n  { identity = \"otherca.mb2c.lab\"; role = \"gcs-as\"; ca = \"$G/lab/pki/rogue.pem\"; }|" sec_mb2c.conf
+# (test/lib/lab.sh writes one entry a line, the separator leading: gcs2 last)
+sed -i "s|^  ,\?{ identity = \"gcs2.mb2c.lab\"; role = \"gcs-as\"; }|&\n  ,{ pattern = \"gcs-*.mb2c.lab\"; role = \"gcs-as\"; }\n  ,{ identity = \"badpin.mb2c.lab\"; role = \"gcs-as\"; pin = \"$(printf '0%.0s' {1..64})\"; }\n  ,{ identity = \"otherca.mb2c.lab\"; role = \"gcs-as\"; ca = \"$G/lab/pki/rogue.pem\"; }|" sec_mb2c.conf
 grep -q "badpin.mb2c.lab" sec_mb2c.conf || die "sec_mb2c.conf: negative-matrix peers not added"
 echo "allow_sctp = true;" >>sec_gcs.conf
 # the wrong-certificate clients: identity gcs1 with each wrong certificate
