@@ -15,6 +15,7 @@ TEST_PKGS+=,time
 DEV_PKGS=build-essential,debhelper,lintian,cmake,pkg-config
 DEV_PKGS+=,libfreediameter-dev,freediameterd,freediameter-extensions
 DEV_PKGS+=,libgnutls28-dev,libsqlite3-dev,libconfig-dev,libsctp-dev,libgcrypt20-dev,libidn2-dev
+DEV_PKGS+=,libmicrohttpd-dev,libcurl4-gnutls-dev,libpq-dev
 DEV_PKGS+=,gnutls-bin,iproute2,procps,psmisc,sqlite3
 # INSTALL_PKGS: the clean root the built packages are installed into with
 # apt-get (which pulls freeDiameter from the mirror); only the tools the lab
