@@ -197,8 +197,11 @@ transport(O) ->
     Ssl = [{certfile, maps:get(cert, O)},
            {keyfile, maps:get(key, O)},
            {cacertfile, maps:get(ca, O)},
+           %% verify_peer: the BM-SC's certificate must chain to ca and
+           %% name peer (fail_if_no_peer_cert is server-only: OTP 25
+           %% ignored it in a client, OTP 26+ refuses the connect with
+           %% {option,server_only,fail_if_no_peer_cert}, no TCP at all)
            {verify, verify_peer},
-           {fail_if_no_peer_cert, true},
            {server_name_indication, binary_to_list(peer(O))},
            {versions, [Vsn]},
            {ciphers, suites(Vsn)},
