@@ -465,15 +465,17 @@ static size_t escape(const char *in, char *out, size_t outlen, int escape_quote)
 	if (!outlen)
 		return 0;
 	for (const unsigned char *p = (const unsigned char *)in; p && *p; p++) {
-		char rep[3] = {(char)*p, 0, 0};
+		char rep[4] = {(char)*p, 0, 0, 0};
 		if (*p == '\\' || (escape_quote && *p == '"')) {
 			rep[0] = '\\';
 			rep[1] = (char)*p;
 		} else if (*p == '\n') {
 			rep[0] = '\\';
 			rep[1] = 'n';
-		} else if (*p < 0x20 || *p > 0x7e) {
-			rep[0] = '?';
+		} else if (*p < 0x20 || *p > 0x7e || *p == '%') {
+			/* %XX (and '%' itself as %25): printable ASCII, and two
+			 * different values never render alike (no duplicate series) */
+			snprintf(rep, sizeof(rep), "%%%02X", *p);
 		}
 		size_t n = strlen(rep);
 		if (u + n >= outlen)

@@ -118,8 +118,11 @@ static void test_names(void)
 static void test_escape(void)
 {
 	char out[64];
-	CHECK_EQ(mb2c_metrics_escape("a\"b\\c\nd\x01\xff\xc3\xa9z", out, sizeof(out)), 15);
-	CHECK_STR(out, "a\\\"b\\\\c\\nd????z");
+	CHECK_EQ(mb2c_metrics_escape("a\"b\\c\nd\x01\xff\xc3\xa9z", out, sizeof(out)), 23);
+	CHECK_STR(out, "a\\\"b\\\\c\\nd%01%FF%C3%A9z");
+	/* '%' is escaped too: "%FF" and the byte 0xff stay two series */
+	CHECK_EQ(mb2c_metrics_escape("%FF", out, sizeof(out)), 5);
+	CHECK_STR(out, "%25FF");
 	/* never cut an escape in half; always terminated */
 	CHECK_EQ(mb2c_metrics_escape("ab\\", out, 4), 2);
 	CHECK_STR(out, "ab");

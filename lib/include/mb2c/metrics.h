@@ -16,7 +16,8 @@
  * 64); further values are counted under "other". A family also holds at most
  * `max_series` series (default 1024); beyond, every label is "other". Values
  * are cut at 128 bytes; the writer escapes '\\', '"' and newlines and replaces
- * bytes outside printable ASCII by '?', so any input gives valid exposition.
+ * bytes outside printable ASCII (and '%') by %XX, so any input gives valid
+ * exposition and different values stay different series.
  *
  * Easy use from an extension (the edge front end included):
  *
