@@ -5,7 +5,8 @@
  *    value early) for a two-label counter and a one-label gauge in a fresh
  *    registry with small caps; the rendered text is checked line by line
  *    against the text format: "# HELP name text", "# TYPE name type", or
- *    `name{a="v",b="v"} N` where a value holds only printable ASCII, with '"',
+ *    `name{a="v",b="v"} N` where a value holds only printable ASCII (bytes
+ *    outside it and '%' as %XX), with '"',
  *    '\\' and newline escaped, at most MB2C_METRIC_VALUE_MAX source bytes.
  *    Anything else is a finding: abort() with a line on stderr;
  *  - mb2c_metrics_escape into every output size 0..(2n+1): always terminated,
@@ -13,6 +14,7 @@
  *  - mb2c_metrics_parse_addr on the input as a string: accepted addresses
  *    have a port 1..65535 and an AF_INET / AF_INET6 family. */
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <netinet/in.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -44,6 +46,10 @@ static const char *value_end(const char *p, size_t *n)
 			p++;
 			if (*p != '\\' && *p != '"' && *p != 'n')
 				FINDING("bad escape \\%c", *p);
+		} else if (c == '%') { /* %XX: one source byte outside printable ASCII, or '%' */
+			if (!isxdigit((unsigned char)p[1]) || !isxdigit((unsigned char)p[2]))
+				FINDING("bad %%XX escape: %.3s", p);
+			p += 2;
 		} else if (c < 0x20 || c > 0x7e) {
 			FINDING("byte 0x%02x inside a label value", c);
 		}
