@@ -47,7 +47,16 @@ check "gcs1: TLS handshake ok, server verified against the lab CA" \
 check "gcs1: CEA Result-Code 2001 from bmsc.mb2c.lab" \
 	has good "^CEA Result-Code 2001 Origin-Host bmsc.mb2c.lab$"
 check "gcs1: GAA Result-Code 2001" has good "^GAA Result-Code 2001"
-check "gcs1: DPA Result-Code 2001" has good "^DPA Result-Code 2001"
+# freeDiameter 1.2.1 answers the DPR and closes the TLS session from two
+# threads at once (the close race suppressed for ASan in test/robust/README.md):
+# on a busy machine the DPA record can arrive mangled. Only that exact read
+# error after the DPR is noted instead of failing; no DPA at all still fails.
+dpa_ok() {
+	has good "^DPA Result-Code 2001" && return 0
+	has good "^DPR sent$" && has good "^read error: Decryption has failed. while waiting for the DPA$" &&
+		echo "note - gcs1: the DPA was mangled by freeDiameter's TLS close race (read error: Decryption has failed)"
+}
+check "gcs1: DPA Result-Code 2001 (or the core's known close race after the DPR)" dpa_ok
 check "the BM-SC read the hand-built GAR as a heartbeat from gcs1" \
 	wait_log "$T/bmsc.log" "app_bmsc_lab: GAR from gcs1.mb2c.lab heartbeat" 5
 check "the BM-SC parsed the hand-built CER and bound gcs1's certificate to it" \
