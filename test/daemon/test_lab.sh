@@ -66,7 +66,7 @@ check "after kill -9 the SQLite file holds the TMGI and its bearer" \
 	test "$(sqlite3 "$T/bmsc.sqlite" 'select count(*) from tmgi; select count(*) from bearer;' | tr '\n' ' ')" = "1 1 "
 echo "heartbeat_interval = 1;" >>"$T/bmsc_lab.conf" # the restarted BM-SC sends GNR heartbeats
 lab_start_bmsc "$T" bmsc2
-rc1=$(sed -n 's/.*app_bmsc_lab: ready: Restart-Counter \([0-9]*\),.*/\1/p' "$T/bmsc.log")
+rc1=$(wait_log "$T/bmsc.log" "app_bmsc_lab: ready: Restart-Counter" 10; sed -n 's/.*app_bmsc_lab: ready: Restart-Counter \([0-9]*\),.*/\1/p' "$T/bmsc.log")
 check "BM-SC restarted with the state restored and its Restart-Counter kept ($rc1: no loss of state, TS 29.061)" \
 	bash -c "grep -q 'ready: Restart-Counter $rc1, 1 TMGIs and 1 bearers restored' '$T/bmsc2.log' &&
 	         grep -q 'app_bmsc_lab: state restored: Restart-Counter stays $rc1' '$T/bmsc2.log'"
@@ -119,18 +119,18 @@ check "... and the expiry reached the state file" \
 	test "$(sqlite3 "$T/bmsc.sqlite" 'select count(*) from tmgi where sid = 4095;')" = 0
 # 6. issue 15 item 3: the Restart-Counter advances only with loss of state
 # (a corrupt file is moved aside; volatile_state empties the state)
-rc3=$(sed -n 's/.*app_bmsc_lab: ready: Restart-Counter \([0-9]*\),.*/\1/p' "$T/bmsc3.log")
+rc3=$(wait_log "$T/bmsc3.log" "app_bmsc_lab: ready: Restart-Counter" 10; sed -n 's/.*app_bmsc_lab: ready: Restart-Counter \([0-9]*\),.*/\1/p' "$T/bmsc3.log")
 head -c 4096 /dev/urandom >"$T/bmsc.sqlite"
 rm -f "$T/bmsc.sqlite-wal" "$T/bmsc.sqlite-shm"
 lab_start_bmsc "$T" bmsc4
-rc4=$(sed -n 's/.*app_bmsc_lab: ready: Restart-Counter \([0-9]*\),.*/\1/p' "$T/bmsc4.log")
+rc4=$(wait_log "$T/bmsc4.log" "app_bmsc_lab: ready: Restart-Counter" 10; sed -n 's/.*app_bmsc_lab: ready: Restart-Counter \([0-9]*\),.*/\1/p' "$T/bmsc4.log")
 check "an unreadable state file is moved aside, the BM-SC starts empty and says so" \
 	bash -c "ls '$T'/bmsc.sqlite.corrupt-* >/dev/null && grep -q 'state lost (state file unreadable): Restart-Counter advanced to $rc4' '$T/bmsc4.log'"
 check "... its Restart-Counter went up ($rc3 -> $rc4)" test "${rc4:-0}" -gt "${rc3:-0}"
 stop_daemon bmsc4
 echo "volatile_state = true;" >>"$T/bmsc_lab.conf"
 lab_start_bmsc "$T" bmsc5
-rc5=$(sed -n 's/.*app_bmsc_lab: ready: Restart-Counter \([0-9]*\),.*/\1/p' "$T/bmsc5.log")
+rc5=$(wait_log "$T/bmsc5.log" "app_bmsc_lab: ready: Restart-Counter" 10; sed -n 's/.*app_bmsc_lab: ready: Restart-Counter \([0-9]*\),.*/\1/p' "$T/bmsc5.log")
 check "volatile_state: Restart-Counter advanced ($rc4 -> $rc5), logged" \
 	bash -c "[ '${rc5:-0}' -gt '${rc4:-0}' ] && grep -q 'state lost (volatile_state)' '$T/bmsc5.log'"
 stop_daemon bmsc5

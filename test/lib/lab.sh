@@ -186,7 +186,9 @@ lab_start_bmsc() {
 			ss -Hltnp "sport = :$LAB_PORT" | grep -q "pid=$pid," &&
 			{ [ -z "${LAB_EDGE:-}" ] || ss -Hltnp "sport = :$LAB_CORE_PORT" | grep -q "pid=$pid,"; } &&
 			return 0
-		grep -q "FATAL\|ERROR.*app_bmsc_lab" "$T/$name.log" 2>/dev/null &&
+		# (an ERROR line alone is not a failed start: an unreadable state file
+		# is logged as an ERROR before the BM-SC starts empty and says ready)
+		grep -q "FATAL" "$T/$name.log" 2>/dev/null &&
 			! grep -q "ready" "$T/$name.log" && break
 		kill -0 "$pid" 2>/dev/null || break
 		sleep 0.05
