@@ -58,10 +58,14 @@ struct authz_pg_conf {
 int authz_pg_open(const struct authz_pg_conf *c, struct authz_store *store, pthread_mutex_t *lock,
                   struct authz_pg **out, char *err, size_t errlen);
 void authz_pg_close(struct authz_pg *p);
-/* Called without lock after local changes (the GAA hook): makes the outbox
- * durable, then writes it to the database. 0: in the database; EAGAIN:
- * queued (database unreachable), written when it is back; other errno:
- * queue not durable. */
+/* Called without lock after local changes (the GAA hook): returns once the
+ * caller's changes are durable in the outbox and written to the database.
+ * Group commit: concurrent callers share the transaction of one of them
+ * (the leader writes everything queued), so the commit rate, not the
+ * change rate, is bounded by the server's WAL fsync. 0: in the database
+ * (a binding the database refused as another owner's is a conflict, not an
+ * error); EAGAIN: queued (database unreachable), written when it is back;
+ * other errno: queue not durable. */
 int authz_pg_push(struct authz_pg *p);
 /* May decisions rely on the cache now? (lock-free: one atomic load) */
 int authz_pg_usable(const struct authz_pg *p);
@@ -70,6 +74,8 @@ uint64_t authz_pg_staleness_ms(const struct authz_pg *p);
 
 struct authz_pg_stats {
 	uint64_t pushed, conflicts, learned, resyncs, outages;
+	uint64_t commits;      /* transactions that wrote outbox entries */
+	uint64_t max_batch;    /* most entries in one of them */
 	uint64_t queued;       /* changes waiting in the outbox */
 	uint64_t max_stale_ms; /* worst staleness seen while connected */
 	int connected;

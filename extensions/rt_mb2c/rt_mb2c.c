@@ -246,10 +246,12 @@ void fd_ext_fini(void)
 	if (pg) {
 		struct authz_pg_stats st;
 		authz_pg_get_stats(pg, &st);
-		fd_log_notice("rt_mb2c: postgresql: %llu changes written, %llu conflicts, %llu "
+		fd_log_notice("rt_mb2c: postgresql: %llu changes written in %llu transactions "
+		              "(at most %llu in one), %llu conflicts, %llu "
 		              "learned from other agents, %llu reloads, %llu outages, %llu still "
 		              "queued, worst staleness while connected %llu ms",
-		              (unsigned long long)st.pushed, (unsigned long long)st.conflicts,
+		              (unsigned long long)st.pushed, (unsigned long long)st.commits,
+		              (unsigned long long)st.max_batch, (unsigned long long)st.conflicts,
 		              (unsigned long long)st.learned, (unsigned long long)st.resyncs,
 		              (unsigned long long)st.outages, (unsigned long long)st.queued,
 		              (unsigned long long)st.max_stale_ms);

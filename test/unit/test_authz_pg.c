@@ -3,7 +3,10 @@
  * and a newer schema refused, a binding written by agent A learned by agent
  * B, a conflicting binding refused by the database and the loser's cache
  * corrected, two agents racing to bind the same 400 TMGIs (exactly one
- * binding each, both caches agree with the table), deletes and expiry
+ * binding each, both caches agree with the table), one batch with one
+ * conflicting binding (the others committed in one transaction, exactly the
+ * loser refused), the group commit (16 threads share transactions, each
+ * binding in the database when its push returns), deletes and expiry
  * sweeps, the outbox replayed after a restart.
  *   test_authz_pg CONNINFO DIR */
 #include <errno.h>
@@ -135,6 +138,41 @@ static void *race(void *arg)
 	return NULL;
 }
 
+#define GC_THREADS 16
+#define GC_EACH    25
+
+struct gc_writer {
+	struct agent *a;
+	pthread_barrier_t *go;
+	int id, n_err, missing;
+	pthread_t thr;
+};
+
+/* Binds its share of 0x7000.. and checks, with its own connection, that
+ * each binding is in the database as soon as the push returned. */
+static void *gc_main(void *arg)
+{
+	struct gc_writer *w = arg;
+	PGconn *c = PQconnectdb(conninfo);
+	pthread_barrier_wait(w->go);
+	for (int i = 0; i < GC_EACH; i++) {
+		uint64_t k = key_of(0x7000 + (uint32_t)(w->id + GC_THREADS * i));
+		if (bind(w->a, k, "gcs1", 0)) {
+			w->n_err++;
+			continue;
+		}
+		char q[160];
+		snprintf(q, sizeof(q), "SELECT count(*) FROM bindings WHERE tmgi = %llu",
+		         (unsigned long long)k);
+		PGresult *r = PQexec(c, q);
+		if (!r || PQresultStatus(r) != PGRES_TUPLES_OK || strcmp(PQgetvalue(r, 0, 0), "1"))
+			w->missing++;
+		PQclear(r);
+	}
+	PQfinish(c);
+	return NULL;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc != 3) {
@@ -249,6 +287,71 @@ int main(int argc, char **argv)
 	        (unsigned long long)sb.conflicts - 1);
 	/* each TMGI has one winner; the loser's push was refused (a conflict) */
 	CHECK_EQ(st.conflicts + sb.conflicts, RACE_N + 1);
+
+	/* one batch with one conflicting binding (the race lost to B): the
+	 * transaction commits the others and refuses exactly the loser */
+	{
+		uint64_t kx = key_of(0x6000);
+		CHECK(bind(&B, kx, "gcs2", 0) == 0);
+		struct authz_pg_stats s0, s1;
+		authz_pg_get_stats(A.pg, &s0);
+		pthread_mutex_lock(&A.lock);
+		uint32_t g1 = authz_owner_id(A.store, "gcs1");
+		authz_store_put(A.store, kx, g1, 0); /* A had not learned B's binding */
+		for (uint32_t i = 1; i <= 4; i++)
+			authz_store_put(A.store, key_of(0x6000 + i), g1, 0);
+		authz_store_sync(A.store);
+		pthread_mutex_unlock(&A.lock);
+		CHECK(authz_pg_push(A.pg) == 0);
+		authz_pg_get_stats(A.pg, &s1);
+		CHECK_EQ(s1.commits - s0.commits, 1);
+		CHECK_EQ(s1.pushed - s0.pushed, 5);
+		CHECK_EQ(s1.conflicts - s0.conflicts, 1);
+		CHECK_EQ(s1.queued, 0);
+		snprintf(
+		        sql, sizeof(sql),
+		        "SELECT count(*) || ' ' || count(DISTINCT updated) || ' ' || min(owner) || "
+		        "' ' || max(agent) FROM bindings WHERE tmgi > %llu AND tmgi <= %llu",
+		        (unsigned long long)kx, (unsigned long long)key_of(0x6004));
+		CHECK_STR(db_one(db, sql), "4 1 gcs1 agentA"); /* one transaction */
+		snprintf(sql, sizeof(sql),
+		         "SELECT owner || ' ' || agent FROM bindings WHERE tmgi = %llu",
+		         (unsigned long long)kx);
+		CHECK_STR(db_one(db, sql), "gcs2 agentB");
+		CHECK_STR(owner_in(&A, kx, b, sizeof(b)), "gcs2"); /* the loser's cache corrected */
+		CHECK(wait_owner(&B, key_of(0x6004), "gcs1"));
+		CHECK_STR(owner_in(&B, kx, b, sizeof(b)), "gcs2");
+	}
+
+	/* group commit: 16 threads binding at once share transactions; every
+	 * binding is in the database when its push returns */
+	{
+		struct authz_pg_stats s0, s1;
+		authz_pg_get_stats(A.pg, &s0);
+		pthread_barrier_t go16;
+		pthread_barrier_init(&go16, NULL, GC_THREADS);
+		struct gc_writer w[GC_THREADS];
+		for (int i = 0; i < GC_THREADS; i++) {
+			w[i] = (struct gc_writer){.a = &A, .go = &go16, .id = i};
+			pthread_create(&w[i].thr, NULL, gc_main, &w[i]);
+		}
+		int errs = 0, missing = 0;
+		for (int i = 0; i < GC_THREADS; i++) {
+			pthread_join(w[i].thr, NULL);
+			errs += w[i].n_err;
+			missing += w[i].missing;
+		}
+		pthread_barrier_destroy(&go16);
+		authz_pg_get_stats(A.pg, &s1);
+		CHECK_EQ(errs, 0);
+		CHECK_EQ(missing, 0);
+		CHECK_EQ(s1.pushed - s0.pushed, GC_THREADS * GC_EACH);
+		fprintf(stderr, "group commit: %d bindings from %d threads in %llu transactions\n",
+		        GC_THREADS * GC_EACH, GC_THREADS,
+		        (unsigned long long)(s1.commits - s0.commits));
+		CHECK(s1.commits - s0.commits < (uint64_t)GC_THREADS * GC_EACH);
+		CHECK(wait_owner(&B, key_of(0x7000 + GC_THREADS * GC_EACH - 1), "gcs1"));
+	}
 
 	/* a deallocation through B removes gcs1's row; A learns it */
 	pthread_mutex_lock(&B.lock);
