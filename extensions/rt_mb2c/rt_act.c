@@ -82,8 +82,13 @@ int rt_fwd(void *cbdata, struct msg **msg)
 		return 0;
 	if (fd_msg_parse_dict(*msg, fd_g_config->cnf_dict, NULL))
 		return 0; /* the receiver answers what it cannot parse */
-	if (!(hdr->msg_flags & CMD_FLAG_REQUEST) || hdr->msg_code != MB2C_CMD_GCS_ACTION)
+	if (hdr->msg_code != MB2C_CMD_GCS_ACTION)
 		return 0;
+	if (!(hdr->msg_flags & CMD_FLAG_REQUEST)) {
+		if (pg)
+			gaa_hold(msg);
+		return 0;
+	}
 	int res = check_gar(msg);
 	if (res == GAR_ANSWERED && fd_msg_send(msg, NULL, NULL) == 0)
 		*msg = NULL;
@@ -310,15 +315,265 @@ void learn_bearers(struct msg *q, const struct mb2c_gaa *a, const char *who, uin
 	mb2c_gar_put(g, owned);
 }
 
+/* What a GAA read (a) to the GCS AS who teaches, under lock: allocations
+ * bind, deallocations release (the route to the BM-SC that answered kept on
+ * a relay), bearers; synced before it returns. Counts in *bound, *freed;
+ * returns the store's sync result. */
+static int learn_gaa(struct msg *q, const struct mb2c_gaa *a, const char *who, size_t *bound,
+                     size_t *freed)
+{
+	/* the BM-SC that answered: kept for routing on a relay only (co-located,
+	 * it is this node) */
+	const char *bmsc = a->c.origin_host.s ? a->c.origin_host.s : "";
+	int relayed = *bmsc && strcasecmp(bmsc, fd_g_config->cnf_diamid);
+	uint32_t now = (uint32_t)time(NULL);
+	*bound = *freed = 0;
+	pthread_mutex_lock(&lock);
+	uint32_t me = authz_owner_id(store, who), bm = relayed ? authz_owner_id(route, bmsc) : 0;
+	if (a->has_alloc && (!a->alloc_has_result || (a->alloc_result & MB2C_TAR_SUCCESS))) {
+		uint32_t dur = a->alloc_has_duration ? mb2c_duration_total(&a->alloc_duration) : 0;
+		for (size_t i = 0; i < a->n_alloc_tmgi; i++) {
+			uint64_t key = authz_tmgi_key(&a->alloc_tmgi[i]);
+			if (!authz_store_put(store, key, me, dur ? now + dur : 0))
+				(*bound)++;
+			if (bm)
+				authz_store_put(route, key, bm, dur ? now + dur : 0);
+		}
+	}
+	for (size_t i = 0; i < a->n_dealloc; i++)
+		/* the result is present on failure only (a result with the success bit
+		 * is accepted too) */
+		if ((!a->dealloc[i].has_result || (a->dealloc[i].result & MB2C_TDR_SUCCESS)) &&
+		    !authz_store_del(store, authz_tmgi_key(&a->dealloc[i].tmgi))) {
+			(*freed)++;
+			authz_store_del(route, authz_tmgi_key(&a->dealloc[i].tmgi));
+		}
+	for (size_t i = 0; i < a->n_dealloc; i++)
+		if (!a->dealloc[i].has_result || (a->dealloc[i].result & MB2C_TDR_SUCCESS))
+			authz_store_release_bearers(bearers, authz_tmgi_key(&a->dealloc[i].tmgi));
+	learn_bearers(q, a, who, now);
+	int ret = (*bound || *freed) ? authz_store_sync(store) : 0;
+	if (*bound || *freed)
+		authz_store_sync(route); /* routing hint only: its failure loses no binding */
+	if (authz_store_sync(bearers))
+		fd_log_error("rt_mb2c: cannot write the bearers of %s", who);
+	pthread_mutex_unlock(&lock);
+	return ret;
+}
+
+static void log_learned(const char *who, size_t bound, size_t freed, int ret)
+{
+	if (ret)
+		fd_log_error("rt_mb2c: cannot write the TMGI bindings of %s: %s", who,
+		             strerror(ret));
+	else if ((bound || freed) && policy.log_bindings)
+		fd_log_notice("rt_mb2c: GAA to %s: %zu TMGIs bound, %zu released", who, bound,
+		              freed);
+}
+
+/* The GCS AS of a GAR: its Origin-Host, from the shared decode ("-" when
+ * unknown). */
+static void gar_origin(struct msg *q, char *who, size_t len)
+{
+	const struct mb2c_gar *qg = NULL;
+	struct mb2c_read_error qerr;
+	int qowned = 0;
+	snprintf(who, len, "-");
+	if (!mb2c_gar_get(q, &qg, &qerr, &qowned) && qg->c.origin_host.s)
+		snprintf(who, len, "%s", qg->c.origin_host.s);
+	mb2c_gar_put(qg, qowned);
+}
+
+/* ---- relayed GAAs with the PostgreSQL store: group commit ----
+ * freeDiameter runs HOOK_MESSAGE_SENDING in its routing-out thread (one
+ * thread in 1.2.1), so a GAA that waited there for its own commit held
+ * every message behind it: one commit per GAA whatever the backend's group
+ * commit. A relayed GAA is therefore learned earlier, by the forwarding
+ * callback (routing-in), and held here: the release thread writes the
+ * changes of every GAA held meanwhile in one transaction
+ * (authz_pg_push()), then sends them on (fd_msg_send: routed to the GCS AS
+ * like any forwarded answer). The GAA still leaves only once its bindings
+ * are in the database (or, database unreachable, durably queued): the
+ * contract of the synchronous path. The sending hook recognises a held
+ * GAA (held[]: its message and end-to-end id, under lock) and does not
+ * learn it twice. */
+#define HELD_TTL 120
+struct held {
+	struct msg *m;
+	uint32_t eid;
+	time_t t;
+};
+static struct held *held;
+static size_t n_held, cap_held;
+static pthread_mutex_t rel_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t rel_cv = PTHREAD_COND_INITIALIZER;
+static struct msg **rel_q;
+static size_t rel_n, rel_cap;
+static int rel_stop, rel_started;
+static pthread_t rel_thr;
+
+static uint32_t msg_eid(struct msg *m)
+{
+	struct msg_hdr *h = NULL;
+	return fd_msg_hdr(m, &h) ? 0 : h->msg_eteid;
+}
+
+/* Under lock. */
+static int held_add(struct msg *m)
+{
+	time_t now = time(NULL);
+	for (size_t i = 0; i < n_held;) /* answers the core dropped after us */
+		if (now - held[i].t > HELD_TTL)
+			held[i] = held[--n_held];
+		else
+			i++;
+	if (n_held == cap_held) {
+		size_t nc = cap_held ? cap_held * 2 : 64;
+		struct held *h = realloc(held, nc * sizeof(*h));
+		if (!h)
+			return ENOMEM;
+		held = h;
+		cap_held = nc;
+	}
+	held[n_held++] = (struct held){m, msg_eid(m), now};
+	return 0;
+}
+
+/* Under lock: was m learned by gaa_hold()? (removes it) */
+static int held_take(struct msg *m)
+{
+	uint32_t eid = msg_eid(m);
+	for (size_t i = 0; i < n_held; i++)
+		if (held[i].m == m && held[i].eid == eid) {
+			held[i] = held[--n_held];
+			return 1;
+		}
+	return 0;
+}
+
+static void *rel_main(void *arg)
+{
+	(void)arg;
+	struct msg **batch = NULL;
+	size_t cap = 0;
+	pthread_mutex_lock(&rel_mu);
+	for (;;) {
+		if (!rel_n) {
+			if (rel_stop)
+				break;
+			pthread_cond_wait(&rel_cv, &rel_mu);
+			continue;
+		}
+		/* take every GAA held so far: their changes are all queued */
+		struct msg **t = batch;
+		size_t n = rel_n, tc = cap;
+		batch = rel_q, cap = rel_cap;
+		rel_q = t, rel_cap = tc, rel_n = 0;
+		pthread_mutex_unlock(&rel_mu);
+		int ret = authz_pg_push(pg);
+		if (ret && ret != EAGAIN)
+			fd_log_error("rt_mb2c: postgresql: the queue of changes is not durable "
+			             "(%s): %zu GAAs sent anyway",
+			             strerror(ret), n);
+		for (size_t i = 0; i < n; i++) {
+			struct msg *m = batch[i];
+			if (fd_msg_send(&m, NULL, NULL) && m) {
+				fd_log_error("rt_mb2c: a held GAA could not be sent on: dropped");
+				pthread_mutex_lock(&lock);
+				held_take(m);
+				pthread_mutex_unlock(&lock);
+				fd_msg_free(m);
+			}
+		}
+		pthread_mutex_lock(&rel_mu);
+	}
+	pthread_mutex_unlock(&rel_mu);
+	free(batch);
+	return NULL;
+}
+
+int gaa_release_start(void)
+{
+	rel_stop = 0;
+	int ret = pthread_create(&rel_thr, NULL, rel_main, NULL);
+	rel_started = !ret;
+	return ret;
+}
+
+/* Sends what is still held (after one last push), then stops. */
+void gaa_release_stop(void)
+{
+	if (!rel_started)
+		return;
+	pthread_mutex_lock(&rel_mu);
+	rel_stop = 1;
+	pthread_cond_signal(&rel_cv);
+	pthread_mutex_unlock(&rel_mu);
+	pthread_join(rel_thr, NULL);
+	rel_started = 0;
+	free(rel_q);
+	rel_q = NULL;
+	rel_n = rel_cap = 0;
+	pthread_mutex_lock(&lock);
+	free(held);
+	held = NULL;
+	n_held = cap_held = 0;
+	pthread_mutex_unlock(&lock);
+}
+
+/* The forwarding callback, on a GAA going back to a GCS AS (PostgreSQL
+ * store): learned now, held until its changes are in the database when
+ * there are any. */
+void gaa_hold(struct msg **msg)
+{
+	struct msg *q = NULL;
+	if (!rel_started || fd_msg_answ_getq(*msg, &q) || !q || !has_items(*msg))
+		return;
+	char who[256];
+	gar_origin(q, who, sizeof(who));
+	struct mb2c_gaa *a = NULL;
+	struct mb2c_read_error err;
+	if (!strcmp(who, "-") || mb2c_gaa_read(*msg, &a, &err))
+		return; /* the sending hook reports it */
+	size_t bound, freed;
+	int ret = learn_gaa(q, a, who, &bound, &freed);
+	mb2c_gaa_free(a);
+	log_learned(who, bound, freed, ret);
+	pthread_mutex_lock(&lock);
+	int hret = held_add(*msg);
+	pthread_mutex_unlock(&lock);
+	/* not marked (out of memory): the hook learns it again and writes it
+	 * itself; nothing to wait for: on its way (the hook skips the learning) */
+	if (hret || !(bound || freed))
+		return;
+	pthread_mutex_lock(&rel_mu);
+	if (rel_n == rel_cap) {
+		size_t nc = rel_cap ? rel_cap * 2 : 64;
+		struct msg **r = realloc(rel_q, nc * sizeof(*r));
+		if (!r) {
+			pthread_mutex_unlock(&rel_mu);
+			authz_pg_push(pg); /* no room: this one waits here */
+			return;
+		}
+		rel_q = r;
+		rel_cap = nc;
+	}
+	rel_q[rel_n++] = *msg;
+	*msg = NULL;
+	pthread_cond_signal(&rel_cv);
+	pthread_mutex_unlock(&rel_mu);
+}
+
 /* HOOK_MESSAGE_SENDING runs in fd_out_send() before the message is queued
  * to its peer, for local and relayed messages alike:
  *   - a GAA: the bindings it grants (allocations) or ends (deallocations)
  *     are written to the SQLite file before the answer can leave, so a
- *     restart never forgets a TMGI the GCS AS was told it owns; then the
- *     responses of the items this extension took out of a mixed GAR are
- *     added (the one place where the BM-SC's answer exists and has not been
- *     serialized yet; freeDiameter's hook contract asks hooks not to modify
- *     messages, which this does knowingly, for MB2-C GAAs only);
+ *     restart never forgets a TMGI the GCS AS was told it owns (with the
+ *     PostgreSQL store, a relayed GAA was learned and held by gaa_hold());
+ *     then the responses of the items this extension took out of a mixed
+ *     GAR are added (the one place where the BM-SC's answer exists and has
+ *     not been serialized yet; freeDiameter's hook contract asks hooks not
+ *     to modify messages, which this does knowingly, for MB2-C GAAs only);
  *   - a GNR with TMGI-Expiry: those bindings end. */
 void rt_hook(enum fd_hook_type type, struct msg *msg, struct peer_hdr *peer, void *other,
              struct fd_hook_permsgdata *pmd, void *regdata)
@@ -340,24 +595,15 @@ void rt_hook(enum fd_hook_type type, struct msg *msg, struct peer_hdr *peer, voi
 		return;
 	pthread_mutex_lock(&lock);
 	struct pending *e = pend ? pending_take(q, qh->msg_eteid) : NULL;
+	int learned = n_held && held_take(msg);
 	pthread_mutex_unlock(&lock);
-	if (!e && !has_items(msg))
-		return; /* a heartbeat or an error answer: nothing to learn */
-	/* the GCS AS: Origin-Host of its GAR, from the shared decode */
-	char who[256] = "-";
-	const struct mb2c_gar *qg = NULL;
-	struct mb2c_read_error qerr;
-	int qowned = 0;
-	if (!mb2c_gar_get(q, &qg, &qerr, &qowned) && qg->c.origin_host.s)
-		snprintf(who, sizeof(who), "%s", qg->c.origin_host.s);
-	mb2c_gar_put(qg, qowned);
+	if (!e && (learned || !has_items(msg)))
+		return; /* a heartbeat, an error answer, or learned already */
+	char who[256];
+	gar_origin(q, who, sizeof(who));
 	struct mb2c_gaa *a = NULL;
 	struct mb2c_read_error err;
 	int rd = mb2c_gaa_read(msg, &a, &err);
-	/* the BM-SC that answered: kept for routing on a relay only (co-located,
-	 * it is this node) */
-	const char *bmsc = !rd && a->c.origin_host.s ? a->c.origin_host.s : "";
-	int relayed = *bmsc && strcasecmp(bmsc, fd_g_config->cnf_diamid);
 	if (rd || !strcmp(who, "-")) {
 		if (e)
 			fd_log_error(
@@ -367,46 +613,13 @@ void rt_hook(enum fd_hook_type type, struct msg *msg, struct peer_hdr *peer, voi
 			        e->items.n_dealloc + e->items.n_bearer);
 		goto merged;
 	}
-	uint32_t now = (uint32_t)time(NULL);
-	size_t bound = 0, freed = 0;
-	pthread_mutex_lock(&lock);
-	uint32_t me = authz_owner_id(store, who), bm = relayed ? authz_owner_id(route, bmsc) : 0;
-	if (a->has_alloc && (!a->alloc_has_result || (a->alloc_result & MB2C_TAR_SUCCESS))) {
-		uint32_t dur = a->alloc_has_duration ? mb2c_duration_total(&a->alloc_duration) : 0;
-		for (size_t i = 0; i < a->n_alloc_tmgi; i++) {
-			uint64_t key = authz_tmgi_key(&a->alloc_tmgi[i]);
-			if (!authz_store_put(store, key, me, dur ? now + dur : 0))
-				bound++;
-			if (bm)
-				authz_store_put(route, key, bm, dur ? now + dur : 0);
-		}
+	if (!learned) {
+		size_t bound, freed;
+		int ret = learn_gaa(q, a, who, &bound, &freed);
+		if (pg && (bound || freed)) /* in the shared database before the GAA leaves */
+			authz_pg_push(pg);
+		log_learned(who, bound, freed, ret);
 	}
-	for (size_t i = 0; i < a->n_dealloc; i++)
-		/* the result is present on failure only (a result with the success bit
-		 * is accepted too) */
-		if ((!a->dealloc[i].has_result || (a->dealloc[i].result & MB2C_TDR_SUCCESS)) &&
-		    !authz_store_del(store, authz_tmgi_key(&a->dealloc[i].tmgi))) {
-			freed++;
-			authz_store_del(route, authz_tmgi_key(&a->dealloc[i].tmgi));
-		}
-	for (size_t i = 0; i < a->n_dealloc; i++)
-		if (!a->dealloc[i].has_result || (a->dealloc[i].result & MB2C_TDR_SUCCESS))
-			authz_store_release_bearers(bearers, authz_tmgi_key(&a->dealloc[i].tmgi));
-	learn_bearers(q, a, who, now);
-	int ret = (bound || freed) ? authz_store_sync(store) : 0;
-	if (bound || freed)
-		authz_store_sync(route); /* routing hint only: its failure loses no binding */
-	if (authz_store_sync(bearers))
-		fd_log_error("rt_mb2c: cannot write the bearers of %s", who);
-	pthread_mutex_unlock(&lock);
-	if (pg && (bound || freed)) /* in the shared database before the GAA leaves */
-		authz_pg_push(pg);
-	if (ret)
-		fd_log_error("rt_mb2c: cannot write the TMGI bindings of %s: %s", who,
-		             strerror(ret));
-	else if ((bound || freed) && policy.log_bindings)
-		fd_log_notice("rt_mb2c: GAA to %s: %zu TMGIs bound, %zu released", who, bound,
-		              freed);
 	if (e) {
 		uint32_t rc = a->c.has_result_code ? a->c.result_code : 0;
 		int mret = 0;

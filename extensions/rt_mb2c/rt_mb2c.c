@@ -145,6 +145,9 @@ static int pg_start(void)
 	int ret = authz_pg_open(&c, store, &lock, &pg, err, sizeof(err));
 	if (ret)
 		fd_log_error("rt_mb2c: postgresql: %s", err);
+	else if ((ret = gaa_release_start()))
+		fd_log_error("rt_mb2c: postgresql: cannot start the GAA release thread: %s",
+		             strerror(ret));
 	return ret;
 }
 
@@ -243,6 +246,7 @@ void fd_ext_fini(void)
 		fd_rt_out_unregister(out_hdl, NULL);
 	m_gars = m_denials = m_split = m_gnr_blocked = m_state = NULL;
 	mb2c_metrics_release("rt_mb2c"); /* no scrape reads the stores after this */
+	gaa_release_stop();              /* the GAAs still held go out once written */
 	if (pg) {
 		struct authz_pg_stats st;
 		authz_pg_get_stats(pg, &st);

@@ -95,6 +95,12 @@ int avp_str(struct msg *m, uint32_t code, char *out, size_t len);
 void learn_gnr(struct msg *msg);
 int has_items(struct msg *m);
 void learn_bearers(struct msg *q, const struct mb2c_gaa *a, const char *who, uint32_t now);
+/* PostgreSQL store: relayed GAAs learned by the forwarding callback and
+ * held until their changes are in the database (one transaction for all
+ * those held meanwhile), then sent on by a release thread */
+void gaa_hold(struct msg **msg);
+int gaa_release_start(void);
+void gaa_release_stop(void);
 void rt_hook(enum fd_hook_type type, struct msg *msg, struct peer_hdr *peer, void *other,
              struct fd_hook_permsgdata *pmd, void *regdata);
 
