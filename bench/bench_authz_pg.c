@@ -2,15 +2,20 @@
  * SQLite one, in one run, 1,000 owners and 1,000,000 TMGI bindings:
  *   (a) decisions per second with a warm cache: the SQLite-loaded store and
  *       the PostgreSQL-fed one, each decision of the latter also asking
- *       authz_pg_usable() (the failure policy), rounds alternated, medians;
+ *       authz_pg_usable() (the failure policy), rounds alternated (order
+ *       swapped every pair), medians, and the median of the pairs' ratios
+ *       (the two rounds of a pair share the machine's load); per wall-clock
+ *       second and per second of the thread's CPU time (other processes of
+ *       a shared machine take the CPU away, not CPU time);
  *   (b) load: authz_store_open of the SQLite file vs authz_pg_open filling
  *       an empty cache from the database; memory per binding of both;
  *   (c) propagation: agent A binds 1,000 TMGIs per second from 32 threads
- *       (as the GAA hook does: bind, then write to the database before the
- *       answer; concurrent writes share a transaction), agent B (another
- *       connection, LISTEN)
+ *       for SECONDS (as the GAA hook does: bind, then write to the database
+ *       before the answer; authz_pg_push()'s group commit: concurrent
+ *       writes share a transaction), agent B (another connection, LISTEN)
  *       sees each in its cache: p50 / p99 of the time from the binding on A
- *       to its visibility on B.
+ *       to its visibility on B, the rate offered and achieved, the
+ *       transactions A used.
  *   bench_authz_pg [FDXDIR] [SECONDS]   with MB2C_PG_CONNINFO set
  * bench/bench_pg.sh starts a throwaway PostgreSQL and runs it (bench/run.sh
  * runs it without the variable: it then says so and exits 0). */
@@ -74,11 +79,21 @@ struct req {
 };
 
 /* One timed round of decisions; pg: also the failure-policy check. */
+static double cpu_now(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+/* One timed round of decisions; pg: also the failure-policy check. Returns
+ * decisions per wall-clock second; *cpu: per second of this thread's CPU
+ * time (what the other processes of a shared machine do not inflate). */
 static double round_rate(const struct authz_store *s, const struct authz_pg *pg,
-                         const struct req *reqs, double seconds, size_t *allowed)
+                         const struct req *reqs, double seconds, size_t *allowed, double *cpu)
 {
 	size_t decisions = 0;
-	double elapsed, t0 = now();
+	double elapsed, t0 = now(), c0 = cpu_now();
 	do {
 		for (uint32_t b = 0; b < N_REQ; b += BATCH) {
 			const struct req *q = reqs + b;
@@ -94,6 +109,7 @@ static double round_rate(const struct authz_store *s, const struct authz_pg *pg,
 				break;
 		}
 	} while (elapsed < seconds);
+	*cpu = (double)decisions / (cpu_now() - c0);
 	return (double)decisions / elapsed;
 }
 
@@ -299,11 +315,17 @@ int main(int argc, char **argv)
 		reqs[i] = (struct req){k, x == 2 ? o1 % N_OWNERS + 1 : o1 ? o1 : 1, 0};
 		rq2[i] = (struct req){k, x == 2 ? o2 % N_OWNERS + 1 : o2 ? o2 : 1, 0};
 	}
-	double rs[ROUNDS], rp[ROUNDS];
+	double rs[ROUNDS], rp[ROUNDS], pair[ROUNDS], cs[ROUNDS], cp[ROUNDS];
 	size_t al_s = 0, al_p = 0;
 	for (int i = 0; i < ROUNDS; i++) {
-		rs[i] = round_rate(sq, NULL, reqs, seconds, &al_s);
-		rp[i] = round_rate(cache, pg, rq2, seconds, &al_p);
+		if (i % 2) { /* alternated order: neither side always runs second */
+			rp[i] = round_rate(cache, pg, rq2, seconds, &al_p, &cp[i]);
+			rs[i] = round_rate(sq, NULL, reqs, seconds, &al_s, &cs[i]);
+		} else {
+			rs[i] = round_rate(sq, NULL, reqs, seconds, &al_s, &cs[i]);
+			rp[i] = round_rate(cache, pg, rq2, seconds, &al_p, &cp[i]);
+		}
+		pair[i] = rp[i] / rs[i]; /* the two rounds of a pair share the machine's load */
 	}
 	struct authz_pg_stats st;
 	authz_pg_get_stats(pg, &st);
@@ -315,13 +337,16 @@ int main(int argc, char **argv)
 	free(rq2);
 	qsort(rs, ROUNDS, sizeof(double), cmp_d);
 	qsort(rp, ROUNDS, sizeof(double), cmp_d);
+	qsort(pair, ROUNDS, sizeof(double), cmp_d);
+	qsort(cs, ROUNDS, sizeof(double), cmp_d);
+	qsort(cp, ROUNDS, sizeof(double), cmp_d);
 	authz_pg_close(pg);
 	pg = NULL;
 	authz_store_close(cache);
 	cache = NULL;
 
 	/* (c) propagation at PROP_RATE bindings/s for the given seconds */
-	int n_prop = (int)(PROP_RATE * seconds * 2);
+	int n_prop = (int)(PROP_RATE * seconds * ROUNDS);
 	if (n_prop > PROP_MAX)
 		n_prop = PROP_MAX;
 	if (n_prop < 1000)
@@ -359,6 +384,8 @@ int main(int argc, char **argv)
 	if (werr)
 		goto out;
 	double span = now() - start;
+	struct authz_pg_stats sa;
+	authz_pg_get_stats(pa, &sa);
 	for (int i = 0; i < 300; i++) { /* up to 3 s for the last ones */
 		int seen = 0;
 		for (int k = 0; k < n_prop; k++)
@@ -379,17 +406,26 @@ int main(int argc, char **argv)
 	}
 	qsort(lat, (size_t)nl, sizeof(double), cmp_d);
 
+	printf("bench_authz_pg: decisions per CPU second (thread CPU time, medians of %d rounds): "
+	       "SQLite %.0f, PostgreSQL (cache warm) %.0f: %.3fx (goal >= 0.9)\n",
+	       ROUNDS, cs[ROUNDS / 2], cp[ROUNDS / 2], cp[ROUNDS / 2] / cs[ROUNDS / 2]);
 	printf("bench_authz_pg: %d bindings, %d owners: decisions/s SQLite %.0f, PostgreSQL "
-	       "(cache warm) %.0f: %.3fx (goal >= 0.9; medians of %d rounds of %.1f s); load "
+	       "(cache warm) %.0f: %.3fx, median of the paired rounds' ratios %.3fx (%.3f..%.3f) "
+	       "(goal "
+	       ">= 0.9; medians of %d rounds of %.2f s); load "
 	       "SQLite %.2f s, PostgreSQL %.2f s; %.1f / %.1f B/binding; worst staleness "
 	       "meanwhile %llu ms\n",
 	       N_BINDINGS, N_OWNERS, rs[ROUNDS / 2], rp[ROUNDS / 2],
-	       rp[ROUNDS / 2] / rs[ROUNDS / 2], ROUNDS, seconds, load_sq, load_pg, mem_sq, mem_pg,
-	       (unsigned long long)st.max_stale_ms);
-	printf("bench_authz_pg: propagation A -> B of %d bindings at %.0f/s (group commit, %d "
-	       "writer threads, %d late by > 10 ms): p50 %.2f ms, p99 %.2f ms, max "
+	       rp[ROUNDS / 2] / rs[ROUNDS / 2], pair[ROUNDS / 2], pair[0], pair[ROUNDS - 1], ROUNDS,
+	       seconds, load_sq, load_pg, mem_sq, mem_pg, (unsigned long long)st.max_stale_ms);
+	printf("bench_authz_pg: propagation A -> B of %d bindings, offered %d/s, achieved %.0f/s "
+	       "(goal >= %d; %d writer threads, %d late by > 10 ms; group commit: %llu "
+	       "transactions, %.1f bindings each, at most %llu): p50 %.2f ms, p99 %.2f ms, max "
 	       "%.2f ms; A's write before the answer: max %.2f ms\n",
-	       n_prop, n_prop / span, WRITERS, late, lat[nl / 2], lat[nl * 99 / 100], lat[nl - 1],
+	       n_prop, PROP_RATE, n_prop / span, PROP_RATE, WRITERS, late,
+	       (unsigned long long)sa.commits,
+	       sa.commits ? (double)sa.pushed / (double)sa.commits : 0.0,
+	       (unsigned long long)sa.max_batch, lat[nl / 2], lat[nl * 99 / 100], lat[nl - 1],
 	       push_max * 1e3);
 	free(lat);
 	ret = 0;

@@ -45,6 +45,7 @@
 #define ADVISORY_KEY 0x6d623263 /* "mb2c": serializes schema creation */
 
 struct authz_pg {
+	struct authz_pg_head h; /* first: authz_pg_usable() reads it inline */
 	struct authz_pg_conf c;
 	char *conninfo, *agent, *agent_lit, *queue_path;
 	int was_stale; /* "stale" was logged: log when current again */
@@ -68,7 +69,6 @@ struct authz_pg {
 	atomic_int stop;
 	atomic_uint_fast64_t synced_ms; /* monotonic ms of the last proof; 0 = never */
 	atomic_int connected;
-	atomic_int usable; /* authz_pg_usable(): kept by the listening thread */
 	atomic_uint_fast64_t pushed, conflicts, learned, resyncs, outages, max_stale, commits,
 	        max_batch;
 };
@@ -781,7 +781,7 @@ static void refresh_usable(struct authz_pg *p)
 	uint64_t t = mono_ms();
 	uint64_t bound = p->c.max_staleness_ms + (p->c.fail_cache ? p->c.cache_for_ms : 0);
 	int u = s && (t < s || t - s <= bound);
-	if (atomic_exchange(&p->usable, u) == u)
+	if (atomic_exchange(&p->h.usable, u) == u)
 		return;
 	int was = p->was_stale;
 	p->was_stale = !u;
@@ -965,14 +965,6 @@ void authz_pg_close(struct authz_pg *p)
 	free(p->agent_lit);
 	free(p->queue_path);
 	free(p);
-}
-
-/* One load: the listening thread recomputes the flag at least every 50 ms
- * (its loop never waits longer: the round trip proving the cache current is
- * asynchronous), except while it reconnects or writes the outbox. */
-int authz_pg_usable(const struct authz_pg *p)
-{
-	return atomic_load_explicit(&((struct authz_pg *)p)->usable, memory_order_relaxed);
 }
 
 uint64_t authz_pg_staleness_ms(const struct authz_pg *p)

@@ -26,6 +26,7 @@
 #define AUTHZ_PG_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <time.h>
@@ -67,8 +68,19 @@ void authz_pg_close(struct authz_pg *p);
  * error); EAGAIN: queued (database unreachable), written when it is back;
  * other errno: queue not durable. */
 int authz_pg_push(struct authz_pg *p);
-/* May decisions rely on the cache now? (lock-free: one atomic load) */
-int authz_pg_usable(const struct authz_pg *p);
+/* May decisions rely on the cache now? One relaxed atomic load, inline (it
+ * is on the decision path): the listening thread recomputes the flag at
+ * least every 50 ms (its loop never waits longer: the round trip proving
+ * the cache current is asynchronous), except while it reconnects or writes
+ * the outbox. */
+struct authz_pg_head {
+	atomic_int usable;
+};
+static inline int authz_pg_usable(const struct authz_pg *p)
+{
+	return atomic_load_explicit(&((struct authz_pg_head *)(uintptr_t)p)->usable,
+	                            memory_order_relaxed);
+}
 /* Milliseconds since the cache was last proven current. */
 uint64_t authz_pg_staleness_ms(const struct authz_pg *p);
 
