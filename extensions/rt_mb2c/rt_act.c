@@ -494,6 +494,13 @@ static void *rel_main(void *arg)
 
 int gaa_release_start(void)
 {
+	const char *h = getenv("MB2C_PG_HOLD"); /* "0": GAAs wait in the sending hook
+	                                           (the way before; bench_pg_relay.sh) */
+	if (h && !strcmp(h, "0")) {
+		fd_log_notice("rt_mb2c: postgresql: MB2C_PG_HOLD=0: each GAA waits for its "
+		              "own commit in the sending hook");
+		return 0;
+	}
 	rel_stop = 0;
 	int ret = pthread_create(&rel_thr, NULL, rel_main, NULL);
 	rel_started = !ret;
