@@ -649,6 +649,53 @@ static int metrics_setup(const char *conffile)
 	return 0;
 }
 
+/* A GCS AS leaving with DPR/DPA, in the BM-SC's own log on every core
+ * (freeDiameter logs "Peer ... sent a DPR" at INFO, shown by 1.2.1's default
+ * level, not by 1.5.0's): the DPR received, and the DPA sent with its
+ * Result-Code and the DPR's Disconnect-Cause. The core calls these hooks for
+ * its link-local messages too; every other message returns at the command
+ * code. */
+static struct fd_hook_hdl *dp_hook;
+
+static int u32_avp(struct msg *m, uint32_t code, uint32_t *v)
+{
+	struct avp *a = NULL;
+	struct avp_hdr *h;
+	for (fd_msg_browse(m, MSG_BRW_FIRST_CHILD, &a, NULL); a;
+	     fd_msg_browse(a, MSG_BRW_NEXT, &a, NULL))
+		if (!fd_msg_avp_hdr(a, &h) && h->avp_code == code && !h->avp_vendor) {
+			if (!h->avp_value)
+				return -1; /* not parsed */
+			*v = h->avp_value->u32;
+			return 0;
+		}
+	return -1;
+}
+
+static void dp_cb(enum fd_hook_type type, struct msg *msg, struct peer_hdr *peer, void *other,
+                  struct fd_hook_permsgdata *pmd, void *regdata)
+{
+	(void)other, (void)pmd, (void)regdata;
+	struct msg_hdr *h;
+	uint32_t v;
+	if (!msg || !peer || fd_msg_hdr(msg, &h) || h->msg_code != CC_DISCONNECT_PEER)
+		return;
+	int req = !!(h->msg_flags & CMD_FLAG_REQUEST);
+	if (type == HOOK_MESSAGE_RECEIVED && req) {
+		fd_log_notice("app_bmsc_lab: DPR from %s", peer->info.pi_diamid);
+	} else if (type == HOOK_MESSAGE_SENT && !req) {
+		/* the DPR is not parsed yet when it is received; once answered,
+		 * the core has kept its Disconnect-Cause in the peer's runtime */
+		if (u32_avp(msg, AC_RESULT_CODE, &v))
+			fd_log_notice("app_bmsc_lab: DPA to %s (Disconnect-Cause %u)",
+			              peer->info.pi_diamid, peer->info.runtime.pir_lastDC);
+		else
+			fd_log_notice(
+			        "app_bmsc_lab: DPA to %s: Result-Code %u (Disconnect-Cause %u)",
+			        peer->info.pi_diamid, v, peer->info.runtime.pir_lastDC);
+	}
+}
+
 /* volatile_state: every TMGI (and with it its bearers) goes, in the open
  * transaction */
 static int clear_state(void)
@@ -771,6 +818,11 @@ static int bmsc_entry(char *conffile)
 		fd_log_error("app_bmsc_lab: cannot register the MB2-C handlers: %s", strerror(ret));
 		return ret;
 	}
+	if ((ret = fd_hook_register(HOOK_MASK(HOOK_MESSAGE_RECEIVED, HOOK_MESSAGE_SENT), dp_cb,
+	                            NULL, NULL, &dp_hook))) {
+		fd_log_error("app_bmsc_lab: cannot register the DPR/DPA hook: %s", strerror(ret));
+		return ret;
+	}
 	if (pthread_create(&timer_thr, NULL, timer, NULL))
 		return EAGAIN;
 	threads_started = 1;
@@ -789,6 +841,8 @@ void fd_ext_fini(void)
 {
 	if (gar_hdl)
 		fd_disp_unregister(&gar_hdl, NULL);
+	if (dp_hook)
+		fd_hook_unregister(dp_hook);
 	stopping = 1;
 	if (threads_started)
 		pthread_join(timer_thr, NULL);

@@ -34,6 +34,7 @@
 #include "sec_mb2c.h"
 
 static struct sec_conf *cur;
+static unsigned long conf_gen; /* + 1 at every reload (under conf_lock) */
 static pthread_rwlock_t conf_lock = PTHREAD_RWLOCK_INITIALIZER;
 static struct disp_hdl *disp_hdl;
 static struct fd_rt_fwd_hdl *fwd_hdl;
@@ -648,13 +649,64 @@ static int any_ipsec(const struct sec_conf *c)
 	return 0;
 }
 
+/* One decision per connection on every core. freeDiameter 1.4.0 and 1.5.0
+ * ask the validators twice for one CER (p_ce.c: before and after the
+ * ProcessingPeers check; 1.2.1 and later sources once), from the peer's
+ * state machine thread, one call right after the other. The admission of
+ * the first call is kept in that thread; a second call for the same
+ * connection (same peer, socket and ends, certificate list, policy
+ * generation) gets the same answer without a second audit line, counter
+ * or IPsec record, and uses it up. Anything else is decided afresh. A
+ * refusal needs none: the core stops at the first. */
+struct val_key {
+	const struct peer_info *info;
+	const gnutls_datum_t *certs;
+	unsigned ncerts;
+	unsigned long gen;
+	int fd;
+	struct sockaddr_storage local, remote;
+	char id[256];
+};
+static __thread struct {
+	struct val_key k;
+	int valid, sec_none;
+} val_memo;
+
+static void val_key_of(struct peer_info *info, unsigned long gen, struct val_key *k)
+{
+	memset(k, 0, sizeof(*k));
+	k->info = info;
+	k->certs = info->runtime.pir_cert_list;
+	k->ncerts = info->runtime.pir_cert_list_size;
+	k->gen = gen;
+	k->fd = peer_socket(info);
+	socklen_t ll = sizeof(k->local), rl = sizeof(k->remote);
+	if (k->fd > 0) {
+		getsockname(k->fd, (struct sockaddr *)&k->local, &ll);
+		getpeername(k->fd, (struct sockaddr *)&k->remote, &rl);
+	}
+	snprintf(k->id, sizeof(k->id), "%s", info->pi_diamid ? info->pi_diamid : "");
+}
+
 static int sec_validate(struct peer_info *info, int *auth, int (**cb2)(struct peer_info *))
 {
 	*cb2 = NULL; /* never: a second stage leaves the peer out of the active list */
 	char addr[64], text[300];
 	struct mb2c_peer_auth a;
+	struct val_key k;
 	peer_addr(info, addr, sizeof(addr));
 	struct sec_conf *c = conf_get();
+	val_key_of(info, conf_gen, &k);
+	if (val_memo.valid && k.fd > 0 && !memcmp(&val_memo.k, &k, sizeof(k))) {
+		/* the same connection asked again (1.4/1.5): the same admission */
+		conf_put();
+		val_memo.valid = 0;
+		if (val_memo.sec_none)
+			info->config.pic_flags.sec = PI_SEC_NONE;
+		*auth = 1;
+		return 0;
+	}
+	val_memo.valid = 0;
 	const char *rule = bind_peer(c, info, &a, text, sizeof(text));
 	int enforce = c->enforce;
 	conf_put();
@@ -663,6 +715,9 @@ static int sec_validate(struct peer_info *info, int *auth, int (**cb2)(struct pe
 			info->config.pic_flags.sec = PI_SEC_NONE; /* trusted link, DTLS hand-over */
 		mb2c_peerauth_set(info->pi_diamid, &a);
 		*auth = 1;
+		memcpy(&val_memo.k, &k, sizeof(k)); /* padding too: compared by memcmp */
+		val_memo.sec_none = info->config.pic_flags.sec == PI_SEC_NONE;
+		val_memo.valid = 1;
 		pthread_mutex_lock(&jv_lock);
 		snprintf(just_validated, sizeof(just_validated), "%s", info->pi_diamid);
 		pthread_mutex_unlock(&jv_lock);
@@ -685,6 +740,9 @@ static int sec_validate(struct peer_info *info, int *auth, int (**cb2)(struct pe
 		if (!info->runtime.pir_cert_list)
 			info->config.pic_flags.sec = PI_SEC_NONE;
 		*auth = 1;
+		memcpy(&val_memo.k, &k, sizeof(k)); /* padding too: compared by memcmp */
+		val_memo.sec_none = info->config.pic_flags.sec == PI_SEC_NONE;
+		val_memo.valid = 1;
 		audit("MONITOR would reject CER", info->pi_diamid, addr, rule, "%s", text);
 	}
 	return 0;
@@ -1080,6 +1138,7 @@ static void sec_reload(void)
 	pthread_rwlock_wrlock(&conf_lock);
 	struct sec_conf *old = cur;
 	cur = n;
+	conf_gen++;
 	own_staple_ok = staple_ok;
 	pthread_rwlock_unlock(&conf_lock);
 	sec_conf_free(old);

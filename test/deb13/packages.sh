@@ -14,10 +14,10 @@ TEST_PKGS+=,libmicrohttpd-dev,libcurl4-gnutls-dev,libpq-dev
 # tools of the tests: promtool (trixie has it alone, 88 MB less than
 # prometheus) + curl (metrics), postgresql (initdb/pg_ctl of
 # unit.authz_pg, daemon.rt_pg), openssl (OCSP responder of daemon.sec_ocsp),
-# tshark (the capture of daemon.lab_cmd). Not Erlang/OTP: interop.erlang is
-# not yet in the lane (README.md: "not yet on 1.5.0"); with it, add
-# erlang-base,erlang-diameter,erlang-ssl,erlang-crypto,erlang-public-key,erlang-dev
+# tshark (the capture of daemon.lab_cmd), Erlang/OTP's diameter + ssl (the
+# independent GCS AS of interop.erlang; erlang-dev for diameterc's output)
 TEST_PKGS+=,promtool,curl,postgresql,openssl,tshark
+TEST_PKGS+=,erlang-base,erlang-diameter,erlang-ssl,erlang-crypto,erlang-public-key,erlang-dev
 # bench/bench_lab.sh (bench_cores.sh) measures the client with /usr/bin/time
 TEST_PKGS+=,time
 # DEV_PKGS: also build and lint the Debian packages (pkg_lane.sh):
