@@ -323,6 +323,10 @@ static struct {
 static pthread_mutex_t rules_lock = PTHREAD_MUTEX_INITIALIZER;
 static atomic_ulong n_accepted, n_handshakes, n_handed_over, n_closed, n_bytes_up, n_bytes_down,
         n_live, n_auth;
+/* pre-authentication work of the handshake workers (accepts, handshake
+ * steps, CERs, deadlines): µs in all, and the longest one epoll batch took,
+ * the most a relayed message could wait behind it with relay_thread = false */
+static atomic_ulong preauth_us, preauth_batch_max_us;
 
 /* live metrics (conf key `metrics`; NULL when off, updates are then no-ops) */
 static struct mb2c_metric *m_refusals, *m_decisions, *m_conns, *m_events;
@@ -402,10 +406,12 @@ static void log_counters(const char *when)
 		                      atomic_load(&rules[i].n));
 	}
 	fd_log_notice("edge_mb2c: counters (%s) accepted=%lu handshakes=%lu handed_over=%lu "
-	              "closed=%lu live=%lu bytes_up=%lu bytes_down=%lu refused:%s",
+	              "closed=%lu live=%lu bytes_up=%lu bytes_down=%lu preauth_work_ms=%lu "
+	              "preauth_batch_max_us=%lu refused:%s",
 	              when, atomic_load(&n_accepted), atomic_load(&n_handshakes),
 	              atomic_load(&n_handed_over), atomic_load(&n_closed), atomic_load(&n_live),
 	              atomic_load(&n_bytes_up), atomic_load(&n_bytes_down),
+	              atomic_load(&preauth_us) / 1000, atomic_load(&preauth_batch_max_us),
 	              line[0] ? line : " none");
 }
 
@@ -1210,6 +1216,22 @@ static void expire(struct worker *w, uint64_t now)
 	}
 }
 
+static uint64_t now_us(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+}
+
+static void preauth_account(uint64_t us)
+{
+	atomic_fetch_add(&preauth_us, (unsigned long)us);
+	unsigned long m = atomic_load(&preauth_batch_max_us);
+	while (us > m &&
+	       !atomic_compare_exchange_weak(&preauth_batch_max_us, &m, (unsigned long)us))
+		;
+}
+
 static int next_timeout(struct worker *w, uint64_t now)
 {
 	uint64_t d = now + 1000;
@@ -1290,7 +1312,10 @@ static void *worker_main(void *arg)
 		/* authenticated traffic first, then handshakes and accepts: a
 		 * flood of pre-authentication work does not delay relayed
 		 * messages within a batch */
-		for (int pass = 0; pass < 2; pass++)
+		uint64_t t_pre = 0;
+		for (int pass = 0; pass < 2; pass++) {
+			if (pass == 1 && !w->relay)
+				t_pre = now_us();
 			for (int i = 0; i < n && !atomic_load(&stopping); i++) {
 				struct tag *t = evs[i].data.ptr;
 				struct conn *c = t->kind == 1 || t->kind == 2 ? t->p : NULL;
@@ -1309,11 +1334,14 @@ static void *worker_main(void *arg)
 					take_inbox(w, 0); /* kind 3: connections posted */
 				/* kind 3 of a handshake worker: stopping is set */
 			}
+		}
 		if (w->moving)
 			move_out(w);
 		uint64_t now = now_ms();
 		expire(w, now);
 		reap(w);
+		if (t_pre)
+			preauth_account(now_us() - t_pre);
 		if (w == &workers[0] && now_s() - last_summary >= 1.0) {
 			last_summary = now_s();
 			pthread_mutex_lock(&loglim_lock);
