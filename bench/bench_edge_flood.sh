@@ -130,6 +130,7 @@ flood_start() { # the attack, up and renewing at full strength: sets FP
 		--untrusted 50 --cert "$T/pki/rogueleaf.pem" --key "$T/pki/rogueleaf.key" \
 		--sources 100 --duration "$1" 127.0.0.1 "$EPORT" >"$T/flood.out" 2>"$T/flood.err" &
 	FP=$!
+	DAEMON_PIDS+=("$FP") # ended by the exit trap too
 	wait_log "$T/flood.out" "flood: up" 60 || die "the flood did not come up ($(cat "$T/flood.err"))"
 	sleep 3 # the first idle connections reach the handshake deadline
 }
@@ -217,6 +218,7 @@ S
 		"$BIN/mb2c-client" -c "$T/gcs1_edge.conf" -p bmsc.mb2c.lab -x "$FDX" -w 60 -t 300 \
 			scenario "$T/cg.scn" >"$T/cg.$k.client" 2>&1 &
 		CP=$!
+		DAEMON_PIDS+=("$CP")
 		for ((i = 0; i < 1200; i++)); do [ -e "$T/cg.ready" ] && break || sleep 0.1; done
 		[ -e "$T/cg.ready" ] || die "callgrind pass ($k): the GCS AS did not connect"
 		[ "$k" = flood ] && flood_start 900
