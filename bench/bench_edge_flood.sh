@@ -14,7 +14,9 @@
 #     the half, and the BM-SC's fds back to the baseline before the next one.
 #     Reported: each round's p99 pair and ratio, the median of the per-round
 #     ratios (the figure compared with the goal, <= 3) and the medians of
-#     each variant's p99.
+#     each variant's p99; per half also the run-queue wait per GAR of the
+#     BM-SC's GAR path (schedstat of every thread but edge-hs*: where the
+#     tail comes from) and the machine's idle share. About 2 min in all.
 #  2. Instructions per GAR (the decidable figure, DEVELOPERS guide; the VM
 #     has no PMU, so callgrind): one more pass per variant with the BM-SC
 #     under callgrind (--separate-threads=yes), the GCS AS connected first,
