@@ -87,6 +87,7 @@ struct edge_conf {
 	char ca[MAX_CAS][512];
 	unsigned n_ca;
 	unsigned threads;
+	int relay_thread; /* authenticated connections move to their own thread */
 	unsigned handshake_timeout_ms, cer_timeout_ms;
 	struct edge_limits_conf lim;
 	unsigned max_message_size;
@@ -106,6 +107,7 @@ static const char *const known_keys[] = {"listen",
                                          "tls_crl",
                                          "tls_prio",
                                          "threads",
+                                         "relay_thread",
                                          "handshake_timeout_ms",
                                          "cer_timeout_ms",
                                          "max_preauth",
@@ -228,6 +230,13 @@ static int edge_conf_load(const char *path, struct edge_conf *c, char *err, size
 		ret = mb2c_conf_uint(&x, root, "core_port", 1, 65535, &c->core_port);
 	if (!ret)
 		ret = mb2c_conf_uint(&x, root, "threads", 1, MAX_WORKERS, &c->threads);
+	config_setting_t *rt = config_setting_get_member(root, "relay_thread");
+	if (!ret && rt) {
+		if (config_setting_type(rt) != CONFIG_TYPE_BOOL)
+			ret = mb2c_conf_bad(&x, rt, "relay_thread must be true or false");
+		else
+			c->relay_thread = config_setting_get_bool(rt);
+	}
 	if (!ret)
 		ret = mb2c_conf_uint(&x, root, "handshake_timeout_ms", 100, 60000,
 		                     &c->handshake_timeout_ms);
@@ -286,6 +295,7 @@ static void conf_defaults(struct edge_conf *c)
 	if (g->cnf_sec_data.prio_string)
 		snprintf(c->prio, sizeof(c->prio), "%s", g->cnf_sec_data.prio_string);
 	c->threads = 2;
+	c->relay_thread = 1;
 	c->handshake_timeout_ms = 3000;
 	c->cer_timeout_ms = 2000;
 	c->lim.max_preauth = 16384;
@@ -313,6 +323,10 @@ static struct {
 static pthread_mutex_t rules_lock = PTHREAD_MUTEX_INITIALIZER;
 static atomic_ulong n_accepted, n_handshakes, n_handed_over, n_closed, n_bytes_up, n_bytes_down,
         n_live, n_auth;
+/* pre-authentication work of the handshake workers (accepts, handshake
+ * steps, CERs, deadlines): µs in all, and the longest one epoll batch took,
+ * the most a relayed message could wait behind it with relay_thread = false */
+static atomic_ulong preauth_us, preauth_batch_max_us;
 
 /* live metrics (conf key `metrics`; NULL when off, updates are then no-ops) */
 static struct mb2c_metric *m_refusals, *m_decisions, *m_conns, *m_events;
@@ -392,10 +406,12 @@ static void log_counters(const char *when)
 		                      atomic_load(&rules[i].n));
 	}
 	fd_log_notice("edge_mb2c: counters (%s) accepted=%lu handshakes=%lu handed_over=%lu "
-	              "closed=%lu live=%lu bytes_up=%lu bytes_down=%lu refused:%s",
+	              "closed=%lu live=%lu bytes_up=%lu bytes_down=%lu preauth_work_ms=%lu "
+	              "preauth_batch_max_us=%lu refused:%s",
 	              when, atomic_load(&n_accepted), atomic_load(&n_handshakes),
 	              atomic_load(&n_handed_over), atomic_load(&n_closed), atomic_load(&n_live),
 	              atomic_load(&n_bytes_up), atomic_load(&n_bytes_down),
+	              atomic_load(&preauth_us) / 1000, atomic_load(&preauth_batch_max_us),
 	              line[0] ? line : " none");
 }
 
@@ -438,6 +454,7 @@ struct tag {
 struct worker;
 struct conn {
 	struct conn *prev, *next;   /* worker's list of all its connections */
+	struct conn *mnext;         /* moving to the relay worker */
 	struct conn *tprev, *tnext; /* deadline queue (handshake or CER) */
 	struct worker *w;
 	const struct edge_tp *tp;
@@ -472,9 +489,18 @@ struct worker {
 	struct conn q_cer; /* deadline queue: CER */
 	struct conn *dead; /* closed in this batch (events may still name them) */
 	struct tag t_wake;
+	/* handshake workers: connections handed over in this batch, moved to
+	 * the relay worker after it (events of the batch may still name them) */
+	struct conn *moving;
+	/* the relay worker: connections posted by the handshake workers */
+	int relay;
+	pthread_mutex_t in_lock;
+	struct conn *inbox;
+	int in_closed;
 };
 
-static struct worker workers[MAX_WORKERS];
+static struct worker workers[MAX_WORKERS + 1];
+static struct worker *relay_w; /* NULL: relay_thread = false */
 static int listen_fd[MAX_LISTEN];
 static struct tag listen_tag[MAX_LISTEN];
 static unsigned n_listen_fd;
@@ -966,6 +992,10 @@ static void core_connected(struct conn *c)
 	              c->id, c->addr, gnutls_protocol_get_name(gnutls_protocol_get_version(c->s)),
 	              c->lport, c->rport);
 	relay_step(c);
+	if (c->st == ST_RELAY && relay_w && c->w != relay_w) {
+		c->mnext = c->w->moving;
+		c->w->moving = c;
+	}
 }
 
 static void cer_step(struct conn *c)
@@ -1186,6 +1216,22 @@ static void expire(struct worker *w, uint64_t now)
 	}
 }
 
+static uint64_t now_us(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+}
+
+static void preauth_account(uint64_t us)
+{
+	atomic_fetch_add(&preauth_us, (unsigned long)us);
+	unsigned long m = atomic_load(&preauth_batch_max_us);
+	while (us > m &&
+	       !atomic_compare_exchange_weak(&preauth_batch_max_us, &m, (unsigned long)us))
+		;
+}
+
 static int next_timeout(struct worker *w, uint64_t now)
 {
 	uint64_t d = now + 1000;
@@ -1194,6 +1240,64 @@ static int next_timeout(struct worker *w, uint64_t now)
 	if (w->q_cer.tnext != &w->q_cer && w->q_cer.tnext->deadline < d)
 		d = w->q_cer.tnext->deadline;
 	return d > now ? (int)(d - now) : 0;
+}
+
+/* Authenticated connections leave the handshake workers for the relay
+ * worker at the end of the batch that handed them over: a relayed message
+ * never waits behind handshake work (a flood's RSA/ECDSA operations, its
+ * accepts and deadlines), and the relay thread, asleep most of the time, is
+ * the one the scheduler wakes first. The connection leaves this worker's
+ * epoll set and list before the relay worker adopts it; after a stop began
+ * (in_closed) it stays where it is and is freed here. */
+static void move_out(struct worker *w)
+{
+	int posted = 0;
+	while (w->moving) {
+		struct conn *c = w->moving;
+		w->moving = c->mnext;
+		c->mnext = NULL;
+		if (c->st != ST_RELAY)
+			continue; /* closed in the batch: on the dead list */
+		pthread_mutex_lock(&relay_w->in_lock);
+		if (!relay_w->in_closed) {
+			epoll_ctl(w->ep, EPOLL_CTL_DEL, c->fd, NULL);
+			epoll_ctl(w->ep, EPOLL_CTL_DEL, c->core_fd, NULL);
+			all_del(c);
+			c->mnext = relay_w->inbox;
+			relay_w->inbox = c;
+			posted = 1;
+		}
+		pthread_mutex_unlock(&relay_w->in_lock);
+	}
+	uint64_t one = 1;
+	if (posted && write(relay_w->wake, &one, sizeof(one)) < 0)
+		fd_log_error("edge_mb2c: wake-up of the relay worker failed: %s", strerror(errno));
+}
+
+/* The relay worker adopts the posted connections: its epoll set, its list;
+ * one relay step each picks up what arrived meanwhile (also the bytes the
+ * TLS session holds). At exit (closing) they are only listed, to be freed. */
+static void take_inbox(struct worker *w, int closing)
+{
+	uint64_t v;
+	if (read(w->wake, &v, sizeof(v)) < 0 && errno != EAGAIN)
+		fd_log_error("edge_mb2c: relay worker wake-up: %s", strerror(errno));
+	pthread_mutex_lock(&w->in_lock);
+	struct conn *c = w->inbox;
+	w->inbox = NULL;
+	w->in_closed = closing;
+	pthread_mutex_unlock(&w->in_lock);
+	while (c) {
+		struct conn *n = c->mnext;
+		c->mnext = NULL;
+		c->w = w;
+		all_add(&w->all, c);
+		if (!closing) {
+			c->ev_fd = c->ev_core = ~0u; /* not registered here yet */
+			relay_step(c);
+		}
+		c = n;
+	}
 }
 
 static void *worker_main(void *arg)
@@ -1208,7 +1312,10 @@ static void *worker_main(void *arg)
 		/* authenticated traffic first, then handshakes and accepts: a
 		 * flood of pre-authentication work does not delay relayed
 		 * messages within a batch */
-		for (int pass = 0; pass < 2; pass++)
+		uint64_t t_pre = 0;
+		for (int pass = 0; pass < 2; pass++) {
+			if (pass == 1 && !w->relay)
+				t_pre = now_us();
 			for (int i = 0; i < n && !atomic_load(&stopping); i++) {
 				struct tag *t = evs[i].data.ptr;
 				struct conn *c = t->kind == 1 || t->kind == 2 ? t->p : NULL;
@@ -1223,11 +1330,18 @@ static void *worker_main(void *arg)
 					on_client(c, evs[i].events);
 				else if (t->kind == 2)
 					on_core(c, evs[i].events);
-				/* kind 3: wake-up, stopping is set */
+				else if (w->relay)
+					take_inbox(w, 0); /* kind 3: connections posted */
+				/* kind 3 of a handshake worker: stopping is set */
 			}
+		}
+		if (w->moving)
+			move_out(w);
 		uint64_t now = now_ms();
 		expire(w, now);
 		reap(w);
+		if (t_pre)
+			preauth_account(now_us() - t_pre);
 		if (w == &workers[0] && now_s() - last_summary >= 1.0) {
 			last_summary = now_s();
 			pthread_mutex_lock(&loglim_lock);
@@ -1241,6 +1355,10 @@ static void *worker_main(void *arg)
 				        supp);
 		}
 	}
+	if (w->relay)
+		take_inbox(w, 1);
+	else
+		w->moving = NULL; /* still on this worker's list */
 	while (w->all.next != &w->all)
 		conn_free(w->all.next);
 	reap(w);
@@ -1473,7 +1591,7 @@ static int metrics_setup(const char *conffile)
 static void stop_workers(void)
 {
 	atomic_store(&stopping, 1);
-	for (unsigned i = 0; i < MAX_WORKERS; i++) {
+	for (unsigned i = 0; i <= MAX_WORKERS; i++) { /* the relay worker last */
 		struct worker *w = &workers[i];
 		if (w->started) {
 			uint64_t one = 1;
@@ -1525,11 +1643,18 @@ static int edge_entry(char *conffile)
 	raise_nofile();
 	if (open_listeners())
 		return EINVAL;
-	for (unsigned i = 0; i < cf.threads; i++) {
-		struct worker *w = &workers[i];
+	/* the relay worker (workers[MAX_WORKERS], no listener) starts first:
+	 * the handshake workers post to it from their first hand-over */
+	relay_w = cf.relay_thread ? &workers[MAX_WORKERS] : NULL;
+	for (unsigned i = 0; i <= cf.threads; i++) {
+		struct worker *w = i ? &workers[i - 1] : relay_w;
+		if (!w)
+			continue;
 		list_init(&w->all);
 		list_init(&w->q_hs);
 		list_init(&w->q_cer);
+		w->relay = w == relay_w;
+		pthread_mutex_init(&w->in_lock, NULL);
 		w->ep = epoll_create1(EPOLL_CLOEXEC);
 		w->wake = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 		w->spare = open("/dev/null", O_RDONLY | O_CLOEXEC);
@@ -1540,7 +1665,7 @@ static int edge_entry(char *conffile)
 			stop_workers();
 			return EINVAL;
 		}
-		for (unsigned k = 0; k < n_listen_fd; k++) {
+		for (unsigned k = 0; !w->relay && k < n_listen_fd; k++) {
 			struct epoll_event le = {.events = EPOLLIN | EPOLLEXCLUSIVE,
 			                         .data.ptr = &listen_tag[k]};
 			if (epoll_ctl(w->ep, EPOLL_CTL_ADD, listen_fd[k], &le)) {
@@ -1554,6 +1679,12 @@ static int edge_entry(char *conffile)
 			return EAGAIN;
 		}
 		w->started = 1;
+		char name[16]; /* top -H, /proc/PID/task/TID/comm */
+		if (w->relay)
+			snprintf(name, sizeof(name), "edge-relay");
+		else
+			snprintf(name, sizeof(name), "edge-hs%u", i - 1);
+		pthread_setname_np(w->th, name);
 	}
 	int ret = fd_event_trig_regcb(SIGUSR1, "edge_mb2c", edge_reload);
 	if (ret) {
@@ -1568,13 +1699,14 @@ static int edge_entry(char *conffile)
 	for (unsigned i = 0; i < cf.n_listen && u < sizeof(ls); i++)
 		u += (size_t)snprintf(ls + u, sizeof(ls) - u, "%s[%s]:%u", i ? " " : "",
 		                      cf.listen[i].addr, cf.listen[i].port);
-	fd_log_notice("edge_mb2c: ready: TLS/TCP on %s -> core TCP 127.0.0.1:%u; %u threads; "
+	fd_log_notice("edge_mb2c: ready: TLS/TCP on %s -> core TCP 127.0.0.1:%u; %u threads%s; "
 	              "handshake %u ms, CER %u ms, pre-auth max %u (per source %u), rate %u/s "
 	              "(burst %u) per source, %u per identity, messages <= %u bytes; policy %s "
 	              "(%s, %zu peers, %u CRLs)",
-	              ls, cf.core_port, cf.threads, cf.handshake_timeout_ms, cf.cer_timeout_ms,
-	              cf.lim.max_preauth, cf.lim.max_preauth_per_source, cf.lim.rate_per_source,
-	              cf.lim.rate_burst, cf.lim.max_per_identity, cf.max_message_size, cf.policy,
+	              ls, cf.core_port, cf.threads, relay_w ? " + 1 relay" : "",
+	              cf.handshake_timeout_ms, cf.cer_timeout_ms, cf.lim.max_preauth,
+	              cf.lim.max_preauth_per_source, cf.lim.rate_per_source, cf.lim.rate_burst,
+	              cf.lim.max_per_identity, cf.max_message_size, cf.policy,
 	              policy->enforce ? "enforce" : "monitor", policy->n_peers, policy->n_crls);
 	return 0;
 }
@@ -1599,6 +1731,7 @@ void fd_ext_fini(void)
 		free(policy);
 	}
 	prio = NULL;
+	relay_w = NULL;
 	cred = NULL;
 	limits = NULL;
 	policy = NULL;

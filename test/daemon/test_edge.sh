@@ -120,6 +120,8 @@ bad_conf badval "handshake deadline out of range" \
 bad_conf badlisten "listen address that is not one" \
 	"edge_mb2c: $T/badlisten.edge:1: listen address \"localhost\" is not an IPv4 or IPv6 address" \
 	'1s/"127.0.0.1"/"localhost"/'
+bad_conf badrelay "relay_thread not a boolean" \
+	"edge_mb2c: $T/badrelay.edge:[0-9]+: relay_thread must be true or false" '$a relay_thread = 1;'
 bad_conf badprio "non-compliant tls_prio (NORMAL)" \
 	"edge_mb2c: refusing to start: tls_prio rule=prio.version" 's/^tls_prio = .*/tls_prio = "NORMAL";/'
 
@@ -134,6 +136,9 @@ for ((i = 0; i < 100; i++)); do
 	sleep 0.05
 done
 
+check "the edge's threads: 2 handshake workers + 1 relay (named for top -H)" \
+	grep -q "edge_mb2c: ready: .*; 2 threads + 1 relay;" "$T/bmsc.log" &&
+	test "$(cat /proc/"$PID_bmsc"/task/*/comm | grep -c '^edge-\(hs[01]\|relay\)$')" = 3
 check "the edge serves its metrics" grep -q "edge_mb2c: metrics on $MURL" "$T/bmsc.log"
 scrape() { curl -sS --fail --max-time 10 -o "$T/$1.prom" "$MURL"; }
 mval() { awk -v k="$2" 'index($0, k " ") == 1 { v = $NF } END { print v + 0 }' "$T/$1.prom"; }

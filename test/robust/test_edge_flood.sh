@@ -11,7 +11,9 @@
 # (mb2c-client, a real freeDiameterd) must connect within 2 s, pass every step
 # of the standard scenario and then a 1000-GAR heartbeat bench (window 1) whose
 # p99 latency is reported against the same run without the flood (the 3x
-# goal is a timing goal: reported, not asserted). The BM-SC's
+# goal is a timing goal: reported, not asserted; it is decided by
+# bench/bench_edge_flood.sh: interleaved rounds, the attacker on his own CPU,
+# instructions per GAR of the GAR path). The BM-SC's
 # threads stay bounded (at most 2 more than in the run without flood), its
 # RSS grows by < 64 MiB, its fds return to the baseline after the flood, and
 # each kind of attack is refused under its rule (counters), with the refusal
@@ -92,6 +94,17 @@ rc=$?
 touch "$T/s_base.stop"
 check "without flood: standard scenario + bench pass through the edge (exit $rc)" \
 	test "$rc" = 0 && grep -qx "15 passed, 0 failed" "$T/base.out"
+relay_ms() { # CPU time of the edge's relay thread (ms, schedstat)
+	local t c
+	for t in /proc/"$PID"/task/*; do
+		read -r c <"$t/comm" 2>/dev/null && [ "$c" = edge-relay ] &&
+			awk '{printf "%.1f", $1 / 1e6}' "$t/schedstat" && return
+	done
+	echo 0
+}
+R0=$(relay_ms)
+check "the GCS AS's traffic went through the edge's relay thread (edge-relay CPU $R0 ms)" \
+	awk -v r="$R0" 'BEGIN {exit !(r > 0)}'
 BASE_P99=$(p99 "$T/base.out")
 BASE_THR=$(col_max 1 "$T/s_base")
 sleep 0.5
@@ -121,11 +134,13 @@ FLOOD_RSS=$(col_max 2 "$T/s_flood")
 FLOOD_FD=$(col_max 3 "$T/s_flood")
 echo "under flood: p99 $FLOOD_P99 ms, threads max $FLOOD_THR, RSS max $FLOOD_RSS kB, fds max $FLOOD_FD"
 # The p99 ratio is a timing goal (issue 12: <= 3x): measured and reported
-# here, never asserted (DEVELOPERS guide: timing goals live in bench/). On a
-# 2-core VM the flood generator, the BM-SC and the GCS AS share the cores:
-# the ratio was 0.4x in one run and 8x in another with the same code.
+# here, never asserted (DEVELOPERS guide: timing goals live in bench/). One
+# pair of 1000-GAR runs on a shared 2-core VM measures the machine: the
+# reference p99 alone moves 0.5..4 ms between adjacent runs (0.4x and 8x
+# were seen in CI). bench/bench_edge_flood.sh decides it (median of
+# interleaved rounds, instructions per GAR of the GAR path).
 RATIO=$(awk -v f="$FLOOD_P99" -v b="$BASE_P99" 'BEGIN{if (b < 1) b = 1; if (f != "") printf "%.2f", f / b}')
-echo "measure - GAR p99 under flood $FLOOD_P99 ms vs $BASE_P99 ms without (reference counted from 1 ms): ratio ${RATIO:-?} (goal <= 3, reported, not asserted)"
+echo "measure - GAR p99 under flood $FLOOD_P99 ms vs $BASE_P99 ms without (reference counted from 1 ms): ratio ${RATIO:-?} (goal <= 3, reported, not asserted: bench/bench_edge_flood.sh decides it)"
 check "GAR p99 measured under flood and without ($FLOOD_P99 ms, $BASE_P99 ms)" \
 	test -n "$FLOOD_P99" -a -n "$BASE_P99" -a -n "$RATIO"
 check "BM-SC threads bounded: $FLOOD_THR under flood vs $BASE_THR without (<= +2)" \
