@@ -45,8 +45,8 @@
 #include <mb2c/fdext.h>
 #include <mb2c/peerauth.h>
 
-#include "dtls_frame.h"
-#include "dtls_sctp_io.h"
+#include <mb2c/dtls_frame.h>
+#include <mb2c/dtls_sctp_io.h>
 #include <mb2c/sec_check.h>
 #include <mb2c/sec_policy.h>
 

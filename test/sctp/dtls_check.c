@@ -32,8 +32,8 @@
 #include <gnutls/dtls.h>
 #include <gnutls/gnutls.h>
 
-#include "dtls_frame.h"
-#include "dtls_sctp_io.h"
+#include <mb2c/dtls_frame.h>
+#include <mb2c/dtls_sctp_io.h>
 #include <mb2c/sec_check.h>
 
 #define ASSOCS 2
