@@ -440,8 +440,8 @@ case ",$SCENARIOS," in *,dtls_edge,*)
 		printf '%s\n' "${OUT[silent]}" "${OUT[nullkey]}" "${OUT[control]}" "${OUT[control6]}"
 		ms=0
 		[[ ${OUT[silent]} =~ closed\ by\ the\ server\ after\ ([0-9]+)\ ms ]] && ms=${BASH_REMATCH[1]}
-		check "dtls_edge/cer-deadline: handshake then silence: the edge closed the association after $ms ms (cer_timeout_ms 2000; exit ${RC[silent]})" \
-			test "${RC[silent]}" = 12 -a "$ms" -ge 1000 -a "$ms" -lt 15000
+		check "dtls_edge/cer-deadline: handshake then silence: the edge closed the association after $ms ms (cer_timeout_ms 3000; exit ${RC[silent]})" \
+			test "${RC[silent]}" = 12 -a "$ms" -ge 1500 -a "$ms" -lt 15000
 		check "dtls_edge/nullkey: CER sent with the null key after the handshake: no answer (exit ${RC[nullkey]})" \
 			test "${RC[nullkey]}" = 11
 		check "dtls_edge/nullkey: ... the edge never got it: both the silent and the null-key peer refused by the CER deadline (limit.cer-time x${NR[limit.cer-time]:-0})" \

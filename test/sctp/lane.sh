@@ -238,7 +238,7 @@ tls_key = "$G/lab/pki/bmsc.key";
 tls_ca = [ "$G/lab/pki/ca.pem" ];
 tls_prio = "$(sed -n 's/^TLS_Prio = "\(.*\)";$/\1/p' bmsc.conf)";
 handshake_timeout_ms = 20000;
-cer_timeout_ms = 2000;
+cer_timeout_ms = 3000;
 C
 sed "s|fe-gcs1\.conf|fe-gcs1-6.conf|; s|Port = 3870;|Port = 3874;|" gcs1-dtls.conf >gcs1-dtls6.conf
 sed "s|^listen_port = 3870;|listen_port = 3874;|; s|^connect_addr = .*|connect_addr = \"::1\";|" \
