@@ -45,8 +45,8 @@
 #include <mb2c/fdext.h>
 #include <mb2c/peerauth.h>
 
-#include "dtls_frame.h"
-#include "dtls_sctp_io.h"
+#include <mb2c/dtls_frame.h>
+#include <mb2c/dtls_sctp_io.h>
 #include <mb2c/sec_check.h>
 #include <mb2c/sec_policy.h>
 
@@ -602,12 +602,12 @@ static void relay(struct assoc *a, gnutls_session_t s, size_t limit)
 
 /* connect() that gives up after handshake_timeout_ms or when stopping (an
  * unreachable SCTP peer would otherwise hold the thread for minutes) */
-static int connect_bounded(int fd, const struct sockaddr_in *sa)
+static int connect_bounded(int fd, const struct sockaddr *sa, socklen_t sl)
 {
 	int fl = fcntl(fd, F_GETFL, 0);
 	if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK))
 		return -1;
-	int rc = connect(fd, (const struct sockaddr *)sa, sizeof(*sa));
+	int rc = connect(fd, sa, sl);
 	if (rc && errno != EINPROGRESS)
 		return -1;
 	for (unsigned waited = 0; rc && waited < cf.handshake_timeout_ms; waited += 200) {
@@ -650,15 +650,21 @@ static void *assoc_main(void *arg)
 
 	if (cf.outbound) {
 		/* the core connected to us: now the DTLS/SCTP association out */
+		/* connect_addr: IPv4 or IPv6 */
+		struct sockaddr_in6 sa6 = {.sin6_family = AF_INET6,
+		                           .sin6_port = htons((uint16_t)cf.connect_port)};
 		struct sockaddr_in sa = {.sin_family = AF_INET,
 		                         .sin_port = htons((uint16_t)cf.connect_port)};
-		int sfd = dsio_socket();
+		int v6 = inet_pton(AF_INET6, cf.connect_addr, &sa6.sin6_addr) == 1;
+		int sfd = dsio_socket_family(v6 ? AF_INET6 : AF_INET);
 		if (sfd >= 0) {
 			a->sfd = sfd; /* shut down by fd_ext_fini while connecting */
 			live_set(a->sfd, a->tfd);
 		}
-		if (sfd < 0 || inet_pton(AF_INET, cf.connect_addr, &sa.sin_addr) != 1 ||
-		    connect_bounded(sfd, &sa)) {
+		if (sfd < 0 || (!v6 && inet_pton(AF_INET, cf.connect_addr, &sa.sin_addr) != 1) ||
+		    connect_bounded(
+		            sfd, v6 ? (const struct sockaddr *)&sa6 : (const struct sockaddr *)&sa,
+		            v6 ? sizeof(sa6) : sizeof(sa))) {
 			fd_log_error("dtls_sctp: assoc %u: SCTP connect to %s:%u: %s", a->id,
 			             cf.connect_addr, cf.connect_port, strerror(errno));
 			goto refuse;

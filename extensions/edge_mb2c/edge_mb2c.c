@@ -25,10 +25,11 @@
  * rule and logged (rate-limited, with a summary line of what was
  * suppressed).
  *
- * The engine is transport-independent: a transport (struct edge_tp) turns
- * an accepted socket into an authenticated byte stream (handshake step,
- * record read/write, peer chain, version). TLS/TCP is the one here; DTLS/SCTP
- * (extensions/dtls_sctp) is meant to become a second one.
+ * The engine is transport-independent: a transport (struct edge_tp,
+ * edge_tp.h) turns an accepted socket into an authenticated byte stream
+ * (handshake step, record read/write, peer chain, version). TLS/TCP is here;
+ * DTLS/SCTP (RFC 6083, SCTP one-to-one listeners in the same epoll sets) is
+ * edge_dtls.c.
  *
  *   LoadExtension = "edge_mb2c.fdx" : "/etc/freeDiameter/edge_mb2c.conf";
  *
@@ -66,6 +67,7 @@
 
 #include "edge_limits.h"
 #include "edge_proto.h"
+#include "edge_tp.h"
 
 #define MAX_LISTEN   16
 #define MAX_WORKERS  16
@@ -79,7 +81,10 @@ struct edge_conf {
 	struct {
 		char addr[64];
 		unsigned port;
+		int dtls; /* transport = "dtls/sctp" */
 	} listen[MAX_LISTEN];
+	unsigned n_dtls;
+	char dtls_prio[512];
 	unsigned n_listen;
 	unsigned core_port;
 	char policy[512];
@@ -120,6 +125,7 @@ static const char *const known_keys[] = {"listen",
                                          "max_open_files",
                                          "source_table",
                                          "metrics",
+                                         "dtls_prio",
                                          NULL};
 
 static int conf_string(const struct mb2c_conf_ctx *x, config_setting_t *root, const char *key,
@@ -160,7 +166,7 @@ static int edge_conf_load(const char *path, struct edge_conf *c, char *err, size
 		ret = mb2c_conf_bad(&x, l, "listen must be a list of { address; port; } groups");
 	for (int i = 0; !ret && i < config_setting_length(l); i++) {
 		config_setting_t *g = config_setting_get_elem(l, (unsigned)i);
-		static const char *const lk[] = {"address", "port", NULL};
+		static const char *const lk[] = {"address", "port", "transport", NULL};
 		const char *a = NULL;
 		unsigned port = 0;
 		if (c->n_listen == MAX_LISTEN) {
@@ -190,6 +196,19 @@ static int edge_conf_load(const char *path, struct edge_conf *c, char *err, size
 			ret = mb2c_conf_bad(&x, g, "listen entry: port (1..65535) is required");
 			break;
 		}
+		const char *t = "tls/tcp";
+		config_setting_t *ts = config_setting_get_member(g, "transport");
+		if (ts && config_setting_type(ts) == CONFIG_TYPE_STRING)
+			t = config_setting_get_string(ts);
+		if ((ts && config_setting_type(ts) != CONFIG_TYPE_STRING) ||
+		    (strcmp(t, "tls/tcp") && strcmp(t, "dtls/sctp"))) {
+			ret = mb2c_conf_bad(&x, ts,
+			                    "listen entry: transport must be \"tls/tcp\" (default) "
+			                    "or \"dtls/sctp\" (RFC 6083)");
+			break;
+		}
+		c->listen[c->n_listen].dtls = !strcmp(t, "dtls/sctp");
+		c->n_dtls += (unsigned)c->listen[c->n_listen].dtls;
 		snprintf(c->listen[c->n_listen].addr, sizeof(c->listen[0].addr), "%s", a);
 		c->listen[c->n_listen++].port = port;
 	}
@@ -207,6 +226,8 @@ static int edge_conf_load(const char *path, struct edge_conf *c, char *err, size
 		ret = conf_string(&x, root, "tls_crl", c->crl, sizeof(c->crl), c->crl);
 	if (!ret)
 		ret = conf_string(&x, root, "tls_prio", c->prio, sizeof(c->prio), c->prio);
+	if (!ret)
+		ret = conf_string(&x, root, "dtls_prio", c->dtls_prio, sizeof(c->dtls_prio), "");
 	config_setting_t *ca = config_setting_get_member(root, "tls_ca");
 	if (!ret && ca) {
 		c->n_ca = 0;
@@ -413,27 +434,17 @@ static void log_counters(const char *when)
 	              atomic_load(&n_bytes_up), atomic_load(&n_bytes_down),
 	              atomic_load(&preauth_us) / 1000, atomic_load(&preauth_batch_max_us),
 	              line[0] ? line : " none");
+	if (cf.n_dtls) {
+		char d[400];
+		edge_dtls_counters(d, sizeof(d));
+		fd_log_notice("edge_mb2c: dtls/sctp counters (%s) %s", when, d);
+	}
 }
 
 /* ------------------------------------------------------------- transport */
 
-/* What the engine needs from a secure transport. TLS/TCP here; DTLS/SCTP is
- * the next one (its association socket, DTLS 1.2, SCTP-AUTH from the
- * exporter: extensions/dtls_sctp). All calls are non-blocking: they return
- * EDGE_TP_AGAIN with *want_write telling which readiness to wait for. */
-enum { EDGE_TP_DONE = 0, EDGE_TP_AGAIN = -1, EDGE_TP_FAIL = -2, EDGE_TP_EOF = -3 };
-
-struct conn;
-struct edge_tp {
-	const char *name;
-	enum mb2c_transport kind;
-	int (*start)(struct conn *c);                      /* session for an accepted fd */
-	int (*handshake)(struct conn *c, int *want_write); /* one step */
-	long (*recv)(struct conn *c, uint8_t *buf, size_t len, int *want_write);
-	long (*send)(struct conn *c, const uint8_t *buf, size_t len, int *want_write);
-	int (*pending)(struct conn *c); /* bytes buffered inside the transport */
-	void (*stop)(struct conn *c);
-};
+/* What the engine needs from a secure transport: struct edge_tp in
+ * edge_tp.h. TLS/TCP here, DTLS/SCTP in edge_dtls.c. */
 
 /* ------------------------------------------------------------ connections */
 
@@ -469,6 +480,7 @@ struct conn {
 	int vouched;
 	unsigned lport, rport;
 	gnutls_session_t s;
+	void *tpd; /* the transport's own state (freed by its stop) */
 	struct sockaddr_storage ss;
 	struct edge_src src;
 	char addr[64];
@@ -502,6 +514,7 @@ struct worker {
 static struct worker workers[MAX_WORKERS + 1];
 static struct worker *relay_w; /* NULL: relay_thread = false */
 static int listen_fd[MAX_LISTEN];
+static const struct edge_tp *listen_tp[MAX_LISTEN];
 static struct tag listen_tag[MAX_LISTEN];
 static unsigned n_listen_fd;
 static gnutls_certificate_credentials_t cred;
@@ -643,7 +656,7 @@ static void edge_maybe_reload(void)
 	pthread_mutex_unlock(&lock);
 }
 
-static int tls_verify(gnutls_session_t s)
+int edge_verify(gnutls_session_t s)
 {
 	struct conn *c = gnutls_session_get_ptr(s);
 	struct hs_verdict *hv = (struct hs_verdict *)c->cer; /* scratch until the CER */
@@ -660,7 +673,8 @@ static int tls_verify(gnutls_session_t s)
 	int enforce = policy->enforce;
 	/* the one acceptance path: negotiated parameters, renegotiation, stapled
 	 * OCSP, the policy's whole-chain profile, CRLs (sec_accept_session) */
-	sec_accept_session(policy, s, 0, SEC_PEER_CLIENT, time(NULL), &v);
+	sec_accept_session(policy, s, c->tp->kind == MB2C_TRANSPORT_DTLS_SCTP, SEC_PEER_CLIENT,
+	                   time(NULL), &v);
 	pthread_rwlock_unlock(&policy_lock);
 	if (v.ok && v.warn)
 		fd_log_notice("edge_mb2c: WARN handshake addr=%s rule=%s: %s", c->addr, v.warn,
@@ -706,7 +720,7 @@ static int tls_start(struct conn *c)
 	 * gets the precise refusal (tls.chain) instead of cert.none */
 	gnutls_certificate_send_x509_rdn_sequence(c->s, 1);
 	gnutls_session_set_ptr(c->s, c);
-	gnutls_session_set_verify_function(c->s, tls_verify);
+	gnutls_session_set_verify_function(c->s, edge_verify);
 	gnutls_handshake_set_timeout(c->s, 0); /* the edge's own deadline */
 	gnutls_transport_set_int(c->s, c->fd);
 	return 0;
@@ -776,7 +790,63 @@ static void tls_stop(struct conn *c)
 static const struct edge_tp tls_tcp = {"tls/tcp",   MB2C_TRANSPORT_TLS_TCP,
                                        tls_start,   tls_handshake,
                                        tls_recv,    tls_send,
-                                       tls_pending, tls_stop};
+                                       tls_pending, tls_stop,
+                                       NULL};
+
+/* ----------------------------------------------- the engine, for transports */
+
+int edge_conn_fd(const struct conn *c)
+{
+	return c->fd;
+}
+gnutls_session_t *edge_conn_session(struct conn *c)
+{
+	return &c->s;
+}
+void **edge_conn_tpdata(struct conn *c)
+{
+	return &c->tpd;
+}
+const char *edge_conn_addr(const struct conn *c)
+{
+	return c->addr;
+}
+const char *edge_conn_peer(const struct conn *c)
+{
+	return c->id;
+}
+void edge_conn_hs_refuse(struct conn *c, const char *rule, const char *fmt, ...)
+{
+	struct hs_verdict *hv = (struct hs_verdict *)c->cer;
+	if (c->st != ST_HANDSHAKE || !hv || hv->rule)
+		return;
+	hv->rule = rule;
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(hv->text, sizeof(hv->text), fmt, ap);
+	va_end(ap);
+}
+gnutls_certificate_credentials_t edge_credentials(void)
+{
+	return cred;
+}
+unsigned edge_handshake_timeout_ms(void)
+{
+	return cf.handshake_timeout_ms;
+}
+unsigned edge_max_message_size(void)
+{
+	return cf.max_message_size;
+}
+void edge_refuse_log(const char *peer, const char *addr, const char *rule, const char *fmt, ...)
+{
+	char what[400];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof(what), fmt, ap);
+	va_end(ap);
+	refuse_log(peer, addr, rule, "%s", what);
+}
 
 /* ---------------------------------------------------------------- engine */
 
@@ -809,10 +879,17 @@ static void refuse_cer(struct conn *c, uint32_t rc, const char *rule, const char
 	drop(c, rule, "%s (CEA %u)", text, rc);
 }
 
+/* output the transport holds (a whole DTLS record waiting for the socket) */
+static int tp_held(struct conn *c)
+{
+	return c->tp->send_pending && c->tp->send_pending(c);
+}
+
 static void relay_update(struct conn *c)
 {
-	set_events(c, 0, (c->up_len ? 0u : EPOLLIN) | (c->down_len ? (unsigned)EPOLLOUT : 0u));
-	set_events(c, 1, (c->down_len ? 0u : EPOLLIN) | (c->up_len ? (unsigned)EPOLLOUT : 0u));
+	int down = c->down_len || tp_held(c);
+	set_events(c, 0, (c->up_len ? 0u : EPOLLIN) | (down ? (unsigned)EPOLLOUT : 0u));
+	set_events(c, 1, (down ? 0u : EPOLLIN) | (c->up_len ? (unsigned)EPOLLOUT : 0u));
 }
 
 /* up: bytes from the peer (already decrypted) to the core */
@@ -837,6 +914,14 @@ static int flush_up(struct conn *c)
 /* down: bytes from the core to the peer (encrypted by the transport) */
 static int flush_down(struct conn *c)
 {
+	if (tp_held(c)) {
+		int ww = 0;
+		long w = c->tp->send(c, NULL, 0, &ww);
+		if (w == EDGE_TP_AGAIN)
+			return 0;
+		if (w < 0)
+			return -1;
+	}
 	while (c->down_off < c->down_len) {
 		int ww = 0;
 		long w = c->tp->send(c, c->down + c->down_off, c->down_len - c->down_off, &ww);
@@ -862,7 +947,7 @@ static void relay_step(struct conn *c)
 		if (!c->up_len) {
 			int ww = 0;
 			long n = c->tp->recv(c, c->up, BUF_SIZE, &ww);
-			if (n == EDGE_TP_EOF || n == EDGE_TP_FAIL) {
+			if (n < 0 && n != EDGE_TP_AGAIN) {
 				drop(c, NULL, NULL);
 				return;
 			}
@@ -880,7 +965,7 @@ static void relay_step(struct conn *c)
 				progress = 1;
 			}
 		}
-		if (!c->down_len) {
+		if (!c->down_len && !tp_held(c)) {
 			ssize_t n = recv(c->core_fd, c->down, BUF_SIZE, 0);
 			if (n == 0 ||
 			    (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) {
@@ -1008,6 +1093,10 @@ static void cer_step(struct conn *c)
 			set_events(c, 0, ww ? EPOLLOUT : EPOLLIN);
 			return;
 		}
+		if (n == EDGE_TP_REFUSED) {
+			drop(c, NULL, NULL);
+			return;
+		}
 		if (n <= 0) {
 			drop(c, "cer.none", "connection closed before a whole CER");
 			return;
@@ -1082,7 +1171,9 @@ static void hs_step(struct conn *c)
 	unsigned n = 0;
 	const gnutls_datum_t *chain = gnutls_certificate_get_peers(c->s, &n);
 	gnutls_protocol_t ver = gnutls_protocol_get_version(c->s);
-	if (ver != GNUTLS_TLS1_2 && ver != GNUTLS_TLS1_3) {
+	if (c->tp->kind == MB2C_TRANSPORT_DTLS_SCTP
+	            ? ver != GNUTLS_DTLS1_2
+	            : ver != GNUTLS_TLS1_2 && ver != GNUTLS_TLS1_3) {
 		drop(c, "tls.version", "negotiated %s", gnutls_protocol_get_name(ver));
 		return;
 	}
@@ -1179,6 +1270,9 @@ static void on_accept(struct worker *w, int lfd)
 		atomic_fetch_add(&n_live, 1);
 		c->w = w;
 		c->tp = &tls_tcp;
+		for (unsigned k = 0; k < n_listen_fd; k++)
+			if (listen_fd[k] == lfd)
+				c->tp = listen_tp[k];
 		c->fd = fd;
 		c->core_fd = -1;
 		c->ss = ss;
@@ -1386,6 +1480,22 @@ static int open_listeners(void)
 			sl = sizeof(*s6);
 		}
 		int on = 1;
+		if (cf.listen[i].dtls) {
+			char err[200];
+			int fd = edge_dtls_listen((struct sockaddr *)&ss, sl, err, sizeof(err));
+			if (fd < 0) {
+				fd_log_error("edge_mb2c: refusing to start: listen on [%s]:%u "
+				             "dtls/sctp: %s",
+				             cf.listen[i].addr, cf.listen[i].port, err);
+				return -1;
+			}
+			listen_fd[n_listen_fd] = fd;
+			listen_tp[n_listen_fd] = &edge_dtls_sctp;
+			listen_tag[n_listen_fd].kind = 0;
+			listen_tag[n_listen_fd].p = &listen_fd[n_listen_fd];
+			n_listen_fd++;
+			continue;
+		}
 		int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 		if (fd >= 0 && ss.ss_family == AF_INET6)
 			setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof(on));
@@ -1399,6 +1509,7 @@ static int open_listeners(void)
 		}
 		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
 		listen_fd[n_listen_fd] = fd;
+		listen_tp[n_listen_fd] = &tls_tcp;
 		listen_tag[n_listen_fd].kind = 0;
 		listen_tag[n_listen_fd].p = &listen_fd[n_listen_fd];
 		n_listen_fd++;
@@ -1633,6 +1744,10 @@ static int edge_entry(char *conffile)
 	}
 	if (load_credentials() || check_own_cert())
 		return EINVAL;
+	if (cf.n_dtls && edge_dtls_init(cf.dtls_prio, err, sizeof(err))) {
+		fd_log_error("edge_mb2c: refusing to start: %s", err);
+		return EINVAL;
+	}
 	int mret = metrics_setup(conffile);
 	if (mret)
 		return mret;
@@ -1692,14 +1807,18 @@ static int edge_entry(char *conffile)
 		stop_workers();
 		return ret;
 	}
-	mb2c_frontend_set_active(MB2C_TRANSPORT_TLS_TCP, 1);
-	char ls[400];
+	if (cf.n_listen > cf.n_dtls)
+		mb2c_frontend_set_active(MB2C_TRANSPORT_TLS_TCP, 1);
+	if (cf.n_dtls)
+		mb2c_frontend_set_active(MB2C_TRANSPORT_DTLS_SCTP, 1);
+	char ls[600];
 	size_t u = 0;
 	ls[0] = 0;
 	for (unsigned i = 0; i < cf.n_listen && u < sizeof(ls); i++)
-		u += (size_t)snprintf(ls + u, sizeof(ls) - u, "%s[%s]:%u", i ? " " : "",
+		u += (size_t)snprintf(ls + u, sizeof(ls) - u, "%s%s [%s]:%u", i ? ", " : "",
+		                      cf.listen[i].dtls ? "DTLS/SCTP" : "TLS/TCP",
 		                      cf.listen[i].addr, cf.listen[i].port);
-	fd_log_notice("edge_mb2c: ready: TLS/TCP on %s -> core TCP 127.0.0.1:%u; %u threads%s; "
+	fd_log_notice("edge_mb2c: ready: %s -> core TCP 127.0.0.1:%u; %u threads%s; "
 	              "handshake %u ms, CER %u ms, pre-auth max %u (per source %u), rate %u/s "
 	              "(burst %u) per source, %u per identity, messages <= %u bytes; policy %s "
 	              "(%s, %zu peers, %u CRLs)",
@@ -1714,6 +1833,7 @@ static int edge_entry(char *conffile)
 void fd_ext_fini(void)
 {
 	mb2c_frontend_set_active(MB2C_TRANSPORT_TLS_TCP, 0);
+	mb2c_frontend_set_active(MB2C_TRANSPORT_DTLS_SCTP, 0);
 	stop_workers();
 	for (unsigned i = 0; i < n_listen_fd; i++)
 		close(listen_fd[i]);

@@ -558,7 +558,8 @@ static const char *bind_peer(const struct sec_conf *c, struct peer_info *info,
 			return edge ? "edge.id-mismatch" : "dtls.id-mismatch";
 		}
 		a->via = MB2C_VIA_TLS;
-		snprintf(text, textlen, "%s", edge ? "edge_mb2c" : "dtls_sctp");
+		snprintf(text, textlen, "%s",
+		         edge ? "edge_mb2c" : "a DTLS/SCTP front end (edge_mb2c or dtls_sctp)");
 		return NULL;
 	}
 	if (p->ipsec) {

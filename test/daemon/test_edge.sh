@@ -124,6 +124,17 @@ bad_conf badrelay "relay_thread not a boolean" \
 	"edge_mb2c: $T/badrelay.edge:[0-9]+: relay_thread must be true or false" '$a relay_thread = 1;'
 bad_conf badprio "non-compliant tls_prio (NORMAL)" \
 	"edge_mb2c: refusing to start: tls_prio rule=prio.version" 's/^tls_prio = .*/tls_prio = "NORMAL";/'
+# DTLS/SCTP listeners (issue 12): this host has no kernel SCTP (as CI): a
+# clean refusal naming the entry; a bad transport name or DTLS priority
+DTLS6="1s/port = $EPORT; } );/port = $EPORT; transport = \"dtls\/sctp\"; } );/"
+bad_conf nosctp "DTLS/SCTP listener without kernel SCTP" \
+	"edge_mb2c: refusing to start: listen on \[::1\]:$EPORT dtls/sctp: no kernel SCTP" "$DTLS6"
+bad_conf badtransport "listen transport that is not one" \
+	"edge_mb2c: $T/badtransport.edge:1: listen entry: transport must be" \
+	"1s/port = $EPORT; } );/port = $EPORT; transport = \"udp\"; } );/"
+bad_conf baddtlsprio "non-compliant dtls_prio (DTLS 1.0)" \
+	"edge_mb2c: refusing to start: dtls_prio rule=prio.version" \
+	"$DTLS6; \$a dtls_prio = \"NORMAL:-VERS-ALL:+VERS-DTLS1.0:+VERS-DTLS1.2\";"
 
 # ---- the BM-SC behind the edge
 edge_conf "$T/edge.conf" "metrics = \"127.0.0.1:$MPORT\";"

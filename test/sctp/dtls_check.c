@@ -11,11 +11,13 @@
  * (nothing delivered, the kernel discards it); a fourth with a certificate
  * that breaks the profile, refused.
  *
- *   dtls_check --peer PKI NAME ORIGIN PORT [PRIO|-] [nullkey]
- *                           a test peer for the front end (peer_main)
+ *   dtls_check --peer PKI NAME ORIGIN [ADDR:]PORT [PRIO|-] [nullkey|silent]
+ *                           a test peer for a front end (dtls_sctp or
+ *                           edge_mb2c; peer_main)
  *   dtls_check PKI_DIR      prints one line per fact and
  *                           "DTLS-SCTP CHECK: PASS" / "... FAIL"; exit 0/1;
  *                           exit 3 when SCTP-AUTH is off (refused). */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/sctp.h>
@@ -32,8 +34,8 @@
 #include <gnutls/dtls.h>
 #include <gnutls/gnutls.h>
 
-#include "dtls_frame.h"
-#include "dtls_sctp_io.h"
+#include <mb2c/dtls_frame.h>
+#include <mb2c/dtls_sctp_io.h>
 #include <mb2c/sec_check.h>
 
 #define ASSOCS 2
@@ -498,12 +500,35 @@ static size_t make_cer(uint8_t *m, const char *origin)
 	return n;
 }
 
-/* dtls_check --peer PKI NAME ORIGIN PORT [PRIO|-] [nullkey]: one DTLS/SCTP
- * association to 127.0.0.1:PORT with NAME.pem/.key, then a CER from ORIGIN
- * (nullkey: sent with the null key made active again after the handshake).
- * Prints "dtls_peer NAME: local port P" first. Exit 0: an answer came back,
- * 10: handshake refused, 11: no answer (association closed or 3 s of
- * silence), 1: setup error. */
+/* the Result-Code (AVP 268) of a Diameter answer, -1 if none */
+static long result_code(const uint8_t *m, size_t n)
+{
+	size_t off = 20;
+	while (off + 8 <= n) {
+		uint32_t code = (uint32_t)m[off] << 24 | (uint32_t)m[off + 1] << 16 |
+		                (uint32_t)m[off + 2] << 8 | m[off + 3];
+		size_t l = (size_t)m[off + 5] << 16 | (size_t)m[off + 6] << 8 | m[off + 7];
+		size_t h = m[off + 4] & 0x80 ? 12 : 8;
+		if (l < h || off + l > n)
+			break;
+		if (code == 268 && l == h + 4)
+			return (long)((uint32_t)m[off + h] << 24 | (uint32_t)m[off + h + 1] << 16 |
+			              (uint32_t)m[off + h + 2] << 8 | m[off + h + 3]);
+		off += (l + 3) & ~(size_t)3;
+	}
+	return -1;
+}
+
+/* dtls_check --peer PKI NAME ORIGIN [ADDR:]PORT [PRIO|-] [nullkey|silent]:
+ * one DTLS/SCTP association to ADDR:PORT (default 127.0.0.1; "[::1]:PORT"
+ * for IPv6) with NAME.pem/.key, then a CER from ORIGIN (nullkey: sent with
+ * the null key made active again after the handshake; silent: no CER, wait
+ * until the server closes the association). Prints "dtls_peer NAME: local
+ * port P" first, then the server's RFC 6083 key timing as this end's kernel
+ * saw it. Exit 0: an answer came back (its Result-Code printed), 10:
+ * handshake refused, 11: no answer (association closed or 3 s of silence,
+ * 6 s with nullkey),
+ * 12 (silent): closed by the server, 1: setup error. */
 static int peer_main(int argc, char **argv)
 {
 	if (argc < 6)
@@ -511,20 +536,41 @@ static int peer_main(int argc, char **argv)
 	const char *pki = argv[2], *name = argv[3], *origin = argv[4];
 	const char *prio = argc > 6 && strcmp(argv[6], "-") ? argv[6] : NULL;
 	int nullkey = argc > 7 && !strcmp(argv[7], "nullkey");
+	int silent = argc > 7 && !strcmp(argv[7], "silent");
 	who = name;
 	signal(SIGPIPE, SIG_IGN); /* a refused handshake: the BM-SC aborts */
 	gnutls_certificate_credentials_t c = creds(pki, name);
-	int fd = dsio_socket();
-	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)atoi(argv[5]))};
+	struct sockaddr_in6 sa6 = {.sin6_family = AF_INET6};
+	struct sockaddr_in sa = {.sin_family = AF_INET};
 	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa))) {
+	char host[64] = "";
+	const char *ps = argv[5], *colon = strrchr(argv[5], ':');
+	if (colon) {
+		size_t hl = (size_t)(colon - argv[5]);
+		if (argv[5][0] == '[' && hl >= 2 && argv[5][hl - 1] == ']')
+			snprintf(host, sizeof(host), "%.*s", (int)(hl - 2), argv[5] + 1);
+		else
+			snprintf(host, sizeof(host), "%.*s", (int)hl, argv[5]);
+		ps = colon + 1;
+	}
+	int v6 = host[0] && inet_pton(AF_INET6, host, &sa6.sin6_addr) == 1;
+	if (host[0] && !v6 && inet_pton(AF_INET, host, &sa.sin_addr) != 1) {
+		printf("dtls_peer %s: bad address %s\n", name, argv[5]);
+		return 1;
+	}
+	sa.sin_port = sa6.sin6_port = htons((uint16_t)atoi(ps));
+	int fd = dsio_socket_family(v6 ? AF_INET6 : AF_INET);
+	if (fd < 0 || connect(fd, v6 ? (struct sockaddr *)&sa6 : (struct sockaddr *)&sa,
+	                      v6 ? sizeof(sa6) : sizeof(sa))) {
 		printf("dtls_peer %s: SCTP connect: %s\n", name, strerror(errno));
 		return 1;
 	}
-	struct sockaddr_in me;
+	struct sockaddr_storage me;
 	socklen_t ml = sizeof(me);
 	getsockname(fd, (struct sockaddr *)&me, &ml);
-	printf("dtls_peer %s: local port %u\n", name, ntohs(me.sin_port));
+	printf("dtls_peer %s: local port %u\n", name,
+	       ntohs(me.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&me)->sin6_port
+	                                      : ((struct sockaddr_in *)&me)->sin_port));
 	gnutls_session_t s;
 	int rc = dsio_session(&s, GNUTLS_CLIENT, fd, c, prio ? prio : NULL);
 	if (rc) {
@@ -538,7 +584,47 @@ static int peer_main(int argc, char **argv)
 		printf("dtls_peer %s: handshake refused: %s\n", name, gnutls_strerror(rc));
 		return 10;
 	}
+	/* the server's key schedule, as this end's kernel reported the keys of
+	 * its records (SCTP_AUTHENTICATION_EVENT): the handshake under the null
+	 * key, its Finished (the first record of epoch 1) under key 1 */
+	const struct dsio_link *l = dsio_link(s);
+	unsigned nrx = l->rx_n < DSIO_RX_LOG ? l->rx_n : DSIO_RX_LOG, e0 = 0, e0_null = 0;
+	int fin = -1;
+	for (unsigned i = 0; i < nrx; i++) {
+		if (l->rx[i].epoch == 0) {
+			e0++;
+			e0_null += l->rx[i].key == 0;
+		} else if (fin < 0) {
+			fin = (int)i;
+		}
+	}
+	printf("dtls_peer %s: %s the server's %u epoch-0 records came under the null key (%u), its "
+	       "Finished (type %d) under key %d (%u SCTP_AUTHENTICATION_EVENTs)\n",
+	       name,
+	       e0 >= 1 && e0_null == e0 && fin >= 0 && l->rx[fin].type == 22 && l->rx[fin].key == 1
+	               ? "KEYS-OK"
+	               : "KEYS-BAD",
+	       e0, e0_null, fin >= 0 ? l->rx[fin].type : -1, fin >= 0 ? l->rx[fin].key : -1,
+	       l->auth_events);
 	char fp[17], err[160] = "";
+	static uint8_t m[512], r[DTLS_FRAME_MAX + 64];
+	if (silent) {
+		struct timespec t0, t1;
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		gnutls_record_set_timeout(s, 15000);
+		ssize_t got = recv_rec(s, r, sizeof(r));
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		long ms = (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
+		printf("dtls_peer %s: silent after the handshake: %s after %ld ms\n", name,
+		       got > 0    ? "a record came"
+		       : got == 0 ? "closed by the server"
+		                  : gnutls_strerror((int)got),
+		       ms);
+		dsio_deinit(s);
+		close(fd);
+		gnutls_certificate_free_credentials(c);
+		return got > 0 ? 1 : got == 0 || got == GNUTLS_E_PREMATURE_TERMINATION ? 12 : 11;
+	}
 	if (!nullkey && dsio_finish_keys(s, fp, err, sizeof(err))) {
 		printf("dtls_peer %s: keys: %s\n", name, err);
 		return 1;
@@ -548,18 +634,20 @@ static int peer_main(int argc, char **argv)
 		printf("dtls_peer %s: null key: %s\n", name, strerror(errno));
 		return 1;
 	}
-	static uint8_t m[512], r[DTLS_FRAME_MAX + 64];
 	size_t n = make_cer(m, origin);
 	ssize_t got = gnutls_record_send(s, m, n);
 	printf("dtls_peer %s: handshake done (%s), CER from %s sent%s (%zd)\n", name,
 	       gnutls_protocol_get_name(gnutls_protocol_get_version(s)), origin,
 	       nullkey ? " with the null key active" : "", got);
-	gnutls_record_set_timeout(s, 3000);
+	/* nullkey: wait past a CER deadline of a few seconds, so that the
+	 * front end's own refusal comes first */
+	gnutls_record_set_timeout(s, nullkey ? 6000 : 3000);
 	got = recv_rec(s, r, sizeof(r));
-	printf("dtls_peer %s: %s\n", name,
-	       got > 0   ? "an answer came back"
-	       : got < 0 ? gnutls_strerror((int)got)
-	                 : "closed");
+	if (got > 0)
+		printf("dtls_peer %s: an answer came back (Result-Code %ld)\n", name,
+		       result_code(r, (size_t)got));
+	else
+		printf("dtls_peer %s: %s\n", name, got < 0 ? gnutls_strerror((int)got) : "closed");
 	struct linger lg = {.l_onoff = 1, .l_linger = 0}; /* ABORT: no retransmissions left */
 	setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
 	dsio_deinit(s);

@@ -5,13 +5,14 @@
 # runs. Prints one line per check, a summary line and exactly one verdict:
 # "SCTP-LANE VERDICT: PASS" or "SCTP-LANE VERDICT: FAIL".
 #   guest.sh [SCENARIOS]   comma list of tls_sctp, tls_sctp_wrongcert,
-#                          dtls_sctp, dtls_fe, dtls_sctp_noauth (default all)
+#                          dtls_sctp, dtls_fe, dtls_edge, dtls_sctp_noauth
+#                          (default all)
 set -uo pipefail
 export PATH=/bin:/usr/bin
 export T=/run/t QUIET_KEEP=1
 . /lane/lib/common.sh
 LAB=/lane/lab
-SCENARIOS=${1:-tls_sctp,tls_sctp_wrongcert,dtls_sctp,dtls_fe,dtls_sctp_noauth}
+SCENARIOS=${1:-tls_sctp,tls_sctp_wrongcert,dtls_sctp,dtls_fe,dtls_edge,dtls_sctp_noauth}
 up() { cut -d' ' -f1 /proc/uptime; }
 snmp() { awk -v k="$1" '$1 == k {print $2}' /proc/net/sctp/snmp 2>/dev/null || echo 0; }
 client() { # client CONF LOG [mb2c-client args...]
@@ -326,6 +327,160 @@ case ",$SCENARIOS," in *,dtls_fe,*)
 	;;
 esac
 
+case ",$SCENARIOS," in *,dtls_edge,*)
+	# issue 12: edge_mb2c as the BM-SC's inbound DTLS/SCTP front end (the
+	# event-driven engine of TLS/TCP, RFC 6083 transport edge_dtls.c)
+	echo "lane: [dtls_edge] standard MB2-C scenario through edge_mb2c's DTLS/SCTP listeners, IPv4 and IPv6 ($(up)s)"
+	sysctl -w net.sctp.auth_enable=1 >/dev/null
+	start_daemon bmsce "$LAB/bmsc-edge.conf"
+	ready=0
+	for ((i = 0; i < 3000; i++)); do
+		grep -q "app_bmsc_lab: ready" "$T/bmsce.log" 2>/dev/null &&
+			grep -q "daemon initialized" "$T/bmsce.log" && { ready=1; break; }
+		kill -0 "$PID_bmsce" 2>/dev/null || break
+		usleep 10000
+	done
+	check "dtls_edge: BM-SC with edge_mb2c (DTLS/SCTP listeners) up ($(up)s)" test "$ready" = 1
+	grep -m1 "edge_mb2c: ready" "$T/bmsce.log"
+	check "dtls_edge: the edge owns SCTP port 3869 on IPv4 and IPv6 (2 endpoints in /proc/net/sctp/eps)" \
+		test "$(awk '$6 == 3869' /proc/net/sctp/eps | wc -l)" -eq 2
+	if [ "$ready" = 1 ]; then
+		for v in 4 6; do
+			conf=$LAB/gcs1-dtls.conf
+			[ "$v" = 6 ] && conf=$LAB/gcs1-dtls6.conf
+			f0=$FAIL
+			g0=$(grep -c 'app_bmsc_lab: GAR from gcs1.mb2c.lab' "$T/bmsce.log")
+			client "$conf" "$T/gcs1e$v.log" -w 30 scenario /lane/standard.scn >"$T/edge$v.out" 2>&1
+			rc=$?
+			check "dtls_edge/IPv$v: mb2c-client standard scenario through the edge, exit 0 (got $rc)" test "$rc" -eq 0
+			check "dtls_edge/IPv$v: 14 passed, 0 failed" grep -qx "14 passed, 0 failed" "$T/edge$v.out"
+			check "dtls_edge/IPv$v: GNR with TMGI-Expiry received" \
+				grep -q "<- GNR from bmsc.mb2c.lab: TMGI-Expiry" "$T/edge$v.out"
+			check "dtls_edge/IPv$v: 12 GARs logged by the BM-SC" \
+				test "$(($(grep -c 'app_bmsc_lab: GAR from gcs1.mb2c.lab' "$T/bmsce.log") - g0))" -eq 12
+			[ "$FAIL" -eq "$f0" ] || tails "$T/edge$v.out" "$T/gcs1e$v.log" "$T/bmsce.log"
+		done
+		grep -E "edge_mb2c: (ACCEPT|dtls/sctp addr)|sec_mb2c: ACCEPT peer=gcs1" "$T/bmsce.log"
+		check "dtls_edge: the edge accepted gcs1 over DTLS 1.2 from 127.0.0.1 and from ::1 (rule id.bound)" \
+			bash -c "grep -q 'edge_mb2c: ACCEPT peer=gcs1.mb2c.lab addr=127.0.0.1 rule=id.bound: DTLS1.2' '$T/bmsce.log' &&
+				grep -q 'edge_mb2c: ACCEPT peer=gcs1.mb2c.lab addr=::1 rule=id.bound: DTLS1.2' '$T/bmsce.log'"
+		check "dtls_edge: sec_mb2c admitted the hand-overs as DTLS/SCTP ones with the real address (addr=::1 rule=id.bound-dtls)" \
+			grep -q "sec_mb2c: ACCEPT peer=gcs1.mb2c.lab addr=::1 rule=id.bound-dtls" "$T/bmsce.log"
+		check "dtls_edge: RFC 6083 keys on the edge: key 1 active before its Finished, null key 0 deleted (each handshake)" \
+			grep -Eq "edge_mb2c: dtls/sctp addr=.*SCTP-AUTH key 1 from EXPORTER_DTLS_OVER_SCTP \(64 bytes\) active, .*key 1 active before our Finished \([1-9][0-9]* records under the null key, [0-9]+ under key 1\), null key 0 deactivated and deleted" "$T/bmsce.log"
+		check "dtls_edge: the gcs1 front end saw the edge's Finished under key 1 (its own RFC 6083 check, both handshakes)" \
+			test "$(grep -hc "SCTP-AUTH key 1 from EXPORTER_DTLS_OVER_SCTP (64 bytes) active" "$T/gcs1e4.log" "$T/gcs1e6.log" | awk '{s += $1} END {print s}')" -ge 2
+
+		# the security negative matrix of daemon.sec / daemon.edge over DTLS/SCTP
+		# against the edge, same rule names; the CER deadline (a silent peer);
+		# the RFC 6083 key timing as the peers' kernels saw the edge's records;
+		# a peer sending its CER with the null key (nothing delivered: the CER
+		# deadline closes it); the same peer without the fault (the control)
+		echo "lane: [dtls_edge] negative matrix, CER deadline, key timing and null key against the edge ($(up)s)"
+		L0=$(($(wc -l <"$T/bmsce.log") + 1))
+		d0=$(snmp SctpInPktDiscards)
+		eneg() { # NAME CERT ORIGIN ADDR:PORT [PRIO|-] [nullkey|silent]
+			local name=$1
+			shift
+			timeout 60 /lane/bin/dtls_check --peer /lane/lab/pki "$@" >"$T/eneg-$name.out" 2>&1
+			echo $? >"$T/eneg-$name.rc"
+		}
+		E=127.0.0.1:3869
+		pids=()
+		for spec in "expired neg-expired gcs-expired.mb2c.lab" "notyet neg-notyet gcs-notyet.mb2c.lab" \
+			"rsa1024 neg-rsa1024 gcs-rsa1024.mb2c.lab" "sha1 neg-sha1 gcs-sha1.mb2c.lab" \
+			"cnonly neg-cnonly gcs-cnonly.mb2c.lab" "servonly neg-servonly gcs-servonly.mb2c.lab" \
+			"nokeyusage neg-nokeyusage gcs-nokeyusage.mb2c.lab NORMAL:-VERS-ALL:+VERS-DTLS1.2:%DEBUG_ALLOW_KEY_USAGE_VIOLATIONS" \
+			"revoked gcs1-revoked gcs1.mb2c.lab" \
+			"rogue gcs1-rogue gcs1.mb2c.lab" "wrongsan neg-wrongsan gcs-wrongsan.mb2c.lab" \
+			"badpin badpin badpin.mb2c.lab" "otherca otherca otherca.mb2c.lab" \
+			"dtls10 gcs1 gcs1.mb2c.lab NORMAL:-VERS-ALL:+VERS-DTLS1.0" \
+			"nullkey gcs1 gcs1.mb2c.lab - nullkey" "silent gcs1 gcs1.mb2c.lab - silent" \
+			"control gcs1 gcs1.mb2c.lab"; do
+			read -r n c o pr mode <<<"$spec"
+			# shellcheck disable=SC2086
+			eneg "$n" "$c" "$o" "$E" "${pr:--}" ${mode:-} &
+			pids+=($!)
+			[ "${#pids[@]}" -ge 6 ] && { wait "${pids[0]}"; pids=("${pids[@]:1}"); }
+		done
+		for p in "${pids[@]}"; do wait "$p"; done
+		# one gcs1 at a time in the core: the IPv6 control after the IPv4 one
+		echo "lane: [dtls_edge] test peers done ($(up)s)"
+		eneg control6 gcs1 gcs1.mb2c.lab "[::1]:3869" -
+		echo "lane: [dtls_edge] IPv6 control done ($(up)s)"
+		usleep 300000
+		sed -n "$L0,\$p" "$T/bmsce.log" >"$T/eneg.log"
+		grep "edge_mb2c: REJECT" "$T/eneg.log"
+		# few processes from here: each fork costs ~0.1 s under TCG on a busy host
+		declare -A NR=() RC=() OUT=()
+		# (no process substitution: the guest's /dev has no /dev/fd)
+		sed -n 's/.*edge_mb2c: REJECT .* rule=\([a-z0-9.-]*\): .*/\1/p' "$T/eneg.log" | sort | uniq -c >"$T/eneg.rules"
+		while read -r v k; do NR[$k]=$v; done <"$T/eneg.rules"
+		for f in "$T"/eneg-*.rc; do
+			n=${f##*/eneg-}
+			n=${n%.rc}
+			read -r RC[$n] <"$f"
+			IFS= read -r -d '' "OUT[$n]" <"$T/eneg-$n.out" || true
+		done
+		for spec in expired:cert.expired notyet:cert.not-yet-valid rsa1024:cert.rsa-bits sha1:cert.sig-hash \
+			cnonly:cert.no-san-dns servonly:cert.eku nokeyusage:cert.ku revoked:cert.revoked \
+			rogue:tls.chain dtls10:tls.handshake; do
+			n=${spec%%:*} want=${spec#*:}
+			check "dtls_edge/neg/$n: handshake refused over DTLS/SCTP by the edge (peer exit ${RC[$n]}), rule $want (${NR[$want]:-0} line; TLS/TCP: $want)" \
+				test "${RC[$n]}" = 10 -a "${NR[$want]:-0}" = 1
+			[ "${RC[$n]}" = 10 ] || echo "${OUT[$n]}"
+		done
+		for spec in wrongsan:id.mismatch badpin:peer.pin otherca:peer.ca; do
+			n=${spec%%:*} want=${spec#*:}
+			a=0
+			[[ ${OUT[$n]} == *"an answer came back (Result-Code 3010)"* ]] && a=1
+			check "dtls_edge/neg/$n: CER refused by the edge with CEA 3010 (peer exit ${RC[$n]}, CEA 3010: $a), rule $want (${NR[$want]:-0} line; TLS/TCP: $want)" \
+				test "${RC[$n]}" = 0 -a "$a" = 1 -a "${NR[$want]:-0}" = 1
+		done
+		printf '%s\n' "${OUT[silent]}" "${OUT[nullkey]}" "${OUT[control]}" "${OUT[control6]}"
+		ms=0
+		[[ ${OUT[silent]} =~ closed\ by\ the\ server\ after\ ([0-9]+)\ ms ]] && ms=${BASH_REMATCH[1]}
+		check "dtls_edge/cer-deadline: handshake then silence: the edge closed the association after $ms ms (cer_timeout_ms 3000; exit ${RC[silent]})" \
+			test "${RC[silent]}" = 12 -a "$ms" -ge 1500 -a "$ms" -lt 15000
+		check "dtls_edge/nullkey: CER sent with the null key after the handshake: no answer (exit ${RC[nullkey]})" \
+			test "${RC[nullkey]}" = 11
+		check "dtls_edge/nullkey: ... the edge never got it: both the silent and the null-key peer refused by the CER deadline (limit.cer-time x${NR[limit.cer-time]:-0})" \
+			test "${NR[limit.cer-time]:-0}" = 2
+		d=$(($(snmp SctpInPktDiscards) - d0))
+		check "dtls_edge/nullkey: ... its packets discarded by the kernel (SctpInPktDiscards +$d)" test "$d" -ge 1
+		# the test peer advertises no application: the core's own CEA says 5010
+		acc=$(grep -c "edge_mb2c: ACCEPT peer=gcs1.mb2c.lab addr=127.0.0.1 rule=id.bound" "$T/eneg.log")
+		acc6=$(grep -c "edge_mb2c: ACCEPT peer=gcs1.mb2c.lab addr=::1 rule=id.bound" "$T/eneg.log")
+		a=0
+		[[ ${OUT[control]} == *"an answer came back (Result-Code 5010)"* && ${OUT[control6]} == *"an answer came back (Result-Code 5010)"* ]] && a=1
+		check "dtls_edge/control: the same peer with the new key: handed over (IPv4 $acc, IPv6 $acc6) and answered by the core (CEA 5010: $a)" \
+			test "$a" = 1 -a "$acc" = 1 -a "$acc6" = 1
+		a=1
+		for n in control control6 silent nullkey; do [[ ${OUT[$n]} == *KEYS-OK* ]] || a=0; done
+		check "dtls_edge/keys: the peers' kernels saw the edge's handshake under the null key and its Finished under key 1 (control, control6, silent, nullkey)" \
+			test "$a" = 1
+		k=$(grep -c "edge_mb2c: dtls/sctp addr=.* key 1 active before our Finished ([1-9][0-9]* records under the null key, [1-9][0-9]* under key 1), null key 0 deactivated and deleted" "$T/eneg.log")
+		check "dtls_edge/keys: the edge's own log, every completed DTLS handshake (7 here): key 1 active right before its Finished, null key deleted ($k lines)" \
+			test "$k" -eq 7
+	fi
+	echo "lane: [dtls_edge] checks done ($(up)s)"
+	stop_daemon bmsce
+	check "dtls_edge: BM-SC stops cleanly on SIGTERM (exit $STOP_RC)" test "$STOP_RC" = 0
+	c=$(grep "edge_mb2c: counters (exit)" "$T/bmsce.log" | tail -1)
+	dc=$(grep "edge_mb2c: dtls/sctp counters (exit)" "$T/bmsce.log" | tail -1)
+	echo "lane: [dtls_edge] ${c#*edge_mb2c: }"
+	echo "lane: [dtls_edge] ${dc#*edge_mb2c: }"
+	cnt() { echo "$c $dc" | sed -n "s/.* $1=\([0-9]*\).*/\1/p"; }
+	check "dtls_edge: edge counters: 4 DTLS/SCTP connections handed over (standard v4+v6, control v4+v6), got $(cnt handed_over)" \
+		test "$(cnt handed_over)" = 4
+	check "dtls_edge: SCTP-AUTH active on every handshake ($(cnt sctp_auth_active)), a new key each time ($(cnt key_replaced)), the null key deleted each time ($(cnt null_keys_deleted))" \
+		test "$(cnt sctp_auth_active)" -ge 9 -a "$(cnt key_replaced)" = "$(($(cnt sctp_auth_active) - 1))" -a \
+		"$(cnt null_keys_deleted)" = "$(cnt sctp_auth_active)"
+	[ "$FAIL" -eq 0 ] || tails "$T/bmsce.log"
+	echo "lane: [dtls_edge] done ($(up)s)"
+	;;
+esac
+
 case ",$SCENARIOS," in *,dtls_sctp_noauth,*)
 	echo "lane: [dtls_sctp_noauth] SCTP-AUTH disabled in the kernel ($(up)s)"
 	sysctl -w net.sctp.auth_enable=0 >/dev/null
@@ -342,6 +497,12 @@ case ",$SCENARIOS," in *,dtls_sctp_noauth,*)
 	check "dtls_sctp_noauth: the BM-SC with the front end refuses to start (exit $rc)" test "$rc" -ne 0
 	check "dtls_sctp_noauth: the front end says why" \
 		grep -q "dtls_sctp: refusing to start: SCTP-AUTH is disabled" "$T/noauth-fe.log"
+	timeout 30 "$FDD" -c "$LAB/bmsc-edge.conf" >"$T/noauth-edge.log" 2>&1
+	rc=$?
+	grep -m1 "edge_mb2c: refusing to start" "$T/noauth-edge.log"
+	check "dtls_sctp_noauth: the BM-SC with edge_mb2c's DTLS/SCTP listeners refuses to start (exit $rc)" test "$rc" -ne 0
+	check "dtls_sctp_noauth: edge_mb2c says why" \
+		grep -q "edge_mb2c: refusing to start: listen on \[127.0.0.1\]:3869 dtls/sctp: SCTP-AUTH is disabled" "$T/noauth-edge.log"
 	;;
 esac
 

@@ -21,8 +21,11 @@
 # test/sctp/dtls_check.c with SCTP-AUTH on: key timing, null-key sender),
 # dtls_fe (the standard scenario with gcs1 reaching the BM-SC over DTLS/SCTP
 # through the dtls_sctp.fdx front end on both sides; the security negative
-# matrix and a null-key sender as DTLS/SCTP test peers), dtls_sctp_noauth
-# (SCTP-AUTH off in the kernel: the check and the front end refuse). Environment:
+# matrix and a null-key sender as DTLS/SCTP test peers), dtls_edge (the same
+# with edge_mb2c as the BM-SC's inbound DTLS/SCTP front end, IPv4 and IPv6;
+# the negative matrix, the CER deadline, the RFC 6083 key timing and the
+# null-key sender against the edge), dtls_sctp_noauth
+# (SCTP-AUTH off in the kernel: the check and the front ends refuse). Environment:
 #   SCTP_LANE_NO_SCTP=1   do not load sctp.ko in the guest (the lane must FAIL)
 #   SCTP_LANE_TIMEOUT=N   qemu limit in seconds (default 300)
 #   SCTP_LANE_KEEP=DIR    keep the work files (initramfs, serial log) in DIR
@@ -30,7 +33,7 @@
 set -uo pipefail
 SRC=$(cd "$1" && pwd)
 BUILD=$(cd "$2" && pwd)
-SCENARIOS=${3:-tls_sctp,tls_sctp_wrongcert,dtls_sctp,dtls_fe,dtls_sctp_noauth}
+SCENARIOS=${3:-tls_sctp,tls_sctp_wrongcert,dtls_sctp,dtls_fe,dtls_edge,dtls_sctp_noauth}
 CACHE=${SCTP_LANE_CACHE:-$BUILD/sctp-cache}
 t0=$(date +%s.%N)
 say() { printf 'sctp-lane: [%5.1fs] %s\n' "$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN {print b - a}')" "$*"; }
@@ -214,6 +217,35 @@ grep -q "dtls_sctp.fdx" bmsc-dtls.conf && grep -q "Port = 3868" bmsc-dtls.conf &
 	grep -q "Port = 3871" gcs1-dtls-wrongid.conf && grep -q "Port = 3868" gcs1-plain.conf &&
 	grep -q "dtls_sctp.fdx" gcs1-dtls.conf && grep -q "Port = 3870; TcTimer = 1; No_TLS" gcs1-dtls.conf ||
 	die "dtls_fe conf rewrite failed"
+# dtls_edge (issue 12): the BM-SC with edge_mb2c as its inbound DTLS/SCTP
+# front end: IPv4 and IPv6 listeners on SCTP port 3869 in the edge's epoll
+# workers, hand-over to the core's Port 3868, sec_mb2c's policy; gcs1 reaches
+# it through its outbound dtls_sctp front end over IPv4 (gcs1-dtls.conf) and
+# over IPv6 (gcs1-dtls6.conf: connect_addr ::1)
+sed "s|bmsc_lab-dtls\.conf|bmsc_lab-edge.conf|;
+     s|$G/fdx/dtls_sctp.fdx\" : \"$G/lab/fe-bmsc.conf|$G/fdx/edge_mb2c.fdx\" : \"$G/lab/edge-bmsc.conf|" \
+	bmsc-dtls.conf >bmsc-edge.conf
+sed "s|bmsc\.sqlite|bmsc-edge.sqlite|" bmsc_lab.conf >bmsc_lab-edge.conf
+cat >edge-bmsc.conf <<C
+# BM-SC edge: DTLS/SCTP in on 127.0.0.1 and ::1 (RFC 6083), the core's TLS
+# settings (TLS_Cred, TLS_CA, TLS_Prio), sec_mb2c's policy; a CER deadline
+# short enough for the lane, a generous handshake deadline for TCG
+listen = ( { address = "127.0.0.1"; port = 3869; transport = "dtls/sctp"; },
+           { address = "::1"; port = 3869; transport = "dtls/sctp"; } );
+policy = "$G/lab/sec_mb2c.conf";
+tls_cert = "$G/lab/pki/bmsc.pem";
+tls_key = "$G/lab/pki/bmsc.key";
+tls_ca = [ "$G/lab/pki/ca.pem" ];
+tls_prio = "$(sed -n 's/^TLS_Prio = "\(.*\)";$/\1/p' bmsc.conf)";
+handshake_timeout_ms = 20000;
+cer_timeout_ms = 3000;
+C
+sed "s|fe-gcs1\.conf|fe-gcs1-6.conf|; s|Port = 3870;|Port = 3874;|" gcs1-dtls.conf >gcs1-dtls6.conf
+sed "s|^listen_port = 3870;|listen_port = 3874;|; s|^connect_addr = .*|connect_addr = \"::1\";|" \
+	fe-gcs1.conf >fe-gcs1-6.conf
+grep -q '^tls_prio = ".*[A-Z]' edge-bmsc.conf && grep -q "edge_mb2c.fdx\" : \"$G/lab/edge-bmsc.conf" bmsc-edge.conf && grep -q "bmsc_lab-edge.conf" bmsc-edge.conf &&
+	grep -q 'connect_addr = "::1"' fe-gcs1-6.conf && grep -q "Port = 3874" gcs1-dtls6.conf ||
+	die "dtls_edge conf rewrite failed"
 cp "$SRC/extensions/app_gcs_client/scenarios/standard.scn" "$L/standard.scn"
 say "PKI and SCTP confs ready"
 

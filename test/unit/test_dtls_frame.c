@@ -1,12 +1,12 @@
 /* Framing between DTLS/SCTP records and the Diameter byte stream
- * (extensions/dtls_sctp/dtls_frame.c): whole, truncated, oversized (> 2^14),
+ * (lib/src/dtls_frame.c): whole, truncated, oversized (> 2^14),
  * glued and interleaved messages, byte-by-byte and random chunking. Inputs are
  * exact-size heap copies so that AddressSanitizer sees any overread. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "dtls_frame.h"
+#include <mb2c/dtls_frame.h>
 #include "tcheck.h"
 
 static uint8_t *exact(const uint8_t *src, size_t len)

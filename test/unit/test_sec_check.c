@@ -13,7 +13,7 @@
 
 #include <mb2c/sec_check.h>
 #include <mb2c/sec_policy.h>
-#include "dtls_sctp_io.h" /* DSIO_PRIO: the DTLS front end's priority */
+#include <mb2c/dtls_sctp_io.h> /* DSIO_PRIO: the DTLS front end's priority */
 #include "tcheck.h"
 
 static const char *dir;

@@ -1,5 +1,5 @@
 /* RFC 6083 DTLS/SCTP transport pieces: see dtls_sctp_io.h. */
-#include "dtls_sctp_io.h"
+#include <mb2c/dtls_sctp_io.h>
 
 #include <errno.h>
 #include <netinet/in.h>
@@ -29,7 +29,12 @@ int dsio_auth_enabled(void)
 
 int dsio_socket(void)
 {
-	int fd = socket(AF_INET, SOCK_STREAM, IPPROTO_SCTP);
+	return dsio_socket_family(AF_INET);
+}
+
+int dsio_socket_family(int family)
+{
+	int fd = socket(family, SOCK_STREAM, IPPROTO_SCTP);
 	if (fd < 0)
 		return -1;
 	int on = 1;

@@ -4,7 +4,10 @@
  * stream 0, replay protection and retransmissions off) and the SCTP-AUTH key
  * from the exporter label EXPORTER_DTLS_OVER_SCTP (64 bytes).
  *
- * Used by dtls_sctp.fdx and test/sctp/dtls_check.c (kernel-SCTP lane). */
+ * Used by dtls_sctp.fdx, edge_mb2c.fdx (its DTLS/SCTP transport, sessions
+ * made with GNUTLS_NONBLOCK: push/pull then return EAGAIN instead of
+ * waiting) and test/sctp/dtls_check.c (kernel-SCTP lane). Part of libmb2c
+ * (static target dtls_sctp_io). */
 #ifndef DTLS_SCTP_IO_H
 #define DTLS_SCTP_IO_H
 #include <stddef.h>
@@ -28,6 +31,9 @@ int dsio_auth_enabled(void);
  * -1 with errno on error (EPROTONOSUPPORT: no kernel SCTP; EOPNOTSUPP:
  * SCTP-AUTH off). */
 int dsio_socket(void);
+/* The same for AF_INET or AF_INET6 (an AF_INET6 socket takes IPv4-mapped
+ * peers unless IPV6_V6ONLY is set). */
+int dsio_socket_family(int family);
 
 /* 1 when the peer of the connected socket also requires authenticated DATA
  * chunks (SCTP_PEER_AUTH_CHUNKS lists type 0), 0 when not, -1 on error. */

@@ -1,6 +1,6 @@
 /* Framing between DTLS/SCTP records and the Diameter byte stream: see
  * dtls_frame.h. */
-#include "dtls_frame.h"
+#include <mb2c/dtls_frame.h>
 
 #include <string.h>
 
