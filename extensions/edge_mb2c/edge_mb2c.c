@@ -1814,10 +1814,22 @@ static int edge_entry(char *conffile)
 	char ls[600];
 	size_t u = 0;
 	ls[0] = 0;
-	for (unsigned i = 0; i < cf.n_listen && u < sizeof(ls); i++)
-		u += (size_t)snprintf(ls + u, sizeof(ls) - u, "%s%s [%s]:%u", i ? ", " : "",
-		                      cf.listen[i].dtls ? "DTLS/SCTP" : "TLS/TCP",
-		                      cf.listen[i].addr, cf.listen[i].port);
+	/* "TLS/TCP on [a]:p [b]:p, DTLS/SCTP on [c]:p": one group per transport
+	 * (tests and operators grep the TLS/TCP group as it always was) */
+	for (int dtls = 0; dtls <= 1; dtls++) {
+		int first = 1;
+		for (unsigned i = 0; i < cf.n_listen && u < sizeof(ls); i++) {
+			if (cf.listen[i].dtls != dtls)
+				continue;
+			u += (size_t)snprintf(
+			        ls + u, sizeof(ls) - u, "%s[%s]:%u",
+			        first ? (u ? (dtls ? ", DTLS/SCTP on " : ", TLS/TCP on ")
+			                   : (dtls ? "DTLS/SCTP on " : "TLS/TCP on "))
+			              : " ",
+			        cf.listen[i].addr, cf.listen[i].port);
+			first = 0;
+		}
+	}
 	fd_log_notice("edge_mb2c: ready: %s -> core TCP 127.0.0.1:%u; %u threads%s; "
 	              "handshake %u ms, CER %u ms, pre-auth max %u (per source %u), rate %u/s "
 	              "(burst %u) per source, %u per identity, messages <= %u bytes; policy %s "
