@@ -127,7 +127,7 @@ check "the BM-SC starts" lab_start_bmsc "$T" bmsc
 start_daemon bmsc2 "$T/bmsc2.conf"
 check "the second BM-SC starts" wait_log "$T/bmsc2.log" "app_bmsc_lab: ready" 10
 check "agent A (dra1) starts on PostgreSQL (schema created) and reaches both BM-SCs" start_agent A relayA
-check "... the schema version is recorded" test "$(psqlc 'SELECT max(version) FROM mb2c_schema')" = 1
+check "... the schema version is recorded" test "$(psqlc 'SELECT max(version) FROM mb2c_schema')" = 2
 check "agent B (dra2) starts on the same database" start_agent B relayB
 
 # ---- 0. race: gcs1 through A (bmsc) and gcs2 through B (bmsc2) allocate at
