@@ -67,11 +67,14 @@ peers = (
   { identity = "bmsc2.mb2c.lab"; role = "bmsc"; }
 );
 C
+MPORT_B=$(free_port) # agent B's /metrics (the propagation summary)
 for a in A B; do
-	if [ $a = A ]; then id=dra1 port=$PORT_A fail='on_failure = "closed"; max_staleness = 1;'
-	else id=dra2 port=$PORT_B fail='on_failure = "cache"; max_staleness = 1; cache_for = 120;'; fi
+	if [ $a = A ]; then id=dra1 port=$PORT_A fail='on_failure = "closed"; max_staleness = 1;' met=
+	else id=dra2 port=$PORT_B fail='on_failure = "cache"; max_staleness = 1; cache_for = 120;'
+		met="metrics = \"127.0.0.1:$MPORT_B\";"; fi
 	cat >"$T/rt_$a.conf" <<C
 mode = "enforce";
+$met
 state_db = "$T/$a.sqlite";
 store = "postgresql";
 postgresql = { conninfo = "$PG_CONNINFO"; $fail };
@@ -290,9 +293,34 @@ check "through agent A gcs1 refreshes its TMGI again" test $? -eq 0
 stop_daemon relayA3
 check "agent A stops cleanly, nothing left in its queue" \
 	bash -c "test '$STOP_RC' = 0 && grep -q 'rt_mb2c: postgresql: .* 0 still queued' '$T/relayA3.log'"
+# propagation of what B learned from A (schema 2: timed notifications):
+# counted, ordered, below 10 min, no clock apart (one host); no timing bound
+prop_sane() { # LOG [N-MUST-EQUAL-LEARNED]
+	local l
+	l=$(grep -E 'rt_mb2c: postgresql: propagation of [0-9]+ changes' "$1" | tail -n1) || return 1
+	echo "    $(sed 's/.*rt_mb2c: postgresql: //' <<<"$l")"
+	[ -z "${2:-}" ] || {
+		local learned
+		learned=$(grep -Eo '[0-9]+ learned from other agents' "$1" | tail -n1 | cut -d' ' -f1)
+		grep -q "propagation of $learned changes" <<<"$l" || return 1
+	}
+	sed -E 's/.*propagation of ([0-9]+) changes .*: p50 ([0-9.]+) ms, p99 ([0-9.]+) ms, max ([0-9.]+) ms, mean ([0-9.]+) ms \(([0-9]+) with clocks apart\)$/\1 \2 \3 \4 \5 \6/' <<<"$l" |
+		awk 'NF == 6 && $1 > 0 && $2 <= $3 && $3 <= $4 && $5 <= $4 && $4 < 600000 && $6 == 0 {ok = 1} END {exit !ok}'
+}
+kill -USR1 "$PID_relayB"
+check "agent B's stats on SIGUSR1: the changes it learned from A, timed (p50 <= p99 <= max, sane)" \
+	bash -c "$(declare -f wait_log prop_sane); wait_log '$T/relayB.log' 'propagation of [0-9]+ changes' 10 && prop_sane '$T/relayB.log'"
+scrape_b() {
+	curl -sf "http://127.0.0.1:$MPORT_B/metrics" >"$T/metricsB.txt" &&
+		promtool check metrics <"$T/metricsB.txt" &&
+		grep -q '^mb2c_rt_pg_propagation_seconds{quantile="0.99"} [0-9]' "$T/metricsB.txt" &&
+		grep -Eq '^mb2c_rt_pg_propagation_seconds_count [1-9][0-9]*$' "$T/metricsB.txt"
+}
+check "agent B's /metrics: the summary mb2c_rt_pg_propagation_seconds (count > 0, promtool accepts)" scrape_b
 stop_daemon relayB
 check "agent B stops cleanly, nothing left in its queue, staleness reported" \
 	bash -c "test '$STOP_RC' = 0 && grep -Eq 'rt_mb2c: postgresql: .*[1-9][0-9]* learned from other agents, .* 0 still queued, worst staleness while connected [0-9]+ ms' '$T/relayB.log'"
+check "... every change B learned is timed (count = learned), values sane" prop_sane "$T/relayB.log" eq
 stop_daemon bmsc
 stop_daemon bmsc2
 finish
