@@ -154,6 +154,14 @@ static void *gc_main(void *arg)
 {
 	struct gc_writer *w = arg;
 	PGconn *c = PQconnectdb(conninfo);
+	/* the checking connection (not under test): a loaded machine may refuse
+	 * a fork for a while (9 of 16 threads' checks failed once under ASan) */
+	for (int t = 0; t < 50 && PQstatus(c) != CONNECTION_OK; t++) {
+		fprintf(stderr, "writer %d: checking connection: %s", w->id, PQerrorMessage(c));
+		PQfinish(c);
+		usleep(200 * 1000);
+		c = PQconnectdb(conninfo);
+	}
 	pthread_barrier_wait(w->go);
 	for (int i = 0; i < GC_EACH; i++) {
 		uint64_t k = key_of(0x7000 + (uint32_t)(w->id + GC_THREADS * i));
@@ -165,8 +173,15 @@ static void *gc_main(void *arg)
 		snprintf(q, sizeof(q), "SELECT count(*) FROM bindings WHERE tmgi = %llu",
 		         (unsigned long long)k);
 		PGresult *r = PQexec(c, q);
-		if (!r || PQresultStatus(r) != PGRES_TUPLES_OK || strcmp(PQgetvalue(r, 0, 0), "1"))
+		if (!r || PQresultStatus(r) != PGRES_TUPLES_OK ||
+		    strcmp(PQgetvalue(r, 0, 0), "1")) {
+			if (!w->missing)
+				fprintf(stderr, "writer %d: binding %d not seen: %s\n", w->id, i,
+				        r && PQresultStatus(r) == PGRES_TUPLES_OK
+				                ? "no row"
+				                : PQerrorMessage(c));
 			w->missing++;
+		}
 		PQclear(r);
 	}
 	PQfinish(c);
