@@ -19,12 +19,7 @@
 #     tables are equal.
 # usage: test_rt_pg.sh SRC BUILD
 set -uo pipefail
-SRC=$1
-FDX=$2/fdx
-BIN=$2/bin
-. "$SRC/test/lib/common.sh"
-. "$SRC/test/lib/pki.sh"
-. "$SRC/test/lib/lab.sh"
+. "$1/test/lib/daemon.sh" # SRC FDX BIN RAW PRIO; common, pki, lab
 . "$SRC/test/lib/pg.sh"
 trap 'cleanup; pg_cleanup' EXIT
 trap 'exit 1' TERM INT # the EXIT trap stops the server

@@ -10,12 +10,7 @@
 # the BM-SC that allocated their TMGI.
 # usage: test_rt_relay.sh SRC BUILD
 set -uo pipefail
-SRC=$1
-FDX=$2/fdx
-BIN=$2/bin
-. "$SRC/test/lib/common.sh"
-. "$SRC/test/lib/pki.sh"
-. "$SRC/test/lib/lab.sh"
+. "$1/test/lib/daemon.sh" # SRC FDX BIN RAW PRIO; common, pki, lab
 
 LAB_TMGI_EXPIRY=60 lab_setup "$T" || exit 1
 (cd "$T/pki" && pki_leaf dra dra.mb2c.lab "--key-type=ecdsa --curve=secp256r1" &&

@@ -27,12 +27,7 @@
 # The flood generator raises its RLIMIT_NOFILE as needed (it says so).
 # usage: test_edge_flood.sh SRC BUILD
 set -uo pipefail
-SRC=$1
-FDX=$2/fdx
-BIN=$2/bin
-. "$SRC/test/lib/common.sh"
-. "$SRC/test/lib/pki.sh"
-. "$SRC/test/lib/lab.sh"
+. "$1/test/lib/daemon.sh" # SRC FDX BIN RAW PRIO; common, pki, lab
 FLOOD_IDLE=${FLOOD_IDLE:-1000}
 FLOOD_S=${FLOOD_S:-30}
 
