@@ -19,12 +19,7 @@
 #     tables are equal.
 # usage: test_rt_pg.sh SRC BUILD
 set -uo pipefail
-SRC=$1
-FDX=$2/fdx
-BIN=$2/bin
-. "$SRC/test/lib/common.sh"
-. "$SRC/test/lib/pki.sh"
-. "$SRC/test/lib/lab.sh"
+. "$1/test/lib/daemon.sh" # SRC FDX BIN RAW PRIO; common, pki, lab
 . "$SRC/test/lib/pg.sh"
 trap 'cleanup; pg_cleanup' EXIT
 trap 'exit 1' TERM INT # the EXIT trap stops the server
@@ -58,15 +53,9 @@ for g in gcs1 gcs2; do # gcsNa.conf: through agent A; gcsNb.conf: through B
 	sed "s|^ConnectPeer = .*|ConnectPeer = \"dra2.mb2c.lab\" { ConnectTo = \"127.0.0.1\"; Port = $PORT_B; TcTimer = 1; TLS_Prio = \"$LAB_PRIO\"; };|" \
 		"$T/$g.conf" >"$T/${g}b.conf"
 done
-cat >"$T/sec_relay.conf" <<C
-mode = "enforce";
-peers = (
-  { identity = "gcs1.mb2c.lab"; role = "gcs-as"; },
-  { identity = "gcs2.mb2c.lab"; role = "gcs-as"; },
-  { identity = "bmsc.mb2c.lab"; role = "bmsc"; },
-  { identity = "bmsc2.mb2c.lab"; role = "bmsc"; }
-);
-C
+lab_policy "$T/sec_relay.conf" 'identity = "gcs1.mb2c.lab"; role = "gcs-as";' \
+	'identity = "gcs2.mb2c.lab"; role = "gcs-as";' 'identity = "bmsc.mb2c.lab"; role = "bmsc";' \
+	'identity = "bmsc2.mb2c.lab"; role = "bmsc";'
 MPORT_B=$(free_port) # agent B's /metrics (the propagation summary)
 for a in A B; do
 	if [ $a = A ]; then id=dra1 port=$PORT_A fail='on_failure = "closed"; max_staleness = 1;' met=
@@ -85,15 +74,7 @@ rules = (
 );
 C
 	cat >"$T/relay$a.conf" <<C
-Identity = "$id.mb2c.lab";
-Realm = "mb2c.lab";
-Port = 0;
-SecPort = $port;
-No_SCTP;
-No_IPv6;
-TLS_Cred = "$T/pki/$id.pem", "$T/pki/$id.key";
-TLS_CA = "$T/pki/ca.pem";
-TLS_Prio = "$LAB_PRIO";
+$(lab_tls_head "$id.mb2c.lab" "$port" "$T/pki/$id")
 LoadExtension = "$FDX/dict_mb2c.fdx";
 LoadExtension = "$FDX/sec_mb2c.fdx" : "$T/sec_relay.conf";
 LoadExtension = "$FDX/rt_mb2c.fdx" : "$T/rt_$a.conf";
