@@ -43,6 +43,11 @@ root_up "$ROOT" "$OUT/root"
 root_bind "$OUT/root" "$SRC" /src ro
 mkdir -p "$OUT/build"
 root_bind "$OUT/root" "$OUT/build" /build
+# the tests' temp folders ("logs kept in /tmp/mb2c-test.*" of a failing test)
+# outlive the overlay: /tmp inside the root is $OUT/tmp
+mkdir -p "$OUT/tmp"
+chmod 1777 "$OUT/tmp"
+root_bind "$OUT/root" "$OUT/tmp" /tmp
 root_run "$OUT/root" 'echo "deb13: $(. /etc/os-release; echo "$PRETTY_NAME"), $(freeDiameterd --version 2>&1 | head -n1)"'
 root_run "$OUT/root" "cmake -S /src -B /build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/build/cmake.log 2>&1 &&
 	cmake --build /build -j 2 >/build/make.log 2>&1" ||
