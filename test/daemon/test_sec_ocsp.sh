@@ -10,6 +10,11 @@
 #   unknown one, or none: the GCS AS refuses each in the handshake with the
 #   rule named (ocsp.revoked, ocsp.unknown, ocsp.missing);
 # - a BM-SC whose staple file says revoked does not staple it (own.ocsp);
+# - edge_mb2c staples the policy's ocsp_staple_file: accepted by the GCS AS
+#   requiring a staple over TLS 1.3 and 1.2; a revoked or unknown file stops
+#   the edge at start (policy file:line); a garbled file (file change) is
+#   logged and the previous response stays; a revoked one (SIGUSR1) ends the
+#   stapling (the GCS AS refuses, ocsp.missing); a good one restaples;
 # - responder queries (ocsp_query) by a BM-SC for its TLS clients, to a real
 #   openssl responder on loopback: good over TLS 1.3 (one query) and 1.2 (from
 #   the cache: no query), revoked, unknown refused; responder stopped: a new
