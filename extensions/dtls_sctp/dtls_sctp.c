@@ -49,6 +49,7 @@
 #include <mb2c/dtls_sctp_io.h>
 #include <mb2c/sec_check.h>
 #include <mb2c/sec_policy.h>
+#include <mb2c/sec_staple.h>
 
 #define MAX_ASSOCS_LIMIT 64
 
@@ -231,6 +232,34 @@ struct hs_ctx {
 	char text[256];
 };
 
+/* Our own OCSP response (the policy's ocsp_staple_file, as sec_mb2c and
+ * edge_mb2c staple it), sent to the DTLS clients that ask (inbound mode; a
+ * DTLS 1.2 client never staples, so outbound mode sends none). Not good and
+ * current for tls_cert: refused at start; at a reload logged, the previous
+ * response staying while current (a revoked one ends the stapling). */
+static struct sec_own_staple own_staple = {.lock = PTHREAD_MUTEX_INITIALIZER};
+
+static int own_staple_load(const struct sec_conf *c, int starting)
+{
+	struct sec_verdict v;
+	if (sec_own_staple_update(&own_staple, c, cf.cert, time(NULL), &v) >= 0)
+		return 0;
+	if (starting)
+		fd_log_error("dtls_sctp: refusing to start: %s:%d: ocsp_staple_file %s is not a "
+		             "good, current response about %s: rule=%s: %s",
+		             c->path, c->ocsp_staple_line, c->ocsp_staple_file, cf.cert,
+		             v.rule ? v.rule : "own.ocsp", v.text);
+	else
+		fd_log_notice("dtls_sctp: WARN rule=own.ocsp: %s:%d: ocsp_staple_file %s is not "
+		              "stapled (%s: %s); %s",
+		              c->path, c->ocsp_staple_line, c->ocsp_staple_file,
+		              v.rule ? v.rule : "?", v.text,
+		              v.rule && !strcmp(v.rule, "ocsp.revoked")
+		                      ? "nothing is stapled any more"
+		                      : "the previous response stays while current");
+	return -1;
+}
+
 /* loads (or reloads) the policy; 0, or -1 with the old one kept */
 static int pol_load(const char *why)
 {
@@ -245,6 +274,11 @@ static int pol_load(const char *why)
 		if (pol)
 			sec_conf_restamp(pol); /* not retried until a file changes again */
 		pthread_rwlock_unlock(&pol_lock);
+		return -1;
+	}
+	if (own_staple_load(n, !pol) && !pol) {
+		sec_conf_free(n);
+		free(n);
 		return -1;
 	}
 	pthread_rwlock_wrlock(&pol_lock);
@@ -282,6 +316,14 @@ static void pol_maybe_reload(void)
 	if (changed)
 		pol_load("file change reload");
 	pthread_mutex_unlock(&lock);
+}
+
+/* the file-change check runs here too: a client that needs the staple
+ * aborts before the verify callback, so a refreshed file must be seen first */
+static int own_staple_cb(gnutls_session_t s, void *ptr, gnutls_datum_t *resp)
+{
+	pol_maybe_reload();
+	return sec_own_staple_cb(s, ptr, resp);
 }
 
 /* inside the handshake, in sec_mb2c's order (precise rule names first): with
@@ -948,6 +990,13 @@ static int dtls_entry(char *conffile)
 		fd_log_error("dtls_sctp: cannot load %s / %s / %s", cf.cert, cf.key, cf.ca);
 		return EINVAL;
 	}
+	int sr = gnutls_certificate_set_ocsp_status_request_function2(cred, 0, own_staple_cb,
+	                                                              &own_staple);
+	if (sr < 0) {
+		fd_log_error("dtls_sctp: refusing to start: cannot staple OCSP responses: %s",
+		             gnutls_strerror(sr));
+		return EINVAL;
+	}
 	if (open_listener())
 		return EINVAL;
 	if (pthread_create(&listener, NULL, listen_main, NULL)) {
@@ -993,6 +1042,7 @@ void fd_ext_fini(void)
 	if (cred)
 		gnutls_certificate_free_credentials(cred);
 	cred = NULL;
+	sec_own_staple_clear(&own_staple);
 	if (pol) {
 		sec_conf_free(pol);
 		free(pol);

@@ -64,6 +64,7 @@
 #include <mb2c/metrics.h>
 #include <mb2c/peerauth.h>
 #include <mb2c/sec_policy.h>
+#include <mb2c/sec_staple.h>
 
 #include "edge_limits.h"
 #include "edge_proto.h"
@@ -1597,6 +1598,61 @@ static int check_own_cert(void)
 	return ret;
 }
 
+/* Our own OCSP response (the policy's ocsp_staple_file, as sec_mb2c
+ * staples it on the core's TLS port), stapled on the TLS/TCP and DTLS/SCTP
+ * listeners (one credentials set). At start a response that is not good and
+ * current for tls_cert stops the daemon; at a reload (SIGUSR1, file change)
+ * it is logged and the previous response stays while current (a revoked one
+ * ends the stapling). */
+static struct sec_own_staple own_staple = {.lock = PTHREAD_MUTEX_INITIALIZER};
+
+static int own_staple_load(const struct sec_conf *c, int starting)
+{
+	struct sec_verdict v;
+	int r = sec_own_staple_update(&own_staple, c, cf.cert, time(NULL), &v);
+	if (r >= 0)
+		return 0;
+	if (starting)
+		fd_log_error("edge_mb2c: refusing to start: %s:%d: ocsp_staple_file %s is not "
+		             "a good, current response about %s: rule=%s: %s",
+		             c->path, c->ocsp_staple_line, c->ocsp_staple_file, cf.cert,
+		             v.rule ? v.rule : "own.ocsp", v.text);
+	else
+		fd_log_notice("edge_mb2c: WARN rule=own.ocsp: %s:%d: ocsp_staple_file %s is not "
+		              "stapled (%s: %s); %s",
+		              c->path, c->ocsp_staple_line, c->ocsp_staple_file,
+		              v.rule ? v.rule : "?", v.text,
+		              v.rule && !strcmp(v.rule, "ocsp.revoked")
+		                      ? "nothing is stapled any more"
+		                      : "the previous response stays while current");
+	return -1;
+}
+
+/* the file-change check runs here too: a client that needs the staple
+ * aborts before edge_verify, so a refreshed file must be seen first */
+static int own_staple_cb(gnutls_session_t s, void *ptr, gnutls_datum_t *resp)
+{
+	edge_maybe_reload();
+	return sec_own_staple_cb(s, ptr, resp);
+}
+
+static int own_staple_start(void)
+{
+	if (own_staple_load(policy, 1))
+		return -1;
+	int r = gnutls_certificate_set_ocsp_status_request_function2(cred, 0, own_staple_cb,
+	                                                             &own_staple);
+	if (r < 0) {
+		fd_log_error("edge_mb2c: refusing to start: cannot staple OCSP responses: %s",
+		             gnutls_strerror(r));
+		return -1;
+	}
+	if (policy->ocsp_staple.size)
+		fd_log_notice("edge_mb2c: stapling %s (good for %s)", policy->ocsp_staple_file,
+		              cf.cert);
+	return 0;
+}
+
 static void raise_nofile(void)
 {
 	struct rlimit r;
@@ -1639,6 +1695,7 @@ static void edge_reload(void)
 		pthread_rwlock_unlock(&policy_lock);
 		return;
 	}
+	own_staple_load(n, 0);
 	pthread_rwlock_wrlock(&policy_lock);
 	struct sec_conf *old = policy;
 	policy = n;
@@ -1742,7 +1799,7 @@ static int edge_entry(char *conffile)
 		policy = NULL;
 		return EINVAL;
 	}
-	if (load_credentials() || check_own_cert())
+	if (load_credentials() || check_own_cert() || own_staple_start())
 		return EINVAL;
 	if (cf.n_dtls && edge_dtls_init(cf.dtls_prio, err, sizeof(err))) {
 		fd_log_error("edge_mb2c: refusing to start: %s", err);
@@ -1857,6 +1914,7 @@ void fd_ext_fini(void)
 		gnutls_priority_deinit(prio);
 	if (cred)
 		gnutls_certificate_free_credentials(cred);
+	sec_own_staple_clear(&own_staple);
 	edge_limits_free(limits);
 	if (policy) {
 		sec_conf_free(policy);

@@ -521,6 +521,8 @@ int sec_conf_load_opts(const char *path, const struct sec_load_opts *o, struct s
 	const char *staple = NULL;
 	if (config_lookup_string(&cf, "ocsp_staple_file", &staple) == CONFIG_TRUE) {
 		c->ocsp_staple_file = strdup(staple);
+		c->ocsp_staple_line =
+		        config_setting_source_line(config_lookup(&cf, "ocsp_staple_file"));
 		stamp_add(c, staple);
 		if (gnutls_load_file(staple, &c->ocsp_staple) < 0) {
 			c->ocsp_staple.data = NULL;

@@ -10,6 +10,11 @@
 #   unknown one, or none: the GCS AS refuses each in the handshake with the
 #   rule named (ocsp.revoked, ocsp.unknown, ocsp.missing);
 # - a BM-SC whose staple file says revoked does not staple it (own.ocsp);
+# - edge_mb2c staples the policy's ocsp_staple_file: accepted by the GCS AS
+#   requiring a staple over TLS 1.3 and 1.2; a revoked or unknown file stops
+#   the edge at start (policy file:line); a garbled file (file change) is
+#   logged and the previous response stays; a revoked one (SIGUSR1) ends the
+#   stapling (the GCS AS refuses, ocsp.missing); a good one restaples;
 # - responder queries (ocsp_query) by a BM-SC for its TLS clients, to a real
 #   openssl responder on loopback: good over TLS 1.3 (one query) and 1.2 (from
 #   the cache: no query), revoked, unknown refused; responder stopped: a new
@@ -185,6 +190,137 @@ check "a revoked own response is not stapled: WARN rule=own.ocsp" \
 stop_daemon bmsc2
 stop_daemon bmsc
 check "BM-SC stops cleanly" test "$STOP_RC" = 0
+
+# ---- edge_mb2c staples the policy's ocsp_staple_file on its listeners
+# (TLS/TCP here; its DTLS/SCTP listeners share the credentials): the GCS AS
+# requiring a staple accepts it over TLS 1.3 and 1.2; a revoked or unknown
+# file stops the edge at start (file:line); refreshed on a file change (bad
+# file: logged, the previous response stays) and on SIGUSR1 (revoked: logged,
+# nothing stapled, the GCS AS refuses; a good file again: stapled again)
+ECPORT=$(free_port)
+EPORT=$(free_port)
+# edge_bmsc NAME STAPLE-FILE
+edge_bmsc() {
+	cat >"$T/sec_$1.conf" <<C
+mode = "enforce";
+ocsp_staple_file = "$P/$2";
+reload_check_seconds = 1;
+peers = ( { pattern = "gcs*.mb2c.lab"; role = "gcs-as"; } );
+C
+	cat >"$T/$1.edge" <<C
+listen = ( { address = "127.0.0.1"; port = $EPORT; } );
+policy = "$T/sec_$1.conf";
+tls_cert = "$P/bmsc.pem";
+tls_key = "$P/bmsc.key";
+tls_ca = [ "$P/ca.pem" ];
+tls_prio = "$PRIO";
+C
+	cat >"$T/bmsc_lab_$1.conf" <<C
+state_db = "$T/$1.sqlite";
+C
+	cat >"$T/$1.conf" <<C
+Identity = "bmsc.mb2c.lab";
+Realm = "mb2c.lab";
+Port = $ECPORT;
+SecPort = 0;
+No_SCTP;
+No_IPv6;
+NoRelay;
+TLS_Cred = "$P/bmsc.pem", "$P/bmsc.key";
+TLS_CA = "$P/ca.pem";
+TLS_Prio = "$PRIO";
+LoadExtension = "$FDX/dict_mb2c.fdx";
+LoadExtension = "$FDX/app_bmsc_lab.fdx" : "$T/bmsc_lab_$1.conf";
+LoadExtension = "$FDX/edge_mb2c.fdx" : "$T/$1.edge";
+LoadExtension = "$FDX/sec_mb2c.fdx" : "$T/sec_$1.conf";
+C
+}
+refused_start() { # BAD RC
+	test "$2" != 0 && grep -Eq "edge_mb2c: refusing to start: $T/sec_ebad$1.conf:2: ocsp_staple_file .* rule=ocsp.$1: " "$T/ebad$1.log"
+}
+for bad in revoked unknown; do
+	edge_bmsc "ebad$bad" "$bad.der"
+	timeout -k 5 30 "$FDD" -c "$T/ebad$bad.conf" >"$T/ebad$bad.log" 2>&1
+	rc=$?
+	check "edge, $bad staple file: refuses to start (exit $rc) with file:line, rule ocsp.$bad" \
+		refused_start "$bad" "$rc"
+done
+cp "$P/good.der" "$P/edge.der"
+edge_bmsc edge edge.der
+start_daemon edge "$T/edge.conf"
+edge_ready() {
+	wait_log "$T/edge.log" "edge_mb2c: ready: " 15 &&
+		grep -q "edge_mb2c: stapling $P/edge.der (good for $P/bmsc.pem)" "$T/edge.log"
+}
+check "edge with a good staple file: ready, stapling it" edge_ready
+for ((i = 0; i < 200; i++)); do
+	ss -Hltn "sport = :$EPORT" | grep -q . && break
+	sleep 0.05
+done
+# the TLS 1.2 GCS AS runs sec_mb2c in monitor mode (its audit refuses a
+# TLS 1.2-only TLS_Prio): a missing or bad staple is then a "MONITOR would
+# reject handshake" line
+sed 's/^mode = .*/mode = "monitor";/' "$T/sec_gcs.conf" >"$T/sec_gcs12.conf"
+# egcs NAME CERT [PEER-TLS-PRIO]: a GCS AS requiring a staple, to the edge
+egcs() {
+	local prio="" sec=$T/sec_gcs.conf
+	[ -n "${3:-}" ] && prio=" TLS_Prio = \"$3\";" && sec=$T/sec_gcs12.conf
+	cat >"$T/$1.conf" <<C
+Identity = "$2.mb2c.lab";
+Realm = "mb2c.lab";
+Port = 0;
+SecPort = 0;
+No_SCTP;
+No_IPv6;
+TLS_Cred = "$P/$2.pem", "$P/$2.key";
+TLS_CA = "$P/ca.pem";
+TLS_Prio = "$PRIO";
+LoadExtension = "$FDX/dict_mb2c.fdx";
+LoadExtension = "$FDX/sec_mb2c.fdx" : "$sec";
+ConnectPeer = "bmsc.mb2c.lab" { ConnectTo = "127.0.0.1"; Port = $EPORT; TcTimer = 600; No_IPv6;$prio };
+C
+	start_daemon "$1" "$T/$1.conf"
+}
+ACC="ACCEPT outbound peer=bmsc.mb2c.lab addr=127.0.0.1 rule=id.bound-outbound"
+egcs eg13 gcs1
+egcs eg12 gcs2 "$PRIO:-VERS-TLS1.3"
+check "edge, TLS 1.3: the GCS AS requiring a staple accepts the edge's" wait_log "$T/eg13.log" "$ACC" 20
+accepted12() {
+	wait_log "$T/eg12.log" "$ACC" 20 && grep -q "ocsp_stapling = \"require\"" "$T/sec_gcs12.conf" &&
+		! grep -q "would reject handshake" "$T/eg12.log"
+}
+check "edge, TLS 1.2 (the GCS AS offers TLS 1.2 only): accepted, no would-reject line" accepted12
+stop_daemon eg13
+stop_daemon eg12
+# a bad file (not an OCSP response), noticed by the file-change check of the
+# next handshake (reload_check_seconds = 1): logged, the good one stays
+head -c 100 "$P/good.der" >"$P/edge.der"
+sleep 1.1 # more than reload_check_seconds since the last check
+egcs eg13b gcs1
+check "edge, the staple file garbled: refreshed on the file change, logged, the previous response stays" \
+	wait_log "$T/edge.log" "edge_mb2c: WARN rule=own.ocsp: $T/sec_edge.conf:2: ocsp_staple_file .* is not stapled \(ocsp.parse: .*the previous response stays" 20
+check "... and still stapled: accepted" wait_log "$T/eg13b.log" "$ACC" 20
+stop_daemon eg13b
+# revoked, on SIGUSR1: logged, nothing stapled, the GCS AS refuses the edge
+cp "$P/revoked.der" "$P/edge.der"
+kill -USR1 "$PID_edge"
+check "edge, the staple file says revoked (SIGUSR1): logged, nothing stapled any more" \
+	wait_log "$T/edge.log" "edge_mb2c: WARN rule=own.ocsp: .*\(ocsp.revoked: .*nothing is stapled any more" 10
+egcs eg13c gcs1
+check "... the GCS AS requiring a staple refuses the edge (ocsp.missing)" \
+	wait_log "$T/eg13c.log" "REJECT handshake .*127.0.0.1\($EPORT\).* rule=ocsp.missing: .*outbound" 20
+stop_daemon eg13c
+# the operator refreshes the file with a good response: picked up by the
+# file-change check of the next handshake although clients that require a
+# staple abort before sending their certificate
+cp "$P/good.der" "$P/edge.der"
+sleep 1.1 # more than reload_check_seconds since the last check
+egcs eg13d gcs1
+check "edge, a good file again (file change, nothing stapled meanwhile): stapled, accepted" \
+	wait_log "$T/eg13d.log" "$ACC" 20
+stop_daemon eg13d
+stop_daemon edge
+check "the edge stops cleanly (exit $STOP_RC)" test "$STOP_RC" = 0
 
 # ---- responder queries: a BM-SC asks about its TLS clients
 { idx gcs1 V; idx gcs2 R; } >"$P/q.idx" # gcs3, gcs4: unknown to the responder

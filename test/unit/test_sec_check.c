@@ -13,6 +13,7 @@
 
 #include <mb2c/sec_check.h>
 #include <mb2c/sec_policy.h>
+#include <mb2c/sec_staple.h>
 #include <mb2c/dtls_sctp_io.h> /* DSIO_PRIO: the DTLS front end's priority */
 #include "tcheck.h"
 
@@ -996,6 +997,42 @@ static void test_ocsp(void)
 	CHECK_STR(v.warn, "ocsp.unknown");
 	CHECK_EQ(sec_check_staple(&c, &resp, chain + 1, 1, now, &v), -1); /* ca's issuer: unknown */
 	sec_conf_free(&c);
+	/* the front ends' own staple (sec_staple.c): a good file is stapled
+	 * with its line known; a bad one keeps the previous; revoked ends it */
+	struct sec_own_staple st = {.lock = PTHREAD_MUTEX_INITIALIZER};
+	gnutls_datum_t out = {NULL, 0};
+	char own[600];
+	snprintf(own, sizeof(own), "%s/good.pem", dir);
+	const char *const stf[] = {"ocspgood.ocsp", "good.pem", "ocsprevoked.ocsp"};
+	const char *const str[] = {NULL, "ocsp.parse", "ocsp.revoked"};
+	for (int i = 0; i < 3; i++) {
+		snprintf(
+		        text, sizeof(text),
+		        "crl_ca = [ \"%s/ca.pem\" ];\npeers = ();\nocsp_staple_file = \"%s/%s\";\n",
+		        dir, dir, stf[i]);
+		CHECK_EQ(
+		        sec_conf_load(tc_write_file(dir, "ocsp4.conf", text), &c, err, sizeof(err)),
+		        0);
+		CHECK_EQ(c.ocsp_staple_line, 3);
+		CHECK_EQ(sec_own_staple_update(&st, &c, own, now, &v), str[i] ? -1 : 0);
+		if (str[i])
+			CHECK_STR(v.rule, str[i]);
+		int got = sec_own_staple_cb(NULL, &st, &out);
+		printf("  own staple %-17s -> %s, %s\n", stf[i], str[i] ? str[i] : "good",
+		       got ? "nothing stapled" : "stapled");
+		CHECK_EQ(got, i < 2 ? 0 : GNUTLS_E_NO_CERTIFICATE_STATUS);
+		CHECK(i == 2 || out.size > 100);
+		gnutls_free(out.data);
+		out.data = NULL;
+		out.size = 0;
+		sec_conf_free(&c);
+	}
+	CHECK_EQ(sec_conf_load(tc_write_file(dir, "ocsp5.conf", "peers = ();\n"), &c, err,
+	                       sizeof(err)),
+	         0);
+	CHECK_EQ(sec_own_staple_judge(&c, own, now, &v), 1); /* no ocsp_staple_file */
+	sec_conf_free(&c);
+	sec_own_staple_clear(&st);
 	CHECK_EQ(sec_conf_load(tc_write_file(dir, "ocsp3.conf",
 	                                     "ocsp_stapling = \"always\";\npeers = ();\n"),
 	                       &c, err, sizeof(err)),

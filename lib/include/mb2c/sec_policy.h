@@ -84,6 +84,7 @@ struct sec_conf {
 	int ocsp_stapling;
 	int ocsp_unknown_accept;    /* "unknown" status: 0 refuse (default) */
 	char *ocsp_staple_file;     /* our own response to staple (DER) */
+	int ocsp_staple_line;       /* its line in the policy file */
 	gnutls_datum_t ocsp_staple; /* its content, read at load ({NULL,0}: none) */
 	/* OCSP responder queries when a peer stapled nothing (libcurl; a cache
 	 * bounded by each response's nextUpdate) */
