@@ -741,6 +741,12 @@ static int tls_handshake(struct conn *c, int *want_write)
 	if (!hv->rule && rc == GNUTLS_E_NO_CERTIFICATE_FOUND) {
 		hv->rule = "cert.none";
 		snprintf(hv->text, sizeof(hv->text), "no certificate presented");
+	} else if (!hv->rule && rc == GNUTLS_E_KEY_USAGE_VIOLATION) {
+		/* GnuTLS checks the keyUsage on the CertificateVerify before our
+		 * verify function runs: the same rule as sec_check's */
+		hv->rule = "cert.ku";
+		snprintf(hv->text, sizeof(hv->text), "%s (keyUsage lacks digitalSignature)",
+		         gnutls_strerror(rc));
 	} else if (!hv->rule) {
 		hv->rule = "tls.handshake";
 		snprintf(hv->text, sizeof(hv->text), "TLS handshake failed: %s",

@@ -178,9 +178,9 @@ refused() { # NAME CERT ORIGIN RULE [options...]
 	raw "$name" "$cert" "$origin" --gar "$@"
 	local rc
 	rc=$(rc_of "$name")
-	check "$name: refused (exit $rc), rule $rule logged, nothing answered 2001" \
-		bash -c "[ $rc = 10 ] || [ $rc = 11 ] || [ $rc = 12 ]" &&
-		! grep -q "GAA Result-Code 2001" "$T/$name.out" && logged "rule=$rule"
+	bash -c "[ $rc = 10 ] || [ $rc = 11 ] || [ $rc = 12 ]" &&
+	! grep -q "GAA Result-Code 2001" "$T/$name.out" && logged "rule=$rule"
+	verdict "$name: refused (exit $rc), rule $rule logged, nothing answered 2001"
 }
 
 accepted tls13 gcs1 gcs1.mb2c.lab
@@ -193,13 +193,17 @@ refused noks noks gcs-noks.mb2c.lab "chain.ca-ku"
 refused weak weak gcs-weak.mb2c.lab "chain.key"
 refused long long gcs-long.mb2c.lab "chain.length"
 accepted crossA opB gcs-b.mb2c.lab
-refused crossR opBrogue gcs-b.mb2c.lab "tls.chain"
+# through an untrusted cross-certificate: no chain of the client ends at a CA
+# the BM-SC's CertificateRequest names, so the client's GnuTLS sends no
+# certificate at all and the core refuses the handshake ("Certificate is
+# required"): refused before any chain reaches sec_mb2c, rule tls.handshake
+refused crossR opBrogue gcs-b.mb2c.lab "tls.handshake"
 
 # ---- renegotiation (TLS 1.2; TLS 1.3 has none)
 RAWPRIO="$PRIO:-VERS-TLS1.3" raw reneg gcs1 gcs1.mb2c.lab --renegotiate --gar
-check "TLS 1.2 renegotiation after CEA: refused (exit $(rc_of reneg)), rule tls.renegotiation" \
-	test "$(rc_of reneg)" = 10 && logged "rule=tls.renegotiation" &&
-	! grep -q "GAA Result-Code 2001" "$T/reneg.out"
+test "$(rc_of reneg)" = 10 && logged "rule=tls.renegotiation" &&
+! grep -q "GAA Result-Code 2001" "$T/reneg.out"
+verdict "TLS 1.2 renegotiation after CEA: refused (exit $(rc_of reneg)), rule tls.renegotiation"
 
 # ---- expiry warnings: once a day per certificate, counted
 accepted soon1 soon gcs-soon.mb2c.lab
@@ -223,8 +227,8 @@ for ((i = 0; i < 20; i++)); do
 	sleep 0.3
 done
 check "the changed CRL file is reloaded without a signal" logged "sec_mb2c: a policy file changed: reloading"
-check "stale CRL (nextUpdate 2020-02-01): refused (exit $(rc_of stale)), rule crl.stale" \
-	bash -c "[ $(rc_of stale) = 10 ] || [ $(rc_of stale) = 11 ]" && logged "REJECT handshake .*rule=crl.stale: CRL .*nextUpdate 2020-02-01"
+bash -c "[ $(rc_of stale) = 10 ] || [ $(rc_of stale) = 11 ]" && logged "REJECT handshake .*rule=crl.stale: CRL .*nextUpdate 2020-02-01"
+verdict "stale CRL (nextUpdate 2020-02-01): refused (exit $(rc_of stale)), rule crl.stale"
 # crl_stale = "warn": accepted, counted
 sed -i 's/^mode = "enforce";/mode = "enforce";\ncrl_stale = "warn";/' "$T/sec.conf"
 for ((i = 0; i < 20; i++)); do
@@ -232,8 +236,8 @@ for ((i = 0; i < 20; i++)); do
 	[ "$(rc_of warned)" = 0 ] && break
 	sleep 0.3
 done
-check "crl_stale = \"warn\": accepted (exit $(rc_of warned)) with a WARN line rule=crl.stale" \
-	test "$(rc_of warned)" = 0 && logged "WARN handshake .*rule=crl.stale"
+test "$(rc_of warned)" = 0 && logged "WARN handshake .*rule=crl.stale"
+verdict "crl_stale = \"warn\": accepted (exit $(rc_of warned)) with a WARN line rule=crl.stale"
 # a reload with a CRL that does not verify is refused; the policy stays
 cp "$P/badsig.crl.pem" "$P/live.crl.pem"
 kill -USR1 "$PID_bmsc"
@@ -293,8 +297,8 @@ stop_daemon bmscw
 
 stop_daemon bmsc
 check "BM-SC stops cleanly" test "$STOP_RC" = 0
-check "counters at exit name the new rules" \
-	grep -q "sec_mb2c: counters: .*cert.expiring=1.*" "$T/bmsc.log" &&
-	grep "sec_mb2c: counters:" "$T/bmsc.log" | tail -1 | grep -q "crl.stale=" &&
-	grep "sec_mb2c: counters:" "$T/bmsc.log" | tail -1 | grep -q "tls.renegotiation=1"
+grep -q "sec_mb2c: counters: .*cert.expiring=1.*" "$T/bmsc.log" &&
+grep "sec_mb2c: counters:" "$T/bmsc.log" | tail -1 | grep -q "crl.stale=" &&
+grep "sec_mb2c: counters:" "$T/bmsc.log" | tail -1 | grep -q "tls.renegotiation=1"
+verdict "counters at exit name the new rules"
 finish

@@ -56,19 +56,45 @@ check() { # check "description" command...
 	local what=$1; shift
 	if "$@"; then ok "$what"; else ko "$what"; fi
 }
+# verdict "description": ok/FAIL by the status of the command list just before
+# it, for conditions of several commands, e.g.
+#   test "$rc" = 0 && grep -q "(TLS1.2)" "$T/x.out"
+#   verdict "ECDSA over TLS 1.2"
+# (`check "d" A && B` would assert A only: B runs after check, unasserted)
+verdict() {
+	local rc=$?
+	if [ "$rc" = 0 ]; then ok "$*"; else ko "$*"; fi
+}
 
 finish() { # prints the plain summary line CI understands
 	echo "$(basename "$0" .sh): $PASS passed, $FAIL failed"
 	[ "$FAIL" -eq 0 ]
 }
 
-# free_port: a TCP port nobody listens on (random, not 3868/3869/5868)
+# free_port: a TCP port nobody listens on (random, not 3868/3869/5868).
+# Two rules keep tests that run beside each other (ctest -j, CI lanes, the
+# Debian 13 lane's chroot, other work) from racing for a port between the
+# pick and the daemon's bind:
+# - below the kernel's ephemeral range (ip_local_port_range), so no outgoing
+#   connection of any process is given the port meanwhile;
+# - claimed with mkdir in /dev/shm/mb2c-ports (shared with the chroot lanes,
+#   which bind /dev), so no other test picks it; claims expire after 60 min.
 free_port() {
-	local p used
+	local p used lo hi dir=/dev/shm/mb2c-ports
+	read -r lo hi </proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || lo=32768
+	[ "${lo:-0}" -gt 12000 ] 2>/dev/null || lo=32768
+	mkdir -p "$dir" 2>/dev/null && chmod 1777 "$dir" 2>/dev/null
+	find "$dir" -mindepth 1 -maxdepth 1 -mmin +60 -exec rm -rf {} + 2>/dev/null
 	used=$(ss -Htan 2>/dev/null | awk '{print $4}' | sed 's/.*://' | sort -u)
 	while :; do
-		p=$((20000 + RANDOM % 40000))
-		grep -qx "$p" <<<"$used" || { echo "$p"; return; }
+		p=$((10000 + RANDOM % (lo - 10000)))
+		case $p in 3868 | 3869 | 5868) continue ;; esac
+		grep -qx "$p" <<<"$used" && continue
+		if [ -d "$dir" ] && [ -w "$dir" ]; then
+			mkdir "$dir/$p" 2>/dev/null || continue # a test beside this one has it
+		fi
+		echo "$p"
+		return
 	done
 }
 

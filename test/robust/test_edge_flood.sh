@@ -63,10 +63,10 @@ run_gcs() { # NAME: the GCS AS through the edge, connect timeout 2 s
 
 # ---- edge mode
 start_daemon bmsc "$T/bmsc_edge.conf"
-check "BM-SC with edge_mb2c starts (edge ready, sec_mb2c accepts SecPort = 0 behind it)" \
-	wait_log "$T/bmsc.log" "app_bmsc_lab: ready" 20 &&
-	grep -q "edge_mb2c: ready: TLS/TCP on \[127.0.0.1\]:$EPORT \[::1\]:$EPORT" "$T/bmsc.log" &&
-	grep -q "TLS/TCP is terminated by edge_mb2c" "$T/bmsc.log"
+wait_log "$T/bmsc.log" "app_bmsc_lab: ready" 20 &&
+grep -q "edge_mb2c: ready: TLS/TCP on \[127.0.0.1\]:$EPORT \[::1\]:$EPORT" "$T/bmsc.log" &&
+grep -q "sec_mb2c: enforce mode, .*start-up audit passed" "$T/bmsc.log"
+verdict "BM-SC with edge_mb2c starts (edge ready, sec_mb2c accepts SecPort = 0 behind it)"
 for ((i = 0; i < 100; i++)); do
 	ss -Hltn "sport = :$EPORT" | grep -q . && break
 	sleep 0.05
@@ -76,8 +76,8 @@ sample "$PID" "$T/s_base" &
 run_gcs base
 rc=$?
 touch "$T/s_base.stop"
-check "without flood: standard scenario + bench pass through the edge (exit $rc)" \
-	test "$rc" = 0 && grep -qx "15 passed, 0 failed" "$T/base.out"
+test "$rc" = 0 && grep -qx "15 passed, 0 failed" "$T/base.out"
+verdict "without flood: standard scenario + bench pass through the edge (exit $rc)"
 relay_ms() { # CPU time of the edge's relay thread (ms, schedstat)
 	local t c
 	for t in /proc/"$PID"/task/*; do
@@ -110,8 +110,8 @@ t1=$EPOCHREALTIME
 touch "$T/s_flood.stop"
 kill -0 "$FLOOD_PID" 2>/dev/null
 check "the flood was still running when the GCS AS finished ($(awk -v a="$t0" -v b="$t1" 'BEGIN{printf "%.1f", b - a}') s)" test $? = 0
-check "under flood: the GCS AS connects within 2 s, standard scenario + bench pass (exit $rc)" \
-	test "$rc" = 0 && grep -qx "15 passed, 0 failed" "$T/underflood.out"
+test "$rc" = 0 && grep -qx "15 passed, 0 failed" "$T/underflood.out"
+verdict "under flood: the GCS AS connects within 2 s, standard scenario + bench pass (exit $rc)"
 FLOOD_P99=$(p99 "$T/underflood.out")
 FLOOD_THR=$(col_max 1 "$T/s_flood")
 FLOOD_RSS=$(col_max 2 "$T/s_flood")
@@ -146,8 +146,8 @@ wait_log "$T/bmsc.log" "edge_mb2c: counters \(reload\)" 10
 C=$(grep "edge_mb2c: counters (reload)" "$T/bmsc.log" | tail -1)
 echo "$C"
 cnt() { grep -o " $1=[0-9]*" <<<"$C" | cut -d= -f2; }
-check "idle and slow connections refused at the handshake deadline (limit.handshake-time=$(cnt limit.handshake-time))" \
-	test "${C/limit.handshake-time=/}" != "$C" && test "$(cnt limit.handshake-time)" -ge "$FLOOD_IDLE"
+test "${C/limit.handshake-time=/}" != "$C" && test "$(cnt limit.handshake-time)" -ge "$FLOOD_IDLE"
+verdict "idle and slow connections refused at the handshake deadline (limit.handshake-time=$(cnt limit.handshake-time))"
 check "untrusted-CA handshakes refused (tls.chain=$(cnt tls.chain))" test "$(cnt tls.chain || echo 0)" -ge 100
 check "garbage refused in the handshake (tls.handshake=$(cnt tls.handshake))" test "$(cnt tls.handshake || echo 0)" -ge 20
 check "the burst from one source refused (limit.preauth-source=$(cnt limit.preauth-source))" \
@@ -157,9 +157,9 @@ check "refusal log lines rate limited: summary lines with the suppressed count" 
 NLINES=$(grep -c "edge_mb2c: REJECT" "$T/bmsc.log")
 check "... $NLINES REJECT lines for $(cnt limit.handshake-time) + more refusals" \
 	test "$NLINES" -lt "$(cnt limit.handshake-time)"
-check "nothing of the flood reached the core: one GCS AS hand-over per run only" \
-	test "$(grep -c 'sec_mb2c: ACCEPT peer=gcs1.mb2c.lab addr=127.0.0.1 rule=id.bound-edge' "$T/bmsc.log")" = 2 &&
-	! grep -q "sec_mb2c: REJECT" "$T/bmsc.log"
+test "$(grep -c 'sec_mb2c: ACCEPT peer=gcs1.mb2c.lab addr=127.0.0.1 rule=id.bound-edge' "$T/bmsc.log")" = 2 &&
+! grep -q "sec_mb2c: REJECT" "$T/bmsc.log"
+verdict "nothing of the flood reached the core: one GCS AS hand-over per run only"
 stop_daemon bmsc
 check "BM-SC with the edge stops cleanly" test "$STOP_RC" = 0
 
@@ -177,8 +177,8 @@ sleep 2
 "$BIN/mb2c-client" -c "$T/gcs1.conf" -p bmsc.mb2c.lab -x "$FDX" -l "$T/core.gcs.log" -w 5 \
 	heartbeat >"$T/core.out" 2>&1
 rc=$?
-check "core TLS, same idle flood: the GCS AS is locked out (not connected within 5 s, exit $rc)" \
-	test "$rc" != 0 && grep -q "not connected after 5s" "$T/core.out"
+test "$rc" != 0 && grep -q "not connected after 5s" "$T/core.out"
+verdict "core TLS, same idle flood: the GCS AS is locked out (not connected within 5 s, exit $rc)"
 wait "$CF_PID"
 cat "$T/coreflood.out"
 kill -TERM "$PID_core" 2>/dev/null
