@@ -1222,10 +1222,13 @@ static int own_staple(gnutls_session_t s, void *ptr, gnutls_datum_t *resp)
  * requests refused, nothing routed to it) and its socket shut down, so the
  * core tears the connection down at once. One audit line each ("CLOSE
  * reload", counted under its rule and in mb2c_security_decisions_total
- * {decision="close_reload"}). */
+ * {decision="close_reload"}). A front end's hand-over is only marked
+ * unauthenticated ("UNTRUSTED reload"): the front end that holds the peer's
+ * certificate re-decides it with the same policy and closes it with its own
+ * audit line (edge_mb2c, dtls_sctp). */
 static void recheck_established(void)
 {
-	unsigned total = 0, closed = 0;
+	unsigned total = 0, closed = 0, distrusted = 0;
 	time_t now = time(NULL);
 	struct sec_conf *c = conf_get();
 	int enforce = c->enforce;
@@ -1263,11 +1266,12 @@ static void recheck_established(void)
 		pthread_mutex_unlock(&kept_lock);
 		const struct sec_peer *p = sec_find_peer(c, id);
 		struct mb2c_handover ho;
+		int handover = !done && !handover_of(&peer->info, &ho);
 		if (done) {
 			/* decided on the kept chain */
 		} else if (a.via == MB2C_VIA_IPSEC && p && p->ipsec) {
 			/* still an IPsec peer: its SA is watched by sec_ipsec.c */
-		} else if (a.via == MB2C_VIA_TLS && handover_of(&peer->info, &ho)) {
+		} else if (a.via == MB2C_VIA_TLS && !handover) {
 			/* admitted by certificate but no chain kept: cannot be decided
 			 * again, fail closed */
 			rule = "reload.no-chain";
@@ -1287,21 +1291,33 @@ static void recheck_established(void)
 		}
 		char addr[64];
 		peer_addr(&peer->info, addr, sizeof(addr));
-		audit(enforce ? "CLOSE reload" : "MONITOR would close reload", id, addr, rule,
-		      "%s (re-check after reload)", text);
+		if (handover)
+			audit(enforce ? "UNTRUSTED reload" : "MONITOR would distrust reload", id,
+			      addr, rule,
+			      "%s (re-check after reload; a %s hand-over: its requests are "
+			      "refused, "
+			      "nothing is routed to it, its front end closes it)",
+			      text, mb2c_transport_name(ho.transport));
+		else
+			audit(enforce ? "CLOSE reload" : "MONITOR would close reload", id, addr,
+			      rule, "%s (re-check after reload)", text);
 		if (!enforce)
 			continue;
-		closed++;
 		a.via = MB2C_VIA_NONE;
 		snprintf(a.reason, sizeof(a.reason), "%s", rule);
 		mb2c_peerauth_set(id, &a);
+		if (handover) {
+			distrusted++;
+			continue;
+		}
+		closed++;
 		shutdown(fd, SHUT_RDWR);
 	}
 	pthread_rwlock_unlock(&fd_g_peers_rw);
 	conf_put();
 	fd_log_notice("sec_mb2c: re-check after reload: %u established connection(s), %u kept, "
-	              "%u closed",
-	              total, total - closed, closed);
+	              "%u closed, %u hand-over(s) distrusted",
+	              total, total - closed - distrusted, closed, distrusted);
 }
 
 static void sec_reload(void)

@@ -242,6 +242,7 @@ held_wait() { # NAME: waits for the holder's exit (not in a subshell), status in
 	HRC=$?
 }
 alive() { local pid; eval "pid=\$HOLD_$1"; kill -0 "$pid" 2>/dev/null; }
+all_of() { local c; for c in "$@"; do eval "$c" || return 1; done; } # check "..." all_of 'cmd' 'cmd'...
 rechecks() { grep -c "sec_mb2c: re-check after reload:" "$T/bmsc.log"; }
 MURL="http://127.0.0.1:$MPORT/metrics"
 close_metric() { # RULE PEER: the close_reload counter of that rule and peer, or 0
@@ -253,9 +254,9 @@ close_metric() { # RULE PEER: the close_reload counter of that rule and peer, or
 }
 hold h1 pinned pinned.mb2c.lab
 hold h3 gcs3 gcs-3.mb2c.lab
-check "two GCS AS (pinned, gcs-3) connected and held, their GAR answered 2001" \
-	wait_log "$T/h1.out" "holding the connection" 20 && wait_log "$T/h3.out" "holding the connection" 20 &&
-	grep -q "GAA Result-Code 2001" "$T/h1.out" && grep -q "GAA Result-Code 2001" "$T/h3.out"
+check "two GCS AS (pinned, gcs-3) connected and held, their GAR answered 2001" all_of \
+	'wait_log "$T/h1.out" "holding the connection" 20' 'wait_log "$T/h3.out" "holding the connection" 20' \
+	'grep -q "GAA Result-Code 2001" "$T/h1.out"' 'grep -q "GAA Result-Code 2001" "$T/h3.out"'
 
 # a broken policy file: refused, the old policy stays, nothing is closed
 cp "$T/sec.conf" "$T/sec.conf.good"
@@ -267,15 +268,15 @@ check "reload of a broken policy is refused with file:line" \
 	wait_log "$T/bmsc.log" "sec_mb2c: reload refused, the previous policy stays: $T/sec.conf:2: peer x: role must be" 10
 raw afterbad gcs4 gcs-4.mb2c.lab --gar --send-dpr
 check "... and the previous policy still admits gcs-4" test "$(rc_of afterbad)" = 0
-check "... no re-check ran, nothing closed, both held connections up" \
-	test "$(rechecks)" = "$n0" && ! logged "CLOSE reload" && alive h1 && alive h3
+check "... no re-check ran, nothing closed, both held connections up" all_of \
+	'test "$(rechecks)" = "$n0"' '! logged "CLOSE reload"' 'alive h1' 'alive h3'
 
 # a reload that affects neither: both stay
 cp "$T/sec.conf.good" "$T/sec.conf"
 kill -USR1 "$PID_bmsc"
 check "reload of an unchanged policy: re-check ran, 0 closed" \
 	wait_log "$T/bmsc.log" "sec_mb2c: re-check after reload: [0-9]+ established connection\(s\), [0-9]+ kept, 0 closed" 20
-check "... both held connections still up" alive h1 && alive h3
+check "... both held connections still up" all_of 'alive h1' 'alive h3'
 
 # pinned removed from the policy: its connection is closed, gcs-3 stays
 n0=$(rechecks)
@@ -285,12 +286,12 @@ check "pinned removed from the policy: CLOSE reload rule=peer.unknown (re-check 
 	wait_log "$T/bmsc.log" "sec_mb2c: CLOSE reload peer=pinned.mb2c.lab addr=127.0.0.1 rule=peer.unknown: .*\(re-check after reload\)" 20
 held_wait h1
 rc=$HRC
-check "... the GCS AS sees its connection closed (held client exit $rc)" \
-	test "$rc" = 15 && grep -q "connection closed by peer" "$T/h1.out"
+check "... the GCS AS sees its connection closed (held client exit $rc)" all_of \
+	'test "$rc" = 15' 'grep -q "connection closed by peer" "$T/h1.out"'
 check "... counted: decisions_total{decision=close_reload,rule=peer.unknown,peer=pinned} = 1" \
 	test "$(close_metric peer.unknown pinned.mb2c.lab)" = 1
-check "... gcs-3, not affected, stays up" \
-	wait_log "$T/bmsc.log" "re-check after reload: .* 1 closed" 10 && alive h3
+check "... gcs-3, not affected, stays up" all_of \
+	'wait_log "$T/bmsc.log" "re-check after reload: .* 1 closed" 10' 'alive h3'
 
 # a reloaded CRL revokes gcs-3's certificate: closed
 (cd "$P" && pki_crl ca revoked gcs3) || ko "CRL revoking gcs3 made"
@@ -300,8 +301,8 @@ check "CRL reloaded revoking gcs-3: CLOSE reload rule=cert.revoked (re-check aft
 	wait_log "$T/bmsc.log" "sec_mb2c: CLOSE reload peer=gcs-3.mb2c.lab addr=127.0.0.1 rule=cert.revoked: .*\(re-check after reload\)" 20
 held_wait h3
 rc=$HRC
-check "... the GCS AS sees its connection closed (held client exit $rc), counted" \
-	test "$rc" = 15 && test "$(close_metric cert.revoked gcs-3.mb2c.lab)" = 1
+check "... the GCS AS sees its connection closed (held client exit $rc), counted" all_of \
+	'test "$rc" = 15' 'test "$(close_metric cert.revoked gcs-3.mb2c.lab)" = 1'
 cp "$P/ca.crl.pem.good" "$P/ca.crl.pem"
 cp "$T/sec.conf.good" "$T/sec.conf"
 
