@@ -14,7 +14,9 @@
 # start-up; reload with an error keeps the policy and closes nothing; after a
 # reload, established connections are decided again: one the new policy
 # does not affect stays, one removed from it and one revoked by the
-# reloaded CRL are closed (CLOSE reload line, counter, the client sees it).
+# reloaded CRL are closed (CLOSE reload line, counter, the client sees it);
+# outbound, a GCS AS daemon whose reloaded policy drops the BM-SC closes
+# its own connection.
 # usage: test_sec.sh SRC BUILD
 set -uo pipefail
 SRC=$1
@@ -305,6 +307,48 @@ check "... the GCS AS sees its connection closed (held client exit $rc), counted
 	'test "$rc" = 15' 'test "$(close_metric cert.revoked gcs-3.mb2c.lab)" = 1'
 cp "$P/ca.crl.pem.good" "$P/ca.crl.pem"
 cp "$T/sec.conf.good" "$T/sec.conf"
+
+# outbound: a GCS AS daemon (sec_mb2c too) connected to the BM-SC; its policy
+# reloaded without the BM-SC closes its own outbound connection
+cat >"$T/sec_gcs.conf" <<C
+mode = "enforce";
+peers = ( { identity = "bmsc.mb2c.lab"; role = "bmsc"; } );
+C
+cat >"$T/gcsd.conf" <<C
+Identity = "gcs-4.mb2c.lab";
+Realm = "mb2c.lab";
+Port = 0;
+SecPort = 0;
+No_SCTP;
+No_IPv6;
+NoRelay;
+TLS_Cred = "$P/gcs4.pem", "$P/gcs4.key";
+TLS_CA = "$P/ca.pem";
+TLS_Prio = "$PRIO";
+LoadExtension = "$FDX/dict_mb2c.fdx";
+LoadExtension = "$FDX/app_noop.fdx"; # advertises the MB2-C application
+LoadExtension = "$FDX/sec_mb2c.fdx" : "$T/sec_gcs.conf";
+ConnectPeer = "bmsc.mb2c.lab" { ConnectTo = "127.0.0.1"; Port = $SPORT; TcTimer = 30; No_IPv6; };
+C
+start_daemon gcsd "$T/gcsd.conf"
+check "a GCS AS daemon connects out to the BM-SC (ACCEPT outbound rule=id.bound-outbound)" \
+	wait_log "$T/gcsd.log" "sec_mb2c: ACCEPT outbound peer=bmsc.mb2c.lab addr=127.0.0.1 rule=id.bound-outbound" 20
+gone() { grep -c "sec_mb2c: connection of gcs-4.mb2c.lab failed or closed" "$T/bmsc.log"; }
+gone_more() { # N: waits (20 s) until more than N such lines
+	local i
+	for ((i = 0; i < 400; i++)); do
+		[ "$(gone)" -gt "$1" ] && return 0
+		sleep 0.05
+	done
+	return 1
+}
+g0=$(gone)
+printf 'mode = "enforce";\npeers = ( { identity = "gcs-other.mb2c.lab"; role = "bmsc"; } );\n' >"$T/sec_gcs.conf"
+kill -USR1 "$PID_gcsd"
+check "... its policy reloaded without the BM-SC: CLOSE reload peer=bmsc.mb2c.lab rule=peer.unknown" \
+	wait_log "$T/gcsd.log" "sec_mb2c: CLOSE reload peer=bmsc.mb2c.lab addr=127.0.0.1 rule=peer.unknown: .*\(re-check after reload\)" 20
+check "... the BM-SC sees the connection of gcs-4 go" gone_more "$g0"
+stop_daemon gcsd
 
 stop_daemon bmsc
 check "BM-SC stops cleanly" test "$STOP_RC" = 0
