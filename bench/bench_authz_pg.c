@@ -17,6 +17,7 @@
  *       to its visibility on B, the rate offered and achieved, the
  *       transactions A used.
  *   bench_authz_pg [FDXDIR] [SECONDS] [RATE]   with MB2C_PG_CONNINFO set
+ *   (MB2C_BENCH_PROP_ONLY=1: (c) alone, bench_pg_relay.sh's in-process figure)
  * (RATE: bindings/s offered in (c), default 1,000)
  * bench/bench_pg.sh starts a throwaway PostgreSQL and runs it (bench/run.sh
  * runs it without the variable: it then says so and exits 0). */
@@ -185,6 +186,98 @@ static void *writer_main(void *arg)
 	return NULL;
 }
 
+/* (c) propagation at prop_rate bindings/s for ROUNDS * seconds: 0 or 1 */
+static int propagation(const struct authz_pg_conf *c, double seconds)
+{
+	struct authz_store *a_st = NULL, *b_st = NULL;
+	struct authz_pg *pa = NULL, *pb = NULL;
+	pthread_mutex_t la = PTHREAD_MUTEX_INITIALIZER, lb = PTHREAD_MUTEX_INITIALIZER;
+	char err[512];
+	int ret = 1;
+	int n_prop = (int)(prop_rate * seconds * ROUNDS);
+	if (n_prop > PROP_MAX)
+		n_prop = PROP_MAX;
+	if (n_prop < 1000)
+		n_prop = 1000;
+	struct authz_pg_conf ca = *c, cb = *c;
+	char qa[256], qb[256];
+	snprintf(qa, sizeof(qa), "%s/a.pgq", dir);
+	snprintf(qb, sizeof(qb), "%s/b.pgq", dir);
+	ca.agent = "benchA", ca.queue_path = qa;
+	cb.agent = "benchB", cb.queue_path = qb, cb.on_learn = learned;
+	if (authz_store_open(NULL, &a_st, err, sizeof(err)) ||
+	    authz_pg_open(&ca, a_st, &la, &pa, err, sizeof(err)) ||
+	    authz_store_open(NULL, &b_st, err, sizeof(err)) ||
+	    authz_pg_open(&cb, b_st, &lb, &pb, err, sizeof(err))) {
+		fprintf(stderr, "bench_authz_pg: %s\n", err);
+		goto out;
+	}
+	struct writer w[WRITERS];
+	double start = now() + 0.05, push_max = 0;
+	int late = 0, werr = 0;
+	atomic_store(&prop_n, n_prop);
+	for (int i = 0; i < WRITERS; i++) {
+		memset(&w[i], 0, sizeof(w[i]));
+		w[i].id = i, w[i].n = n_prop, w[i].start = start;
+		w[i].st = a_st, w[i].lk = &la, w[i].pg = pa;
+		pthread_create(&w[i].thr, NULL, writer_main, &w[i]);
+	}
+	for (int i = 0; i < WRITERS; i++) {
+		pthread_join(w[i].thr, NULL);
+		late += w[i].late;
+		werr += w[i].err;
+		if (w[i].push_max > push_max)
+			push_max = w[i].push_max;
+	}
+	if (werr)
+		goto out;
+	double span = now() - start;
+	struct authz_pg_stats sa;
+	authz_pg_get_stats(pa, &sa);
+	for (int i = 0; i < 300; i++) { /* up to 3 s for the last ones */
+		int seen = 0;
+		for (int k = 0; k < n_prop; k++)
+			seen += prop_seen[k] > 0;
+		if (seen == n_prop)
+			break;
+		usleep(10000);
+	}
+	double *lat = malloc((size_t)n_prop * sizeof(*lat));
+	int nl = 0;
+	for (int i = 0; lat && i < n_prop; i++)
+		if (prop_seen[i] > 0)
+			lat[nl++] = (prop_seen[i] - prop_sent[i]) * 1e3;
+	if (!lat || nl < n_prop) {
+		fprintf(stderr, "bench_authz_pg: %d of %d bindings reached B\n", nl, n_prop);
+		free(lat);
+		goto out;
+	}
+	qsort(lat, (size_t)nl, sizeof(double), cmp_d);
+	struct authz_pg_stats sb; /* B's own measure: the row's write -> B's cache */
+	authz_pg_get_stats(pb, &sb);
+
+	printf("bench_authz_pg: propagation A -> B of %d bindings, offered %d/s, achieved %.0f/s "
+	       "(goal >= %d; %d writer threads, %d late by > 10 ms; group commit: %llu "
+	       "transactions, %.1f bindings each, at most %llu): p50 %.2f ms, p99 %.2f ms, max "
+	       "%.2f ms; A's write before the answer: max %.2f ms; B's own measure (the row's "
+	       "write in the database -> B's cache, %llu changes): p50 %.2f ms, p99 %.2f ms, max "
+	       "%.2f ms\n",
+	       n_prop, prop_rate, n_prop / span, PROP_GOAL, WRITERS, late,
+	       (unsigned long long)sa.commits,
+	       sa.commits ? (double)sa.pushed / (double)sa.commits : 0.0,
+	       (unsigned long long)sa.max_batch, lat[nl / 2], lat[nl * 99 / 100], lat[nl - 1],
+	       push_max * 1e3, (unsigned long long)sb.prop_n, sb.prop_p50_us / 1e3,
+	       sb.prop_p99_us / 1e3, sb.prop_max_us / 1e3);
+	free(lat);
+	ret = 0;
+out:
+	authz_pg_close(pa);
+	authz_pg_close(pb);
+	authz_store_close(a_st);
+	authz_store_close(b_st);
+	return ret;
+}
+
 int main(int argc, char **argv)
 {
 	const char *ci = getenv("MB2C_PG_CONNINFO");
@@ -201,15 +294,27 @@ int main(int argc, char **argv)
 	snprintf(dir, sizeof(dir), "%s/mb2c-bench-pg-XXXXXX", tmp && *tmp ? tmp : "/tmp");
 	if (!mkdtemp(dir))
 		return 2;
-	char path[256], q[256], err[512], name[64], cmd[300];
+	char cmd[300];
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	if (getenv("MB2C_BENCH_PROP_ONLY")) { /* (c) alone (bench_pg_relay.sh) */
+		char q0[256];
+		snprintf(q0, sizeof(q0), "%s/pg0.pgq", dir);
+		struct authz_pg_conf c0 = {.conninfo = ci,
+		                           .agent = "bench0",
+		                           .queue_path = q0,
+		                           .max_staleness_ms = 3000,
+		                           .log = quiet};
+		int r0 = propagation(&c0, seconds);
+		return system(cmd) ? 1 : r0;
+	}
+	char path[256], q[256], err[512], name[64];
 	int ret = 1;
 	uint64_t *keys = malloc(N_BINDINGS * sizeof(*keys));
 	uint32_t *owner_of = malloc(N_BINDINGS * sizeof(*owner_of));
 	struct req *reqs = malloc(N_REQ * sizeof(*reqs));
-	struct authz_store *sq = NULL, *cache = NULL, *a_st = NULL, *b_st = NULL;
-	struct authz_pg *pg = NULL, *pa = NULL, *pb = NULL;
-	pthread_mutex_t lk = PTHREAD_MUTEX_INITIALIZER, la = PTHREAD_MUTEX_INITIALIZER,
-	                lb = PTHREAD_MUTEX_INITIALIZER;
+	struct authz_store *sq = NULL, *cache = NULL;
+	struct authz_pg *pg = NULL;
+	pthread_mutex_t lk = PTHREAD_MUTEX_INITIALIZER;
 	PGconn *db = PQconnectdb(ci);
 	if (!keys || !owner_of || !reqs || PQstatus(db) != CONNECTION_OK) {
 		fprintf(stderr, "bench_authz_pg: %s\n", PQerrorMessage(db));
@@ -349,67 +454,6 @@ int main(int argc, char **argv)
 	authz_store_close(cache);
 	cache = NULL;
 
-	/* (c) propagation at prop_rate bindings/s for the given seconds */
-	int n_prop = (int)(prop_rate * seconds * ROUNDS);
-	if (n_prop > PROP_MAX)
-		n_prop = PROP_MAX;
-	if (n_prop < 1000)
-		n_prop = 1000;
-	struct authz_pg_conf ca = c, cb = c;
-	char qa[256], qb[256];
-	snprintf(qa, sizeof(qa), "%s/a.pgq", dir);
-	snprintf(qb, sizeof(qb), "%s/b.pgq", dir);
-	ca.agent = "benchA", ca.queue_path = qa;
-	cb.agent = "benchB", cb.queue_path = qb, cb.on_learn = learned;
-	if (authz_store_open(NULL, &a_st, err, sizeof(err)) ||
-	    authz_pg_open(&ca, a_st, &la, &pa, err, sizeof(err)) ||
-	    authz_store_open(NULL, &b_st, err, sizeof(err)) ||
-	    authz_pg_open(&cb, b_st, &lb, &pb, err, sizeof(err))) {
-		fprintf(stderr, "bench_authz_pg: %s\n", err);
-		goto out;
-	}
-	struct writer w[WRITERS];
-	double start = now() + 0.05, push_max = 0;
-	int late = 0, werr = 0;
-	atomic_store(&prop_n, n_prop);
-	for (int i = 0; i < WRITERS; i++) {
-		memset(&w[i], 0, sizeof(w[i]));
-		w[i].id = i, w[i].n = n_prop, w[i].start = start;
-		w[i].st = a_st, w[i].lk = &la, w[i].pg = pa;
-		pthread_create(&w[i].thr, NULL, writer_main, &w[i]);
-	}
-	for (int i = 0; i < WRITERS; i++) {
-		pthread_join(w[i].thr, NULL);
-		late += w[i].late;
-		werr += w[i].err;
-		if (w[i].push_max > push_max)
-			push_max = w[i].push_max;
-	}
-	if (werr)
-		goto out;
-	double span = now() - start;
-	struct authz_pg_stats sa;
-	authz_pg_get_stats(pa, &sa);
-	for (int i = 0; i < 300; i++) { /* up to 3 s for the last ones */
-		int seen = 0;
-		for (int k = 0; k < n_prop; k++)
-			seen += prop_seen[k] > 0;
-		if (seen == n_prop)
-			break;
-		usleep(10000);
-	}
-	double *lat = malloc((size_t)n_prop * sizeof(*lat));
-	int nl = 0;
-	for (int i = 0; lat && i < n_prop; i++)
-		if (prop_seen[i] > 0)
-			lat[nl++] = (prop_seen[i] - prop_sent[i]) * 1e3;
-	if (!lat || nl < n_prop) {
-		fprintf(stderr, "bench_authz_pg: %d of %d bindings reached B\n", nl, n_prop);
-		free(lat);
-		goto out;
-	}
-	qsort(lat, (size_t)nl, sizeof(double), cmp_d);
-
 	printf("bench_authz_pg: decisions per CPU second (thread CPU time, medians of %d rounds): "
 	       "SQLite %.0f, PostgreSQL (cache warm) %.0f: %.3fx (goal >= 0.9)\n",
 	       ROUNDS, cs[ROUNDS / 2], cp[ROUNDS / 2], cp[ROUNDS / 2] / cs[ROUNDS / 2]);
@@ -422,30 +466,15 @@ int main(int argc, char **argv)
 	       N_BINDINGS, N_OWNERS, rs[ROUNDS / 2], rp[ROUNDS / 2],
 	       rp[ROUNDS / 2] / rs[ROUNDS / 2], pair[ROUNDS / 2], pair[0], pair[ROUNDS - 1], ROUNDS,
 	       seconds, load_sq, load_pg, mem_sq, mem_pg, (unsigned long long)st.max_stale_ms);
-	printf("bench_authz_pg: propagation A -> B of %d bindings, offered %d/s, achieved %.0f/s "
-	       "(goal >= %d; %d writer threads, %d late by > 10 ms; group commit: %llu "
-	       "transactions, %.1f bindings each, at most %llu): p50 %.2f ms, p99 %.2f ms, max "
-	       "%.2f ms; A's write before the answer: max %.2f ms\n",
-	       n_prop, prop_rate, n_prop / span, PROP_GOAL, WRITERS, late,
-	       (unsigned long long)sa.commits,
-	       sa.commits ? (double)sa.pushed / (double)sa.commits : 0.0,
-	       (unsigned long long)sa.max_batch, lat[nl / 2], lat[nl * 99 / 100], lat[nl - 1],
-	       push_max * 1e3);
-	free(lat);
-	ret = 0;
+	ret = propagation(&c, seconds);
 out:
-	authz_pg_close(pa);
-	authz_pg_close(pb);
 	authz_pg_close(pg);
-	authz_store_close(a_st);
-	authz_store_close(b_st);
 	authz_store_close(cache);
 	authz_store_close(sq);
 	PQfinish(db);
 	free(keys);
 	free(owner_of);
 	free(reqs);
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
 	if (system(cmd))
 		ret = 1;
 	return ret;

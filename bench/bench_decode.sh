@@ -13,22 +13,15 @@
 # OP: heartbeat or alloc (default alloc). Not a test: it reports.
 set -uo pipefail
 SRC=$(cd "$(dirname "$0")/.." && pwd)
+. "$SRC/bench/lib.sh" # die, bench_*; test/lib common, pki, lab
 N=${1:-2000}
 NW=${2:-20000}
 ROUNDS=${3:-3}
 OP=${4:-alloc}
-BUILD=${BUILD_DIR:-$SRC/build}
-cmake --build "$BUILD" -j "$(nproc)" --target dict_mb2c app_bmsc_lab app_gcs_client sec_mb2c rt_mb2c mb2c-client >/dev/null || exit 2
-BUILD=$(cd "$BUILD" && pwd)
-FDX=$BUILD/fdx
-BIN=$BUILD/bin
+bench_build -j "$(nproc)" --target dict_mb2c app_bmsc_lab app_gcs_client sec_mb2c rt_mb2c mb2c-client
 command -v valgrind >/dev/null || { echo "bench_decode: valgrind needed" >&2; exit 2; }
 unset SSLKEYLOGFILE
-. "$SRC/test/lib/common.sh"
-. "$SRC/test/lib/pki.sh"
-. "$SRC/test/lib/lab.sh"
-LAB_POOL_FIRST=0x000001 LAB_POOL_LAST=0xFFFFFF LAB_TMGI_QUOTA=16000000 LAB_TMGI_EXPIRY=86400
-export LAB_POOL_FIRST LAB_POOL_LAST LAB_TMGI_QUOTA LAB_TMGI_EXPIRY
+bench_large_pool
 cat >"$T/rt_mb2c.conf" <<C
 mode = "enforce";
 state_db = "$T/rt.sqlite";

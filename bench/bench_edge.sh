@@ -28,59 +28,26 @@
 #   bench/bench_edge.sh [CONNECTIONS-PER-ROUND] [REQUESTS-PER-ROUND] [ROUNDS] [HOLD]
 set -uo pipefail
 SRC=$(cd "$(dirname "$0")/.." && pwd)
+. "$SRC/bench/lib.sh" # die, bench_*; test/lib common, pki, lab
 M=${1:-200}
 N=${2:-20000}
 ROUNDS=${3:-3}
 HOLD=${4:-10000}
 NCG=${NCG:-2000}
-for v in "$M" "$N" "$ROUNDS" "$HOLD" "$NCG"; do
-	[[ $v =~ ^[1-9][0-9]*$ ]] || {
-		echo "usage: bench/bench_edge.sh [CONNECTIONS] [REQUESTS] [ROUNDS] [HOLD]" >&2
-		exit 2
-	}
-done
-BUILD=${BUILD_DIR:-$SRC/build}
-cmake --build "$BUILD" -j "$(nproc)" >/dev/null || exit 2
-BUILD=$(cd "$BUILD" && pwd)
-FDX=$BUILD/fdx
-BIN=$BUILD/bin
+bench_ints "bench/bench_edge.sh [CONNECTIONS] [REQUESTS] [ROUNDS] [HOLD]" "$M" "$N" "$ROUNDS" "$HOLD" "$NCG"
+bench_build -j "$(nproc)"
 export LC_ALL=C
 unset SSLKEYLOGFILE
-. "$SRC/test/lib/common.sh"
-. "$SRC/test/lib/pki.sh"
-. "$SRC/test/lib/lab.sh"
-
-die() {
-	echo "bench_edge: $*" >&2
-	FAIL=1
-	exit "${EXIT_RC:-1}"
-}
 EXIT_RC=2
 [ -x "$BIN/raw_cer_client" ] && [ -x "$BIN/mb2c_flood" ] || die "no test tools in $BIN"
 TCK=$(getconf CLK_TCK)
 LAB_TMGI_EXPIRY=5 lab_setup "$T" || die "lab set-up failed"
 CPORT=$(free_port)
 EPORT=$(free_port)
-edge_conf() { # edge_conf FILE [extra lines]
-	local f=$1
-	shift
-	cat >"$f" <<C
-listen = ( { address = "127.0.0.1"; port = $EPORT; } );
-policy = "$T/sec_mb2c.conf";
-tls_cert = "$T/pki/bmsc.pem";
-tls_key = "$T/pki/bmsc.key";
-tls_ca = "$T/pki/ca.pem";
-tls_prio = "$LAB_PRIO";
-C
-	[ $# -eq 0 ] || printf '%s\n' "$@" >>"$f"
-}
-edge_conf "$T/edge.conf"
-edge_conf "$T/edge_hold.conf" "handshake_timeout_ms = 60000;" "max_preauth = 20000;"
-mk_edge() { # mk_edge EDGE-CONF OUT
-	sed -e "s/^Port = 0;/Port = $CPORT;/" -e "s/^SecPort = $LAB_PORT;/SecPort = 0;/" \
-		-e "s|^LoadExtension = \"$FDX/sec_mb2c.fdx\"|LoadExtension = \"$FDX/edge_mb2c.fdx\" : \"$1\";\n&|" \
-		"$T/bmsc.conf" >"$2"
-}
+lab_edge_conf "$T/edge.conf" "$T" "{ address = \"127.0.0.1\"; port = $EPORT; }"
+lab_edge_conf "$T/edge_hold.conf" "$T" "{ address = \"127.0.0.1\"; port = $EPORT; }" \
+	"handshake_timeout_ms = 60000;" "max_preauth = 20000;"
+mk_edge() { lab_behind_edge "$T" "$CPORT" "$1" >"$2"; } # mk_edge EDGE-CONF OUT
 cp "$T/bmsc.conf" "$T/bmsc_core.conf"
 mk_edge "$T/edge.conf" "$T/bmsc_edge.conf"
 mk_edge "$T/edge_hold.conf" "$T/bmsc_hold.conf"
@@ -171,11 +138,7 @@ done
 
 # ---- instructions per GAR (callgrind), one run per variant
 IR=""
-if [ "${BENCH_CALLGRIND:-1}" = 0 ]; then
-	IR="instructions: skipped (BENCH_CALLGRIND=0)"
-elif ! command -v valgrind >/dev/null || ! command -v callgrind_control >/dev/null; then
-	IR="instructions: skipped (no valgrind)"
-else
+if bench_callgrind; then # (else IR says why not)
 	declare -A IRS=()
 	for k in core edge; do
 		start_bmsc "$k" valgrind --tool=callgrind --instr-atstart=no \

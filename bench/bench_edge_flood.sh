@@ -36,32 +36,15 @@
 #   NCG=300 (GARs of the callgrind passes; BENCH_CALLGRIND=0 skips them)
 set -uo pipefail
 SRC=$(cd "$(dirname "$0")/.." && pwd)
+. "$SRC/bench/lib.sh" # die, bench_*; test/lib common, pki, lab
 ROUNDS=${1:-9}
 N=${2:-2000}
 NCG=${NCG:-300}
 FLOOD_IDLE=${FLOOD_IDLE:-1000}
-for v in "$ROUNDS" "$N" "$NCG" "$FLOOD_IDLE"; do
-	[[ $v =~ ^[1-9][0-9]*$ ]] || {
-		echo "usage: bench/bench_edge_flood.sh [ROUNDS] [GARS-PER-ROUND]" >&2
-		exit 2
-	}
-done
-BUILD=${BUILD_DIR:-$SRC/build}
-[ -n "${BENCH_NO_BUILD:-}" ] || cmake --build "$BUILD" -j 2 >/dev/null || exit 2
-BUILD=$(cd "$BUILD" && pwd)
-FDX=$BUILD/fdx
-BIN=$BUILD/bin
+bench_ints "bench/bench_edge_flood.sh [ROUNDS] [GARS-PER-ROUND]" "$ROUNDS" "$N" "$NCG" "$FLOOD_IDLE"
+bench_build -j 2
 export LC_ALL=C
 unset SSLKEYLOGFILE
-. "$SRC/test/lib/common.sh"
-. "$SRC/test/lib/pki.sh"
-. "$SRC/test/lib/lab.sh"
-
-die() {
-	echo "bench_edge_flood: $*" >&2
-	FAIL=1
-	exit "${EXIT_RC:-1}"
-}
 EXIT_RC=2
 [ -x "$BIN/mb2c_flood" ] || die "no mb2c_flood in $BIN"
 if [ "${BENCH_ATTACKER:-idle}" = same ]; then
@@ -78,22 +61,11 @@ LAB_TMGI_EXPIRY=5 lab_setup "$T" || die "lab set-up failed"
 	die "certificate generation failed"
 CPORT=$(free_port)
 EPORT=$(free_port)
-cat >"$T/edge.conf" <<C
-listen = ( { address = "127.0.0.1"; port = $EPORT; } );
-policy = "$T/sec_mb2c.conf";
-tls_cert = "$T/pki/bmsc.pem";
-tls_key = "$T/pki/bmsc.key";
-tls_ca = "$T/pki/ca.pem";
-tls_prio = "$LAB_PRIO";
-handshake_timeout_ms = 3000;
-cer_timeout_ms = 2000;
-max_preauth_per_source = 32;
-C
+lab_edge_conf "$T/edge.conf" "$T" "{ address = \"127.0.0.1\"; port = $EPORT; }" \
+	"handshake_timeout_ms = 3000;" "cer_timeout_ms = 2000;" "max_preauth_per_source = 32;"
 [ "${BENCH_RELAY:-1}" = 0 ] && echo "relay_thread = false;" >>"$T/edge.conf"
 [ -z "${BENCH_EDGE_CONF:-}" ] || echo "$BENCH_EDGE_CONF" >>"$T/edge.conf"
-sed -e "s/^Port = 0;/Port = $CPORT;/" -e "s/^SecPort = $LAB_PORT;/SecPort = 0;/" \
-	-e "s|^LoadExtension = \"$FDX/sec_mb2c.fdx\"|LoadExtension = \"$FDX/edge_mb2c.fdx\" : \"$T/edge.conf\";\n&|" \
-	"$T/bmsc.conf" >"$T/bmsc_edge.conf"
+lab_behind_edge "$T" "$CPORT" "$T/edge.conf" >"$T/bmsc_edge.conf"
 sed "s/Port = $LAB_PORT;/Port = $EPORT;/" "$T/gcs1.conf" >"$T/gcs1_edge.conf"
 EXIT_RC=1
 
@@ -199,11 +171,7 @@ PRE="$PRE longest epoll batch of it $(grep -o "preauth_batch_max_us=[0-9]*" <<<"
 
 # ---- instructions per GAR (callgrind), one pass per variant
 IR=""
-if [ "${BENCH_CALLGRIND:-1}" = 0 ]; then
-	IR="instructions: skipped (BENCH_CALLGRIND=0)"
-elif ! command -v valgrind >/dev/null || ! command -v callgrind_control >/dev/null; then
-	IR="instructions: skipped (no valgrind)"
-else
+if bench_callgrind; then # (else IR says why not)
 	declare -A ALL=() GAR=()
 	cat >"$T/cg.scn" <<S
 heartbeat

@@ -14,6 +14,7 @@
  * over the rounds are reported. Goal: B costs at most 10 % more per
  * message than A. Single threaded, in-process core (not started, no socket).
  * Exits non-zero on any error. */
+#include "bench_stats.h"
 #include "fdtest.h"
 #include "samples.h"
 
@@ -170,19 +171,6 @@ static double run_read(double secs)
 	while (t < secs);
 	fd_msg_free(parsed);
 	return (double)(n * BATCH) / t;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return (x > y) - (x < y);
-}
-
-/* Sorts v in place; returns its median. */
-static double median(double *v, int n)
-{
-	qsort(v, (size_t)n, sizeof(*v), cmp_double);
-	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
 int main(int argc, char **argv)

@@ -10,20 +10,13 @@
 #   bench/bench_lab.sh [REQUESTS-PER-ROUND] [ROUNDS] [OP: alloc|heartbeat]
 set -uo pipefail
 SRC=$(cd "$(dirname "$0")/.." && pwd)
+. "$SRC/bench/lib.sh" # die, bench_*; test/lib common, pki, lab
 N=${1:-20000}
 ROUNDS=${2:-3}
 OP=${3:-alloc}
-BUILD=${BUILD_DIR:-$SRC/build}
 # only what this benchmark runs (the rest of the tree may be mid-edit)
-[ -n "${BENCH_NO_BUILD:-}" ] || cmake --build "$BUILD" -j 2 --target dict_mb2c app_bmsc_lab app_noop sec_mb2c app_gcs_client \
-	mb2c-client >/dev/null || exit 2
-FDX=$BUILD/fdx
-BIN=$BUILD/bin
-. "$SRC/test/lib/common.sh"
-. "$SRC/test/lib/pki.sh"
-LAB_POOL_FIRST=0x000001 LAB_POOL_LAST=0xFFFFFF LAB_TMGI_QUOTA=16000000 LAB_TMGI_EXPIRY=86400
-export LAB_POOL_FIRST LAB_POOL_LAST LAB_TMGI_QUOTA LAB_TMGI_EXPIRY
-. "$SRC/test/lib/lab.sh"
+bench_build -j 2 --target dict_mb2c app_bmsc_lab app_noop sec_mb2c app_gcs_client mb2c-client
+bench_large_pool
 lab_setup "$T" "sqlite_sync = \"${LAB_SYNC:-full}\";" \
 	${LAB_COMMIT_WINDOW:+"commit_window_us = $LAB_COMMIT_WINDOW;"} || exit 2
 # LAB_STATE_DIR=/dev/shm: the state file on tmpfs, where fdatasync costs

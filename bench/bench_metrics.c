@@ -17,6 +17,7 @@
  *   C (off):  A plus the same calls on NULL families (metrics off)
  * Rounds of about 0.2 s of alternating batches (A B C, B C A, ...); medians
  * over the rounds. Goal: metrics on add at most 2 % per GAR. */
+#include "bench_stats.h"
 #include "fdtest.h"
 #include "samples.h"
 
@@ -92,18 +93,6 @@ static double batch(enum variant v)
 	for (int i = 0; i < BATCH; i++)
 		one(v);
 	return now() - t0;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return (x > y) - (x < y);
-}
-
-static double median(double *v, int n)
-{
-	qsort(v, (size_t)n, sizeof(*v), cmp_double);
-	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
 int main(int argc, char **argv)

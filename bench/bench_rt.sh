@@ -16,36 +16,18 @@
 #   bench/bench_rt.sh [REQUESTS-PER-ROUND] [ROUNDS] [OP...]
 set -uo pipefail
 SRC=$(cd "$(dirname "$0")/.." && pwd)
+. "$SRC/bench/lib.sh" # die, bench_*; test/lib common, pki, lab
 N=${1:-20000}
 ROUNDS=${2:-3}
 shift 2 2>/dev/null || shift $#
 OPS=("$@")
 [ ${#OPS[@]} -gt 0 ] || OPS=(heartbeat alloc)
-for v in "$N" "$ROUNDS"; do
-	[[ $v =~ ^[1-9][0-9]*$ ]] || {
-		echo "usage: bench/bench_rt.sh [REQUESTS] [ROUNDS] [heartbeat|alloc...]" >&2
-		exit 2
-	}
-done
-BUILD=${BUILD_DIR:-$SRC/build}
-cmake --build "$BUILD" -j "$(nproc)" --target dict_mb2c app_bmsc_lab app_gcs_client sec_mb2c rt_mb2c mb2c-client >/dev/null || exit 2
-BUILD=$(cd "$BUILD" && pwd)
-FDX=$BUILD/fdx
-BIN=$BUILD/bin
+bench_ints "bench/bench_rt.sh [REQUESTS] [ROUNDS] [heartbeat|alloc...]" "$N" "$ROUNDS"
+bench_build -j "$(nproc)" --target dict_mb2c app_bmsc_lab app_gcs_client sec_mb2c rt_mb2c mb2c-client
 unset SSLKEYLOGFILE
-. "$SRC/test/lib/common.sh"
-. "$SRC/test/lib/pki.sh"
-. "$SRC/test/lib/lab.sh"
-
-die() {
-	echo "bench_rt: $*" >&2
-	FAIL=1
-	exit 1
-}
 ACL_FDX=${FD_STOCK_EXT_DIR:-/usr/lib/freeDiameter}/acl_wl.fdx
 [ -f "$ACL_FDX" ] || die "no $ACL_FDX (set FD_STOCK_EXT_DIR)"
-LAB_POOL_FIRST=0x000001 LAB_POOL_LAST=0xFFFFFF LAB_TMGI_QUOTA=16000000 LAB_TMGI_EXPIRY=86400
-export LAB_POOL_FIRST LAB_POOL_LAST LAB_TMGI_QUOTA LAB_TMGI_EXPIRY
+bench_large_pool
 TCK=$(getconf CLK_TCK)
 lab_setup "$T" || die "lab set-up failed"
 cat >"$T/rt_mb2c.conf" <<C

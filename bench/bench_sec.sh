@@ -26,33 +26,15 @@
 #   bench/bench_sec.sh [CONNECTIONS-PER-ROUND] [REQUESTS-PER-ROUND] [ROUNDS]
 set -uo pipefail
 SRC=$(cd "$(dirname "$0")/.." && pwd)
+. "$SRC/bench/lib.sh" # die, bench_*; test/lib common, pki, lab
 M=${1:-200}
 N=${2:-20000}
 ROUNDS=${3:-3}
 SETUP_TLS=${SETUP_TLS:-1.2}
-for v in "$M" "$N" "$ROUNDS"; do
-	[[ $v =~ ^[1-9][0-9]*$ ]] || {
-		echo "usage: bench/bench_sec.sh [CONNECTIONS] [REQUESTS] [ROUNDS]" >&2
-		exit 2
-	}
-done
-BUILD=${BUILD_DIR:-$SRC/build}
-cmake --build "$BUILD" -j "$(nproc)" >/dev/null || exit 2
-BUILD=$(cd "$BUILD" && pwd) # the daemons' confs name the .fdx by this path
-FDX=$BUILD/fdx
-BIN=$BUILD/bin
+bench_ints "bench/bench_sec.sh [CONNECTIONS] [REQUESTS] [ROUNDS]" "$M" "$N" "$ROUNDS"
+bench_build -j "$(nproc)"
 export LC_ALL=C # EPOCHREALTIME with a decimal point
 unset SSLKEYLOGFILE
-. "$SRC/test/lib/common.sh"
-. "$SRC/test/lib/pki.sh"
-. "$SRC/test/lib/lab.sh"
-
-die() { # keeps the logs (common.sh cleanup)
-	echo "bench_sec: $*" >&2
-	FAIL=1
-	exit "${EXIT_RC:-1}"
-}
-
 EXIT_RC=2
 case $SETUP_TLS in
 1.2) SETUP_PRIO="${LAB_PRIO}:-VERS-TLS1.3" ;;

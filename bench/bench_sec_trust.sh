@@ -19,29 +19,15 @@
 #   bench/bench_sec_trust.sh [CONNECTIONS-PER-ROUND] [ROUNDS]
 set -uo pipefail
 SRC=$(cd "$(dirname "$0")/.." && pwd)
+. "$SRC/bench/lib.sh" # die, bench_*; test/lib common, pki, lab
 M=${1:-100}
 ROUNDS=${2:-3}
-for v in "$M" "$ROUNDS"; do
-	[[ $v =~ ^[1-9][0-9]*$ ]] || {
-		echo "usage: bench/bench_sec_trust.sh [CONNECTIONS] [ROUNDS]" >&2
-		exit 2
-	}
-done
-BUILD=${BUILD_DIR:-$SRC/build}
-cmake --build "$BUILD" -j "$(nproc)" >/dev/null || exit 2
-BUILD=$(cd "$BUILD" && pwd)
-FDX=$BUILD/fdx
-BIN=$BUILD/bin
+bench_ints "bench/bench_sec_trust.sh [CONNECTIONS] [ROUNDS]" "$M" "$ROUNDS"
+bench_build -j "$(nproc)"
 export LC_ALL=C
-. "$SRC/test/lib/common.sh"
-. "$SRC/test/lib/pki.sh"
-PRIO=$(cat "$SRC/profiles/tls/3gpp-tls-profile.prio")
+PRIO=$LAB_PRIO
 TCK=$(getconf CLK_TCK)
-die() {
-	echo "bench_sec_trust: $*" >&2
-	FAIL=1
-	exit 2
-}
+EXIT_RC=2
 
 P=$T/pki
 mkdir -p "$P"
@@ -81,15 +67,7 @@ peers = ( { identity = "gcs1.mb2c.lab"; role = "gcs-as"; } );
 C
 for k in A B; do
 	cat >"$T/bmsc_$k.conf" <<C
-Identity = "bmsc.mb2c.lab";
-Realm = "mb2c.lab";
-Port = 0;
-SecPort = $SPORT;
-No_SCTP;
-No_IPv6;
-TLS_Cred = "$P/bmsc.pem", "$P/bmsc.key";
-TLS_CA = "$P/ca.pem";
-TLS_Prio = "$PRIO";
+$(lab_tls_head bmsc.mb2c.lab "$SPORT" "$P/bmsc")
 LoadExtension = "$FDX/dict_mb2c.fdx";
 LoadExtension = "$FDX/sec_mb2c.fdx" : "$T/sec_$k.conf";
 C

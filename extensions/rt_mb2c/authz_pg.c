@@ -39,10 +39,12 @@
 #include "authz_store.h"
 
 #define CHANNEL      "mb2c_bindings"
-#define PING_MS      250        /* round trip proving the cache current */
-#define RETRY_MS     500        /* reconnection attempts */
-#define BATCH        1000       /* outbox entries per transaction */
-#define ADVISORY_KEY 0x6d623263 /* "mb2c": serializes schema creation */
+#define PING_MS      250             /* round trip proving the cache current */
+#define RETRY_MS     500             /* reconnection attempts */
+#define BATCH        1000            /* outbox entries per transaction */
+#define ADVISORY_KEY 0x6d623263      /* "mb2c": serializes schema creation */
+#define PROP_SUB     8               /* propagation histogram: buckets per octave */
+#define PROP_N       (PROP_SUB * 41) /* up to 2^42 us */
 
 struct authz_pg {
 	struct authz_pg_head h; /* first: authz_pg_usable() reads it inline */
@@ -71,7 +73,30 @@ struct authz_pg {
 	atomic_int connected;
 	atomic_uint_fast64_t pushed, conflicts, learned, resyncs, outages, max_stale, commits,
 	        max_batch;
+	/* propagation of the changes learned from other agents (written by the
+	 * listening thread alone, read by any) */
+	atomic_uint_fast64_t prop[PROP_N], prop_n, prop_sum, prop_max, prop_skew;
 };
+
+/* Log-linear buckets of microseconds: exact below PROP_SUB, then PROP_SUB
+ * buckets per power of two (at most 1/PROP_SUB = 12.5 % wide). */
+static unsigned prop_bucket(uint64_t us)
+{
+	if (us < PROP_SUB)
+		return (unsigned)us;
+	unsigned k = 63 - (unsigned)__builtin_clzll(us); /* >= 3 */
+	uint64_t b = (uint64_t)(k - 2) * PROP_SUB + ((us >> (k - 3)) & (PROP_SUB - 1));
+	return b < PROP_N ? (unsigned)b : PROP_N - 1;
+}
+
+/* The largest value bucket b holds. */
+static uint64_t prop_upper(unsigned b)
+{
+	if (b < PROP_SUB)
+		return b;
+	unsigned k = b / PROP_SUB + 2, sub = b % PROP_SUB;
+	return (((uint64_t)PROP_SUB + sub) << (k - 3)) + ((uint64_t)1 << (k - 3)) - 1;
+}
 
 /* The coarse clock (a few ms of resolution, a few ns to read): staleness
  * bounds are in seconds, and authz_pg_usable() reads it on every GAR. */
@@ -163,6 +188,25 @@ static const char schema_v1[] =
         " FOR EACH ROW EXECUTE FUNCTION mb2c_bindings_notify();"
         "INSERT INTO mb2c_schema(version) VALUES (1);";
 
+/* Version 2: the notification carries the time of the row's write by the
+ * database server (clock_timestamp(), microseconds since the epoch, last
+ * field: agents of version 1 read the fields before it and ignore it), so
+ * that the agent learning the change measures its propagation. */
+static const char schema_v2[] =
+        "CREATE OR REPLACE FUNCTION mb2c_bindings_notify() RETURNS trigger AS $f$ "
+        "DECLARE ts bigint := (extract(epoch FROM clock_timestamp()) * 1000000)::bigint; "
+        "BEGIN "
+        " IF TG_OP = 'DELETE' THEN"
+        "  PERFORM pg_notify('" CHANNEL "', 'D ' || OLD.tmgi || ' '"
+        "   || coalesce(current_setting('mb2c.agent', true), '-') || ' ' || ts);"
+        "  RETURN OLD;"
+        " END IF;"
+        " PERFORM pg_notify('" CHANNEL "', 'P ' || NEW.tmgi || ' ' || NEW.expiry || ' '"
+        "  || NEW.agent || ' ' || NEW.owner || ' ' || ts);"
+        " RETURN NEW; "
+        "END $f$ LANGUAGE plpgsql;"
+        "INSERT INTO mb2c_schema(version) VALUES (2);";
+
 static int exec_ok(PGconn *c, const char *sql)
 {
 	PGresult *r = PQexec(c, sql);
@@ -198,12 +242,13 @@ static int schema(struct authz_pg *p, PGconn *c, char *err, size_t errlen)
 	}
 	if (v < 1 && !exec_ok(c, schema_v1))
 		goto fail;
-	/* (a version 2 would migrate here: if (v < 2) ...) */
+	if (v < 2 && !exec_ok(c, schema_v2))
+		goto fail;
 	if (!exec_ok(c, "COMMIT"))
 		goto fail;
 	if (v < AUTHZ_PG_SCHEMA_VERSION)
-		logf_(p, 0, "rt_mb2c: postgresql: schema created (version %d)",
-		      AUTHZ_PG_SCHEMA_VERSION);
+		logf_(p, 0, "rt_mb2c: postgresql: schema %s (version %d)",
+		      v ? "migrated" : "created", AUTHZ_PG_SCHEMA_VERSION);
 	return 0;
 fail:
 	snprintf(err, errlen, "schema: %s", pgerr(c, e, sizeof(e)));
@@ -534,17 +579,61 @@ static void push_if_idle(struct authz_pg *p)
 
 static void refresh_usable(struct authz_pg *p);
 
-/* One notification: "P tmgi expiry agent owner" or "D tmgi agent". */
+/* Propagation of one learned change: now (this host's real-time clock, the
+ * change is in the cache) minus ts (the database server's clock at the
+ * row's write, us since the epoch). Meaningful when both clocks agree (same
+ * host, or NTP: the skew adds to every value); a negative difference (a
+ * clock behind) counts as 0 and in prop_skew. */
+static void prop_add(struct authz_pg *p, long long ts)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_REALTIME, &t);
+	long long now = (long long)t.tv_sec * 1000000 + t.tv_nsec / 1000;
+	uint64_t us = now > ts ? (uint64_t)(now - ts) : 0;
+	if (now < ts)
+		atomic_fetch_add_explicit(&p->prop_skew, 1, memory_order_relaxed);
+	atomic_fetch_add_explicit(&p->prop[prop_bucket(us)], 1, memory_order_relaxed);
+	atomic_fetch_add_explicit(&p->prop_sum, us, memory_order_relaxed);
+	if (us > atomic_load_explicit(&p->prop_max, memory_order_relaxed))
+		atomic_store_explicit(&p->prop_max, us, memory_order_relaxed);
+	atomic_fetch_add_explicit(&p->prop_n, 1, memory_order_release);
+}
+
+uint64_t authz_pg_prop_quantile(struct authz_pg *p, double q)
+{
+	uint64_t n = atomic_load_explicit(&p->prop_n, memory_order_acquire);
+	uint64_t max = atomic_load_explicit(&p->prop_max, memory_order_relaxed);
+	if (!n)
+		return 0;
+	if (q >= 1)
+		return max;
+	uint64_t want = (uint64_t)(q * (double)n), seen = 0;
+	if (want < 1)
+		want = 1;
+	for (unsigned b = 0; b < PROP_N; b++) {
+		seen += atomic_load_explicit(&p->prop[b], memory_order_relaxed);
+		if (seen >= want) {
+			uint64_t u = prop_upper(b);
+			return u < max ? u : max;
+		}
+	}
+	return max;
+}
+
+/* One notification: "P tmgi expiry agent owner [ts]" or "D tmgi agent [ts]"
+ * (ts: schema version 2). */
 static void apply_notify(struct authz_pg *p, const char *msg)
 {
 	char agent[256], owner[512];
-	long long key, expiry;
-	int put = msg[0] == 'P';
-	if (put ? sscanf(msg, "P %lld %lld %255s %511s", &key, &expiry, agent, owner) != 4
-	        : sscanf(msg, "D %lld %255s", &key, agent) != 2)
+	long long key, expiry, ts = 0;
+	int put = msg[0] == 'P', n;
+	if (put ? (n = sscanf(msg, "P %lld %lld %255s %511s %lld", &key, &expiry, agent, owner,
+	                      &ts)) < 4
+	        : (n = sscanf(msg, "D %lld %255s %lld", &key, agent, &ts)) < 2)
 		return;
 	if (!strcmp(agent, p->agent))
-		return; /* our own change: the cache has it */
+		return;                 /* our own change: the cache has it */
+	int timed = n == (put ? 5 : 3); /* schema 2: the time of the row's write */
 	pthread_mutex_lock(p->lock);
 	mute(p, 1);
 	if (put) {
@@ -558,6 +647,8 @@ static void apply_notify(struct authz_pg *p, const char *msg)
 	if (p->c.on_learn)
 		p->c.on_learn(p->c.on_learn_arg, (uint64_t)key);
 	pthread_mutex_unlock(p->lock);
+	if (timed)
+		prop_add(p, ts);
 }
 
 /* Drains the notifications received; returns how many. */
@@ -984,6 +1075,12 @@ void authz_pg_get_stats(struct authz_pg *p, struct authz_pg_stats *st)
 	st->commits = atomic_load(&p->commits);
 	st->max_batch = atomic_load(&p->max_batch);
 	st->connected = atomic_load(&p->connected);
+	st->prop_n = atomic_load(&p->prop_n);
+	st->prop_sum_us = atomic_load(&p->prop_sum);
+	st->prop_skew = atomic_load(&p->prop_skew);
+	st->prop_p50_us = authz_pg_prop_quantile(p, 0.5);
+	st->prop_p99_us = authz_pg_prop_quantile(p, 0.99);
+	st->prop_max_us = authz_pg_prop_quantile(p, 1);
 	pthread_mutex_lock(p->lock);
 	st->queued = authz_store_count(p->queue);
 	pthread_mutex_unlock(p->lock);

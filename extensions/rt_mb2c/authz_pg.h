@@ -21,7 +21,8 @@
  *     max_staleness + cache_for).
  * Schema (created or migrated at open, version in mb2c_schema):
  *   bindings(tmgi bigint primary key, owner text, expiry bigint, agent
- *   text, updated timestamptz). */
+ *   text, updated timestamptz); a trigger notifies every row changed, with
+ *   the server's clock at the write (version 2). */
 #ifndef AUTHZ_PG_H
 #define AUTHZ_PG_H
 
@@ -34,7 +35,7 @@
 struct authz_store;
 struct authz_pg;
 
-#define AUTHZ_PG_SCHEMA_VERSION 1
+#define AUTHZ_PG_SCHEMA_VERSION 2
 
 struct authz_pg_conf {
 	const char *conninfo;      /* libpq connection string */
@@ -91,7 +92,17 @@ struct authz_pg_stats {
 	uint64_t queued;       /* changes waiting in the outbox */
 	uint64_t max_stale_ms; /* worst staleness seen while connected */
 	int connected;
+	/* propagation of the changes learned from other agents (notifications
+	 * of schema 2): this host's clock when the change was in the cache
+	 * minus the database server's clock at the row's write (before its
+	 * commit), in us; percentiles from a histogram (12.5 % buckets, the
+	 * bucket's upper bound, at most the max) */
+	uint64_t prop_n, prop_sum_us, prop_p50_us, prop_p99_us, prop_max_us;
+	uint64_t prop_skew; /* changes timed in the future (clocks apart): counted as 0 */
 };
+/* The q-quantile (0 < q <= 1; 1: the max) of the propagation of the changes
+ * learned so far, in us (0 if none). Any thread. */
+uint64_t authz_pg_prop_quantile(struct authz_pg *p, double q);
 void authz_pg_get_stats(struct authz_pg *p, struct authz_pg_stats *st);
 
 #endif

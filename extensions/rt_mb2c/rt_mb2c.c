@@ -42,13 +42,40 @@ pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 unsigned long long n_checked, n_denied, n_limited, n_split, n_gnr_blocked;
 struct authz_pg *pg;
 struct mb2c_metric *m_gars, *m_denials, *m_split, *m_gnr_blocked, *m_state;
+static struct mb2c_metric *m_prop;
 
 struct gcs_state *peers;
 struct pending *pend;
 
+/* The PostgreSQL store's line (at exit and on SIGUSR1). */
+static void pg_stats_log(const char *queued)
+{
+	struct authz_pg_stats st;
+	authz_pg_get_stats(pg, &st);
+	fd_log_notice("rt_mb2c: postgresql: %llu changes written in %llu transactions "
+	              "(at most %llu in one), %llu conflicts, %llu "
+	              "learned from other agents, %llu reloads, %llu outages, %llu %s, "
+	              "worst staleness while connected %llu ms",
+	              (unsigned long long)st.pushed, (unsigned long long)st.commits,
+	              (unsigned long long)st.max_batch, (unsigned long long)st.conflicts,
+	              (unsigned long long)st.learned, (unsigned long long)st.resyncs,
+	              (unsigned long long)st.outages, (unsigned long long)st.queued, queued,
+	              (unsigned long long)st.max_stale_ms);
+	/* write on another agent (database server's clock) -> in this cache */
+	fd_log_notice("rt_mb2c: postgresql: propagation of %llu changes learned from other "
+	              "agents: p50 %.3f ms, p99 %.3f ms, max %.3f ms, mean %.3f ms (%llu with "
+	              "clocks apart)",
+	              (unsigned long long)st.prop_n, st.prop_p50_us / 1e3, st.prop_p99_us / 1e3,
+	              st.prop_max_us / 1e3,
+	              st.prop_n ? (double)st.prop_sum_us / (double)st.prop_n / 1e3 : 0.0,
+	              (unsigned long long)st.prop_skew);
+}
+
 /* SIGUSR1: a file with an error is refused and the previous policy stays. */
 static void rt_reload(void)
 {
+	if (pg)
+		pg_stats_log("queued");
 	struct authz_policy n;
 	char err[512];
 	pthread_rwlock_rdlock(&policy_lock);
@@ -90,6 +117,21 @@ static int64_t store_size(void *ctx)
 	return n;
 }
 
+/* the propagation summary at scrape time: ctx is the quantile label */
+static int64_t prop_get(void *ctx)
+{
+	const char *q = ctx;
+	struct authz_pg *p = pg;
+	if (!p)
+		return 0;
+	if (q[0] == 's' || q[0] == 'c') {
+		struct authz_pg_stats st;
+		authz_pg_get_stats(p, &st);
+		return (int64_t)(q[0] == 's' ? st.prop_sum_us : st.prop_n);
+	}
+	return (int64_t)authz_pg_prop_quantile(p, strtod(q, NULL));
+}
+
 static int metrics_setup(const char *conffile)
 {
 	char err[512];
@@ -116,6 +158,18 @@ static int metrics_setup(const char *conffile)
 	mb2c_metric_fn(m_state, (const char *const[]){"bindings"}, store_size, &store);
 	mb2c_metric_fn(m_state, (const char *const[]){"routes"}, store_size, &route);
 	mb2c_metric_fn(m_state, (const char *const[]){"bearers"}, store_size, &bearers);
+	if (pg) {
+		m_prop = mb2c_metric_new("rt_mb2c", MB2C_METRIC_SUMMARY,
+		                         "mb2c_rt_pg_propagation_seconds",
+		                         "Changes learned from other agents through PostgreSQL: "
+		                         "time from the row's write (database server's clock) to "
+		                         "this agent's cache (this host's clock), since start.",
+		                         "quantile");
+		static const char *const qs[] = {"0.5", "0.99", "1", "sum", "count"};
+		for (size_t i = 0; i < sizeof(qs) / sizeof(qs[0]); i++)
+			mb2c_metric_fn(m_prop, (const char *const[]){qs[i]}, prop_get,
+			               (void *)qs[i]);
+	}
 	return 0;
 }
 
@@ -244,21 +298,11 @@ void fd_ext_fini(void)
 		fd_rt_fwd_unregister(fwd_hdl, NULL);
 	if (out_hdl)
 		fd_rt_out_unregister(out_hdl, NULL);
-	m_gars = m_denials = m_split = m_gnr_blocked = m_state = NULL;
+	m_gars = m_denials = m_split = m_gnr_blocked = m_state = m_prop = NULL;
 	mb2c_metrics_release("rt_mb2c"); /* no scrape reads the stores after this */
 	gaa_release_stop();              /* the GAAs still held go out once written */
 	if (pg) {
-		struct authz_pg_stats st;
-		authz_pg_get_stats(pg, &st);
-		fd_log_notice("rt_mb2c: postgresql: %llu changes written in %llu transactions "
-		              "(at most %llu in one), %llu conflicts, %llu "
-		              "learned from other agents, %llu reloads, %llu outages, %llu still "
-		              "queued, worst staleness while connected %llu ms",
-		              (unsigned long long)st.pushed, (unsigned long long)st.commits,
-		              (unsigned long long)st.max_batch, (unsigned long long)st.conflicts,
-		              (unsigned long long)st.learned, (unsigned long long)st.resyncs,
-		              (unsigned long long)st.outages, (unsigned long long)st.queued,
-		              (unsigned long long)st.max_stale_ms);
+		pg_stats_log("still queued");
 		authz_pg_close(pg);
 		pg = NULL;
 	}

@@ -179,7 +179,8 @@ struct mb2c_metric *mb2c_metrics_family(struct mb2c_metrics *r, const char *owne
                                         enum mb2c_metric_type type, const char *name,
                                         const char *help, const char *labels)
 {
-	if (!r || !name_ok(name, 0) || (type == MB2C_METRIC_COUNTER) != ends_with(name, "_total"))
+	if (!r || !name_ok(name, 0) || (type == MB2C_METRIC_COUNTER) != ends_with(name, "_total") ||
+	    (type == MB2C_METRIC_SUMMARY && (!labels || strcmp(labels, "quantile"))))
 		return NULL;
 	struct mb2c_metric *f = calloc(1, sizeof(*f));
 	if (!f)
@@ -502,11 +503,19 @@ static void render_family(struct out *o, const struct mb2c_metric *f)
 	puts_(o, esc);
 	puts_(o, "\n# TYPE ");
 	puts_(o, f->name);
-	puts_(o, f->type == MB2C_METRIC_COUNTER ? " counter\n" : " gauge\n");
+	puts_(o, f->type == MB2C_METRIC_COUNTER   ? " counter\n"
+	         : f->type == MB2C_METRIC_SUMMARY ? " summary\n"
+	                                          : " gauge\n");
 	for (struct series *s = __atomic_load_n(&f->head, __ATOMIC_ACQUIRE); s;
 	     s = __atomic_load_n(&s->next, __ATOMIC_ACQUIRE)) {
 		puts_(o, f->name);
-		for (unsigned i = 0; i < f->n_labels; i++) {
+		int total = f->type == MB2C_METRIC_SUMMARY &&
+		            (!strcmp(s->values[0], "sum") || !strcmp(s->values[0], "count"));
+		if (total) { /* NAME_sum / NAME_count, no label */
+			puts_(o, "_");
+			puts_(o, s->values[0]);
+		}
+		for (unsigned i = 0; !total && i < f->n_labels; i++) {
 			escape(s->values[i], esc, sizeof(esc), 1);
 			puts_(o, i ? "," : "{");
 			puts_(o, f->labels[i]);
@@ -517,7 +526,14 @@ static void render_family(struct out *o, const struct mb2c_metric *f)
 		int64_t (*fn)(void *) = __atomic_load_n(&s->fn, __ATOMIC_ACQUIRE);
 		int64_t v = fn ? fn(s->ctx) : __atomic_load_n(&s->v, __ATOMIC_RELAXED);
 		char num[32];
-		snprintf(num, sizeof(num), "%s %lld\n", f->n_labels ? "}" : "", (long long)v);
+		if (f->type == MB2C_METRIC_SUMMARY && strcmp(s->values[0], "count")) /* us -> s */
+			snprintf(num, sizeof(num), "%s %s%lld.%06lld\n", total ? "" : "}",
+			         v < 0 ? "-" : "",
+			         (long long)(v < 0 ? -(v / 1000000) : v / 1000000),
+			         (long long)(v < 0 ? -(v % 1000000) : v % 1000000));
+		else
+			snprintf(num, sizeof(num), "%s %lld\n", f->n_labels && !total ? "}" : "",
+			         (long long)v);
 		puts_(o, num);
 	}
 }

@@ -15,12 +15,7 @@
 #            from deny()).
 # usage: test_conform.sh SRC BUILD
 set -uo pipefail
-SRC=$1
-FDX=$2/fdx
-BIN=$2/bin
-. "$SRC/test/lib/common.sh"
-. "$SRC/test/lib/pki.sh"
-. "$SRC/test/lib/lab.sh"
+. "$1/test/lib/daemon.sh" # SRC FDX BIN RAW PRIO; common, pki, lab
 
 policy() { # policy MODE
 	cat >"$T/rt_mb2c.conf" <<C

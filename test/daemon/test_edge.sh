@@ -22,13 +22,7 @@
 # REJECT lines; the pre-auth and authenticated gauges follow connections.
 # usage: test_edge.sh SRC BUILD
 set -uo pipefail
-SRC=$1
-FDX=$2/fdx
-BIN=$2/bin
-RAW=$BIN/raw_cer_client
-. "$SRC/test/lib/common.sh"
-. "$SRC/test/lib/pki.sh"
-PRIO=$(cat "$SRC/profiles/tls/3gpp-tls-profile.prio")
+. "$1/test/lib/daemon.sh" # SRC FDX BIN RAW PRIO; common, pki, lab
 
 P=$T/pki
 mkdir -p "$P"

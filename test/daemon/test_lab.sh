@@ -4,12 +4,7 @@
 # restart that keeps TMGIs, bearers and bumps the Restart-Counter.
 # usage: test_lab.sh SRC BUILD
 set -uo pipefail
-SRC=$1
-FDX=$2/fdx
-BIN=$2/bin
-. "$SRC/test/lib/common.sh"
-. "$SRC/test/lib/pki.sh"
-. "$SRC/test/lib/lab.sh"
+. "$1/test/lib/daemon.sh" # SRC FDX BIN RAW PRIO; common, pki, lab
 SCN=$SRC/extensions/app_gcs_client/scenarios
 
 lab_setup "$T" || exit 1

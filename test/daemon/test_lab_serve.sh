@@ -9,13 +9,8 @@
 # SIGTERM: exit 0 and the state file kept.
 # usage: test_lab_serve.sh SRC BUILD
 set -uo pipefail
-SRC=$1
+. "$1/test/lib/daemon.sh" # SRC FDX BIN RAW PRIO; common, pki, lab
 BUILD=$2
-FDX=$BUILD/fdx
-BIN=$BUILD/bin
-. "$SRC/test/lib/common.sh"
-. "$SRC/test/lib/pki.sh"
-. "$SRC/test/lib/lab.sh"
 
 S=$T/serve
 port=$(free_port)

@@ -12,12 +12,7 @@
 # file:line.
 # usage: test_metrics.sh SRC BUILD
 set -uo pipefail
-SRC=$1
-FDX=$2/fdx
-BIN=$2/bin
-. "$SRC/test/lib/common.sh"
-. "$SRC/test/lib/pki.sh"
-. "$SRC/test/lib/lab.sh"
+. "$1/test/lib/daemon.sh" # SRC FDX BIN RAW PRIO; common, pki, lab
 for tool in promtool curl; do
 	command -v "$tool" >/dev/null || {
 		echo "FAIL - $tool missing (scripts/setup.sh installs prometheus and curl)"

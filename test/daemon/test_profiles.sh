@@ -9,11 +9,7 @@
 # (loopback, port substituted too) is scraped once and passes promtool.
 # usage: test_profiles.sh SRC BUILD
 set -uo pipefail
-SRC=$1
-FDX=$2/fdx
-BIN=$2/bin
-. "$SRC/test/lib/common.sh"
-. "$SRC/test/lib/pki.sh"
+. "$1/test/lib/daemon.sh" # SRC FDX BIN RAW PRIO; common, pki, lab
 P=$SRC/profiles
 
 mkdir -p "$T/pki"

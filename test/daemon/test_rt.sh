@@ -7,12 +7,7 @@
 # restart: gcs2 may not touch gcs1's TMGI even after the BM-SC restarts
 # usage: test_rt.sh SRC BUILD
 set -uo pipefail
-SRC=$1
-FDX=$2/fdx
-BIN=$2/bin
-. "$SRC/test/lib/common.sh"
-. "$SRC/test/lib/pki.sh"
-. "$SRC/test/lib/lab.sh"
+. "$1/test/lib/daemon.sh" # SRC FDX BIN RAW PRIO; common, pki, lab
 
 write_policy() { # write_policy MODE
 	cat >"$T/rt_mb2c.conf" <<C

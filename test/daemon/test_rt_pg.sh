@@ -19,12 +19,7 @@
 #     tables are equal.
 # usage: test_rt_pg.sh SRC BUILD
 set -uo pipefail
-SRC=$1
-FDX=$2/fdx
-BIN=$2/bin
-. "$SRC/test/lib/common.sh"
-. "$SRC/test/lib/pki.sh"
-. "$SRC/test/lib/lab.sh"
+. "$1/test/lib/daemon.sh" # SRC FDX BIN RAW PRIO; common, pki, lab
 . "$SRC/test/lib/pg.sh"
 trap 'cleanup; pg_cleanup' EXIT
 trap 'exit 1' TERM INT # the EXIT trap stops the server
@@ -58,20 +53,17 @@ for g in gcs1 gcs2; do # gcsNa.conf: through agent A; gcsNb.conf: through B
 	sed "s|^ConnectPeer = .*|ConnectPeer = \"dra2.mb2c.lab\" { ConnectTo = \"127.0.0.1\"; Port = $PORT_B; TcTimer = 1; TLS_Prio = \"$LAB_PRIO\"; };|" \
 		"$T/$g.conf" >"$T/${g}b.conf"
 done
-cat >"$T/sec_relay.conf" <<C
-mode = "enforce";
-peers = (
-  { identity = "gcs1.mb2c.lab"; role = "gcs-as"; },
-  { identity = "gcs2.mb2c.lab"; role = "gcs-as"; },
-  { identity = "bmsc.mb2c.lab"; role = "bmsc"; },
-  { identity = "bmsc2.mb2c.lab"; role = "bmsc"; }
-);
-C
+lab_policy "$T/sec_relay.conf" 'identity = "gcs1.mb2c.lab"; role = "gcs-as";' \
+	'identity = "gcs2.mb2c.lab"; role = "gcs-as";' 'identity = "bmsc.mb2c.lab"; role = "bmsc";' \
+	'identity = "bmsc2.mb2c.lab"; role = "bmsc";'
+MPORT_B=$(free_port) # agent B's /metrics (the propagation summary)
 for a in A B; do
-	if [ $a = A ]; then id=dra1 port=$PORT_A fail='on_failure = "closed"; max_staleness = 1;'
-	else id=dra2 port=$PORT_B fail='on_failure = "cache"; max_staleness = 1; cache_for = 120;'; fi
+	if [ $a = A ]; then id=dra1 port=$PORT_A fail='on_failure = "closed"; max_staleness = 1;' met=
+	else id=dra2 port=$PORT_B fail='on_failure = "cache"; max_staleness = 1; cache_for = 120;'
+		met="metrics = \"127.0.0.1:$MPORT_B\";"; fi
 	cat >"$T/rt_$a.conf" <<C
 mode = "enforce";
+$met
 state_db = "$T/$a.sqlite";
 store = "postgresql";
 postgresql = { conninfo = "$PG_CONNINFO"; $fail };
@@ -82,15 +74,7 @@ rules = (
 );
 C
 	cat >"$T/relay$a.conf" <<C
-Identity = "$id.mb2c.lab";
-Realm = "mb2c.lab";
-Port = 0;
-SecPort = $port;
-No_SCTP;
-No_IPv6;
-TLS_Cred = "$T/pki/$id.pem", "$T/pki/$id.key";
-TLS_CA = "$T/pki/ca.pem";
-TLS_Prio = "$LAB_PRIO";
+$(lab_tls_head "$id.mb2c.lab" "$port" "$T/pki/$id")
 LoadExtension = "$FDX/dict_mb2c.fdx";
 LoadExtension = "$FDX/sec_mb2c.fdx" : "$T/sec_relay.conf";
 LoadExtension = "$FDX/rt_mb2c.fdx" : "$T/rt_$a.conf";
@@ -127,7 +111,7 @@ check "the BM-SC starts" lab_start_bmsc "$T" bmsc
 start_daemon bmsc2 "$T/bmsc2.conf"
 check "the second BM-SC starts" wait_log "$T/bmsc2.log" "app_bmsc_lab: ready" 10
 check "agent A (dra1) starts on PostgreSQL (schema created) and reaches both BM-SCs" start_agent A relayA
-check "... the schema version is recorded" test "$(psqlc 'SELECT max(version) FROM mb2c_schema')" = 1
+check "... the schema version is recorded" test "$(psqlc 'SELECT max(version) FROM mb2c_schema')" = 2
 check "agent B (dra2) starts on the same database" start_agent B relayB
 
 # ---- 0. race: gcs1 through A (bmsc) and gcs2 through B (bmsc2) allocate at
@@ -290,9 +274,34 @@ check "through agent A gcs1 refreshes its TMGI again" test $? -eq 0
 stop_daemon relayA3
 check "agent A stops cleanly, nothing left in its queue" \
 	bash -c "test '$STOP_RC' = 0 && grep -q 'rt_mb2c: postgresql: .* 0 still queued' '$T/relayA3.log'"
+# propagation of what B learned from A (schema 2: timed notifications):
+# counted, ordered, below 10 min, no clock apart (one host); no timing bound
+prop_sane() { # LOG [N-MUST-EQUAL-LEARNED]
+	local l
+	l=$(grep -E 'rt_mb2c: postgresql: propagation of [0-9]+ changes' "$1" | tail -n1) || return 1
+	echo "    $(sed 's/.*rt_mb2c: postgresql: //' <<<"$l")"
+	[ -z "${2:-}" ] || {
+		local learned
+		learned=$(grep -Eo '[0-9]+ learned from other agents' "$1" | tail -n1 | cut -d' ' -f1)
+		grep -q "propagation of $learned changes" <<<"$l" || return 1
+	}
+	sed -E 's/.*propagation of ([0-9]+) changes .*: p50 ([0-9.]+) ms, p99 ([0-9.]+) ms, max ([0-9.]+) ms, mean ([0-9.]+) ms \(([0-9]+) with clocks apart\)$/\1 \2 \3 \4 \5 \6/' <<<"$l" |
+		awk 'NF == 6 && $1 > 0 && $2 <= $3 && $3 <= $4 && $5 <= $4 && $4 < 600000 && $6 == 0 {ok = 1} END {exit !ok}'
+}
+kill -USR1 "$PID_relayB"
+check "agent B's stats on SIGUSR1: the changes it learned from A, timed (p50 <= p99 <= max, sane)" \
+	bash -c "$(declare -f wait_log prop_sane); wait_log '$T/relayB.log' 'propagation of [0-9]+ changes' 10 && prop_sane '$T/relayB.log'"
+scrape_b() {
+	curl -sf "http://127.0.0.1:$MPORT_B/metrics" >"$T/metricsB.txt" &&
+		promtool check metrics <"$T/metricsB.txt" &&
+		grep -q '^mb2c_rt_pg_propagation_seconds{quantile="0.99"} [0-9]' "$T/metricsB.txt" &&
+		grep -Eq '^mb2c_rt_pg_propagation_seconds_count [1-9][0-9]*$' "$T/metricsB.txt"
+}
+check "agent B's /metrics: the summary mb2c_rt_pg_propagation_seconds (count > 0, promtool accepts)" scrape_b
 stop_daemon relayB
 check "agent B stops cleanly, nothing left in its queue, staleness reported" \
 	bash -c "test '$STOP_RC' = 0 && grep -Eq 'rt_mb2c: postgresql: .*[1-9][0-9]* learned from other agents, .* 0 still queued, worst staleness while connected [0-9]+ ms' '$T/relayB.log'"
+check "... every change B learned is timed (count = learned), values sane" prop_sane "$T/relayB.log" eq
 stop_daemon bmsc
 stop_daemon bmsc2
 finish

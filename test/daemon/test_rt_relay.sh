@@ -10,12 +10,7 @@
 # the BM-SC that allocated their TMGI.
 # usage: test_rt_relay.sh SRC BUILD
 set -uo pipefail
-SRC=$1
-FDX=$2/fdx
-BIN=$2/bin
-. "$SRC/test/lib/common.sh"
-. "$SRC/test/lib/pki.sh"
-. "$SRC/test/lib/lab.sh"
+. "$1/test/lib/daemon.sh" # SRC FDX BIN RAW PRIO; common, pki, lab
 
 LAB_TMGI_EXPIRY=60 lab_setup "$T" || exit 1
 (cd "$T/pki" && pki_leaf dra dra.mb2c.lab "--key-type=ecdsa --curve=secp256r1" &&
@@ -41,15 +36,9 @@ cat >"$T/sec_gcs.conf" <<C
 mode = "enforce";
 peers = ( { identity = "dra.mb2c.lab"; role = "agent"; relay = [ "bmsc*.mb2c.lab" ]; } );
 C
-cat >"$T/sec_relay.conf" <<C
-mode = "enforce";
-peers = (
-  { identity = "gcs1.mb2c.lab"; role = "gcs-as"; },
-  { identity = "gcs2.mb2c.lab"; role = "gcs-as"; },
-  { identity = "bmsc.mb2c.lab"; role = "bmsc"; },
-  { identity = "bmsc2.mb2c.lab"; role = "bmsc"; }
-);
-C
+lab_policy "$T/sec_relay.conf" 'identity = "gcs1.mb2c.lab"; role = "gcs-as";' \
+	'identity = "gcs2.mb2c.lab"; role = "gcs-as";' 'identity = "bmsc.mb2c.lab"; role = "bmsc";' \
+	'identity = "bmsc2.mb2c.lab"; role = "bmsc";'
 cat >"$T/rt_relay.conf" <<C
 mode = "enforce";
 state_db = "$T/rt_relay.sqlite";
@@ -62,15 +51,7 @@ rules = (
 C
 cat >"$T/relay.conf" <<C
 # Diameter relay (edge agent) in front of the BM-SC: MB2-C authorization here
-Identity = "dra.mb2c.lab";
-Realm = "mb2c.lab";
-Port = 0;
-SecPort = $RELAY_PORT;
-No_SCTP;
-No_IPv6;
-TLS_Cred = "$T/pki/dra.pem", "$T/pki/dra.key";
-TLS_CA = "$T/pki/ca.pem";
-TLS_Prio = "$LAB_PRIO";
+$(lab_tls_head dra.mb2c.lab "$RELAY_PORT" "$T/pki/dra")
 LoadExtension = "$FDX/dict_mb2c.fdx";
 LoadExtension = "$FDX/sec_mb2c.fdx" : "$T/sec_relay.conf";
 LoadExtension = "$FDX/rt_mb2c.fdx" : "$T/rt_relay.conf";

@@ -16,12 +16,7 @@
 #   certificate is refused (ocsp.unreachable), the cached one still accepted.
 # usage: test_sec_ocsp.sh SRC BUILD
 set -uo pipefail
-SRC=$1
-FDX=$2/fdx
-BIN=$2/bin
-. "$SRC/test/lib/common.sh"
-. "$SRC/test/lib/pki.sh"
-PRIO=$(cat "$SRC/profiles/tls/3gpp-tls-profile.prio")
+. "$1/test/lib/daemon.sh" # SRC FDX BIN RAW PRIO; common, pki, lab
 EC='--key-type=ecdsa --curve=secp256r1'
 command -v openssl >/dev/null && command -v gnutls-serv >/dev/null ||
 	{ echo "SKIP: openssl or gnutls-serv (gnutls-bin) missing"; exit 77; }

@@ -21,13 +21,7 @@
 #   pinned one, and to a BM-SC with a wildcard certificate: refused.
 # usage: test_sec_trust.sh SRC BUILD
 set -uo pipefail
-SRC=$1
-FDX=$2/fdx
-BIN=$2/bin
-RAW=$BIN/raw_cer_client
-. "$SRC/test/lib/common.sh"
-. "$SRC/test/lib/pki.sh"
-PRIO=$(cat "$SRC/profiles/tls/3gpp-tls-profile.prio")
+. "$1/test/lib/daemon.sh" # SRC FDX BIN RAW PRIO; common, pki, lab
 EC='--key-type=ecdsa --curve=secp256r1'
 CAK=(ca cert_signing_key crl_signing_key 'expiration_days = 1000')
 

@@ -10,6 +10,7 @@ set -uo pipefail
 export PATH=/bin:/usr/bin:/sbin:/usr/sbin
 export T=/run/t QUIET_KEEP=1
 . /lane/lib/common.sh
+. /lane/lib/lane_guest.sh
 LAB=/lane/lab
 up() { local u _; read -r u _ </proc/uptime; echo "$u"; } # no exec: cheap under TCG
 NB() { ip netns exec bmsc "$@"; }
@@ -34,13 +35,6 @@ esp_bytes() {
 		} END {print s + 0}'
 }
 nlines() { grep -Ec -- "$1" "$T/bmsc.log"; }
-tails() {
-	local f
-	for f in "$@"; do
-		echo "---- last lines of $f"
-		tail -25 "$f" 2>/dev/null
-	done
-}
 verdict() {
 	[ -n "${PID_bmsc:-}" ] && kill -TERM "$PID_bmsc" 2>/dev/null
 	for ((i = 0; i < 500; i++)); do kill -0 "${PID_bmsc:-0}" 2>/dev/null || break; usleep 20000; done
@@ -48,14 +42,7 @@ verdict() {
 	[ "$PASS" -gt 20 ] && check "the BM-SC's exit counters count the IPsec rules (ipsec.bound, ipsec.no-sa, ipsec.id-mismatch, ipsec.sa-down)" \
 		sh -c "grep 'sec_mb2c: counters:' '$T/bmsc.log' | tail -1 | grep -q 'ipsec.no-sa=.*' &&
 		       grep 'sec_mb2c: counters:' '$T/bmsc.log' | tail -1 | grep 'ipsec.bound=' | grep 'ipsec.id-mismatch=' | grep -q 'ipsec.sa-down='"
-	finish
-	local rc=$?
-	if [ "$rc" -eq 0 ] && [ "$PASS" -gt 0 ]; then
-		echo "IPSEC-LANE VERDICT: PASS"
-	else
-		echo "IPSEC-LANE VERDICT: FAIL"
-	fi
-	exit 0
+	lane_verdict IPSEC-LANE
 }
 mkdir -p "$T"
 

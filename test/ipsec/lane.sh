@@ -23,50 +23,21 @@ set -uo pipefail
 SRC=$(cd "$1" && pwd)
 BUILD=$(cd "$2" && pwd)
 CACHE=${SCTP_LANE_CACHE:-$BUILD/sctp-cache}
-t0=$(date +%s.%N)
-say() { printf 'ipsec-lane: [%5.1fs] %s\n' "$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN {print b - a}')" "$*"; }
-die() {
-	echo "ipsec-lane: ERROR: $*" >&2
-	echo "ipsec-lane: 0 passed, 1 failed"
-	exit 1
-}
-for tool in qemu-system-x86_64 cpio xz dpkg-deb certtool apt-get ip; do
-	command -v "$tool" >/dev/null || die "$tool is missing (scripts/setup.sh installs it)"
-done
-for f in "$BUILD/fdx/dict_mb2c.fdx" "$BUILD/fdx/app_bmsc_lab.fdx" "$BUILD/fdx/app_gcs_client.fdx" \
-	"$BUILD/fdx/sec_mb2c.fdx" "$BUILD/bin/mb2c-client" "$BUILD/bin/vici_sas"; do
-	[ -e "$f" ] || die "$f is not built (build the project in $BUILD first)"
-done
-FDD_BIN=$(command -v freeDiameterd) || die "freeDiameterd is not installed"
-W=${IPSEC_LANE_KEEP:-}
-if [ -n "$W" ]; then
-	rm -rf "$W" && mkdir -p "$W"
-else
-	W=$(mktemp -d /tmp/mb2c-ipsec-lane.XXXXXX)
-	trap 'rm -rf "$W"' EXIT
-fi
-W=$(cd "$W" && pwd)
+LANE=ipsec
+. "$SRC/test/lib/lane.sh"
+lane_require qemu-system-x86_64 cpio xz dpkg-deb certtool apt-get ip -- \
+	"$BUILD/fdx/dict_mb2c.fdx" "$BUILD/fdx/app_bmsc_lab.fdx" "$BUILD/fdx/app_gcs_client.fdx" \
+	"$BUILD/fdx/sec_mb2c.fdx" "$BUILD/bin/mb2c-client" "$BUILD/bin/vici_sas"
+lane_workdir "${IPSEC_LANE_KEEP:-}"
 
 # ------------------------------------------------- 1. kernel, strongSwan
-mkdir -p "$CACHE"
-abi=$(apt-cache depends linux-image-amd64 2>/dev/null |
-	sed -n 's/.*Depends: linux-image-\([0-9].*-amd64\)$/\1/p' | head -n1)
-[ -n "$abi" ] || die "cannot resolve the kernel ABI from linux-image-amd64 (apt-get update?)"
 SWAN="strongswan-charon strongswan-swanctl strongswan-libcharon libstrongswan libstrongswan-standard-plugins"
-(
-	cd "$CACHE" || exit 1
-	ls linux-image-"$abi"_*.deb >/dev/null 2>&1 || apt-get download "linux-image-$abi" >/dev/null 2>&1
-	ls busybox-static_*.deb >/dev/null 2>&1 || apt-get download busybox-static >/dev/null 2>&1
-	for p in $SWAN; do
-		ls "${p}"_*.deb >/dev/null 2>&1 || apt-get download "$p" >/dev/null 2>&1 || exit 1
-	done
-	ls linux-image-"$abi"_*.deb busybox-static_*.deb >/dev/null 2>&1
-) || die "apt-get download of the kernel, busybox or strongSwan failed"
+# shellcheck disable=SC2086
+lane_fetch $SWAN
 say "kernel $abi, busybox, strongSwan in $CACHE"
 
 K=$W/k
 S=$W/stage
-mkdir -p "$K" "$S"
 # load order from the modules' own depends= (modinfo); AES itself is built in
 # (seqiv/echainiv take their IVs from the default RNG: drbg, which needs
 # hmac(sha512), seeded by jitterentropy)
@@ -74,24 +45,12 @@ MODS="xfrm_algo xfrm_user esp4 gf128mul ghash-generic ctr gcm sha512_generic sha
 declare -A MODPATH=([xfrm_algo]=net/xfrm [xfrm_user]=net/xfrm [esp4]=net/ipv4 [gf128mul]=crypto
 	[ghash-generic]=crypto [ctr]=crypto [gcm]=crypto [seqiv]=crypto [echainiv]=crypto
 	[authenc]=crypto [sha512_generic]=crypto [sha3_generic]=crypto [jitterentropy_rng]=crypto [drbg]=crypto [veth]=drivers/net [dummy]=drivers/net)
-members=()
-for m in $MODS; do members+=("./lib/modules/$abi/kernel/${MODPATH[$m]}/$m.ko"); done
-dpkg-deb --fsys-tarfile "$(ls "$CACHE"/linux-image-"$abi"_*.deb | head -n1)" |
-	tar -x -C "$K" "./boot/vmlinuz-$abi" "${members[@]}" || die "extracting the kernel and modules failed"
-dpkg-deb --fsys-tarfile "$(ls "$CACHE"/busybox-static_*.deb | head -n1)" |
-	tar -x -C "$K" ./bin/busybox || die "extracting busybox failed"
+lane_kernel
+mkdir -p "$S"
 for p in $SWAN; do
 	dpkg-deb -x "$(ls "$CACHE/${p}"_*.deb | head -n1)" "$S" || die "extracting $p failed"
 done
 rm -rf "$S/etc/apparmor.d" "$S/usr/share/doc" "$S/usr/share/man" "$S/lib/systemd"
-VMLINUX=$CACHE/vmlinux-$abi
-if ! head -c 4 "$VMLINUX" 2>/dev/null | grep -q ELF; then
-	off=$(LC_ALL=C grep -obUaP '\xFD7zXZ\x00' "$K/boot/vmlinuz-$abi" | head -n1 | cut -d: -f1)
-	[ -n "$off" ] || die "no XZ payload in vmlinuz-$abi"
-	tail -c +$((off + 1)) "$K/boot/vmlinuz-$abi" | xz -dc --single-stream >"$VMLINUX.tmp.$$" 2>/dev/null
-	head -c 4 "$VMLINUX.tmp.$$" | grep -q ELF || die "vmlinux extraction failed"
-	mv "$VMLINUX.tmp.$$" "$VMLINUX"
-fi
 say "vmlinux ready"
 
 # ------------------------------------------------------ 2. PKI and confs
@@ -99,14 +58,7 @@ G=/lane
 L=$S$G
 mkdir -p "$L/lab" "$L/fdx" "$L/bin" "$L/lib"
 FDX=$G/fdx
-(
-	T=$W/host-t QUIET_KEEP=1
-	. "$SRC/test/lib/common.sh"
-	. "$SRC/test/lib/pki.sh"
-	. "$SRC/test/lib/lab.sh"
-	trap - EXIT
-	lab_setup "$L/lab" >/dev/null || exit 1
-) || die "lab PKI / conf generation failed"
+lane_lab_pki "$L/lab" || die "lab PKI / conf generation failed"
 cd "$L/lab" || exit 1
 sed -i "s|$S||g" bmsc.conf gcs1.conf gcs2.conf bmsc_lab.conf sec_mb2c.conf sec_gcs.conf
 # BM-SC: clear Port 3868 for the IPsec peers (TLS stays on SecPort)
@@ -175,41 +127,15 @@ say "PKI, Diameter and strongSwan confs ready"
 # --------------------------------------------------------- 3. initramfs
 cp "$BUILD"/fdx/*.fdx "$L/fdx/"
 cp "$BUILD/bin/mb2c-client" "$BUILD/bin/vici_sas" "$L/bin/"
-cp "$SRC/test/lib/common.sh" "$L/lib/"
 cp "$SRC/test/ipsec/guest.sh" "$L/guest.sh"
 echo "$MODS" >"$L/modules"
-mkdir -p "$S/bin" "$S/usr/bin" "$S/sbin" "$S/lib/modules" "$S/lib/x86_64-linux-gnu" "$S/lib64" \
-	"$S/etc" "$S/proc" "$S/sys" "$S/dev" "$S/run" "$S/tmp" "$S/var"
+lane_stage
+mkdir -p "$S/sbin" "$S/var"
 ln -sf /run "$S/var/run"
-cp "$K/bin/busybox" "$S/bin/busybox"
-for a in sh mount umount cat cut echo grep sed awk tr insmod sysctl sleep usleep kill timeout \
-	uname nproc dmesg poweroff sync tail head ls ps wc mkdir rm cp mv date sort uniq test tee \
-	env expr seq basename dirname mktemp touch chmod true false printf; do
-	ln -sf busybox "$S/bin/$a"
-done
-cp "$(command -v bash)" "$S/bin/bash"
 cp "$(command -v ip)" "$S/bin/ip" # iproute2: netns, xfrm
-cp "$FDD_BIN" "$S/usr/bin/freeDiameterd"
-for m in $MODS; do cp "$K/lib/modules/$abi/kernel/${MODPATH[$m]}/$m.ko" "$S/lib/modules/"; done
-libfdcore=$(ldd "$FDD_BIN" | awk '$1 ~ /libfdcore/ {print $3}')
-for f in "$FDD_BIN" "$libfdcore" "$(command -v bash)" "$(command -v ip)" "$BUILD/bin/mb2c-client" \
+LANE_LD_PATH=$S/usr/lib/ipsec lane_closure "$(command -v ip)" "$BUILD/bin/mb2c-client" \
 	"$BUILD/bin/vici_sas" "$BUILD"/fdx/*.fdx "$S/usr/lib/ipsec/charon" "$S/usr/sbin/swanctl" \
-	"$S"/usr/lib/ipsec/plugins/*.so; do
-	[ -e "$f" ] || continue
-	LD_LIBRARY_PATH=$S/usr/lib/ipsec ldd "$f" 2>/dev/null |
-		awk '$2 == "=>" && $3 ~ /^\// {print $3} $1 ~ /^\/lib64\// {print $1}'
-done | grep -v "^$S" | sort -u >"$W/closure"
-while read -r lib; do
-	case $lib in
-	/lib64/*) cp -L "$lib" "$S/lib64/" ;;
-	*) cp -L "$lib" "$S/lib/x86_64-linux-gnu/" ;;
-	esac
-done <"$W/closure"
-cp -L "$(gcc -print-file-name=libgcc_s.so.1)" "$S/lib/x86_64-linux-gnu/"
-printf '127.0.0.1 localhost\n' >"$S/etc/hosts"
-printf 'hosts: files\npasswd: files\ngroup: files\n' >"$S/etc/nsswitch.conf"
-printf 'root:x:0:0:root:/root:/bin/sh\n' >"$S/etc/passwd"
-printf 'root:x:0:\n' >"$S/etc/group"
+	"$S"/usr/lib/ipsec/plugins/*.so
 # strongSwan resolves "tcp" in traffic selectors with getprotobyname()
 cp /etc/protocols "$S/etc/protocols" && cp /etc/services "$S/etc/services" || die "no /etc/protocols"
 cat >"$S/init" <<'INIT'
@@ -228,25 +154,7 @@ echo "lane: guest.sh exit $?"
 sync
 poweroff -f
 INIT
-chmod 0755 "$S/init" "$L/guest.sh"
-(cd "$S" && find . | LC_ALL=C sort | cpio -o -H newc -R 0:0 --quiet >"$W/lane.cpio") || die "cpio failed"
-say "initramfs $(($(stat -c %s "$W/lane.cpio") / 1048576)) MB"
+lane_cpio
 
 # ------------------------------------------------------------------ 4. VM
-timeout --foreground -k 5 "${IPSEC_LANE_TIMEOUT:-300}" qemu-system-x86_64 -m 1024 -smp 2 -cpu max \
-	-accel tcg -nographic -no-reboot -nodefaults -serial stdio \
-	-kernel "$VMLINUX" -initrd "$W/lane.cpio" \
-	-append "console=ttyS0 quiet panic=-1 cryptomgr.notests mitigations=off" \
-	</dev/null >"$W/serial.raw" 2>&1
-qrc=$?
-tr -d '\r' <"$W/serial.raw" >"$W/serial.log"
-say "qemu exited $qrc"
-sed -n '/lane: /,$p' "$W/serial.log" | grep -v '^\s*$'
-if [ "$qrc" -eq 0 ] && grep -q "IPSEC-LANE VERDICT: PASS" "$W/serial.log"; then
-	say "PASS"
-	exit 0
-fi
-[ "$qrc" -eq 124 ] && echo "ipsec-lane: qemu timed out after ${IPSEC_LANE_TIMEOUT:-300}s"
-grep -q "IPSEC-LANE VERDICT" "$W/serial.log" || { echo "ipsec-lane: no verdict; serial tail:"; tail -30 "$W/serial.log"; }
-say "FAIL"
-exit 1
+lane_boot "${IPSEC_LANE_TIMEOUT:-300}" "console=ttyS0 quiet panic=-1 cryptomgr.notests mitigations=off"

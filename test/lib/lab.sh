@@ -163,6 +163,66 @@ C
 	done
 }
 
+# lab_tls_head IDENTITY SECPORT CRED [PORT]: the head of a freeDiameter conf
+# of the lab: IDENTITY in realm mb2c.lab, TLS on SECPORT (the plain Port:
+# PORT, default 0), no SCTP, no IPv6, credentials CRED.pem + CRED.key, the
+# CA ca.pem of CRED's folder, the 3GPP TLS profile (LAB_PRIO)
+lab_tls_head() {
+	cat <<C
+Identity = "$1";
+Realm = "mb2c.lab";
+Port = ${4:-0};
+SecPort = $2;
+No_SCTP;
+No_IPv6;
+TLS_Cred = "$3.pem", "$3.key";
+TLS_CA = "$(dirname "$3")/ca.pem";
+TLS_Prio = "$LAB_PRIO";
+C
+}
+
+# lab_edge_conf FILE DIR LISTEN [LINE...]: an edge_mb2c conf in front of the
+# lab BM-SC of DIR (its sec_mb2c policy, its certificate, its CA, LAB_PRIO)
+# listening on LISTEN (the entries of its listen list), then the LINEs
+lab_edge_conf() {
+	local f=$1 dir=$2 listen=$3
+	shift 3
+	cat >"$f" <<C
+listen = ( $listen );
+policy = "$dir/sec_mb2c.conf";
+tls_cert = "$dir/pki/bmsc.pem";
+tls_key = "$dir/pki/bmsc.key";
+tls_ca = "$dir/pki/ca.pem";
+tls_prio = "$LAB_PRIO";
+C
+	[ $# -eq 0 ] || printf '%s\n' "$@" >>"$f"
+}
+
+# lab_behind_edge DIR CORE-PORT EDGE-CONF: DIR/bmsc.conf (on stdout) turned
+# to run behind edge_mb2c (EDGE-CONF, loaded before sec_mb2c): the core's TLS
+# port closed (SecPort = 0), its plain Port CORE-PORT for the hand-over
+lab_behind_edge() {
+	sed -e "s/^Port = 0;/Port = $2;/" -e "s/^SecPort = $LAB_PORT;/SecPort = 0;/" \
+		-e "s|^LoadExtension = \"$FDX/sec_mb2c.fdx\"|LoadExtension = \"$FDX/edge_mb2c.fdx\" : \"$3\";\n&|" \
+		"$1/bmsc.conf"
+}
+
+# lab_policy FILE ENTRY...: an enforcing sec_mb2c policy, one peer entry a
+# line: each ENTRY is the inside of its { } (e.g. 'identity = "gcs1.mb2c.lab";
+# role = "gcs-as";')
+lab_policy() {
+	local f=$1 e sep=
+	shift
+	{
+		printf '%s\n' 'mode = "enforce";' 'peers = ('
+		for e in "$@"; do
+			printf '%s  { %s }' "$sep" "$e"
+			sep=$',\n'
+		done
+		printf '\n);\n'
+	} >"$f"
+}
+
 # lab_set_port DIR PORT: moves the lab (BM-SC conf, GCS AS confs) to PORT
 lab_set_port() {
 	local dir=$1 new=$2

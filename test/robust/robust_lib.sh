@@ -12,14 +12,8 @@ robust_setup() {
 	LAB_POOL_LAST=${LAB_POOL_LAST:-0x0003FF} LAB_MAX_BEARERS=${LAB_MAX_BEARERS:-1024} \
 		LAB_TMGI_EXPIRY=${LAB_TMGI_EXPIRY:-600} lab_setup "$dir" "$@" || return 1
 	robust_certs "$dir" load "$n" || return 1
-	cat >"$dir/sec_mb2c.conf" <<C
-mode = "enforce";
-peers = (
-  { identity = "gcs1.mb2c.lab"; role = "gcs-as"; },
-  { identity = "gcs2.mb2c.lab"; role = "gcs-as"; },
-  { pattern = "load*.mb2c.lab"; role = "gcs-as"; }
-);
-C
+	lab_policy "$dir/sec_mb2c.conf" 'identity = "gcs1.mb2c.lab"; role = "gcs-as";' \
+		'identity = "gcs2.mb2c.lab"; role = "gcs-as";' 'pattern = "load*.mb2c.lab"; role = "gcs-as";'
 	cat >"$dir/rt_mb2c.conf" <<C
 mode = "enforce";
 state_db = "$dir/rt_owner.sqlite";

@@ -27,12 +27,7 @@
 # The flood generator raises its RLIMIT_NOFILE as needed (it says so).
 # usage: test_edge_flood.sh SRC BUILD
 set -uo pipefail
-SRC=$1
-FDX=$2/fdx
-BIN=$2/bin
-. "$SRC/test/lib/common.sh"
-. "$SRC/test/lib/pki.sh"
-. "$SRC/test/lib/lab.sh"
+. "$1/test/lib/daemon.sh" # SRC FDX BIN RAW PRIO; common, pki, lab
 FLOOD_IDLE=${FLOOD_IDLE:-1000}
 FLOOD_S=${FLOOD_S:-30}
 
@@ -42,20 +37,9 @@ LAB_TMGI_EXPIRY=5 lab_setup "$T" || exit 1
 	{ echo "certificate generation failed"; exit 1; }
 CPORT=$(free_port)
 EPORT=$(free_port)
-cat >"$T/edge.conf" <<C
-listen = ( { address = "127.0.0.1"; port = $EPORT; }, { address = "::1"; port = $EPORT; } );
-policy = "$T/sec_mb2c.conf";
-tls_cert = "$T/pki/bmsc.pem";
-tls_key = "$T/pki/bmsc.key";
-tls_ca = "$T/pki/ca.pem";
-tls_prio = "$LAB_PRIO";
-handshake_timeout_ms = 3000;
-cer_timeout_ms = 2000;
-max_preauth_per_source = 32;
-C
-sed -e "s/^Port = 0;/Port = $CPORT;/" -e "s/^SecPort = $LAB_PORT;/SecPort = 0;/" \
-	-e "s|^LoadExtension = \"$FDX/sec_mb2c.fdx\"|LoadExtension = \"$FDX/edge_mb2c.fdx\" : \"$T/edge.conf\";\n&|" \
-	"$T/bmsc.conf" >"$T/bmsc_edge.conf"
+lab_edge_conf "$T/edge.conf" "$T" "{ address = \"127.0.0.1\"; port = $EPORT; }, { address = \"::1\"; port = $EPORT; }" \
+	"handshake_timeout_ms = 3000;" "cer_timeout_ms = 2000;" "max_preauth_per_source = 32;"
+lab_behind_edge "$T" "$CPORT" "$T/edge.conf" >"$T/bmsc_edge.conf"
 sed "s/Port = $LAB_PORT;/Port = $EPORT;/" "$T/gcs1.conf" >"$T/gcs1_edge.conf"
 cat "$SRC/extensions/app_gcs_client/scenarios/standard.scn" >"$T/run.scn"
 echo "bench n=1000 window=1 op=heartbeat" >>"$T/run.scn"

@@ -13,13 +13,8 @@
 #    the end must stay within a stated bound.
 # usage: test_fault.sh SRC BUILD [CUTS]
 set -uo pipefail
-SRC=$1
-FDX=$2/fdx
-BIN=$2/bin
+. "$1/test/lib/daemon.sh" # SRC FDX BIN RAW PRIO; common, pki, lab
 CUTS=${3:-20}
-. "$SRC/test/lib/common.sh"
-. "$SRC/test/lib/pki.sh"
-. "$SRC/test/lib/lab.sh"
 . "$SRC/test/robust/robust_lib.sh"
 
 LAB_TMGI_QUOTA=1000 robust_setup "$T" 0 || exit 1

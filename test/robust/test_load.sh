@@ -7,14 +7,9 @@
 # and its state empty at the end; throughput and p99 printed.
 # usage: test_load.sh SRC BUILD [NPEERS] [SECONDS]
 set -uo pipefail
-SRC=$1
-FDX=$2/fdx
-BIN=$2/bin
+. "$1/test/lib/daemon.sh" # SRC FDX BIN RAW PRIO; common, pki, lab
 NPEERS=${3:-50}
 SECS=${4:-15}
-. "$SRC/test/lib/common.sh"
-. "$SRC/test/lib/pki.sh"
-. "$SRC/test/lib/lab.sh"
 . "$SRC/test/robust/robust_lib.sh"
 
 robust_setup "$T" "$NPEERS" || exit 1

@@ -9,12 +9,7 @@
 # and answers a GCS AS's GAR afterwards.
 # usage: test_malformed.sh SRC BUILD
 set -uo pipefail
-SRC=$1
-FDX=$2/fdx
-BIN=$2/bin
-. "$SRC/test/lib/common.sh"
-. "$SRC/test/lib/pki.sh"
-. "$SRC/test/lib/lab.sh"
+. "$1/test/lib/daemon.sh" # SRC FDX BIN RAW PRIO; common, pki, lab
 . "$SRC/test/robust/robust_lib.sh"
 
 robust_setup "$T" 40 || exit 1

@@ -11,6 +11,7 @@ set -uo pipefail
 export PATH=/bin:/usr/bin
 export T=/run/t QUIET_KEEP=1
 . /lane/lib/common.sh
+. /lane/lib/lane_guest.sh
 LAB=/lane/lab
 SCENARIOS=${1:-tls_sctp,tls_sctp_wrongcert,dtls_sctp,dtls_fe,dtls_edge,dtls_sctp_noauth}
 up() { cut -d' ' -f1 /proc/uptime; }
@@ -19,24 +20,7 @@ client() { # client CONF LOG [mb2c-client args...]
 	local conf=$1 log=$2; shift 2
 	timeout 120 /lane/bin/mb2c-client -c "$conf" -p bmsc.mb2c.lab -x /lane/fdx -l "$log" "$@"
 }
-tails() {
-	local f
-	for f in "$@"; do
-		echo "---- last lines of $f"
-		tail -25 "$f" 2>/dev/null
-	done
-}
-
-verdict() {
-	finish
-	local rc=$?
-	if [ "$rc" -eq 0 ] && [ "$PASS" -gt 0 ]; then
-		echo "SCTP-LANE VERDICT: PASS"
-	else
-		echo "SCTP-LANE VERDICT: FAIL"
-	fi
-	exit 0
-}
+verdict() { lane_verdict SCTP-LANE; }
 
 echo "lane: scenarios $SCENARIOS"
 [ -r /proc/net/sctp/snmp ] && ok "kernel SCTP present (/proc/net/sctp/snmp)" ||
@@ -47,13 +31,7 @@ passive0=$(snmp SctpPassiveEstabs)
 start_daemon bmsc "$LAB/bmsc.conf"
 t_start=$(up)
 ready=0
-for ((i = 0; i < 3000; i++)); do
-	# "daemon initialized" comes after the core started its (SCTP) servers
-	grep -q "app_bmsc_lab: ready" "$T/bmsc.log" 2>/dev/null &&
-		grep -q "daemon initialized" "$T/bmsc.log" && { ready=1; break; }
-	kill -0 "$PID_bmsc" 2>/dev/null || break # fail fast: the BM-SC died
-	usleep 10000
-done
+lane_wait_bmsc bmsc && ready=1
 if [ "$ready" = 1 ]; then
 	ok "lab BM-SC up with TLS, sec_mb2c enforcing ($(up)s, started at ${t_start}s)"
 	port=$(cat "$LAB/port")
@@ -162,12 +140,7 @@ case ",$SCENARIOS," in *,dtls_fe,*)
 	p0=$(snmp SctpPassiveEstabs)
 	start_daemon bmscd "$LAB/bmsc-dtls.conf"
 	ready=0
-	for ((i = 0; i < 3000; i++)); do
-		grep -q "app_bmsc_lab: ready" "$T/bmscd.log" 2>/dev/null &&
-			grep -q "daemon initialized" "$T/bmscd.log" && { ready=1; break; }
-		kill -0 "$PID_bmscd" 2>/dev/null || break
-		usleep 10000
-	done
+	lane_wait_bmsc bmscd && ready=1
 	check "dtls_fe: BM-SC with the inbound front end up ($(up)s)" test "$ready" = 1
 	grep -m1 "dtls_sctp: inbound mode" "$T/bmscd.log"
 	check "dtls_fe: front end owns SCTP port 3869 (/proc/net/sctp/eps)" \
@@ -334,12 +307,7 @@ case ",$SCENARIOS," in *,dtls_edge,*)
 	sysctl -w net.sctp.auth_enable=1 >/dev/null
 	start_daemon bmsce "$LAB/bmsc-edge.conf"
 	ready=0
-	for ((i = 0; i < 3000; i++)); do
-		grep -q "app_bmsc_lab: ready" "$T/bmsce.log" 2>/dev/null &&
-			grep -q "daemon initialized" "$T/bmsce.log" && { ready=1; break; }
-		kill -0 "$PID_bmsce" 2>/dev/null || break
-		usleep 10000
-	done
+	lane_wait_bmsc bmsce && ready=1
 	check "dtls_edge: BM-SC with edge_mb2c (DTLS/SCTP listeners) up ($(up)s)" test "$ready" = 1
 	grep -m1 "edge_mb2c: ready" "$T/bmsce.log"
 	check "dtls_edge: the edge owns SCTP port 3869 on IPv4 and IPv6 (2 endpoints in /proc/net/sctp/eps)" \

@@ -35,72 +35,21 @@ SRC=$(cd "$1" && pwd)
 BUILD=$(cd "$2" && pwd)
 SCENARIOS=${3:-tls_sctp,tls_sctp_wrongcert,dtls_sctp,dtls_fe,dtls_edge,dtls_sctp_noauth}
 CACHE=${SCTP_LANE_CACHE:-$BUILD/sctp-cache}
-t0=$(date +%s.%N)
-say() { printf 'sctp-lane: [%5.1fs] %s\n' "$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN {print b - a}')" "$*"; }
-die() {
-	echo "sctp-lane: ERROR: $*" >&2
-	echo "sctp-lane: 0 passed, 1 failed"
-	exit 1
-}
-
-for tool in qemu-system-x86_64 cpio xz dpkg-deb certtool apt-get; do
-	command -v "$tool" >/dev/null ||
-		die "$tool is missing (scripts/setup.sh installs qemu-system-x86, cpio, xz-utils, gnutls-bin)"
-done
-for f in "$BUILD/fdx/dict_mb2c.fdx" "$BUILD/fdx/app_bmsc_lab.fdx" "$BUILD/fdx/app_gcs_client.fdx" \
-	"$BUILD/fdx/sec_mb2c.fdx" "$BUILD/bin/mb2c-client" "$BUILD/bin/dtls_check"; do
-	[ -e "$f" ] || die "$f is not built (build the project in $BUILD first)"
-done
-FDD_BIN=$(command -v freeDiameterd) || die "freeDiameterd is not installed"
-
-W=${SCTP_LANE_KEEP:-}
-if [ -n "$W" ]; then
-	rm -rf "$W" && mkdir -p "$W"
-else
-	W=$(mktemp -d /tmp/mb2c-sctp-lane.XXXXXX)
-	trap 'rm -rf "$W"' EXIT
-fi
-W=$(cd "$W" && pwd)
+LANE=sctp
+. "$SRC/test/lib/lane.sh"
+lane_require qemu-system-x86_64 cpio xz dpkg-deb certtool apt-get -- \
+	"$BUILD/fdx/dict_mb2c.fdx" "$BUILD/fdx/app_bmsc_lab.fdx" "$BUILD/fdx/app_gcs_client.fdx" \
+	"$BUILD/fdx/sec_mb2c.fdx" "$BUILD/bin/mb2c-client" "$BUILD/bin/dtls_check"
+lane_workdir "${SCTP_LANE_KEEP:-}"
 
 # ---------------------------------------------------------------- 1. kernel
-mkdir -p "$CACHE"
-abi=$(apt-cache depends linux-image-amd64 2>/dev/null |
-	sed -n 's/.*Depends: linux-image-\([0-9].*-amd64\)$/\1/p' | head -n1)
-if [ -z "$abi" ] && [ "$(id -u)" -eq 0 ]; then
-	apt-get update -q >/dev/null 2>&1
-	abi=$(apt-cache depends linux-image-amd64 2>/dev/null |
-		sed -n 's/.*Depends: linux-image-\([0-9].*-amd64\)$/\1/p' | head -n1)
-fi
-[ -n "$abi" ] || die "cannot resolve the kernel ABI from linux-image-amd64 (apt-get update?)"
-(
-	cd "$CACHE" || exit 1
-	ls linux-image-"$abi"_*.deb >/dev/null 2>&1 || apt-get download "linux-image-$abi" >/dev/null 2>&1
-	ls busybox-static_*.deb >/dev/null 2>&1 || apt-get download busybox-static >/dev/null 2>&1
-	ls linux-image-"$abi"_*.deb busybox-static_*.deb >/dev/null 2>&1
-) || die "apt-get download of linux-image-$abi / busybox-static failed"
+lane_fetch
 say "kernel $abi and busybox-static in $CACHE"
-
 K=$W/k
-mkdir -p "$K"
 MODS="crc32c_generic libcrc32c udp_tunnel ip6_udp_tunnel sctp dummy"
 declare -A MODPATH=([crc32c_generic]=crypto [libcrc32c]=lib [udp_tunnel]=net/ipv4
 	[ip6_udp_tunnel]=net/ipv6 [sctp]=net/sctp [dummy]=drivers/net)
-members=("./boot/vmlinuz-$abi")
-for m in $MODS; do members+=("./lib/modules/$abi/kernel/${MODPATH[$m]}/$m.ko"); done
-dpkg-deb --fsys-tarfile "$(ls "$CACHE"/linux-image-"$abi"_*.deb | head -n1)" |
-	tar -x -C "$K" "${members[@]}" || die "extracting the kernel and modules failed"
-dpkg-deb --fsys-tarfile "$(ls "$CACHE"/busybox-static_*.deb | head -n1)" |
-	tar -x -C "$K" ./bin/busybox || die "extracting busybox failed"
-# uncompressed PVH vmlinux: no XZ decompression under TCG at every boot
-# (extracted once per kernel ABI, kept in the cache)
-VMLINUX=$CACHE/vmlinux-$abi
-if ! head -c 4 "$VMLINUX" 2>/dev/null | grep -q ELF; then
-	off=$(LC_ALL=C grep -obUaP '\xFD7zXZ\x00' "$K/boot/vmlinuz-$abi" | head -n1 | cut -d: -f1)
-	[ -n "$off" ] || die "no XZ payload in vmlinuz-$abi"
-	tail -c +$((off + 1)) "$K/boot/vmlinuz-$abi" | xz -dc --single-stream >"$VMLINUX.tmp" 2>/dev/null
-	head -c 4 "$VMLINUX.tmp" | grep -q ELF || die "vmlinux extraction failed"
-	mv "$VMLINUX.tmp" "$VMLINUX"
-fi
+lane_kernel
 say "vmlinux ready"
 
 # ------------------------------------------------------------ 2. PKI + confs
@@ -109,13 +58,7 @@ G=/lane # the same tree inside the guest
 L=$S$G
 mkdir -p "$L/lab" "$L/fdx" "$L/bin" "$L/lib"
 FDX=$G/fdx # what the confs name (guest paths)
-(
-	T=$W/host-t QUIET_KEEP=1
-	. "$SRC/test/lib/common.sh"
-	. "$SRC/test/lib/pki.sh"
-	. "$SRC/test/lib/lab.sh"
-	trap - EXIT
-	lab_setup "$L/lab" >/dev/null || exit 1
+sctp_pki() { # the lab's port for the guest, and the certificates of the scenarios
 	echo "$LAB_PORT" >"$L/lab/port"
 	cd "$L/lab/pki" || exit 1
 	certtool --get-dh-params --bits 2048 --outfile dh.pem >/dev/null 2>&1 || exit 1
@@ -134,7 +77,8 @@ FDX=$G/fdx # what the confs name (guest paths)
 	done
 	pki_leaf badpin badpin.mb2c.lab "--key-type=ecdsa --curve=secp256r1" &&
 		pki_leaf otherca otherca.mb2c.lab "--key-type=ecdsa --curve=secp256r1" || exit 1
-) || die "lab PKI / conf generation failed"
+}
+lane_lab_pki "$L/lab" sctp_pki || die "lab PKI / conf generation failed"
 cd "$L/lab" || exit 1
 # host paths -> guest paths; TCP off, SCTP on (TLS per stream pair, RFC 6733
 # secure port); sec_mb2c told that SCTP is expected here
@@ -252,37 +196,10 @@ say "PKI and SCTP confs ready"
 # ---------------------------------------------------------- 3. initramfs
 cp "$BUILD"/fdx/*.fdx "$L/fdx/"
 cp "$BUILD/bin/mb2c-client" "$BUILD/bin/dtls_check" "$L/bin/"
-cp "$SRC/test/lib/common.sh" "$L/lib/"
 cp "$SRC/test/sctp/guest.sh" "$L/guest.sh"
-mkdir -p "$S/bin" "$S/usr/bin" "$S/lib/modules" "$S/lib/x86_64-linux-gnu" "$S/lib64" \
-	"$S/etc" "$S/proc" "$S/sys" "$S/dev" "$S/run" "$S/tmp"
-cp "$K/bin/busybox" "$S/bin/busybox"
-for a in sh mount umount cat cut echo grep sed awk tr ip insmod sysctl sleep usleep kill \
-	timeout uname nproc dmesg poweroff sync tail head ls ps wc mkdir rm cp mv date sort \
-	uniq test tee env expr seq basename dirname mktemp touch chmod true false printf; do
-	ln -sf busybox "$S/bin/$a"
-done
-cp "$(command -v bash)" "$S/bin/bash"
-cp "$FDD_BIN" "$S/usr/bin/freeDiameterd"
-for m in $MODS; do cp "$K/lib/modules/$abi/kernel/${MODPATH[$m]}/$m.ko" "$S/lib/modules/"; done
-libfdcore=$(ldd "$FDD_BIN" | awk '$1 ~ /libfdcore/ {print $3}')
-for f in "$FDD_BIN" "$libfdcore" "$(command -v bash)" "$BUILD/bin/mb2c-client" "$BUILD/bin/dtls_check" "$BUILD"/fdx/*.fdx \
-	/usr/lib/x86_64-linux-gnu/freeDiameter/*.fdx; do
-	[ -e "$f" ] || continue
-	ldd "$f" 2>/dev/null | awk '$2 == "=>" && $3 ~ /^\// {print $3} $1 ~ /^\/lib64\// {print $1}'
-done | sort -u >"$W/closure"
-while read -r lib; do
-	case $lib in
-	/lib64/*) cp -L "$lib" "$S/lib64/" ;;
-	*) cp -L "$lib" "$S/lib/x86_64-linux-gnu/" ;;
-	esac
-done <"$W/closure"
-cp -L "$(gcc -print-file-name=libgcc_s.so.1)" "$S/lib/x86_64-linux-gnu/" # dlopened by pthread_cancel
-[ -e "$S/lib64/ld-linux-x86-64.so.2" ] || die "no dynamic loader in the closure"
-printf '127.0.0.1 localhost\n' >"$S/etc/hosts"
-printf 'hosts: files\npasswd: files\ngroup: files\n' >"$S/etc/nsswitch.conf"
-printf 'root:x:0:0:root:/root:/bin/sh\n' >"$S/etc/passwd"
-printf 'root:x:0:\n' >"$S/etc/group"
+lane_stage ip
+lane_closure "$BUILD/bin/mb2c-client" "$BUILD/bin/dtls_check" "$BUILD"/fdx/*.fdx \
+	/usr/lib/x86_64-linux-gnu/freeDiameter/*.fdx
 cat >"$S/init" <<'INIT'
 #!/bin/sh
 # PID 1 of the SCTP lane guest: mounts, modules, a non-loopback address for
@@ -303,27 +220,9 @@ echo "lane: guest.sh exit $?"
 sync
 poweroff -f
 INIT
-chmod 0755 "$S/init" "$L/guest.sh"
-(cd "$S" && find . | LC_ALL=C sort | cpio -o -H newc -R 0:0 --quiet >"$W/lane.cpio") ||
-	die "cpio failed"
-say "initramfs $(($(stat -c %s "$W/lane.cpio") / 1048576)) MB"
+lane_cpio
 
 # ------------------------------------------------------------------- 4. VM
 args="console=ttyS0 quiet panic=-1 cryptomgr.notests mitigations=off scenarios=$SCENARIOS"
 [ -n "${SCTP_LANE_NO_SCTP:-}" ] && args="$args nosctp=1"
-timeout --foreground -k 5 "${SCTP_LANE_TIMEOUT:-300}" qemu-system-x86_64 -m 1024 -smp 2 -cpu max \
-	-accel tcg -nographic -no-reboot -nodefaults -serial stdio \
-	-kernel "$VMLINUX" -initrd "$W/lane.cpio" -append "$args" \
-	</dev/null >"$W/serial.raw" 2>&1
-qrc=$?
-tr -d '\r' <"$W/serial.raw" >"$W/serial.log"
-say "qemu exited $qrc"
-sed -n '/lane: /,$p' "$W/serial.log" | grep -v '^\s*$'
-if [ "$qrc" -eq 0 ] && grep -q "SCTP-LANE VERDICT: PASS" "$W/serial.log"; then
-	say "PASS"
-	exit 0
-fi
-[ "$qrc" -eq 124 ] && echo "sctp-lane: qemu timed out after ${SCTP_LANE_TIMEOUT:-300}s"
-grep -q "SCTP-LANE VERDICT" "$W/serial.log" || { echo "sctp-lane: no verdict; serial tail:"; tail -30 "$W/serial.log"; }
-say "FAIL"
-exit 1
+lane_boot "${SCTP_LANE_TIMEOUT:-300}" "$args"

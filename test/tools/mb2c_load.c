@@ -38,6 +38,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "diam_wire.h"
+
 #define HDR_LEN       20
 #define MSG_MAX       (1u << 22)
 #define FLAG_R        0x80
@@ -201,94 +203,10 @@ bad:
 
 /* ---------------------------------------------------------------- encoder */
 
-struct buf {
-	uint8_t *p;
-	size_t len, cap;
-	int oom;
-};
-
-static void buf_put(struct buf *b, const void *d, size_t n)
-{
-	if (b->oom)
-		return;
-	if (b->len + n > b->cap) {
-		size_t cap = b->cap ? b->cap : 512;
-		while (cap < b->len + n)
-			cap *= 2;
-		uint8_t *p = realloc(b->p, cap);
-		if (!p) {
-			b->oom = 1;
-			return;
-		}
-		b->p = p;
-		b->cap = cap;
-	}
-	if (d && n)
-		memcpy(b->p + b->len, d, n);
-	b->len += n;
-}
-
-static void put24(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)(v >> 16);
-	p[1] = (uint8_t)(v >> 8);
-	p[2] = (uint8_t)v;
-}
-
-static void put32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)(v >> 24);
-	put24(p + 1, v);
-}
-
-static uint32_t get24(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 16 | (uint32_t)p[1] << 8 | p[2];
-}
-
-static uint32_t get32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | get24(p + 1);
-}
-
-static void msg_begin(struct buf *b, uint8_t flags, uint32_t code, uint32_t app, uint32_t hbh,
-                      uint32_t e2e)
-{
-	uint8_t h[HDR_LEN] = {1};
-	h[4] = flags;
-	put24(h + 5, code);
-	put32(h + 8, app);
-	put32(h + 12, hbh);
-	put32(h + 16, e2e);
-	b->len = 0;
-	buf_put(b, h, sizeof(h));
-}
-
-static void msg_end(struct buf *b)
-{
-	if (!b->oom)
-		put24(b->p + 1, (uint32_t)b->len);
-}
-
+/* the shared encoder (diam_wire.h); every AVP here is 3GPP's when it has the V bit */
 static size_t avp_begin(struct buf *b, uint32_t code, uint8_t flags)
 {
-	uint8_t h[12];
-	size_t at = b->len;
-	put32(h, code);
-	h[4] = flags;
-	put24(h + 5, 0);
-	put32(h + 8, V3GPP);
-	buf_put(b, h, (flags & AVP_V) ? 12 : 8);
-	return at;
-}
-
-static void avp_end(struct buf *b, size_t at)
-{
-	static const uint8_t zero[3];
-	if (b->oom)
-		return;
-	put24(b->p + at + 5, (uint32_t)(b->len - at));
-	buf_put(b, zero, (4 - (b->len - at) % 4) % 4);
+	return wire_avp_begin(b, code, flags, V3GPP);
 }
 
 static void avp_raw(struct buf *b, uint32_t code, uint8_t flags, const void *d, size_t n)
@@ -1015,6 +933,27 @@ static int mal_send(struct conn *c)
 /* mal_connect: a new connection takes the next identity PREFIXnn: a peer
  * that reconnects goes through freeDiameter's REOPEN state, where the
  * answers to its first requests are discarded (RFC 3539 watchdog) */
+/* many_avps: the huge-AVP-count cases, n AVPs then the message's end. KIND
+ * 'u': unknown optional AVPs (60000..60099), 'r': Destination-Realm, 'b':
+ * MBMS-Bearer-Request (start, a TMGI, a flow id) */
+static void many_avps(struct buf *b, char kind, unsigned n)
+{
+	for (unsigned k = 0; k < n; k++) {
+		if (kind == 'u') {
+			avp_u32(b, 60000u + (k % 100), AVP_V, k);
+		} else if (kind == 'r') {
+			avp_str(b, A_DEST_REALM, AVP_M, opt.realm);
+		} else {
+			size_t br = avp_begin(b, A_BEARER_REQ, MV);
+			avp_u32(b, A_STARTSTOP, MV, 1);
+			avp_raw(b, A_TMGI, MV, "\0\1\0\0\xf1\x10", 6);
+			avp_raw(b, A_FLOW_ID, MV, "\0\1", 2);
+			avp_end(b, br);
+		}
+	}
+	msg_end(b);
+}
+
 static int mal_connect(struct conn *c, int do_cer)
 {
 	static unsigned next_id;
@@ -1163,46 +1102,12 @@ static int run_malformed(void)
 		});
 	}
 	/* huge AVP counts: 50 000 unknown optional AVPs; 5 000 Destination-Realm */
-	CASE("unknown_avps_50000", {
-		for (unsigned k = 0; k < 50000; k++)
-			avp_u32(b, 60000u + (k % 100), AVP_V, k);
-		msg_end(b);
-	});
-	CASE("unknown_avps_3500", {
-		for (unsigned k = 0; k < 3500; k++)
-			avp_u32(b, 60000u + (k % 100), AVP_V, k);
-		msg_end(b);
-	});
-	CASE("dest_realm_x1000", {
-		for (unsigned k = 0; k < 1000; k++)
-			avp_str(b, A_DEST_REALM, AVP_M, opt.realm);
-		msg_end(b);
-	});
-	CASE("bearer_requests_x500", {
-		for (unsigned k = 0; k < 500; k++) {
-			size_t br = avp_begin(b, A_BEARER_REQ, MV);
-			avp_u32(b, A_STARTSTOP, MV, 1);
-			avp_raw(b, A_TMGI, MV, "\0\1\0\0\xf1\x10", 6);
-			avp_raw(b, A_FLOW_ID, MV, "\0\1", 2);
-			avp_end(b, br);
-		}
-		msg_end(b);
-	});
-	CASE("dest_realm_x5000", {
-		for (unsigned k = 0; k < 5000; k++)
-			avp_str(b, A_DEST_REALM, AVP_M, opt.realm);
-		msg_end(b);
-	});
-	CASE("bearer_requests_x2000", {
-		for (unsigned k = 0; k < 2000; k++) {
-			size_t br = avp_begin(b, A_BEARER_REQ, MV);
-			avp_u32(b, A_STARTSTOP, MV, 1);
-			avp_raw(b, A_TMGI, MV, "\0\1\0\0\xf1\x10", 6);
-			avp_raw(b, A_FLOW_ID, MV, "\0\1", 2);
-			avp_end(b, br);
-		}
-		msg_end(b);
-	});
+	CASE("unknown_avps_50000", many_avps(b, 'u', 50000));
+	CASE("unknown_avps_3500", many_avps(b, 'u', 3500));
+	CASE("dest_realm_x1000", many_avps(b, 'r', 1000));
+	CASE("bearer_requests_x500", many_avps(b, 'b', 500));
+	CASE("dest_realm_x5000", many_avps(b, 'r', 5000));
+	CASE("bearer_requests_x2000", many_avps(b, 'b', 2000));
 	/* an unknown AVP with the M bit: 5001 */
 	CASE("unknown_m_avp", {
 		avp_u32(b, 59999, MV, 1);

@@ -31,6 +31,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "diam_wire.h"
+
 enum {
 	EX_OK = 0,
 	EX_USAGE = 2,
@@ -277,112 +279,10 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 
 /* ---------------------------------------------------------------- encoder */
 
-struct buf {
-	uint8_t *p;
-	size_t len, cap;
-	int oom;
-};
-
-/* buf_grow: room for n more bytes; 0 or -1 (out of memory, sticky) */
-static int buf_grow(struct buf *b, size_t n)
-{
-	if (b->oom)
-		return -1;
-	if (b->len + n > b->cap) {
-		size_t cap = b->cap ? b->cap : 256;
-		while (cap < b->len + n)
-			cap *= 2;
-		uint8_t *p = realloc(b->p, cap);
-		if (!p) {
-			b->oom = 1;
-			return -1;
-		}
-		b->p = p;
-		b->cap = cap;
-	}
-	return 0;
-}
-
-static void buf_put(struct buf *b, const void *data, size_t n)
-{
-	if (buf_grow(b, n))
-		return;
-	memcpy(b->p + b->len, data, n);
-	b->len += n;
-}
-
-static void put24(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)(v >> 16);
-	p[1] = (uint8_t)(v >> 8);
-	p[2] = (uint8_t)v;
-}
-
-static void put32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)(v >> 24);
-	put24(p + 1, v);
-}
-
-static uint32_t get24(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 16 | (uint32_t)p[1] << 8 | p[2];
-}
-
-static uint32_t get32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | get24(p + 1);
-}
-
-/* msg_begin: the 20-byte header; the length is patched by msg_end */
-static void msg_begin(struct buf *b, uint8_t flags, uint32_t code, uint32_t app, uint32_t hbh,
-                      uint32_t e2e)
-{
-	uint8_t h[HDR_LEN];
-	h[0] = 1;
-	put24(h + 1, 0);
-	h[4] = flags;
-	put24(h + 5, code);
-	put32(h + 8, app);
-	put32(h + 12, hbh);
-	put32(h + 16, e2e);
-	b->len = 0;
-	buf_put(b, h, sizeof(h));
-}
-
-static void msg_end(struct buf *b)
-{
-	if (!b->oom)
-		put24(b->p + 1, (uint32_t)b->len);
-}
-
-/* avp_begin: an AVP header; returns its offset for avp_end (grouped AVPs) */
-static size_t avp_begin(struct buf *b, uint32_t code, uint8_t flags, uint32_t vendor)
-{
-	uint8_t h[12];
-	size_t at = b->len;
-	put32(h, code);
-	h[4] = flags;
-	put24(h + 5, 0);
-	put32(h + 8, vendor);
-	buf_put(b, h, (flags & AVP_V) ? 12 : 8);
-	return at;
-}
-
-/* avp_end: patches the AVP length (without padding), then pads to 4 */
-static void avp_end(struct buf *b, size_t at)
-{
-	static const uint8_t zero[3];
-	if (b->oom)
-		return;
-	put24(b->p + at + 5, (uint32_t)(b->len - at));
-	buf_put(b, zero, (4 - (b->len - at) % 4) % 4);
-}
-
 static void avp_raw(struct buf *b, uint32_t code, uint8_t flags, uint32_t vendor, const void *data,
                     size_t n)
 {
-	size_t at = avp_begin(b, code, flags, vendor);
+	size_t at = wire_avp_begin(b, code, flags, vendor);
 	buf_put(b, data, n);
 	avp_end(b, at);
 }
@@ -843,7 +743,7 @@ static void build_cer(struct buf *b, const struct opts *o)
 	avp_u32(b, A_VENDOR_ID, AVP_M, 0, 0);
 	avp_str(b, A_PRODUCT, 0, 0, "raw_cer_client");
 	avp_u32(b, A_SUP_VENDOR, AVP_M, 0, VENDOR_3GPP);
-	g = avp_begin(b, A_VSAI, AVP_M, 0);
+	g = wire_avp_begin(b, A_VSAI, AVP_M, 0);
 	avp_u32(b, A_VENDOR_ID, AVP_M, 0, VENDOR_3GPP);
 	avp_u32(b, A_AUTH_APP, AVP_M, 0, o->app);
 	avp_end(b, g);
@@ -868,7 +768,7 @@ static void build_gar(struct buf *b, const struct opts *o)
 	avp_str(b, A_DEST_REALM, AVP_M, 0, o->dest_realm);
 	if (o->dest_host)
 		avp_str(b, A_DEST_HOST, AVP_M, 0, o->dest_host);
-	g = avp_begin(b, A_SUP_FEATURES, AVP_V, VENDOR_3GPP);
+	g = wire_avp_begin(b, A_SUP_FEATURES, AVP_V, VENDOR_3GPP);
 	avp_u32(b, A_VENDOR_ID, AVP_M, 0, VENDOR_3GPP);
 	avp_u32(b, A_FEAT_LIST_ID, AVP_V, VENDOR_3GPP, 1);
 	avp_u32(b, A_FEAT_LIST, AVP_V, VENDOR_3GPP, 0);

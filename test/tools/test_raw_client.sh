@@ -5,13 +5,7 @@
 # and the exit codes the security tests rely on.
 # usage: test_raw_client.sh SRC BUILD
 set -uo pipefail
-SRC=$1
-FDX=$2/fdx
-BIN=$2/bin
-. "$SRC/test/lib/common.sh"
-. "$SRC/test/lib/pki.sh"
-. "$SRC/test/lib/lab.sh"
-RAW=$BIN/raw_cer_client
+. "$1/test/lib/daemon.sh" # SRC FDX BIN RAW PRIO; common, pki, lab
 PKI=$T/pki
 TLS11="NORMAL:-VERS-ALL:+VERS-TLS1.1"
 

@@ -383,6 +383,12 @@ static int write_hostile(const char *path)
 	struct mb2c_metric *g =
 	        mb2c_metrics_family(r, "o", MB2C_METRIC_GAUGE, "mb2c_hostile", "Gauge.", "");
 	mb2c_metric_set(g, -5, NULL);
+	struct mb2c_metric *q = mb2c_metrics_family(r, "o", MB2C_METRIC_SUMMARY,
+	                                            "mb2c_hostile_seconds", "Summary.", "quantile");
+	mb2c_metric_set(q, 10, (const char *const[]){"0.5"});
+	mb2c_metric_set(q, 30, (const char *const[]){"1"});
+	mb2c_metric_set(q, 50, (const char *const[]){"sum"});
+	mb2c_metric_set(q, 3, (const char *const[]){"count"});
 	unsigned seed = 1;
 	for (int i = 0; i < 300; i++) {
 		char v[40];
@@ -409,9 +415,37 @@ static int write_hostile(const char *path)
 	return 0;
 }
 
+/* a summary: quantile series, NAME_sum and NAME_count without the label */
+static void test_summary(void)
+{
+	struct mb2c_metrics *r = mb2c_metrics_new();
+	CHECK(!mb2c_metrics_family(r, "o", MB2C_METRIC_SUMMARY, "s", "h", ""));
+	CHECK(!mb2c_metrics_family(r, "o", MB2C_METRIC_SUMMARY, "s", "h", "peer"));
+	struct mb2c_metric *s = mb2c_metrics_family(
+	        r, "o", MB2C_METRIC_SUMMARY, "mb2c_test_delay_seconds", "Delay.", "quantile");
+	CHECK(s != NULL);
+	int v = 7;
+	mb2c_metric_set(s, 1250120, (const char *const[]){"0.5"});
+	CHECK_EQ(mb2c_metric_fn(s, (const char *const[]){"0.99"}, seven, &v), 0);
+	mb2c_metric_set(s, 900, (const char *const[]){"sum"});
+	mb2c_metric_set(s, 4, (const char *const[]){"count"});
+	char *text;
+	size_t len;
+	CHECK_EQ(mb2c_metrics_render(r, &text, &len), 0);
+	CHECK_STR(text, "# HELP mb2c_test_delay_seconds Delay.\n"
+	                "# TYPE mb2c_test_delay_seconds summary\n"
+	                "mb2c_test_delay_seconds{quantile=\"0.5\"} 1.250120\n"
+	                "mb2c_test_delay_seconds{quantile=\"0.99\"} 0.000007\n"
+	                "mb2c_test_delay_seconds_sum 0.000900\n"
+	                "mb2c_test_delay_seconds_count 4\n");
+	free(text);
+	mb2c_metrics_free(r);
+}
+
 int main(int argc, char **argv)
 {
 	test_render();
+	test_summary();
 	test_names();
 	test_escape();
 	test_bounds();

@@ -40,7 +40,12 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
-enum mb2c_metric_type { MB2C_METRIC_COUNTER, MB2C_METRIC_GAUGE };
+/* A summary of durations has the one label "quantile": its series "0.5",
+ * "0.99", ... are the quantiles, the series "sum" and "count" are written
+ * NAME_sum and NAME_count (usually callbacks computing them at scrape time).
+ * Its values are microseconds, written in seconds (the base unit: name it
+ * NAME_seconds), count excepted. */
+enum mb2c_metric_type { MB2C_METRIC_COUNTER, MB2C_METRIC_GAUGE, MB2C_METRIC_SUMMARY };
 
 #define MB2C_METRIC_MAX_LABELS 4
 #define MB2C_METRIC_VALUE_MAX  128 /* label values are cut here */
