@@ -72,6 +72,9 @@ static struct {
  * and when its files change, a failed reload keeps it */
 static struct sec_conf *pol;
 static pthread_rwlock_t pol_lock = PTHREAD_RWLOCK_INITIALIZER;
+/* + 1 at every successful (re)load: each association re-decides itself
+ * with the new policy when it moves (relay) */
+static atomic_ulong pol_gen;
 
 static gnutls_certificate_credentials_t cred;
 static int lfd = -1;
@@ -81,7 +84,7 @@ static atomic_int stopping;
 
 /* counters (logged after every association and at exit) */
 static atomic_ulong n_assocs, n_handshakes, n_refused, n_auth_active, n_key_replaced, n_oversized,
-        n_handed_over, n_msgs_in, n_msgs_out;
+        n_handed_over, n_msgs_in, n_msgs_out, n_reload_closed;
 static char last_fp[17];
 
 /* open sockets of live associations: shut down at exit so no thread stays
@@ -97,16 +100,16 @@ static const char *mode_name(void)
 
 static void log_counters(const char *when)
 {
-	fd_log_notice("dtls_sctp: counters (%s) mode=%s associations=%lu handshakes=%lu "
-	              "refused=%lu sctp_auth_active=%lu keys_installed=%lu key_replaced=%lu "
-	              "handed_over=%lu msgs_in=%lu msgs_out=%lu oversized=%lu bad_ppid=%lu "
-	              "partial=%lu null_keys_deleted=%lu",
-	              when, mode_name(), atomic_load(&n_assocs), atomic_load(&n_handshakes),
-	              atomic_load(&n_refused), atomic_load(&n_auth_active),
-	              dsio_count.keys_installed, atomic_load(&n_key_replaced),
-	              atomic_load(&n_handed_over), atomic_load(&n_msgs_in),
-	              atomic_load(&n_msgs_out), atomic_load(&n_oversized), dsio_count.bad_ppid,
-	              dsio_count.partial, dsio_count.null_keys_deleted);
+	fd_log_notice(
+	        "dtls_sctp: counters (%s) mode=%s associations=%lu handshakes=%lu "
+	        "refused=%lu sctp_auth_active=%lu keys_installed=%lu key_replaced=%lu "
+	        "handed_over=%lu msgs_in=%lu msgs_out=%lu oversized=%lu bad_ppid=%lu "
+	        "partial=%lu null_keys_deleted=%lu reload_closed=%lu",
+	        when, mode_name(), atomic_load(&n_assocs), atomic_load(&n_handshakes),
+	        atomic_load(&n_refused), atomic_load(&n_auth_active), dsio_count.keys_installed,
+	        atomic_load(&n_key_replaced), atomic_load(&n_handed_over), atomic_load(&n_msgs_in),
+	        atomic_load(&n_msgs_out), atomic_load(&n_oversized), dsio_count.bad_ppid,
+	        dsio_count.partial, dsio_count.null_keys_deleted, atomic_load(&n_reload_closed));
 }
 
 /* ------------------------------------------------------------------- conf */
@@ -284,6 +287,7 @@ static int pol_load(const char *why)
 	pthread_rwlock_wrlock(&pol_lock);
 	struct sec_conf *old = pol;
 	pol = n;
+	atomic_fetch_add(&pol_gen, 1);
 	pthread_rwlock_unlock(&pol_lock);
 	if (old) {
 		sec_conf_free(old);
@@ -434,6 +438,7 @@ struct assoc {
 	char peer[256];
 	char addr[80];
 	unsigned id;
+	unsigned long gen; /* pol_gen the association was decided with */
 };
 
 static int live_add(int sfd, int tfd)
@@ -535,6 +540,41 @@ static unsigned sock_port(int fd, int peer)
 }
 
 /* DTLS record -> TCP, TCP bytes -> one DTLS record per Diameter message */
+/* Re-check after a policy reload: the association decided under an older
+ * policy is decided again with the new one (sec_accept_recheck on the chain
+ * the session holds and the identity bound: CER Origin-Host inbound, the
+ * configured peer outbound). 0 to go on; -1 when it no longer passes (one
+ * REJECT line, counted in reload_closed): the caller closes it. */
+static int recheck(struct assoc *a, gnutls_session_t s)
+{
+	unsigned long g = atomic_load(&pol_gen);
+	if (g == a->gen || !cf.sec_policy[0])
+		return 0;
+	a->gen = g;
+	unsigned n = 0;
+	const gnutls_datum_t *chain = gnutls_certificate_get_peers(s, &n);
+	struct sec_verdict v = {1, NULL, "", NULL, ""};
+	pthread_rwlock_rdlock(&pol_lock);
+	int enforce = pol->enforce;
+	int bad =
+	        sec_accept_recheck(pol, a->peer, chain, n,
+	                           cf.outbound ? SEC_PEER_SERVER : SEC_PEER_CLIENT, time(NULL), &v);
+	pthread_rwlock_unlock(&pol_lock);
+	if (!bad)
+		return 0;
+	if (!enforce) {
+		fd_log_notice("dtls_sctp: MONITOR would close assoc %u peer=%s addr=%s rule=%s: %s "
+		              "(re-check after reload)",
+		              a->id, a->peer, a->addr, v.rule ? v.rule : "cert.profile", v.text);
+		return 0;
+	}
+	atomic_fetch_add(&n_reload_closed, 1);
+	fd_log_error("dtls_sctp: REJECT assoc %u peer=%s addr=%s rule=%s: %s (re-check after "
+	             "reload, association closed)",
+	             a->id, a->peer, a->addr, v.rule ? v.rule : "cert.profile", v.text);
+	return -1;
+}
+
 static void relay(struct assoc *a, gnutls_session_t s, size_t limit)
 {
 	static _Thread_local uint8_t rec[DTLS_FRAME_MAX + 256];
@@ -547,6 +587,10 @@ static void relay(struct assoc *a, gnutls_session_t s, size_t limit)
 	}
 	const char *why = "closed";
 	while (!atomic_load(&stopping)) {
+		if (recheck(a, s)) {
+			why = "no longer accepted by the reloaded policy";
+			break;
+		}
 		struct pollfd p[2] = {{.fd = a->sfd, .events = POLLIN},
 		                      {.fd = a->tfd, .events = POLLIN}};
 		int pr = gnutls_record_check_pending(s) ? 1 : poll(p, 2, 500);
@@ -722,6 +766,7 @@ static void *assoc_main(void *arg)
 	}
 	gnutls_session_set_ptr(s, &h);
 	gnutls_session_set_verify_function(s, verify_peer);
+	a->gen = atomic_load(&pol_gen); /* a reload from here on: re-checked in relay */
 	dsio_set_handshake_timeout(s, cf.handshake_timeout_ms);
 	if (cf.outbound)
 		gnutls_server_name_set(s, GNUTLS_NAME_DNS, cf.peer_identity,

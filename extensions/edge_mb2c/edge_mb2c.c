@@ -334,6 +334,10 @@ static void conf_defaults(struct edge_conf *c)
 
 static struct sec_conf *policy;
 static pthread_rwlock_t policy_lock = PTHREAD_RWLOCK_INITIALIZER;
+/* + 1 at every successful reload (under policy_lock): the workers re-decide
+ * their authenticated connections when it moves (recheck_worker) */
+static unsigned long policy_gen;
+static atomic_ulong recheck_gen;
 static char conf_path[512];
 
 /* ------------------------------------------------------ counters, logging */
@@ -344,7 +348,7 @@ static struct {
 } rules[64];
 static pthread_mutex_t rules_lock = PTHREAD_MUTEX_INITIALIZER;
 static atomic_ulong n_accepted, n_handshakes, n_handed_over, n_closed, n_bytes_up, n_bytes_down,
-        n_live, n_auth;
+        n_live, n_auth, n_reload_closed;
 /* pre-authentication work of the handshake workers (accepts, handshake
  * steps, CERs, deadlines): µs in all, and the longest one epoll batch took,
  * the most a relayed message could wait behind it with relay_thread = false */
@@ -479,6 +483,7 @@ struct conn {
 	int id_counted; /* counted in the per-identity limit */
 	int authed;     /* handed over: counted in n_auth */
 	int vouched;
+	unsigned long gen; /* policy_gen of the last decision on this connection */
 	unsigned lport, rport;
 	gnutls_session_t s;
 	void *tpd; /* the transport's own state (freed by its stop) */
@@ -510,6 +515,7 @@ struct worker {
 	pthread_mutex_t in_lock;
 	struct conn *inbox;
 	int in_closed;
+	unsigned long recheck_seen; /* recheck_gen of its last re-check */
 };
 
 static struct worker workers[MAX_WORKERS + 1];
@@ -676,6 +682,7 @@ int edge_verify(gnutls_session_t s)
 	 * OCSP, the policy's whole-chain profile, CRLs (sec_accept_session) */
 	sec_accept_session(policy, s, c->tp->kind == MB2C_TRANSPORT_DTLS_SCTP, SEC_PEER_CLIENT,
 	                   time(NULL), &v);
+	c->gen = policy_gen;
 	pthread_rwlock_unlock(&policy_lock);
 	if (v.ok && v.warn)
 		fd_log_notice("edge_mb2c: WARN handshake addr=%s rule=%s: %s", c->addr, v.warn,
@@ -1138,7 +1145,11 @@ static void cer_step(struct conn *c)
 	struct sec_verdict v = {1, NULL, "", NULL, ""};
 	pthread_rwlock_rdlock(&policy_lock);
 	int enforce = policy->enforce;
-	sec_accept_identity(policy, c->id, chain, n, &v);
+	if (c->gen == policy_gen)
+		sec_accept_identity(policy, c->id, chain, n, &v);
+	else /* reloaded since the handshake: the chain against the new policy too */
+		sec_accept_recheck(policy, c->id, chain, n, SEC_PEER_CLIENT, time(NULL), &v);
+	c->gen = policy_gen;
 	pthread_rwlock_unlock(&policy_lock);
 	if (!v.ok) {
 		if (enforce) {
@@ -1343,6 +1354,68 @@ static int next_timeout(struct worker *w, uint64_t now)
 	return d > now ? (int)(d - now) : 0;
 }
 
+/* Re-check after a policy reload (on the worker that owns the connection):
+ * an authenticated connection (handed over or being handed over) decided
+ * under an older policy is decided again with the new one by
+ * sec_accept_recheck on the chain its session still holds and the CER
+ * Origin-Host bound at the hand-over (profile, validity, CRLs, listed, SAN,
+ * per-peer CA and pin). One that no longer passes is closed with its core
+ * socket (the core sees the hand-over go away): one REJECT line each, not
+ * rate limited, counted under its rule, in mb2c_edge_refusals_total and
+ * mb2c_edge_connections_total{event="reload_closed"}. Returns 1 when
+ * closed. */
+static int recheck_conn(struct conn *c)
+{
+	if ((c->st != ST_RELAY && c->st != ST_CONNECTING) || !c->s)
+		return 0;
+	unsigned n = 0;
+	const gnutls_datum_t *chain = gnutls_certificate_get_peers(c->s, &n);
+	struct sec_verdict v = {1, NULL, "", NULL, ""};
+	pthread_rwlock_rdlock(&policy_lock);
+	if (c->gen == policy_gen) {
+		pthread_rwlock_unlock(&policy_lock);
+		return 0;
+	}
+	int enforce = policy->enforce;
+	sec_accept_recheck(policy, c->id, chain, n, SEC_PEER_CLIENT, time(NULL), &v);
+	c->gen = policy_gen;
+	pthread_rwlock_unlock(&policy_lock);
+	if (v.ok)
+		return 0;
+	const char *rule = v.rule ? v.rule : "cert.profile";
+	if (!enforce) {
+		fd_log_notice("edge_mb2c: MONITOR would close peer=%s addr=%s rule=%s: %s "
+		              "(re-check after reload)",
+		              c->id, c->addr, rule, v.text);
+		return 0;
+	}
+	count_rule(rule);
+	mb2c_metric_inc(m_refusals, rule);
+	mb2c_metric_inc(m_decisions, "reject", rule, c->id);
+	atomic_fetch_add(&n_reload_closed, 1);
+	fd_log_notice("edge_mb2c: REJECT peer=%s addr=%s rule=%s: %s (re-check after reload, "
+	              "%s connection closed)",
+	              c->id, c->addr, rule, v.text, mb2c_transport_name(c->tp->kind));
+	conn_free(c);
+	return 1;
+}
+
+static void recheck_worker(struct worker *w)
+{
+	unsigned total = 0, closed = 0;
+	for (struct conn *c = w->all.next, *next; c != &w->all; c = next) {
+		next = c->next;
+		if (c->st != ST_RELAY && c->st != ST_CONNECTING)
+			continue;
+		total++;
+		closed += (unsigned)recheck_conn(c);
+	}
+	if (total)
+		fd_log_notice("edge_mb2c: re-check after reload (worker %d): %u authenticated "
+		              "connection(s), %u kept, %u closed",
+		              (int)(w - workers), total, total - closed, closed);
+}
+
 /* Authenticated connections leave the handshake workers for the relay
  * worker at the end of the batch that handed them over: a relayed message
  * never waits behind handshake work (a flood's RSA/ECDSA operations, its
@@ -1395,7 +1468,9 @@ static void take_inbox(struct worker *w, int closing)
 		all_add(&w->all, c);
 		if (!closing) {
 			c->ev_fd = c->ev_core = ~0u; /* not registered here yet */
-			relay_step(c);
+			/* posted before a reload this worker has already re-checked */
+			if (!recheck_conn(c))
+				relay_step(c);
 		}
 		c = n;
 	}
@@ -1440,6 +1515,11 @@ static void *worker_main(void *arg)
 			move_out(w);
 		uint64_t now = now_ms();
 		expire(w, now);
+		unsigned long rg = atomic_load(&recheck_gen);
+		if (rg != w->recheck_seen) {
+			w->recheck_seen = rg;
+			recheck_worker(w);
+		}
 		reap(w);
 		if (t_pre)
 			preauth_account(now_us() - t_pre);
@@ -1705,11 +1785,15 @@ static void edge_reload(void)
 	pthread_rwlock_wrlock(&policy_lock);
 	struct sec_conf *old = policy;
 	policy = n;
+	policy_gen++;
 	pthread_rwlock_unlock(&policy_lock);
 	sec_conf_free(old);
 	free(old);
 	fd_log_notice("edge_mb2c: policy reloaded from %s: %zu peers, %u CRLs", n->path, n->n_peers,
 	              n->n_crls);
+	/* every worker re-decides its authenticated connections at the end of
+	 * its next epoll batch (they wake at least once a second) */
+	atomic_fetch_add(&recheck_gen, 1);
 	log_counters("reload");
 }
 
@@ -1748,7 +1832,8 @@ static int metrics_setup(const char *conffile)
 	                          "state");
 	m_events = mb2c_metric_new("edge_mb2c", MB2C_METRIC_COUNTER, "mb2c_edge_connections_total",
 	                           "edge_mb2c connections by event: accepted, handshake (TLS "
-	                           "handshake done), handed_over, closed.",
+	                           "handshake done), handed_over, closed, reload_closed (failed "
+	                           "the re-check after a policy reload).",
 	                           "event");
 	mb2c_metric_fn(m_conns, (const char *const[]){"preauth"}, conns_preauth, NULL);
 	mb2c_metric_fn(m_conns, (const char *const[]){"authenticated"}, read_counter, &n_auth);
@@ -1757,6 +1842,8 @@ static int metrics_setup(const char *conffile)
 	mb2c_metric_fn(m_events, (const char *const[]){"handed_over"}, read_counter,
 	               &n_handed_over);
 	mb2c_metric_fn(m_events, (const char *const[]){"closed"}, read_counter, &n_closed);
+	mb2c_metric_fn(m_events, (const char *const[]){"reload_closed"}, read_counter,
+	               &n_reload_closed);
 	if (m_refusals)
 		fd_log_notice("edge_mb2c: metrics on http://%s/metrics", mb2c_metrics_address());
 	return 0;

@@ -399,6 +399,92 @@ static void chain_free(gnutls_datum_t *chain, unsigned n)
 	free(chain);
 }
 
+/* Re-check after a reload: the chain of every connection admitted by
+ * certificate (inbound at the CER, outbound at the CEA) is kept here, with
+ * the socket and its ends, until the connection goes (CONNECT_FAILED hook)
+ * or the identity is admitted again. One entry per identity: the core keeps
+ * one connection per peer. */
+struct kept {
+	struct kept *next;
+	char id[256];
+	int fd;
+	struct sockaddr_storage local, remote;
+	gnutls_datum_t *chain;
+	unsigned n;
+	enum sec_purpose purpose;
+};
+static struct kept *kept_list;
+static pthread_mutex_t kept_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static void sock_ends(int fd, struct sockaddr_storage *l, struct sockaddr_storage *r)
+{
+	socklen_t ll = sizeof(*l), rl = sizeof(*r);
+	memset(l, 0, sizeof(*l));
+	memset(r, 0, sizeof(*r));
+	if (fd > 0) {
+		getsockname(fd, (struct sockaddr *)l, &ll);
+		getpeername(fd, (struct sockaddr *)r, &rl);
+	}
+}
+
+static void kept_drop_locked(const char *id)
+{
+	for (struct kept **pp = &kept_list; *pp; pp = &(*pp)->next)
+		if (!strcasecmp((*pp)->id, id)) {
+			struct kept *k = *pp;
+			*pp = k->next;
+			chain_free(k->chain, k->n);
+			free(k);
+			return;
+		}
+}
+
+/* takes ownership of chain (malloc'ed data, as out_take gives) */
+static void kept_put_owned(const char *id, int fd, gnutls_datum_t *chain, unsigned n,
+                           enum sec_purpose purpose)
+{
+	struct kept *k = calloc(1, sizeof(*k));
+	if (!k || !id || fd <= 0 || !chain || !n) {
+		free(k);
+		chain_free(chain, n);
+		return;
+	}
+	snprintf(k->id, sizeof(k->id), "%s", id);
+	k->fd = fd;
+	sock_ends(fd, &k->local, &k->remote);
+	k->chain = chain;
+	k->n = n;
+	k->purpose = purpose;
+	pthread_mutex_lock(&kept_lock);
+	kept_drop_locked(id);
+	k->next = kept_list;
+	kept_list = k;
+	pthread_mutex_unlock(&kept_lock);
+}
+
+static void kept_put(const char *id, int fd, const gnutls_datum_t *chain, unsigned n,
+                     enum sec_purpose purpose)
+{
+	gnutls_datum_t *copy = chain && n ? calloc(n, sizeof(*copy)) : NULL;
+	for (unsigned k = 0; copy && k < n; k++) {
+		copy[k].data = malloc(chain[k].size ? chain[k].size : 1);
+		if (!copy[k].data) {
+			chain_free(copy, k);
+			return;
+		}
+		memcpy(copy[k].data, chain[k].data, chain[k].size);
+		copy[k].size = chain[k].size;
+	}
+	kept_put_owned(id, fd, copy, copy ? n : 0, purpose);
+}
+
+static void kept_forget(const char *id)
+{
+	pthread_mutex_lock(&kept_lock);
+	kept_drop_locked(id);
+	pthread_mutex_unlock(&kept_lock);
+}
+
 /* the socket number in the core's connection id ("{---T} TCP,#11->...") */
 static int cid_socket(const char *cid)
 {
@@ -714,6 +800,11 @@ static int sec_validate(struct peer_info *info, int *auth, int (**cb2)(struct pe
 	if (!rule) {
 		if (a.via == MB2C_VIA_TRUSTED || !info->runtime.pir_cert_list)
 			info->config.pic_flags.sec = PI_SEC_NONE; /* trusted link, DTLS hand-over */
+		if (info->runtime.pir_cert_list && info->runtime.pir_cert_list_size)
+			kept_put(info->pi_diamid, k.fd, info->runtime.pir_cert_list,
+			         info->runtime.pir_cert_list_size, SEC_PEER_CLIENT);
+		else
+			kept_forget(info->pi_diamid);
 		mb2c_peerauth_set(info->pi_diamid, &a);
 		*auth = 1;
 		memcpy(&val_memo.k, &k, sizeof(k)); /* padding too: compared by memcmp */
@@ -782,6 +873,7 @@ static void sec_hook(enum fd_hook_type type, struct msg *msg, struct peer_hdr *p
 		              other ? (const char *)other : "?");
 		mb2c_peerauth_clear(id);
 		sec_ipsec_forget(id);
+		kept_forget(id);
 		return;
 	}
 	char addr[64], text[300];
@@ -853,7 +945,10 @@ static void sec_hook(enum fd_hook_type type, struct msg *msg, struct peer_hdr *p
 			return;
 		}
 		conf_put();
-		chain_free(chain, n);
+		if (!rule && a.via == MB2C_VIA_TLS)
+			kept_put_owned(id, peer_socket(&peer->info), chain, n, SEC_PEER_SERVER);
+		else
+			chain_free(chain, n);
 		if (!rule) {
 			mb2c_peerauth_set(id, &a);
 			audit("ACCEPT outbound", id, addr,
@@ -882,6 +977,10 @@ static void sec_hook(enum fd_hook_type type, struct msg *msg, struct peer_hdr *p
 		just_validated[0] = 0;
 	pthread_mutex_unlock(&jv_lock);
 	if (!rule) {
+		if (a.via == MB2C_VIA_TLS && peer->info.runtime.pir_cert_list &&
+		    peer->info.runtime.pir_cert_list_size)
+			kept_put(id, peer_socket(&peer->info), peer->info.runtime.pir_cert_list,
+			         peer->info.runtime.pir_cert_list_size, SEC_PEER_CLIENT);
 		mb2c_peerauth_set(id, &a);
 		if (!logged && a.via == MB2C_VIA_IPSEC)
 			audit("ACCEPT", id, addr, "ipsec.bound",
@@ -1112,6 +1211,115 @@ static int own_staple(gnutls_session_t s, void *ptr, gnutls_datum_t *resp)
 
 /* ------------------------------------------------------------ reload */
 
+/* After every successful reload: each established connection (peer in state
+ * OPEN whose identity was proven) is decided again with the new policy, by
+ * the same acceptance functions as at its admission: a certificate-bound one
+ * on the chain kept from its handshake (sec_accept_recheck: profile,
+ * validity, CRLs, listed, SAN, per-peer CA and pin), a hand-over, trusted
+ * link or IPsec peer by bind_peer (listed, vouched identity, address; the SA
+ * of an IPsec peer stays with the SA watcher). One that no longer passes is
+ * closed as an IPsec peer whose SA went down: marked unauthenticated (its
+ * requests refused, nothing routed to it) and its socket shut down, so the
+ * core tears the connection down at once. One audit line each ("CLOSE
+ * reload", counted under its rule and in mb2c_security_decisions_total
+ * {decision="close_reload"}). A front end's hand-over is only marked
+ * unauthenticated ("UNTRUSTED reload"): the front end that holds the peer's
+ * certificate re-decides it with the same policy and closes it with its own
+ * audit line (edge_mb2c, dtls_sctp). */
+static void recheck_established(void)
+{
+	unsigned total = 0, closed = 0, distrusted = 0;
+	time_t now = time(NULL);
+	struct sec_conf *c = conf_get();
+	int enforce = c->enforce;
+	pthread_rwlock_rdlock(&fd_g_peers_rw);
+	for (struct fd_list *li = fd_g_peers.next; li != &fd_g_peers; li = li->next) {
+		struct peer_hdr *peer = li->o;
+		const char *id = peer->info.pi_diamid;
+		struct mb2c_peer_auth a;
+		if (fd_peer_get_state(peer) != STATE_OPEN || !id || mb2c_peerauth_get(id, &a) ||
+		    a.via == MB2C_VIA_NONE)
+			continue; /* not up, or already refused everything */
+		int fd = peer_socket(&peer->info);
+		if (fd <= 0)
+			continue;
+		total++;
+		struct sockaddr_storage l, r;
+		sock_ends(fd, &l, &r);
+		char text[300] = "";
+		const char *rule = NULL;
+		struct sec_verdict v = {1, NULL, "", NULL, ""};
+		int done = 0;
+		pthread_mutex_lock(&kept_lock);
+		for (struct kept *k = kept_list; k; k = k->next)
+			if (!strcasecmp(k->id, id) && k->fd == fd &&
+			    !memcmp(&k->local, &l, sizeof(l)) &&
+			    !memcmp(&k->remote, &r, sizeof(r))) {
+				if (sec_accept_recheck(c, id, k->chain, k->n, k->purpose, now,
+				                       &v)) {
+					rule = v.rule ? v.rule : "cert.profile";
+					snprintf(text, sizeof(text), "%s", v.text);
+				}
+				done = 1;
+				break;
+			}
+		pthread_mutex_unlock(&kept_lock);
+		const struct sec_peer *p = sec_find_peer(c, id);
+		struct mb2c_handover ho;
+		int handover = !done && !handover_of(&peer->info, &ho);
+		if (done) {
+			/* decided on the kept chain */
+		} else if (a.via == MB2C_VIA_IPSEC && p && p->ipsec) {
+			/* still an IPsec peer: its SA is watched by sec_ipsec.c */
+		} else if (a.via == MB2C_VIA_TLS && !handover) {
+			/* admitted by certificate but no chain kept: cannot be decided
+			 * again, fail closed */
+			rule = "reload.no-chain";
+			snprintf(text, sizeof(text),
+			         "the certificate of the connection was not kept: it cannot be "
+			         "checked against the new policy");
+		} else {
+			struct mb2c_peer_auth b;
+			rule = bind_peer(c, &peer->info, &b, text, sizeof(text));
+		}
+		if (!rule) {
+			if (p && a.role != p->role) {
+				a.role = p->role; /* the new policy may change the role */
+				mb2c_peerauth_set(id, &a);
+			}
+			continue;
+		}
+		char addr[64];
+		peer_addr(&peer->info, addr, sizeof(addr));
+		if (handover)
+			audit(enforce ? "UNTRUSTED reload" : "MONITOR would distrust reload", id,
+			      addr, rule,
+			      "%s (re-check after reload; a %s hand-over: its requests are "
+			      "refused, "
+			      "nothing is routed to it, its front end closes it)",
+			      text, mb2c_transport_name(ho.transport));
+		else
+			audit(enforce ? "CLOSE reload" : "MONITOR would close reload", id, addr,
+			      rule, "%s (re-check after reload)", text);
+		if (!enforce)
+			continue;
+		a.via = MB2C_VIA_NONE;
+		snprintf(a.reason, sizeof(a.reason), "%s", rule);
+		mb2c_peerauth_set(id, &a);
+		if (handover) {
+			distrusted++;
+			continue;
+		}
+		closed++;
+		shutdown(fd, SHUT_RDWR);
+	}
+	pthread_rwlock_unlock(&fd_g_peers_rw);
+	conf_put();
+	fd_log_notice("sec_mb2c: re-check after reload: %u established connection(s), %u kept, "
+	              "%u closed, %u hand-over(s) distrusted",
+	              total, total - closed - distrusted, closed, distrusted);
+}
+
 static void sec_reload(void)
 {
 	struct sec_conf *n = calloc(1, sizeof(*n));
@@ -1146,6 +1354,7 @@ static void sec_reload(void)
 	free(old);
 	fd_log_notice("sec_mb2c: policy reloaded from %s: %zu peers, %u CRLs, mode %s", n->path,
 	              n->n_peers, n->n_crls, n->enforce ? "enforce" : "monitor");
+	recheck_established();
 	log_counters();
 }
 
@@ -1270,6 +1479,14 @@ void fd_ext_fini(void)
 	for (int i = 0; i < OUT_SLOTS; i++)
 		out_free(i); /* server chains of outbound handshakes that never reached CEA */
 	pthread_mutex_unlock(&out_lock);
+	pthread_mutex_lock(&kept_lock);
+	while (kept_list) {
+		struct kept *k = kept_list;
+		kept_list = k->next;
+		chain_free(k->chain, k->n);
+		free(k);
+	}
+	pthread_mutex_unlock(&kept_lock);
 	if (cur) {
 		sec_conf_free(cur);
 		free(cur);

@@ -872,6 +872,20 @@ static int refuse(struct sec_verdict *v, const char *rule, const char *fmt, cons
 	return -1;
 }
 
+/* the policy-dependent part of step 1: profile, validity, CRLs */
+static int accept_chain(const struct sec_conf *c, const gnutls_datum_t *chain, unsigned n,
+                        enum sec_purpose purpose, time_t now, struct sec_verdict *v)
+{
+	if (!chain || !n)
+		return refuse(v, "cert.none", "%s", "no certificate presented");
+	if (sec_check_chain(chain, n, &c->profile, purpose, now, v) || !v->ok) {
+		if (!v->rule)
+			return refuse(v, "cert.profile", "%s", "certificate profile not met");
+		return -1;
+	}
+	return sec_check_revoked_at(c, chain, n, now, v);
+}
+
 int sec_accept_handshake(const struct sec_conf *c, gnutls_protocol_t version, int dtls,
                          const gnutls_datum_t *chain, unsigned n, enum sec_purpose purpose,
                          time_t now, struct sec_verdict *v)
@@ -889,14 +903,27 @@ int sec_accept_handshake(const struct sec_conf *c, gnutls_protocol_t version, in
 		                   : "negotiated %s, only TLS 1.2 and 1.3 are allowed",
 		              gnutls_protocol_get_name(version) ? gnutls_protocol_get_name(version)
 		                                                : "?");
-	if (!chain || !n)
-		return refuse(v, "cert.none", "%s", "no certificate presented");
-	if (sec_check_chain(chain, n, &c->profile, purpose, now, v) || !v->ok) {
-		if (!v->rule)
-			return refuse(v, "cert.profile", "%s", "certificate profile not met");
+	return accept_chain(c, chain, n, purpose, now, v);
+}
+
+int sec_accept_recheck(const struct sec_conf *c, const char *identity, const gnutls_datum_t *chain,
+                       unsigned n, enum sec_purpose purpose, time_t now, struct sec_verdict *v)
+{
+	v->ok = 1;
+	v->rule = NULL;
+	v->text[0] = 0;
+	v->warn = NULL;
+	v->warn_text[0] = 0;
+	if (accept_chain(c, chain, n, purpose, now, v))
 		return -1;
-	}
-	return sec_check_revoked_at(c, chain, n, now, v);
+	const char *warn = v->warn;
+	char warn_text[sizeof(v->warn_text)];
+	memcpy(warn_text, v->warn_text, sizeof(warn_text));
+	if (sec_accept_identity(c, identity, chain, n, v))
+		return -1;
+	v->warn = warn;
+	memcpy(v->warn_text, warn_text, sizeof(warn_text));
+	return 0;
 }
 
 int sec_accept_session(const struct sec_conf *c, gnutls_session_t s, int dtls,

@@ -13,7 +13,10 @@
 # deadline, message size, connections per identity. The core's hand-over
 # port without the edge's vouching: refused by sec_mb2c. SIGUSR1 reloads the
 # policy in the edge (a removed peer is refused; a broken file keeps the
-# old policy). Bad edge confs stop the daemon with file:line. Live metrics
+# old policy and closes nothing) and re-decides the authenticated
+# connections: a held one removed from the policy, and one whose
+# certificate a reloaded CRL revokes, are closed (REJECT line, counter, the
+# client sees it), another one stays. Bad edge confs stop the daemon with file:line. Live metrics
 # (issue 16): the edge's /metrics passes promtool; N expired certificates
 # give exactly N more cert.expired refusals; every rule's counter equals its
 # REJECT lines; the pre-auth and authenticated gauges follow connections.
@@ -288,21 +291,63 @@ grep -q "CEA Result-Code 3010" "$T/direct.out" &&
 logged "sec_mb2c: REJECT CER peer=gcs1.mb2c.lab addr=127.0.0.1 rule=notls.untrusted"
 verdict "No_TLS straight to the core's hand-over port, nobody vouching: CEA 3010, rule notls.untrusted"
 
-# ---- SIGUSR1: the edge reloads the policy
+# ---- SIGUSR1: the edge reloads the policy and re-decides its connections
+# hold NAME CERT ORIGIN: a GCS AS that stays connected (raw --hold) until the
+# edge closes its connection (exit 15); its pid in HOLD_NAME
+hold() {
+	"$RAW" --ca "$P/ca.pem" --cert "$P/$2.pem" --key "$P/$2.key" --prio "$PRIO" \
+		--origin-host "$3" --gar --hold --timeout 240 127.0.0.1 "$EPORT" >"$T/$1.out" 2>&1 &
+	eval "HOLD_$1=$!"
+}
+held_wait() { # NAME: waits for the holder's exit (not in a subshell), status in HRC
+	local pid
+	eval "pid=\$HOLD_$1"
+	wait "$pid"
+	HRC=$?
+}
+alive() { local pid; eval "pid=\$HOLD_$1"; kill -0 "$pid" 2>/dev/null; }
+all_of() { local c; for c in "$@"; do eval "$c" || return 1; done; } # check "..." all_of 'cmd' 'cmd'...
+RC='mb2c_edge_connections_total{event="reload_closed"}'
+hold h3 gcs3 gcs-3.mb2c.lab
+hold hp pinned pinned.mb2c.lab
+check "two GCS AS (gcs-3, pinned) handed over and held, their GAR answered 2001" all_of \
+	'wait_log "$T/h3.out" "holding the connection" 20' 'wait_log "$T/hp.out" "holding the connection" 20' \
+	'grep -q "GAA Result-Code 2001" "$T/h3.out"' 'grep -q "GAA Result-Code 2001" "$T/hp.out"'
 cp "$T/sec.conf" "$T/sec.good"
+cp "$P/ca.crl.pem" "$P/ca.crl.good"
 sed -i '/pattern = "gcs-\*.mb2c.lab"/d' "$T/sec.conf"
 kill -USR1 "$PID_bmsc"
 check "reload: the edge logs the new policy" wait_log "$T/bmsc.log" "edge_mb2c: policy reloaded from $T/sec.conf: 4 peers" 10
+check "... the held gcs-3, removed from the policy, is closed: REJECT rule=peer.unknown (re-check after reload)" \
+	wait_log "$T/bmsc.log" "edge_mb2c: REJECT peer=gcs-3.mb2c.lab addr=127.0.0.1 rule=peer.unknown: .*\(re-check after reload, tls/tcp connection closed\)" 20
+held_wait h3
+check "... the GCS AS sees its connection closed (held client exit $HRC), counted (reload_closed 1)" all_of \
+	'test "$HRC" = 15' 'until_metric "$RC" 1'
+check "... the held pinned peer, not affected, stays up" all_of \
+	'wait_log "$T/bmsc.log" "edge_mb2c: re-check after reload .*, 1 kept, 1 closed" 10' 'alive hp'
 raw removed gcs3 gcs-3.mb2c.lab --gar
-test "$(rc_of removed)" = 12 && logged "edge_mb2c: REJECT peer=gcs-3.mb2c.lab addr=127.0.0.1 rule=peer.unknown"
-verdict "... a peer removed from the policy is refused at the edge (rule peer.unknown)"
+check "... a peer removed from the policy is refused at the edge (rule peer.unknown)" all_of \
+	'test "$(rc_of removed)" = 12' 'grep -q "CEA Result-Code 3010" "$T/removed.out"' \
+	'logged "edge_mb2c: REJECT peer=gcs-3.mb2c.lab addr=127.0.0.1 rule=peer.unknown"'
 printf 'mode = "enforce";\npeers = ( { identity = "x"; role = "boss"; } );\n' >"$T/sec.conf"
 kill -USR1 "$PID_bmsc"
 check "reload of a broken policy: refused with file:line, the previous policy stays" \
 	wait_log "$T/bmsc.log" "edge_mb2c: policy reload refused, the previous policy stays: $T/sec.conf:2:" 10
 raw afterbad gcs1 gcs1.mb2c.lab --gar --send-dpr
 check "... gcs1 still admitted" test "$(rc_of afterbad)" = 0
+check "... nothing closed: the held pinned peer is up, reload_closed still 1" all_of \
+	'alive hp' 'until_metric "$RC" 1'
+(cd "$P" && pki_crl ca revoked pinned) || ko "CRL revoking pinned made"
 cp "$T/sec.good" "$T/sec.conf"
+kill -USR1 "$PID_bmsc"
+check "CRL reloaded revoking the held pinned peer: REJECT rule=cert.revoked (re-check after reload)" \
+	wait_log "$T/bmsc.log" "edge_mb2c: REJECT peer=pinned.mb2c.lab addr=127.0.0.1 rule=cert.revoked: .*\(re-check after reload, tls/tcp connection closed\)" 20
+held_wait hp
+check "... the GCS AS sees its connection closed (held client exit $HRC), counted (reload_closed 2)" all_of \
+	'test "$HRC" = 15' 'until_metric "$RC" 2'
+cp "$P/ca.crl.good" "$P/ca.crl.pem"
+kill -USR1 "$PID_bmsc"
+wait_log "$T/bmsc.log" "edge_mb2c: policy reloaded from $T/sec.conf: 5 peers, 1 CRLs" 10
 
 # ---- metrics: exact counts
 N=3
@@ -318,7 +363,7 @@ bad=$(grep -o '^mb2c_edge_refusals_total{rule="[^"]*"} [0-9]*' "$T/m1.prom" | wh
 	[ "$(grep -c "edge_mb2c: REJECT peer=.* rule=$r:" "$T/bmsc.log")" = "$v" ] || echo "$r=$v"
 done)
 check "every rule's counter equals its REJECT lines (${bad:-all equal}; no line suppressed)" \
-	bash -c "[ -z '$bad' ] && ! grep -q 'refusal lines suppressed' '$T/bmsc.log' && grep -q 'rule=\"peer.unknown\"} 2$' '$T/m1.prom'"
+	bash -c "[ -z '$bad' ] && ! grep -q 'refusal lines suppressed' '$T/bmsc.log' && grep -q 'rule=\"peer.unknown\"} 3$' '$T/m1.prom'"
 check "... per identity: the spoofed gcs1 Origin-Host (id.mismatch) and gcs1's accepted hand-overs" \
 	test "$(mval m1 'mb2c_edge_decisions_total{decision="reject",rule="id.mismatch",peer="gcs1.mb2c.lab"}') $(mval m1 'mb2c_edge_decisions_total{decision="accept",rule="id.bound",peer="gcs1.mb2c.lab"}')" = "1 $(grep -c 'edge_mb2c: ACCEPT peer=gcs1.mb2c.lab ' "$T/bmsc.log")"
 

@@ -11,7 +11,12 @@
 # TLS 1.1, plain TCP on the TLS port, No_TLS from a wrong address, spoofed
 # Origin-Host (unknown and configured peer), request Origin-Host != identity,
 # relay of a foreign identity, non-compliant TLS_Prio and own certificate at
-# start-up; reload with an error keeps the policy.
+# start-up; reload with an error keeps the policy and closes nothing; after a
+# reload, established connections are decided again: one the new policy
+# does not affect stays, one removed from it and one revoked by the
+# reloaded CRL are closed (CLOSE reload line, counter, the client sees it);
+# outbound, a GCS AS daemon whose reloaded policy drops the BM-SC closes
+# its own connection.
 # usage: test_sec.sh SRC BUILD
 set -uo pipefail
 . "$1/test/lib/daemon.sh" # SRC FDX BIN RAW PRIO; common, pki, lab
@@ -45,12 +50,14 @@ PIN=$(certtool --certificate-info --infile "$P/pinned.pem" --outder 2>/dev/null 
 SPORT=$(free_port)
 CPORT=$(free_port)
 DEAD=$(free_port) # gcs2 is a ConnectPeer the BM-SC cannot reach: it must come in
+MPORT=$(free_port)
 cat >"$T/bmsc_lab.conf" <<C
 state_db = "$T/bmsc.sqlite";
 tmgi_expiry = 600;
 C
 cat >"$T/sec.conf" <<C
 mode = "${SEC_MODE:-enforce}";
+metrics = "127.0.0.1:$MPORT";
 crl = [ "$P/ca.crl.pem" ];
 peers = (
   { identity = "gcs1.mb2c.lab"; role = "gcs-as"; },
@@ -221,15 +228,126 @@ raw relay dra dra.mb2c.lab --gar --gar-origin-host as.evil.example
 check "agent relaying an identity outside its relay list: 5012" test "$(rc_of relay)" = 13
 check "... rule=origin.not-relayable" logged "rule=origin.not-relayable"
 
-# ---- reload: an error keeps the policy
+# ---- reload: established connections are decided again with the new policy
+# hold NAME CERT ORIGIN: a GCS AS that stays connected (raw --hold) until
+# the BM-SC closes its connection (exit 15); its pid in HOLD_NAME
+hold() {
+	"$RAW" --ca "$P/ca.pem" --cert "$P/$2.pem" --key "$P/$2.key" --prio "$PRIO" \
+		--origin-host "$3" --gar --hold --timeout 240 127.0.0.1 "$SPORT" >"$T/$1.out" 2>&1 &
+	eval "HOLD_$1=$!"
+}
+held_wait() { # NAME: waits for the holder's exit (not in a subshell), status in HRC
+	local pid
+	eval "pid=\$HOLD_$1"
+	wait "$pid"
+	HRC=$?
+}
+alive() { local pid; eval "pid=\$HOLD_$1"; kill -0 "$pid" 2>/dev/null; }
+all_of() { local c; for c in "$@"; do eval "$c" || return 1; done; } # check "..." all_of 'cmd' 'cmd'...
+rechecks() { grep -c "sec_mb2c: re-check after reload:" "$T/bmsc.log"; }
+MURL="http://127.0.0.1:$MPORT/metrics"
+close_metric() { # RULE PEER: the close_reload counter of that rule and peer, or 0
+	local v
+	v=$(curl -sS --max-time 10 "$MURL" |
+		grep -F "mb2c_security_decisions_total{decision=\"close_reload\",rule=\"$1\",peer=\"$2\"}" |
+		awk '{print $2}')
+	echo "${v:-0}"
+}
+hold h1 pinned pinned.mb2c.lab
+hold h3 gcs3 gcs-3.mb2c.lab
+check "two GCS AS (pinned, gcs-3) connected and held, their GAR answered 2001" all_of \
+	'wait_log "$T/h1.out" "holding the connection" 20' 'wait_log "$T/h3.out" "holding the connection" 20' \
+	'grep -q "GAA Result-Code 2001" "$T/h1.out"' 'grep -q "GAA Result-Code 2001" "$T/h3.out"'
+
+# a broken policy file: refused, the old policy stays, nothing is closed
 cp "$T/sec.conf" "$T/sec.conf.good"
+cp "$P/ca.crl.pem" "$P/ca.crl.pem.good"
 printf 'mode = "enforce";\npeers = ( { identity = "x"; role = "boss"; } );\n' >"$T/sec.conf"
+n0=$(rechecks)
 kill -USR1 "$PID_bmsc"
 check "reload of a broken policy is refused with file:line" \
 	wait_log "$T/bmsc.log" "sec_mb2c: reload refused, the previous policy stays: $T/sec.conf:2: peer x: role must be" 10
-raw afterbad gcs3 gcs-3.mb2c.lab --gar --send-dpr
-check "... and the previous policy still admits gcs-3" test "$(rc_of afterbad)" = 0
+raw afterbad gcs4 gcs-4.mb2c.lab --gar --send-dpr
+check "... and the previous policy still admits gcs-4" test "$(rc_of afterbad)" = 0
+check "... no re-check ran, nothing closed, both held connections up" all_of \
+	'test "$(rechecks)" = "$n0"' '! logged "CLOSE reload"' 'alive h1' 'alive h3'
+
+# a reload that affects neither: both stay
 cp "$T/sec.conf.good" "$T/sec.conf"
+kill -USR1 "$PID_bmsc"
+check "reload of an unchanged policy: re-check ran, 0 closed" \
+	wait_log "$T/bmsc.log" "sec_mb2c: re-check after reload: [0-9]+ established connection\(s\), [0-9]+ kept, 0 closed" 20
+check "... both held connections still up" all_of 'alive h1' 'alive h3'
+
+# pinned removed from the policy: its connection is closed, gcs-3 stays
+n0=$(rechecks)
+sed '/identity = "pinned.mb2c.lab"/d' "$T/sec.conf.good" >"$T/sec.conf"
+kill -USR1 "$PID_bmsc"
+check "pinned removed from the policy: CLOSE reload rule=peer.unknown (re-check after reload)" \
+	wait_log "$T/bmsc.log" "sec_mb2c: CLOSE reload peer=pinned.mb2c.lab addr=127.0.0.1 rule=peer.unknown: .*\(re-check after reload\)" 20
+held_wait h1
+rc=$HRC
+check "... the GCS AS sees its connection closed (held client exit $rc)" all_of \
+	'test "$rc" = 15' 'grep -q "connection closed by peer" "$T/h1.out"'
+check "... counted: decisions_total{decision=close_reload,rule=peer.unknown,peer=pinned} = 1" \
+	test "$(close_metric peer.unknown pinned.mb2c.lab)" = 1
+check "... gcs-3, not affected, stays up" all_of \
+	'wait_log "$T/bmsc.log" "re-check after reload: .* 1 closed" 10' 'alive h3'
+
+# a reloaded CRL revokes gcs-3's certificate: closed
+(cd "$P" && pki_crl ca revoked gcs3) || ko "CRL revoking gcs3 made"
+cp "$T/sec.conf.good" "$T/sec.conf"
+kill -USR1 "$PID_bmsc"
+check "CRL reloaded revoking gcs-3: CLOSE reload rule=cert.revoked (re-check after reload)" \
+	wait_log "$T/bmsc.log" "sec_mb2c: CLOSE reload peer=gcs-3.mb2c.lab addr=127.0.0.1 rule=cert.revoked: .*\(re-check after reload\)" 20
+held_wait h3
+rc=$HRC
+check "... the GCS AS sees its connection closed (held client exit $rc), counted" all_of \
+	'test "$rc" = 15' 'test "$(close_metric cert.revoked gcs-3.mb2c.lab)" = 1'
+cp "$P/ca.crl.pem.good" "$P/ca.crl.pem"
+cp "$T/sec.conf.good" "$T/sec.conf"
+
+# outbound: a GCS AS daemon (sec_mb2c too) connected to the BM-SC; its policy
+# reloaded without the BM-SC closes its own outbound connection
+cat >"$T/sec_gcs.conf" <<C
+mode = "enforce";
+peers = ( { identity = "bmsc.mb2c.lab"; role = "bmsc"; } );
+C
+cat >"$T/gcsd.conf" <<C
+Identity = "gcs-4.mb2c.lab";
+Realm = "mb2c.lab";
+Port = 0;
+SecPort = 0;
+No_SCTP;
+No_IPv6;
+NoRelay;
+TLS_Cred = "$P/gcs4.pem", "$P/gcs4.key";
+TLS_CA = "$P/ca.pem";
+TLS_Prio = "$PRIO";
+LoadExtension = "$FDX/dict_mb2c.fdx";
+LoadExtension = "$FDX/app_noop.fdx"; # advertises the MB2-C application
+LoadExtension = "$FDX/sec_mb2c.fdx" : "$T/sec_gcs.conf";
+ConnectPeer = "bmsc.mb2c.lab" { ConnectTo = "127.0.0.1"; Port = $SPORT; TcTimer = 30; No_IPv6; };
+C
+start_daemon gcsd "$T/gcsd.conf"
+check "a GCS AS daemon connects out to the BM-SC (ACCEPT outbound rule=id.bound-outbound)" \
+	wait_log "$T/gcsd.log" "sec_mb2c: ACCEPT outbound peer=bmsc.mb2c.lab addr=127.0.0.1 rule=id.bound-outbound" 20
+gone() { grep -c "sec_mb2c: connection of gcs-4.mb2c.lab failed or closed" "$T/bmsc.log"; }
+gone_more() { # N: waits (20 s) until more than N such lines
+	local i
+	for ((i = 0; i < 400; i++)); do
+		[ "$(gone)" -gt "$1" ] && return 0
+		sleep 0.05
+	done
+	return 1
+}
+g0=$(gone)
+printf 'mode = "enforce";\npeers = ( { identity = "gcs-other.mb2c.lab"; role = "bmsc"; } );\n' >"$T/sec_gcs.conf"
+kill -USR1 "$PID_gcsd"
+check "... its policy reloaded without the BM-SC: CLOSE reload peer=bmsc.mb2c.lab rule=peer.unknown" \
+	wait_log "$T/gcsd.log" "sec_mb2c: CLOSE reload peer=bmsc.mb2c.lab addr=127.0.0.1 rule=peer.unknown: .*\(re-check after reload\)" 20
+check "... the BM-SC sees the connection of gcs-4 go" gone_more "$g0"
+stop_daemon gcsd
 
 stop_daemon bmsc
 check "BM-SC stops cleanly" test "$STOP_RC" = 0

@@ -11,7 +11,8 @@
  * Exit status: 0 CEA 2001 (and GAA 2001 with --gar), 2 usage error,
  * 3 timeout, 10 TLS handshake failed, 11 connection refused/closed before the
  * CEA, 12 CEA Result-Code other than 2001, 13 GAA Result-Code other than
- * 2001, 14 connection closed after the GAR without an answer.
+ * 2001, 14 connection closed after the GAR without an answer, 15 (--hold)
+ * the server closed the held connection.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -41,6 +42,7 @@ enum {
 	EX_CEA = 12,
 	EX_GAA = 13,
 	EX_NOGAA = 14,
+	EX_CLOSED = 15,
 };
 
 /* Diameter constants (RFC 6733, TS 29.468, TS 29.229) */
@@ -87,7 +89,7 @@ struct opts {
 	const char *host, *port;
 	uint32_t app;
 	unsigned timeout;
-	int plain, gar, send_dpr, renegotiate;
+	int plain, gar, send_dpr, renegotiate, hold;
 };
 
 static void usage(FILE *f)
@@ -109,9 +111,12 @@ static void usage(FILE *f)
 	           "  --send-dpr               finish with DPR (Disconnect-Cause 2) / DPA\n"
 	           "  --renegotiate            after CEA 2001, a second TLS 1.2 handshake\n"
 	           "                           (renegotiation; exit 10 when it fails)\n"
+	           "  --hold                   then keep the connection (DWRs answered) until\n"
+	           "                           the server closes it (exit 15) or the timeout\n"
 	           "  --timeout S              overall timeout in seconds (default 10)\n"
 	           "exit: 0 ok, 2 usage, 3 timeout, 10 TLS handshake failed, 11 no CEA,\n"
-	           "      12 CEA not 2001, 13 GAA not 2001, 14 closed after the GAR\n");
+	           "      12 CEA not 2001, 13 GAA not 2001, 14 closed after the GAR,\n"
+	           "      15 held connection closed by the server\n");
 }
 
 static int parse_u32(const char *s, uint32_t *out)
@@ -145,6 +150,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		O_DPR,
 		O_TIMEOUT,
 		O_RENEG,
+		O_HOLD,
 		O_HELP,
 	};
 	static const struct option lo[] = {
@@ -165,6 +171,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 	        {"send-dpr", no_argument, NULL, O_DPR},
 	        {"timeout", required_argument, NULL, O_TIMEOUT},
 	        {"renegotiate", no_argument, NULL, O_RENEG},
+	        {"hold", no_argument, NULL, O_HOLD},
 	        {"help", no_argument, NULL, O_HELP},
 	        {NULL, 0, NULL, 0},
 	};
@@ -231,6 +238,9 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 			break;
 		case O_RENEG:
 			o->renegotiate = 1;
+			break;
+		case O_HOLD:
+			o->hold = 1;
 			break;
 		case O_TIMEOUT:
 			if (parse_u32(optarg, &v) || v == 0 || v > 86400) {
@@ -846,6 +856,25 @@ static int session(struct conn *c, const struct opts *o)
 		print_result("GAA", &a);
 		if (!a.has_rc || a.rc != DIAMETER_SUCCESS)
 			ex = EX_GAA;
+	}
+	if (o->hold && ex == EX_OK) {
+		/* an established connection kept until the server ends it (the
+		 * re-check of connections after a policy reload) */
+		printf("holding the connection\n");
+		for (;;) {
+			r = read_msg(c, &b);
+			if (r) {
+				report_read(r, "the end of the held connection");
+				ex = EX_CLOSED;
+				goto out;
+			}
+			parse_msg(b.p, b.len, &a);
+			if ((a.flags & FLAG_R) && a.code == CMD_DW)
+				answer_watchdog(c, o, b.p);
+			else
+				printf("%s received while holding: code %u, ignored\n",
+				       (a.flags & FLAG_R) ? "request" : "answer", a.code);
+		}
 	}
 	if (o->send_dpr)
 		send_dpr(c, o, &b);

@@ -840,7 +840,33 @@ static void test_crls(void)
 	                              now + 40 * 86400, &v),
 	         -1);
 	CHECK_STR(v.rule, "crl.stale");
+	/* the re-check after a reload: chain (CRL, validity) first, then the
+	 * identity against the peer list (empty here) */
+	CHECK_EQ(sec_accept_recheck(&c, "gcsas.mb2.test", ch, n, SEC_PEER_CLIENT, now, &v), -1);
+	CHECK_STR(v.rule, "peer.unknown");
+	CHECK_EQ(sec_accept_recheck(&c, "gcsas.mb2.test", ch, n, SEC_PEER_CLIENT, now + 40 * 86400,
+	                            &v),
+	         -1);
+	CHECK_STR(v.rule, "crl.stale");
 	free_chain(ch, n);
+	n = load_chain(ch, rsa);
+	CHECK_EQ(sec_accept_recheck(&c, "gcsas.mb2.test", ch, n, SEC_PEER_CLIENT, now, &v), -1);
+	CHECK_STR(v.rule, "cert.revoked");
+	free_chain(ch, n);
+	struct sec_conf c2;
+	snprintf(text, sizeof(text),
+	         "crl = [ \"%s/crlroot.crl\" ];\ncrl_ca = [ \"%s/ca.pem\" ];\n"
+	         "peers = ( { identity = \"gcsas.mb2.test\"; role = \"gcs-as\"; } );\n",
+	         dir, dir);
+	CHECK_EQ(sec_conf_load(write_conf("crl1b.conf", text), &c2, err, sizeof(err)), 0);
+	n = load_chain(ch, good);
+	CHECK_EQ(sec_accept_recheck(&c2, "gcsas.mb2.test", ch, n, SEC_PEER_CLIENT, now, &v), 0);
+	CHECK_EQ(v.ok, 1);
+	CHECK_EQ(sec_accept_recheck(&c2, "other.mb2.test", ch, n, SEC_PEER_CLIENT, now, &v), -1);
+	CHECK_STR(v.rule, "peer.unknown");
+	printf("  re-check after reload: listed ok, others %s\n", v.rule);
+	free_chain(ch, n);
+	sec_conf_free(&c2);
 	/* the files did not change; a rewritten CRL file did */
 	CHECK_EQ(sec_conf_files_changed(&c), 0);
 	sec_conf_free(&c);

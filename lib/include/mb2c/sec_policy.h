@@ -157,6 +157,17 @@ int sec_accept_handshake(const struct sec_conf *c, gnutls_protocol_t version, in
 int sec_accept_identity(const struct sec_conf *c, const char *identity, const gnutls_datum_t *chain,
                         unsigned n, struct sec_verdict *v);
 
+/* The re-decision of an established connection after a policy (or CRL)
+ * reload, with the NEW policy: the policy-dependent checks of step 1 (TS
+ * 33.310 profile by purpose, validity, the policy's CRLs) and step 2
+ * (listed, leaf names the identity, per-peer CA and pin) on the chain kept
+ * from the handshake. The negotiated parameters cannot change and are not
+ * checked again; OCSP is not queried again (the responder is asked at the
+ * handshake). A stale CRL with crl_stale = "warn" keeps the connection
+ * (v->warn set). 0, or -1 with v->rule / v->text: close the connection. */
+int sec_accept_recheck(const struct sec_conf *c, const char *identity, const gnutls_datum_t *chain,
+                       unsigned n, enum sec_purpose purpose, time_t now, struct sec_verdict *v);
+
 /* Step 1 from inside a GnuTLS verify callback: the negotiated version,
  * cipher suite and group (sec_check_session), a renegotiation (refused
  * unless allow_renegotiation: a TLS 1.2 cipher already active),
