@@ -8,6 +8,14 @@
 #   FUZZ_PARALLEL=2 scripts/fuzz.sh all 600  two targets at a time (2 cores)
 #   FUZZ_FRESH=1 ...                         restart from the seeds (the scratch
 #                                            corpus is kept between runs otherwise)
+#   scripts/fuzz.sh --runs N [TARGET|all]    recorded run: each target exactly N
+#                                            executions (-runs=N, one process, ASan +
+#                                            UBSan) from its committed seeds; libFuzzer's
+#                                            final figures go to fuzz/runs/<date>-<target>.txt
+#                                            (small, meant to be committed) and a table
+#                                            (target, executions, seconds, exec/s, cov,
+#                                            ft, findings) is printed and kept in
+#                                            fuzz/runs/<date>-table.txt
 # Per target it prints executions, exec/s, coverage (cov/ft of libFuzzer's last
 # status line), the corpus size and any crash/leak/timeout file. Exit status 1
 # when a target found something (or did not run), 0 otherwise.
@@ -19,6 +27,20 @@ ROOT=$PWD
 BUILD=${FUZZ_BUILD_DIR:-build-fuzz}
 ALL=(codec msg conf cert metrics rev vici)
 
+runs=
+if [ "${1:-}" = --runs ]; then
+	runs=${2:-}
+	case $runs in '' | *[!0-9]*)
+		echo "fuzz.sh: --runs needs a number of executions, not '$runs'" >&2
+		exit 2
+		;;
+	esac
+	shift 2
+	[ $# -le 1 ] || {
+		echo "fuzz.sh: --runs N [TARGET|all]" >&2
+		exit 2
+	}
+fi
 target=${1:-all}
 secs=${2:-60}
 case $secs in '' | *[!0-9]*)
@@ -84,11 +106,19 @@ run_one() { # target seconds
 		mkdir -p "$w/old-artifacts"
 		mv "$w/artifacts"/* "$w/old-artifacts/"
 	fi
-	mkdir -p "$w/corpus" "$w/artifacts"
-	cp -n fuzz/corpus/fuzz_"$t"/* "$w/corpus/" 2>/dev/null || true
+	# a recorded run starts from the committed seeds, in a corpus of its own
+	local corpus=$w/corpus limit=(-max_total_time="$s")
+	if [ -n "$runs" ]; then
+		corpus=$w/runs-corpus
+		rm -rf "$corpus"
+		limit=(-runs="$runs")
+	fi
+	mkdir -p "$corpus" "$w/artifacts"
+	cp -n fuzz/corpus/fuzz_"$t"/* "$corpus/" 2>/dev/null || true
 	local rc=0
-	"$BDIR/bin/fuzz_$t" -max_total_time="$s" -timeout=10 -rss_limit_mb=2048 \
-		-print_final_stats=1 -artifact_prefix="$w/artifacts/" "$w/corpus" \
+	echo "fuzz_$t ${limit[*]} -timeout=10 -rss_limit_mb=2048 -print_final_stats=1" >"$w/cmd"
+	"$BDIR/bin/fuzz_$t" "${limit[@]}" -timeout=10 -rss_limit_mb=2048 \
+		-print_final_stats=1 -artifact_prefix="$w/artifacts/" "$corpus" \
 		>"$w/log" 2>&1 || rc=$?
 	echo "$rc" >"$w/rc"
 }
@@ -103,8 +133,12 @@ summary() { # target
 	ft=$(sed -n 's/.* ft: \([0-9]*\).*/\1/p' <<<"$last")
 	corp=$(sed -n 's/.* corp: \([0-9]*\/[0-9a-zA-Z]*\).*/\1/p' <<<"$last")
 	crashes=$(find "$w/artifacts" -type f | sort)
-	printf 'fuzz_%-6s %6ss  execs %-10s exec/s %-7s cov %-5s ft %-6s corpus %-10s rc %s\n' \
-		"$t" "$secs" "${execs:-?}" "${eps:-?}" "${cov:-?}" "${ft:-?}" "${corp:-?}" "$rc"
+	if [ -n "$runs" ]; then
+		record "$t" "$rc" "$execs" "$eps" "$cov" "$ft" "$corp" "$crashes" || rc=98
+	else
+		printf 'fuzz_%-6s %6ss  execs %-10s exec/s %-7s cov %-5s ft %-6s corpus %-10s rc %s\n' \
+			"$t" "$secs" "${execs:-?}" "${eps:-?}" "${cov:-?}" "${ft:-?}" "${corp:-?}" "$rc"
+	fi
 	if [ -n "$crashes" ] || [ "$rc" -ne 0 ]; then
 		echo "  FINDING in fuzz_$t (log: $w/log):"
 		grep -E '^(==[0-9]+==ERROR|SUMMARY|fuzz_[a-z]+: )|runtime error' "$w/log" | head -5 |
@@ -115,8 +149,39 @@ summary() { # target
 	return 0
 }
 
+# recorded run: fuzz/runs/<date>-<target>.txt holds what the claim rests on
+# (command, commit, libFuzzer's seed/INITED/last status/Done lines and final
+# stats, the verdict); one table row per target on stdout and in the table file
+RUNS_DIR=$ROOT/fuzz/runs
+STAMP=$(date -u +%Y-%m-%d)
+record() { # target rc execs eps cov ft corp crashes
+	local t=$1 rc=$2 execs=$3 eps=$4 cov=$5 ft=$6 corp=$7 crashes=$8 w=$OUT/$1 f done_s verdict
+	f=$RUNS_DIR/$STAMP-$t.txt
+	done_s=$(sed -n 's/^Done [0-9]* runs in \([0-9]*\) second.*/\1/p' "$w/log" | tail -1)
+	verdict="0 findings"
+	if [ -n "$crashes" ] || [ "$rc" -ne 0 ]; then verdict="FINDING (exit $rc)"; fi
+	if [ "${execs:-0}" -lt "$runs" ]; then verdict="$verdict, SHORT of $runs runs"; fi
+	mkdir -p "$RUNS_DIR"
+	{
+		echo "# scripts/fuzz.sh --runs $runs $t: $(date -u '+%Y-%m-%d %H:%M UTC')"
+		echo "# commit $(git rev-parse --short HEAD 2>/dev/null || echo '?')$(git diff --quiet HEAD -- fuzz lib extensions 2>/dev/null || echo ' (+ local changes)')," \
+			"$(clang --version | head -1), $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)"
+		echo "# $(cat "$w/cmd")"
+		grep -E '^INFO: (Seed|-max_len|  *[0-9]+ files found)|^#[0-9]+[[:space:]]+INITED|^Done [0-9]+ runs|^stat::|^(==[0-9]+==ERROR|SUMMARY)|runtime error|^fuzz_[a-z]+: ' "$w/log" | head -40
+		grep -E '^#[0-9]+.*cov: ' "$w/log" | tail -1
+		echo "result: $verdict"
+	} >"$f"
+	printf '| fuzz_%s | %s | %s | %s | %s / %s | %s |\n' "$t" "${execs:-?}" "${done_s:-?}" \
+		"${eps:-?}" "${cov:-?}" "${ft:-?}" "$verdict" | tee -a "$RUNS_DIR/$STAMP-table.txt"
+	[ "${execs:-0}" -ge "$runs" ]
+}
+
 par=${FUZZ_PARALLEL:-1}
-echo "== fuzzing ${targets[*]}: ${secs} s each, ${par} at a time (scratch: $OUT)"
+if [ -n "$runs" ]; then
+	echo "== recorded fuzz run of ${targets[*]}: $runs executions each, ${par} at a time (scratch: $OUT, record: fuzz/runs/)"
+else
+	echo "== fuzzing ${targets[*]}: ${secs} s each, ${par} at a time (scratch: $OUT)"
+fi
 pids=()
 for t in "${targets[@]}"; do
 	rm -f "$OUT/$t/rc"
@@ -127,6 +192,7 @@ done
 for p in "${pids[@]}"; do wait "$p" || true; done
 
 found=0
+[ -z "$runs" ] || echo "| target | executions | seconds | exec/s | cov / ft | findings |"
 for t in "${targets[@]}"; do summary "$t" || found=1; done
 if [ "$found" -eq 0 ]; then
 	echo "== fuzz: no findings"
