@@ -6,6 +6,8 @@
 #                                            fuzz_codec, ...); default all, 60 s
 #   FUZZ_BUILD_ONLY=1 scripts/fuzz.sh        install + configure + build only
 #   FUZZ_PARALLEL=2 scripts/fuzz.sh all 600  two targets at a time (2 cores)
+#   FUZZ_NO_BUILD=1 ...                      run the binaries already in build-fuzz/
+#                                            (a record names the commit they were built from)
 #   FUZZ_FRESH=1 ...                         restart from the seeds (the scratch
 #                                            corpus is kept between runs otherwise)
 #   scripts/fuzz.sh --runs N [TARGET|all]    recorded run: each target exactly N
@@ -59,36 +61,42 @@ else
 	targets=("$t")
 fi
 
-# ---- tools: the project's packages (scripts/setup.sh), then clang + libFuzzer
-SETUP_NO_BUILD=1 scripts/setup.sh
-missing=()
-for p in clang libclang-rt-14-dev; do
-	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
-		missing+=("$p")
-done
-if [ "${#missing[@]}" -gt 0 ]; then
-	SUDO=
-	[ "$(id -u)" -eq 0 ] || SUDO=sudo
-	echo "fuzz.sh: installing ${missing[*]}"
-	export DEBIAN_FRONTEND=noninteractive
-	$SUDO apt-get update -q
-	$SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
-fi
+if [ -z "${FUZZ_NO_BUILD:-}" ]; then
+	# ---- tools: the project's packages (scripts/setup.sh), then clang + libFuzzer
+	SETUP_NO_BUILD=1 scripts/setup.sh
+	missing=()
+	for p in clang libclang-rt-14-dev; do
+		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
+			missing+=("$p")
+	done
+	if [ "${#missing[@]}" -gt 0 ]; then
+		SUDO=
+		[ "$(id -u)" -eq 0 ] || SUDO=sudo
+		echo "fuzz.sh: installing ${missing[*]}"
+		export DEBIAN_FRONTEND=noninteractive
+		$SUDO apt-get update -q
+		$SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
+	fi
 
-# ---- build
-mkdir -p "$BUILD"
-BDIR=$(cd "$BUILD" && pwd)
-cmake -S . -B "$BDIR" -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-	-DMB2C_SANITIZE=ON -DMB2C_FUZZ=ON >"$BDIR/configure-fuzz.log" 2>&1 || {
-	cat "$BDIR/configure-fuzz.log"
-	exit 1
-}
-if [ ! -d "$BDIR/fuzz/CMakeFiles" ]; then
-	echo "fuzz.sh: no 'fuzzers' target: the top-level CMakeLists.txt must add fuzz/ when" \
-		"MB2C_FUZZ is ON (see fuzz/CMakeLists.txt)" >&2
-	exit 1
+	# ---- build
+	mkdir -p "$BUILD"
+	BDIR=$(cd "$BUILD" && pwd)
+	cmake -S . -B "$BDIR" -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+		-DMB2C_SANITIZE=ON -DMB2C_FUZZ=ON >"$BDIR/configure-fuzz.log" 2>&1 || {
+		cat "$BDIR/configure-fuzz.log"
+		exit 1
+	}
+	if [ ! -d "$BDIR/fuzz/CMakeFiles" ]; then
+		echo "fuzz.sh: no 'fuzzers' target: the top-level CMakeLists.txt must add fuzz/ when" \
+			"MB2C_FUZZ is ON (see fuzz/CMakeLists.txt)" >&2
+		exit 1
+	fi
+	cmake --build "$BDIR" --target fuzzers -j "$(nproc)"
+	# what the binaries are built from, for the records of --runs
+	echo "$(git rev-parse --short HEAD 2>/dev/null || echo '?')$(git diff --quiet HEAD -- fuzz lib extensions test/fd 2>/dev/null || echo ' + uncommitted changes')" >"$BDIR/fuzz-built-from"
+else
+	BDIR=$(cd "$BUILD" && pwd)
 fi
-cmake --build "$BDIR" --target fuzzers -j "$(nproc)"
 [ -n "${FUZZ_BUILD_ONLY:-}" ] && exit 0
 
 # ---- run
@@ -164,7 +172,7 @@ record() { # target rc execs eps cov ft corp crashes
 	mkdir -p "$RUNS_DIR"
 	{
 		echo "# scripts/fuzz.sh --runs $runs $t: $(date -u '+%Y-%m-%d %H:%M UTC')"
-		echo "# commit $(git rev-parse --short HEAD 2>/dev/null || echo '?')$(git diff --quiet HEAD -- fuzz lib extensions 2>/dev/null || echo ' (+ local changes)')," \
+		echo "# built from commit $(cat "$BDIR/fuzz-built-from" 2>/dev/null || echo '?')," \
 			"$(clang --version | head -1), $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)"
 		echo "# $(cat "$w/cmd")"
 		grep -E '^INFO: (Seed|-max_len|  *[0-9]+ files found)|^#[0-9]+[[:space:]]+INITED|^Done [0-9]+ runs|^stat::|^(==[0-9]+==ERROR|SUMMARY)|runtime error|^fuzz_[a-z]+: ' "$w/log" | head -40
