@@ -124,6 +124,7 @@ run_one() { # target seconds
 	mkdir -p "$corpus" "$w/artifacts"
 	cp -n fuzz/corpus/fuzz_"$t"/* "$corpus/" 2>/dev/null || true
 	local rc=0
+	cp "$BDIR/fuzz-built-from" "$w/built-from" 2>/dev/null || true
 	echo "fuzz_$t ${limit[*]} -timeout=10 -rss_limit_mb=2048 -print_final_stats=1" >"$w/cmd"
 	"$BDIR/bin/fuzz_$t" "${limit[@]}" -timeout=10 -rss_limit_mb=2048 \
 		-print_final_stats=1 -artifact_prefix="$w/artifacts/" "$corpus" \
@@ -172,7 +173,7 @@ record() { # target rc execs eps cov ft corp crashes
 	mkdir -p "$RUNS_DIR"
 	{
 		echo "# scripts/fuzz.sh --runs $runs $t: $(date -u '+%Y-%m-%d %H:%M UTC')"
-		echo "# built from commit $(cat "$BDIR/fuzz-built-from" 2>/dev/null || echo '?')," \
+		echo "# built from commit $(cat "$w/built-from" 2>/dev/null || echo '?')," \
 			"$(clang --version | head -1), $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)"
 		echo "# $(cat "$w/cmd")"
 		grep -E '^INFO: (Seed|-max_len|  *[0-9]+ files found)|^#[0-9]+[[:space:]]+INITED|^Done [0-9]+ runs|^stat::|^(==[0-9]+==ERROR|SUMMARY)|runtime error|^fuzz_[a-z]+: ' "$w/log" | head -40
