@@ -17,7 +17,9 @@
 #                                            (small, meant to be committed) and a table
 #                                            (target, executions, seconds, exec/s, cov,
 #                                            ft, findings) is printed and kept in
-#                                            fuzz/runs/<date>-table.txt
+#                                            fuzz/runs/<date>-table.txt;
+#                                            FUZZ_MAX_SECONDS=S stops a run after S s
+#                                            (its record then says SHORT)
 # Per target it prints executions, exec/s, coverage (cov/ft of libFuzzer's last
 # status line), the corpus size and any crash/leak/timeout file. Exit status 1
 # when a target found something (or did not run), 0 otherwise.
@@ -123,6 +125,8 @@ run_one() { # target seconds
 		corpus=$w/runs-corpus
 		rm -rf "$corpus"
 		limit=(-runs="$runs")
+		# a time cap (e.g. a deadline): the record then says SHORT
+		[ -z "${FUZZ_MAX_SECONDS:-}" ] || limit+=(-max_total_time="$FUZZ_MAX_SECONDS")
 		# metrics: label values are cut at 128 bytes (8 of them in 1 KiB);
 		# longer inputs only make each run slower
 		[ "$t" != metrics ] || limit+=(-max_len=1024)
@@ -149,7 +153,11 @@ summary() { # target
 	corp=$(sed -n 's/.* corp: \([0-9]*\/[0-9a-zA-Z]*\).*/\1/p' <<<"$last")
 	crashes=$(find "$w/artifacts" -type f | sort)
 	if [ -n "$runs" ]; then
-		record "$t" "$rc" "$execs" "$eps" "$cov" "$ft" "$corp" "$crashes" || rc=98
+		if ! record "$t" "$rc" "$execs" "$eps" "$cov" "$ft" "$corp" "$crashes" &&
+			[ -z "$crashes" ] && [ "$rc" -eq 0 ]; then
+			echo "  fuzz_$t: stopped at ${execs:-?} of $runs executions (FUZZ_MAX_SECONDS)"
+			return 1
+		fi
 	else
 		printf 'fuzz_%-6s %6ss  execs %-10s exec/s %-7s cov %-5s ft %-6s corpus %-10s rc %s\n' \
 			"$t" "$secs" "${execs:-?}" "${eps:-?}" "${cov:-?}" "${ft:-?}" "${corp:-?}" "$rc"
