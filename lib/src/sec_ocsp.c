@@ -22,6 +22,28 @@ static int ocsp_fail(struct sec_verdict *v, const char *rule, const char *text)
 	return -1;
 }
 
+/* 1 when d is exactly one DER SEQUENCE (tag, definite length, contents
+ * filling the rest): what GnuTLS's import requires anyway, checked before
+ * the costly ASN.1 structures of an OCSP response are built. */
+static int one_der_sequence(const gnutls_datum_t *d)
+{
+	const unsigned char *p = d->data;
+	size_t n = d->size, len = 0, hdr = 2;
+	if (n < 2 || p[0] != 0x30)
+		return 0;
+	if (p[1] < 0x80) {
+		len = p[1];
+	} else {
+		size_t k = p[1] & 0x7f;
+		if (k == 0 || k > 4 || n < 2 + k)
+			return 0;
+		for (size_t i = 0; i < k; i++)
+			len = len << 8 | p[2 + i];
+		hdr += k;
+	}
+	return len == n - hdr;
+}
+
 static void utc(char *buf, size_t len, time_t t)
 {
 	struct tm tm;
@@ -74,6 +96,9 @@ int sec_ocsp_check_crt(const gnutls_datum_t *resp_der, gnutls_x509_crt_t crt,
 		return ocsp_fail(v, "ocsp.parse", "empty OCSP response");
 	if (!crt || !issuer)
 		return ocsp_fail(v, "cert.parse", "certificate or issuer does not parse");
+	if (!one_der_sequence(resp_der))
+		return ocsp_fail(v, "ocsp.parse",
+		                 "OCSP response does not parse: not one DER SEQUENCE");
 	if (gnutls_ocsp_resp_init(&resp)) {
 		ocsp_fail(v, "ocsp.parse", "out of memory");
 		goto out;

@@ -890,6 +890,40 @@ static void test_crls(void)
 	free_chain(ch, n);
 	/* the files did not change; a rewritten CRL file did */
 	CHECK_EQ(sec_conf_files_changed(&c), 0);
+	/* the same CRL from memory: sec_conf_add_crl_pem (after dropping the
+	 * file's), the _crt check gives the same verdicts; a text that is not
+	 * a CRL leaves c as it was */
+	{
+		gnutls_datum_t pem = {NULL, 0};
+		gnutls_x509_crt_t crt[2];
+		snprintf(path, sizeof(path), "%s/crlroot.crl", dir);
+		CHECK_EQ(gnutls_load_file(path, &pem), 0);
+		sec_conf_drop_crls(&c);
+		CHECK_EQ(c.n_crls, 0);
+		CHECK_EQ(sec_conf_add_crl_pem(&c, &pem, "mem.crl", err, sizeof(err)), 0);
+		CHECK_EQ(c.n_crls, 1);
+		n = load_chain(ch, rsa);
+		crt[0] = import_crt(&ch[0]);
+		crt[1] = import_crt(&ch[1]);
+		CHECK_EQ(sec_check_revoked_crt_at(&c, crt, 2, now, &v), -1);
+		CHECK_STR(v.rule, "cert.revoked");
+		CHECK_EQ(sec_check_revoked_crt_at(&c, crt + 1, 1, now + 31 * 86400, &v), -1);
+		CHECK_STR(v.rule, "crl.stale");
+		CHECK(strstr(v.text, "mem.crl") != NULL);
+		gnutls_x509_crt_deinit(crt[0]);
+		crt[0] = NULL;
+		CHECK_EQ(sec_check_revoked_crt_at(&c, crt, 2, now, &v), -1);
+		CHECK_STR(v.rule, "cert.parse");
+		gnutls_x509_crt_deinit(crt[1]);
+		free_chain(ch, n);
+		pem.data[pem.size / 2] ^= 0x20;
+		CHECK_EQ(sec_conf_add_crl_pem(&c, &pem, "bad.crl", err, sizeof(err)), EINVAL);
+		printf("  from memory, damaged: %s\n", err);
+		CHECK(strstr(err, "bad.crl") != NULL);
+		CHECK_EQ(c.n_crls, 1);
+		CHECK_EQ(c.n_crl_files, 1);
+		gnutls_free(pem.data);
+	}
 	sec_conf_free(&c);
 
 	/* crl_stale = "warn": accepted, with the warning to count */
