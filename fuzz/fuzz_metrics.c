@@ -1,7 +1,7 @@
 /* libFuzzer target: the live-metrics exposition writer (lib/src/metrics.c).
  *
  * Per input:
- *  - the input, cut at 0xff bytes, gives label values (any bytes, NUL ends a
+ *  - the input, cut at 0xff bytes, gives label values (the first 24 pieces) (any bytes, NUL ends a
  *    value early) for a two-label counter and a one-label gauge in a fresh
  *    registry with small caps; the rendered text is checked line by line
  *    against the text format: "# HELP name text", "# TYPE name type", or
@@ -197,12 +197,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 	mb2c_metric_limits(c, 4, 8);
 	mb2c_metric_limits(g, 3, 0);
-	/* values: the input cut at 0xff */
+	/* values: the input cut at 0xff; the first 24 pieces (three times the
+	 * counter's cap of 8 series: the "other" series and the caps are
+	 * reached; more pieces only cost lookups) */
 	const char *prev = NULL;
 	size_t start = 0;
-	for (size_t i = 0; i <= size; i++) {
+	unsigned pieces = 0;
+	for (size_t i = 0; i <= size && pieces < 24; i++) {
 		if (i < size && data[i] != 0xff)
 			continue;
+		pieces++;
 		s[i] = 0;
 		const char *v = s + start;
 		mb2c_metric_inc(c, prev ? prev : v, v);
