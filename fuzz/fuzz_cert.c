@@ -10,8 +10,11 @@
  *           KU or EKU required; a 1095-day validity limit);
  *   then one 2-byte big-endian length per certificate but the last, which
  *   takes the rest (lengths past the end are cut).
- * On the leaf: sec_check_chain, sec_cert_names with a fixed identity,
- * sec_cert_dns_names (small and large buffers), sec_cert_sha256; and
+ * Each certificate is imported once; then sec_check_chain_crt on the chain,
+ * and on the leaf sec_cert_names_crt with a fixed identity,
+ * sec_cert_dns_names_crt (small and large buffers), sec_cert_sha256 (when a
+ * certificate does not import: sec_check_chain on the DER once, and the
+ * _crt functions with NULL: all must refuse); and
  * sec_check_priority on the whole input as a string. A broken invariant of a
  * result (verdict, terminated texts, 64 hex digits) is a finding: abort(). */
 #include <stddef.h>
@@ -20,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <gnutls/x509.h>
 #include <mb2c/sec_check.h>
 
 #define NOW      1796083200 /* 2026-12-01T00:00:00Z: fixed, so that runs reproduce */
@@ -49,20 +53,24 @@ static void check_verdict(const char *what, int ret, const struct sec_verdict *v
 		FINDING("%s: refusal (%s) without a text", what, v->rule);
 }
 
-static void check_leaf(const gnutls_datum_t *leaf, int allow_wildcards)
+/* crt: the leaf imported once by the caller (NULL when it does not import:
+ * then they must refuse) */
+static void check_leaf(const gnutls_datum_t *leaf, gnutls_x509_crt_t crt, int allow_wildcards)
 {
 	struct sec_verdict v;
 	memset(&v, 0, sizeof(v));
-	int r = sec_cert_names(leaf, IDENTITY, allow_wildcards, &v);
+	int r = sec_cert_names_crt(crt, IDENTITY, allow_wildcards, &v);
 	if (r != 0 && r != 1)
 		FINDING("sec_cert_names returned %d", r);
 	if (!r && (!v.rule || !memchr(v.text, '\0', sizeof(v.text))))
 		FINDING("sec_cert_names: refusal without a terminated verdict");
+	if (!crt && r)
+		FINDING("sec_cert_names accepted a certificate that does not import");
 
 	char small[16], large[1024];
 	memset(small, 'x', sizeof(small));
-	int n1 = sec_cert_dns_names(leaf, small, sizeof(small));
-	int n2 = sec_cert_dns_names(leaf, large, sizeof(large));
+	int n1 = sec_cert_dns_names_crt(crt, small, sizeof(small));
+	int n2 = sec_cert_dns_names_crt(crt, large, sizeof(large));
 	if (!memchr(small, '\0', sizeof(small)) || !memchr(large, '\0', sizeof(large)))
 		FINDING("sec_cert_dns_names: list not terminated");
 	if ((n1 < 0) != (n2 < 0))
@@ -77,6 +85,47 @@ static void check_leaf(const gnutls_datum_t *leaf, int allow_wildcards)
 	} else if (leaf->size) {
 		FINDING("sec_cert_sha256 failed on %u bytes", leaf->size);
 	}
+}
+
+/* Each certificate is imported once (crt[i], NULL when it does not import);
+ * the checks then run on the imported ones (sec_*_crt, what a handshake
+ * does), or, when one does not import, on the DER (the parse refusals). */
+static unsigned import_all(const gnutls_datum_t *chain, unsigned n, gnutls_x509_crt_t *crt)
+{
+	unsigned ok = 0;
+	for (unsigned i = 0; i < n; i++) {
+		crt[i] = NULL;
+		if (!chain[i].size || gnutls_x509_crt_init(&crt[i]))
+			continue;
+		if (gnutls_x509_crt_import(crt[i], &chain[i], GNUTLS_X509_FMT_DER) < 0) {
+			gnutls_x509_crt_deinit(crt[i]);
+			crt[i] = NULL;
+			continue;
+		}
+		ok++;
+	}
+	return ok;
+}
+
+static void free_all(gnutls_x509_crt_t *crt, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++)
+		if (crt[i])
+			gnutls_x509_crt_deinit(crt[i]);
+}
+
+/* der: ask sec_check_chain (DER) when a certificate does not import */
+static void check_chain(const gnutls_datum_t *chain, gnutls_x509_crt_t *crt, unsigned ok,
+                        unsigned n, const struct sec_profile *prof, enum sec_purpose purpose,
+                        int der)
+{
+	struct sec_verdict v;
+	memset(&v, 0, sizeof(v));
+	int r = ok == n || !der ? sec_check_chain_crt(crt, n, prof, purpose, NOW, &v)
+	                        : sec_check_chain(chain, n, prof, purpose, NOW, &v);
+	check_verdict("sec_check_chain", r, &v);
+	if (!crt[0] && (r == 0 || strcmp(v.rule, "cert.parse")))
+		FINDING("sec_check_chain: a leaf that does not import gave %d (%s)", r, v.rule);
 }
 
 static void profile_knobs(struct sec_profile *p, unsigned knobs)
@@ -115,22 +164,20 @@ static void check_priority(const uint8_t *data, size_t size)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	gnutls_datum_t chain[MAX_CERT];
+	gnutls_x509_crt_t crt[MAX_CERT];
 	struct sec_profile prof;
-	struct sec_verdict v;
-	unsigned n;
+	unsigned n, ok;
 
 	sec_profile_defaults(&prof);
 	if (size && data[0] == 0x30) {
 		chain[0].data = (unsigned char *)data;
 		chain[0].size = (unsigned)size;
-		for (int purpose = SEC_PEER_CLIENT; purpose <= SEC_OWN; purpose++) {
-			memset(&v, 0, sizeof(v));
-			check_verdict("sec_check_chain",
-			              sec_check_chain(chain, 1, &prof, (enum sec_purpose)purpose,
-			                              NOW, &v),
-			              &v);
-		}
-		check_leaf(&chain[0], 0);
+		ok = import_all(chain, 1, crt);
+		for (int purpose = SEC_PEER_CLIENT; purpose <= SEC_OWN; purpose++)
+			check_chain(chain, crt, ok, 1, &prof, (enum sec_purpose)purpose,
+			            purpose == SEC_PEER_CLIENT);
+		check_leaf(&chain[0], crt[0], 0);
+		free_all(crt, 1);
 		check_priority(data, size);
 		return 0;
 	}
@@ -161,9 +208,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		chain[i].size = (unsigned)len;
 		pos += len;
 	}
-	memset(&v, 0, sizeof(v));
-	check_verdict("sec_check_chain", sec_check_chain(chain, n, &prof, purpose, NOW, &v), &v);
-	check_leaf(&chain[0], prof.allow_wildcards);
+	ok = import_all(chain, n, crt);
+	check_chain(chain, crt, ok, n, &prof, purpose, 1);
+	check_leaf(&chain[0], crt[0], prof.allow_wildcards);
+	free_all(crt, n);
 	for (unsigned i = 0; i < n; i++)
 		free(chain[i].data);
 	check_priority(data, size);

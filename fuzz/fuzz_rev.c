@@ -2,16 +2,22 @@
  * path (libmb2c mb2c_sec), on arbitrary bytes (issue 13).
  *
  * Input: byte 0 selects, the rest is the document:
- *   bit 0 = 0: an OCSP response (DER), sec_ocsp_check about a fixed leaf and
- *              its CA at a fixed time;
- *   bit 0 = 1: a CRL file (PEM) loaded by sec_conf_load with crl_ca the
- *              fixed CA (bit 1: crl_stale = "warn"), then sec_check_revoked_at
- *              on the fixed chains (leaf + CA, revoked leaf + CA).
+ *   bit 0 = 0: an OCSP response (DER), sec_ocsp_check_crt about a fixed leaf
+ *              and its CA at a fixed time;
+ *   bit 0 = 1: a CRL file (PEM) added by sec_conf_add_crl_pem (what
+ *              sec_conf_load does with each crl file) to a policy loaded once
+ *              with crl_ca the fixed CA (bit 1: crl_stale = "warn"), then
+ *              sec_check_revoked_crt_at on the fixed chains (leaf + CA, revoked
+ *              leaf + CA), then sec_conf_drop_crls.
+ * The certificates, CA and policies are made once (LLVMFuzzerInitialize): per
+ * input only the document is parsed (242 -> see README runs per second; the
+ * conf file, CA file and certificates were read again for every input).
  * Seeds: corpus/fuzz_rev (openssl responder answers good / revoked /
  * unknown about the leaf, a CRL of the CA revoking the other leaf), made with
  * a throwaway CA whose certificates are embedded below. A broken invariant
  * of a result (return value vs verdict, rule names, terminated texts, a
  * warning only on acceptance) is a finding: abort(). */
+#include <errno.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -19,6 +25,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <gnutls/x509.h>
 #include <mb2c/sec_check.h>
 #include <mb2c/sec_policy.h>
 
@@ -74,7 +81,9 @@ static const char rev_pem[] = "-----BEGIN CERTIFICATE-----\n"
                               "-----END CERTIFICATE-----\n";
 
 static gnutls_datum_t ca, leaf, rev;
-static char dir[64], crl_path[96], ca_path[96], conf_path[2][96];
+static gnutls_x509_crt_t ca_crt, leaf_crt, rev_crt;
+static struct sec_conf conf[2]; /* crl_stale = "refuse", "warn"; no CRL */
+static char dir[64], ca_path[96], conf_path[2][96];
 
 static void write_bytes(const char *file, const void *p, size_t n)
 {
@@ -92,9 +101,18 @@ static void der_of(const char *pem, gnutls_datum_t *der)
 		FINDING("embedded certificate does not decode");
 }
 
+static gnutls_x509_crt_t crt_of(const gnutls_datum_t *der)
+{
+	gnutls_x509_crt_t crt;
+	if (gnutls_x509_crt_init(&crt) || gnutls_x509_crt_import(crt, der, GNUTLS_X509_FMT_DER))
+		FINDING("embedded certificate does not import");
+	return crt;
+}
+
 static void cleanup(void)
 {
-	unlink(crl_path);
+	sec_conf_free(&conf[0]);
+	sec_conf_free(&conf[1]);
 	unlink(ca_path);
 	unlink(conf_path[0]);
 	unlink(conf_path[1]);
@@ -111,21 +129,26 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 		perror("fuzz_rev: mkdtemp");
 		exit(2);
 	}
-	snprintf(crl_path, sizeof(crl_path), "%s/input.crl", dir);
 	snprintf(ca_path, sizeof(ca_path), "%s/ca.pem", dir);
 	write_bytes(ca_path, ca_pem, strlen(ca_pem));
 	for (int w = 0; w < 2; w++) {
 		snprintf(conf_path[w], sizeof(conf_path[w]), "%s/sec%d.conf", dir, w);
 		snprintf(text, sizeof(text),
-		         "crl = [ \"%s\" ];\ncrl_ca = [ \"%s\" ];\ncrl_stale = \"%s\";\n"
+		         "crl_ca = [ \"%s\" ];\ncrl_stale = \"%s\";\n"
 		         "reload_check_seconds = 0;\npeers = ();\n",
-		         crl_path, ca_path, w ? "warn" : "refuse");
+		         ca_path, w ? "warn" : "refuse");
 		write_bytes(conf_path[w], text, strlen(text));
+		if (sec_conf_load(conf_path[w], &conf[w], text, sizeof(text)) || conf[w].n_crls ||
+		    conf[w].n_crl_cas != 1)
+			FINDING("the fixed policy does not load: %s", text);
 	}
 	atexit(cleanup);
 	der_of(ca_pem, &ca);
 	der_of(leaf_pem, &leaf);
 	der_of(rev_pem, &rev);
+	ca_crt = crt_of(&ca);
+	leaf_crt = crt_of(&leaf);
+	rev_crt = crt_of(&rev);
 	return 0;
 }
 
@@ -150,7 +173,7 @@ static void ocsp(const uint8_t *data, size_t size)
 	struct sec_verdict v;
 	time_t next = 0;
 	memset(&v, 0, sizeof(v));
-	int ret = sec_ocsp_check(&resp, &leaf, &ca, NOW, &next, &v);
+	int ret = sec_ocsp_check_crt(&resp, leaf_crt, ca_crt, NOW, &next, &v);
 	check_verdict("sec_ocsp_check", ret, &v);
 	if (ret == 0 && next != (time_t)-1 && next < NOW)
 		FINDING("sec_ocsp_check accepted a response stale since %lld", (long long)next);
@@ -162,25 +185,31 @@ static void ocsp(const uint8_t *data, size_t size)
 
 static void crl(const uint8_t *data, size_t size, int warn)
 {
-	struct sec_conf c;
+	struct sec_conf *c = &conf[warn];
+	gnutls_datum_t pem = {(unsigned char *)data, (unsigned)size};
 	char err[512];
-	write_bytes(crl_path, data, size);
 	memset(err, 'x', sizeof(err));
-	if (sec_conf_load(conf_path[warn], &c, err, sizeof(err))) {
-		if (!memchr(err, '\0', sizeof(err)) || !strstr(err, "sec"))
-			FINDING("sec_conf_load: error text not terminated or without file:line");
+	int r = sec_conf_add_crl_pem(c, &pem, "input.crl", err, sizeof(err));
+	if (r) {
+		if (r != EINVAL && r != ENOMEM)
+			FINDING("sec_conf_add_crl_pem returned %d", r);
+		if (r == EINVAL && (!memchr(err, '\0', sizeof(err)) || !strstr(err, "input.crl")))
+			FINDING("sec_conf_add_crl_pem: error text not terminated or without the "
+			        "name");
+		if (c->n_crls || c->n_crl_files)
+			FINDING("sec_conf_add_crl_pem kept CRLs after a refusal");
 		return;
 	}
-	if (!c.n_crls)
-		FINDING("sec_conf_load accepted a CRL file without CRLs");
-	for (unsigned i = 0; i < c.n_crls; i++)
-		if (c.crl_info[i].next_update == (time_t)-1)
-			FINDING("sec_conf_load kept a CRL without nextUpdate");
-	gnutls_datum_t chains[2][2] = {{leaf, ca}, {rev, ca}};
+	if (!c->n_crls)
+		FINDING("sec_conf_add_crl_pem accepted a CRL file without CRLs");
+	for (unsigned i = 0; i < c->n_crls; i++)
+		if (c->crl_info[i].next_update == (time_t)-1)
+			FINDING("sec_conf_add_crl_pem kept a CRL without nextUpdate");
+	gnutls_x509_crt_t chains[2][2] = {{leaf_crt, ca_crt}, {rev_crt, ca_crt}};
 	for (int k = 0; k < 2; k++) {
 		struct sec_verdict v;
 		memset(&v, 0, sizeof(v));
-		int ret = sec_check_revoked_at(&c, chains[k], 2, NOW, &v);
+		int ret = sec_check_revoked_crt_at(c, chains[k], 2, NOW, &v);
 		check_verdict("sec_check_revoked_at", ret, &v);
 		if (ret && strcmp(v.rule, "cert.revoked") && strcmp(v.rule, "crl.stale") &&
 		    strcmp(v.rule, "cert.parse"))
@@ -188,7 +217,7 @@ static void crl(const uint8_t *data, size_t size, int warn)
 		if (warn && ret && !strcmp(v.rule, "crl.stale"))
 			FINDING("crl_stale = warn refused a stale CRL");
 	}
-	sec_conf_free(&c);
+	sec_conf_drop_crls(c);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -476,7 +476,10 @@ static size_t escape(const char *in, char *out, size_t outlen, int escape_quote)
 		} else if (*p < 0x20 || *p > 0x7e || *p == '%') {
 			/* %XX (and '%' itself as %25): printable ASCII, and two
 			 * different values never render alike (no duplicate series) */
-			snprintf(rep, sizeof(rep), "%%%02X", *p);
+			static const char hex[] = "0123456789ABCDEF";
+			rep[0] = '%';
+			rep[1] = hex[*p >> 4];
+			rep[2] = hex[*p & 15];
 		}
 		size_t n = strlen(rep);
 		if (u + n >= outlen)

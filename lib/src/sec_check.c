@@ -572,22 +572,14 @@ static int check_ca_cert(gnutls_x509_crt_t crt, unsigned idx, const struct sec_p
 	return 0;
 }
 
-int sec_check_chain(const gnutls_datum_t *chain, unsigned n, const struct sec_profile *p,
-                    enum sec_purpose purpose, time_t now, struct sec_verdict *v)
+/* The leaf's profile checks (certificate 0 of a chain). */
+static int chain_leaf(gnutls_x509_crt_t leaf, const struct sec_profile *p, enum sec_purpose purpose,
+                      time_t now, struct sec_verdict *v)
 {
-	gnutls_x509_crt_t leaf = NULL;
 	char label[128];
-	unsigned i, cas = 0;
 	int ret;
 
-	if (!chain || !n || !p)
-		return fail(v, "cert.parse", "empty certificate chain");
-	ret = import_der(&chain[0], &leaf);
-	if (ret < 0)
-		return fail(v, "cert.parse", "certificate 0 does not parse: %s",
-		            gnutls_strerror(ret));
 	cert_label(leaf, label, sizeof(label));
-
 	ret = gnutls_x509_crt_get_version(leaf);
 	if (ret < 0)
 		ret = fail(v, "cert.parse", "version does not parse (%s)", label);
@@ -609,6 +601,46 @@ int sec_check_chain(const gnutls_datum_t *chain, unsigned n, const struct sec_pr
 		ret = check_sig_hash(leaf, 0, p, v);
 	if (!ret && p->check_ca_certs)
 		ret = check_leaf_not_ca(leaf, label, v);
+	return ret;
+}
+
+/* Certificate i >= 1 of a chain; *cas counts the CA certificates that are
+ * not self-issued (the path length). */
+static int chain_ca(gnutls_x509_crt_t crt, unsigned i, const struct sec_profile *p,
+                    struct sec_verdict *v, unsigned *cas)
+{
+	int ret = check_sig_hash(crt, i, p, v);
+	if (!ret && p->check_ca_certs)
+		ret = check_ca_cert(crt, i, p, v);
+	if (!ret && gnutls_x509_crt_check_issuer(crt, crt) != 1)
+		(*cas)++;
+	return ret;
+}
+
+static int chain_end(int ret, unsigned cas, const struct sec_profile *p, struct sec_verdict *v)
+{
+	if (!ret && p->max_path_length && cas > p->max_path_length)
+		ret = fail(v, "chain.length",
+		           "%u CA certificates between the leaf and the trust anchor > "
+		           "max_path_length %u",
+		           cas, p->max_path_length);
+	return ret ? -1 : pass(v);
+}
+
+int sec_check_chain(const gnutls_datum_t *chain, unsigned n, const struct sec_profile *p,
+                    enum sec_purpose purpose, time_t now, struct sec_verdict *v)
+{
+	gnutls_x509_crt_t leaf = NULL;
+	unsigned i, cas = 0;
+	int ret;
+
+	if (!chain || !n || !p)
+		return fail(v, "cert.parse", "empty certificate chain");
+	ret = import_der(&chain[0], &leaf);
+	if (ret < 0)
+		return fail(v, "cert.parse", "certificate 0 does not parse: %s",
+		            gnutls_strerror(ret));
+	ret = chain_leaf(leaf, p, purpose, now, v);
 	gnutls_x509_crt_deinit(leaf);
 
 	for (i = 1; !ret && i < n; i++) {
@@ -618,19 +650,27 @@ int sec_check_chain(const gnutls_datum_t *chain, unsigned n, const struct sec_pr
 		if (r < 0)
 			return fail(v, "cert.parse", "certificate %u does not parse: %s", i,
 			            gnutls_strerror(r));
-		ret = check_sig_hash(crt, i, p, v);
-		if (!ret && p->check_ca_certs)
-			ret = check_ca_cert(crt, i, p, v);
-		if (!ret && gnutls_x509_crt_check_issuer(crt, crt) != 1)
-			cas++;
+		ret = chain_ca(crt, i, p, v, &cas);
 		gnutls_x509_crt_deinit(crt);
 	}
-	if (!ret && p->max_path_length && cas > p->max_path_length)
-		ret = fail(v, "chain.length",
-		           "%u CA certificates between the leaf and the trust anchor > "
-		           "max_path_length %u",
-		           cas, p->max_path_length);
-	return ret ? -1 : pass(v);
+	return chain_end(ret, cas, p, v);
+}
+
+int sec_check_chain_crt(const gnutls_x509_crt_t *chain, unsigned n, const struct sec_profile *p,
+                        enum sec_purpose purpose, time_t now, struct sec_verdict *v)
+{
+	unsigned i, cas = 0;
+	int ret;
+
+	if (!chain || !n || !p || !chain[0])
+		return fail(v, "cert.parse", "empty certificate chain");
+	ret = chain_leaf(chain[0], p, purpose, now, v);
+	for (i = 1; !ret && i < n; i++) {
+		if (!chain[i])
+			return fail(v, "cert.parse", "certificate %u does not parse", i);
+		ret = chain_ca(chain[i], i, p, v, &cas);
+	}
+	return chain_end(ret, cas, p, v);
 }
 
 long sec_cert_days_left(const gnutls_datum_t *der, time_t now)
@@ -650,10 +690,10 @@ long sec_cert_days_left(const gnutls_datum_t *der, time_t now)
 /* ------------------------------------------------------------------------ */
 /* Identity binding */
 
-int sec_cert_names(const gnutls_datum_t *leaf, const char *identity, int allow_wildcards,
-                   struct sec_verdict *v)
+/* identity: checked by the callers (not empty, no '*') */
+static int names_of(gnutls_x509_crt_t crt, const char *identity, int allow_wildcards,
+                    struct sec_verdict *v)
 {
-	gnutls_x509_crt_t crt;
 	gnutls_subject_alt_names_t sans = NULL;
 	const unsigned char *name;
 	size_t n;
@@ -661,22 +701,9 @@ int sec_cert_names(const gnutls_datum_t *leaf, const char *identity, int allow_w
 	int ret, found = 0, wild_refused = 0;
 	char list[160], id[128];
 
-	if (!identity || !identity[0] || strchr(identity, '*')) {
-		if (identity)
-			printable(id, sizeof(id), (const unsigned char *)identity,
-			          strlen(identity));
-		fail(v, "id.mismatch", "invalid identity \"%s\"", identity ? id : "");
-		return 0;
-	}
-	ret = import_der(leaf, &crt);
-	if (ret < 0) {
-		fail(v, "cert.parse", "certificate does not parse: %s", gnutls_strerror(ret));
-		return 0;
-	}
 	ret = sans_load(crt, &sans);
 	if (ret < 0) {
 		fail(v, "cert.parse", "subjectAltName does not parse: %s", gnutls_strerror(ret));
-		gnutls_x509_crt_deinit(crt);
 		return 0;
 	}
 	while (!found && next_dns(sans, &seq, &name, &n)) {
@@ -689,7 +716,6 @@ int sec_cert_names(const gnutls_datum_t *leaf, const char *identity, int allow_w
 	if (found) {
 		if (sans)
 			gnutls_subject_alt_names_deinit(sans);
-		gnutls_x509_crt_deinit(crt);
 		pass(v);
 		return 1;
 	}
@@ -707,29 +733,80 @@ int sec_cert_names(const gnutls_datum_t *leaf, const char *identity, int allow_w
 	}
 	if (sans)
 		gnutls_subject_alt_names_deinit(sans);
-	gnutls_x509_crt_deinit(crt);
 	return 0;
+}
+
+static int identity_ok(const char *identity, struct sec_verdict *v)
+{
+	char id[128];
+
+	if (!identity || !identity[0] || strchr(identity, '*')) {
+		if (identity)
+			printable(id, sizeof(id), (const unsigned char *)identity,
+			          strlen(identity));
+		fail(v, "id.mismatch", "invalid identity \"%s\"", identity ? id : "");
+		return 0;
+	}
+	return 1;
+}
+
+int sec_cert_names(const gnutls_datum_t *leaf, const char *identity, int allow_wildcards,
+                   struct sec_verdict *v)
+{
+	gnutls_x509_crt_t crt;
+	int ret;
+
+	if (!identity_ok(identity, v))
+		return 0;
+	ret = import_der(leaf, &crt);
+	if (ret < 0) {
+		fail(v, "cert.parse", "certificate does not parse: %s", gnutls_strerror(ret));
+		return 0;
+	}
+	ret = names_of(crt, identity, allow_wildcards, v);
+	gnutls_x509_crt_deinit(crt);
+	return ret;
+}
+
+int sec_cert_names_crt(gnutls_x509_crt_t leaf, const char *identity, int allow_wildcards,
+                       struct sec_verdict *v)
+{
+	if (!identity_ok(identity, v))
+		return 0;
+	if (!leaf) {
+		fail(v, "cert.parse", "certificate does not parse");
+		return 0;
+	}
+	return names_of(leaf, identity, allow_wildcards, v);
 }
 
 /* Returns the number of dNSName SANs (buf gets them ", "-separated,
  * truncated to len), or -1 when the certificate does not parse. */
+int sec_cert_dns_names_crt(gnutls_x509_crt_t leaf, char *buf, size_t len)
+{
+	gnutls_subject_alt_names_t sans = NULL;
+	int n;
+
+	if (buf && len)
+		buf[0] = '\0';
+	if (!leaf || sans_load(leaf, &sans) < 0)
+		return -1;
+	n = dns_list(sans, buf, buf ? len : 0);
+	if (sans)
+		gnutls_subject_alt_names_deinit(sans);
+	return n;
+}
+
 int sec_cert_dns_names(const gnutls_datum_t *leaf, char *buf, size_t len)
 {
 	gnutls_x509_crt_t crt;
-	gnutls_subject_alt_names_t sans = NULL;
 	int n;
 
 	if (buf && len)
 		buf[0] = '\0';
 	if (import_der(leaf, &crt) < 0)
 		return -1;
-	if (sans_load(crt, &sans) < 0) {
-		gnutls_x509_crt_deinit(crt);
-		return -1;
-	}
-	n = dns_list(sans, buf, buf ? len : 0);
-	if (sans)
-		gnutls_subject_alt_names_deinit(sans);
+	n = sec_cert_dns_names_crt(crt, buf, len);
 	gnutls_x509_crt_deinit(crt);
 	return n;
 }

@@ -22,6 +22,28 @@ static int ocsp_fail(struct sec_verdict *v, const char *rule, const char *text)
 	return -1;
 }
 
+/* 1 when d is exactly one DER SEQUENCE (tag, definite length, contents
+ * filling the rest): what GnuTLS's import requires anyway, checked before
+ * the costly ASN.1 structures of an OCSP response are built. */
+static int one_der_sequence(const gnutls_datum_t *d)
+{
+	const unsigned char *p = d->data;
+	size_t n = d->size, len = 0, hdr = 2;
+	if (n < 2 || p[0] != 0x30)
+		return 0;
+	if (p[1] < 0x80) {
+		len = p[1];
+	} else {
+		size_t k = p[1] & 0x7f;
+		if (k == 0 || k > 4 || n < 2 + k)
+			return 0;
+		for (size_t i = 0; i < k; i++)
+			len = len << 8 | p[2 + i];
+		hdr += k;
+	}
+	return len == n - hdr;
+}
+
 static void utc(char *buf, size_t len, time_t t)
 {
 	struct tm tm;
@@ -33,8 +55,36 @@ int sec_ocsp_check(const gnutls_datum_t *resp_der, const gnutls_datum_t *cert_de
                    const gnutls_datum_t *issuer_der, time_t now, time_t *next_update,
                    struct sec_verdict *v)
 {
-	gnutls_ocsp_resp_t resp = NULL;
 	gnutls_x509_crt_t crt = NULL, issuer = NULL;
+	int ret = -1;
+
+	if (next_update)
+		*next_update = (time_t)-1;
+	if (!resp_der || !resp_der->data || !resp_der->size || !cert_der || !issuer_der)
+		return ocsp_fail(v, "ocsp.parse", "empty OCSP response");
+	if (gnutls_x509_crt_init(&crt) || gnutls_x509_crt_init(&issuer)) {
+		ocsp_fail(v, "ocsp.parse", "out of memory");
+		goto out;
+	}
+	if (gnutls_x509_crt_import(crt, cert_der, GNUTLS_X509_FMT_DER) ||
+	    gnutls_x509_crt_import(issuer, issuer_der, GNUTLS_X509_FMT_DER)) {
+		ocsp_fail(v, "cert.parse", "certificate or issuer does not parse");
+		goto out;
+	}
+	ret = sec_ocsp_check_crt(resp_der, crt, issuer, now, next_update, v);
+out:
+	if (crt)
+		gnutls_x509_crt_deinit(crt);
+	if (issuer)
+		gnutls_x509_crt_deinit(issuer);
+	return ret;
+}
+
+int sec_ocsp_check_crt(const gnutls_datum_t *resp_der, gnutls_x509_crt_t crt,
+                       gnutls_x509_crt_t issuer, time_t now, time_t *next_update,
+                       struct sec_verdict *v)
+{
+	gnutls_ocsp_resp_t resp = NULL;
 	char text[256], t1[40];
 	unsigned verify = 0, status = 0, reason = 0;
 	time_t this_u = 0, next_u = 0, rev = 0;
@@ -42,16 +92,15 @@ int sec_ocsp_check(const gnutls_datum_t *resp_der, const gnutls_datum_t *cert_de
 
 	if (next_update)
 		*next_update = (time_t)-1;
-	if (!resp_der || !resp_der->data || !resp_der->size || !cert_der || !issuer_der)
+	if (!resp_der || !resp_der->data || !resp_der->size)
 		return ocsp_fail(v, "ocsp.parse", "empty OCSP response");
-	if (gnutls_ocsp_resp_init(&resp) || gnutls_x509_crt_init(&crt) ||
-	    gnutls_x509_crt_init(&issuer)) {
+	if (!crt || !issuer)
+		return ocsp_fail(v, "cert.parse", "certificate or issuer does not parse");
+	if (!one_der_sequence(resp_der))
+		return ocsp_fail(v, "ocsp.parse",
+		                 "OCSP response does not parse: not one DER SEQUENCE");
+	if (gnutls_ocsp_resp_init(&resp)) {
 		ocsp_fail(v, "ocsp.parse", "out of memory");
-		goto out;
-	}
-	if (gnutls_x509_crt_import(crt, cert_der, GNUTLS_X509_FMT_DER) ||
-	    gnutls_x509_crt_import(issuer, issuer_der, GNUTLS_X509_FMT_DER)) {
-		ocsp_fail(v, "cert.parse", "certificate or issuer does not parse");
 		goto out;
 	}
 	int r = gnutls_ocsp_resp_import(resp, resp_der);
@@ -128,9 +177,5 @@ int sec_ocsp_check(const gnutls_datum_t *resp_der, const gnutls_datum_t *cert_de
 out:
 	if (resp)
 		gnutls_ocsp_resp_deinit(resp);
-	if (crt)
-		gnutls_x509_crt_deinit(crt);
-	if (issuer)
-		gnutls_x509_crt_deinit(issuer);
 	return ret;
 }

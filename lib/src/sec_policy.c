@@ -308,23 +308,22 @@ static void crl_status_text(unsigned status, char *buf, size_t len)
 	}
 }
 
-/* Loads the CRLs of one file: each must be signed by a CA of c->crl_cas
- * (rule crl.signature) and carry a nextUpdate (crl.no-next-update). Their
- * validity period is enforced per handshake (sec_check_revoked_at). */
-static int load_crl(struct mb2c_conf_ctx *x, config_setting_t *s, struct sec_conf *c,
-                    unsigned fileidx)
+/* Adds the CRLs of one PEM text (c->crl_files[fileidx]) to c: each must be
+ * signed by a CA of c->crl_cas (rule crl.signature) and carry a nextUpdate
+ * (crl.no-next-update). Their validity period is enforced per handshake
+ * (sec_check_revoked_at). 0, or EINVAL / ENOMEM with the reason in why; on
+ * a failure the CRLs of this text before the failed one stay in c. */
+static int crl_add(struct sec_conf *c, const gnutls_datum_t *d, unsigned fileidx, char *why,
+                   size_t whylen)
 {
 	const char *file = c->crl_files[fileidx];
-	gnutls_datum_t d = {NULL, 0};
-	stamp_add(c, file);
-	if (gnutls_load_file(file, &d) < 0)
-		return mb2c_conf_bad(x, s, "cannot read the CRL file %s", file);
 	gnutls_x509_crl_t *list = NULL;
 	unsigned n = 0;
-	int ret = gnutls_x509_crl_list_import2(&list, &n, &d, GNUTLS_X509_FMT_PEM, 0);
-	gnutls_free(d.data);
-	if (ret < 0)
-		return mb2c_conf_bad(x, s, "%s: not a PEM CRL (%s)", file, gnutls_strerror(ret));
+	int ret = gnutls_x509_crl_list_import2(&list, &n, d, GNUTLS_X509_FMT_PEM, 0);
+	if (ret < 0) {
+		snprintf(why, whylen, "%s: not a PEM CRL (%s)", file, gnutls_strerror(ret));
+		return EINVAL;
+	}
 	gnutls_x509_crl_t *all = realloc(c->crls, (c->n_crls + n) * sizeof(*all));
 	struct sec_crl_info *info =
 	        all ? realloc(c->crl_info, (c->n_crls + n) * sizeof(*info)) : NULL;
@@ -336,21 +335,23 @@ static int load_crl(struct mb2c_conf_ctx *x, config_setting_t *s, struct sec_con
 		for (unsigned i = 0; i < n; i++)
 			gnutls_x509_crl_deinit(list[i]);
 		gnutls_free(list);
+		snprintf(why, whylen, "%s: out of memory", file);
 		return ENOMEM;
 	}
 	for (unsigned i = 0; i < n; i++) {
 		unsigned status = 0;
-		char why[200];
+		char text[200];
 		all[c->n_crls] = list[i];
 		info[c->n_crls].file = fileidx;
 		info[c->n_crls].this_update = gnutls_x509_crl_get_this_update(list[i]);
 		info[c->n_crls].next_update = gnutls_x509_crl_get_next_update(list[i]);
 		c->n_crls++;
 		if (!c->n_crl_cas) {
-			ret = mb2c_conf_bad(x, s,
-			                    "rule crl.signature: %s: no CA to verify the CRL's "
-			                    "signature (set crl_ca, or the transport's TLS_CA)",
-			                    file);
+			snprintf(why, whylen,
+			         "rule crl.signature: %s: no CA to verify the CRL's "
+			         "signature (set crl_ca, or the transport's TLS_CA)",
+			         file);
+			ret = EINVAL;
 			goto rest;
 		}
 		/* the dates are the per-handshake rule crl.stale, not a load error */
@@ -368,21 +369,22 @@ static int load_crl(struct mb2c_conf_ctx *x, config_setting_t *s, struct sec_con
 		}
 		if (r < 0 || status) {
 			if (r < 0)
-				snprintf(why, sizeof(why), "%s", gnutls_strerror(r));
+				snprintf(text, sizeof(text), "%s", gnutls_strerror(r));
 			else
-				crl_status_text(status, why, sizeof(why));
-			ret = mb2c_conf_bad(x, s,
-			                    "rule crl.signature: %s (CRL %u of the file): the "
-			                    "signature does not verify against the issuing CA: %s",
-			                    file, i + 1, why);
+				crl_status_text(status, text, sizeof(text));
+			snprintf(why, whylen,
+			         "rule crl.signature: %s (CRL %u of the file): the "
+			         "signature does not verify against the issuing CA: %s",
+			         file, i + 1, text);
+			ret = EINVAL;
 			goto rest;
 		}
 		if (info[c->n_crls - 1].next_update == (time_t)-1) {
-			ret = mb2c_conf_bad(
-			        x, s,
-			        "rule crl.no-next-update: %s (CRL %u of the file) has no "
-			        "nextUpdate: it could never be found stale",
-			        file, i + 1);
+			snprintf(why, whylen,
+			         "rule crl.no-next-update: %s (CRL %u of the file) has no "
+			         "nextUpdate: it could never be found stale",
+			         file, i + 1);
+			ret = EINVAL;
 			goto rest;
 		}
 	}
@@ -398,6 +400,60 @@ rest: /* the CRLs after the failed one are not in c->crls yet */
 	}
 	gnutls_free(list);
 	return ret;
+}
+
+/* Loads the CRLs of one file (crl_add's rules). */
+static int load_crl(struct mb2c_conf_ctx *x, config_setting_t *s, struct sec_conf *c,
+                    unsigned fileidx)
+{
+	const char *file = c->crl_files[fileidx];
+	gnutls_datum_t d = {NULL, 0};
+	char why[512];
+	stamp_add(c, file);
+	if (gnutls_load_file(file, &d) < 0)
+		return mb2c_conf_bad(x, s, "cannot read the CRL file %s", file);
+	int ret = crl_add(c, &d, fileidx, why, sizeof(why));
+	gnutls_free(d.data);
+	if (ret == ENOMEM)
+		return ENOMEM;
+	return ret ? mb2c_conf_bad(x, s, "%s", why) : 0;
+}
+
+int sec_conf_add_crl_pem(struct sec_conf *c, const gnutls_datum_t *pem, const char *name, char *err,
+                         size_t errlen)
+{
+	unsigned n0 = c->n_crls;
+	char **files = realloc(c->crl_files, (c->n_crl_files + 1) * sizeof(*files));
+	if (!files)
+		return ENOMEM;
+	c->crl_files = files;
+	if (!(files[c->n_crl_files] = strdup(name ? name : "(CRL)")))
+		return ENOMEM;
+	c->n_crl_files++;
+	int ret = crl_add(c, pem, (unsigned)c->n_crl_files - 1, err, errlen);
+	if (ret) { /* as before the call */
+		for (unsigned i = n0; i < c->n_crls; i++)
+			gnutls_x509_crl_deinit(c->crls[i]);
+		c->n_crls = n0;
+		free(c->crl_files[--c->n_crl_files]);
+	}
+	return ret;
+}
+
+void sec_conf_drop_crls(struct sec_conf *c)
+{
+	for (size_t i = 0; i < c->n_crl_files; i++)
+		free(c->crl_files[i]);
+	free(c->crl_files);
+	for (unsigned i = 0; i < c->n_crls; i++)
+		gnutls_x509_crl_deinit(c->crls[i]);
+	free(c->crls);
+	free(c->crl_info);
+	c->crl_files = NULL;
+	c->n_crl_files = 0;
+	c->crls = NULL;
+	c->crl_info = NULL;
+	c->n_crls = 0;
 }
 
 /* key = one of names (index into *out); absent: *out unchanged */
@@ -649,13 +705,7 @@ void sec_conf_free(struct sec_conf *c)
 		free(p->ike_id);
 	}
 	free(c->peers);
-	for (size_t i = 0; i < c->n_crl_files; i++)
-		free(c->crl_files[i]);
-	free(c->crl_files);
-	for (unsigned i = 0; i < c->n_crls; i++)
-		gnutls_x509_crl_deinit(c->crls[i]);
-	free(c->crls);
-	free(c->crl_info);
+	sec_conf_drop_crls(c);
 	for (unsigned i = 0; i < c->n_crl_cas; i++)
 		gnutls_x509_crt_deinit(c->crl_cas[i]);
 	free(c->crl_cas);
@@ -786,6 +836,60 @@ static void fmt_utc(char *buf, size_t len, time_t t)
 		snprintf(buf, len, "%lld", (long long)t);
 }
 
+/* One certificate of a chain against the CRLs: -1 refused (v filled), 0
+ * not refused (v->warn set for a stale CRL under crl_stale = "warn"). */
+static int revoked_one(const struct sec_conf *c, gnutls_x509_crt_t crt, time_t now,
+                       struct sec_verdict *v)
+{
+	char dn[256];
+	size_t len = sizeof(dn);
+	if (gnutls_x509_crt_get_dn(crt, dn, &len))
+		snprintf(dn, sizeof(dn), "?");
+	if (gnutls_x509_crt_check_revocation(crt, c->crls, c->n_crls) == 1) {
+		v->ok = 0;
+		v->rule = "cert.revoked";
+		snprintf(v->text, sizeof(v->text), "certificate %.200s is revoked by a CRL", dn);
+		return -1;
+	}
+	/* every CRL of this certificate's issuer must be current */
+	gnutls_datum_t issuer = {NULL, 0};
+	if (gnutls_x509_crt_get_raw_issuer_dn(crt, &issuer))
+		return refuse(v, "cert.parse", "%s", "issuer name does not parse");
+	for (unsigned k = 0; k < c->n_crls; k++) {
+		gnutls_datum_t ci = {NULL, 0};
+		int same = !gnutls_x509_crl_get_raw_issuer_dn(c->crls[k], &ci) &&
+		           ci.size == issuer.size && !memcmp(ci.data, issuer.data, ci.size);
+		gnutls_free(ci.data);
+		if (!same)
+			continue;
+		const struct sec_crl_info *in = &c->crl_info[k];
+		const char *when = NULL;
+		char t[48];
+		if (now > in->next_update) {
+			when = "its nextUpdate";
+			fmt_utc(t, sizeof(t), in->next_update);
+		} else if (in->this_update != (time_t)-1 && now < in->this_update) {
+			when = "thisUpdate in the future,";
+			fmt_utc(t, sizeof(t), in->this_update);
+		}
+		if (!when)
+			continue;
+		char *txt = c->crl_stale_warn ? v->warn_text : v->text;
+		size_t tl = c->crl_stale_warn ? sizeof(v->warn_text) : sizeof(v->text);
+		snprintf(txt, tl, "CRL %.80s of the issuer of %.50s is stale: %s %.30s",
+		         c->crl_files[in->file], dn, when, t);
+		if (!c->crl_stale_warn) {
+			v->ok = 0;
+			v->rule = "crl.stale";
+			gnutls_free(issuer.data);
+			return -1;
+		}
+		v->warn = "crl.stale";
+	}
+	gnutls_free(issuer.data);
+	return 0;
+}
+
 int sec_check_revoked_at(const struct sec_conf *c, const gnutls_datum_t *chain, unsigned n,
                          time_t now, struct sec_verdict *v)
 {
@@ -801,58 +905,26 @@ int sec_check_revoked_at(const struct sec_conf *c, const gnutls_datum_t *chain, 
 			return refuse(v, "cert.parse", "%s",
 			              "a certificate of the chain does not parse");
 		}
-		char dn[256];
-		size_t len = sizeof(dn);
-		if (gnutls_x509_crt_get_dn(crt, dn, &len))
-			snprintf(dn, sizeof(dn), "?");
-		if (gnutls_x509_crt_check_revocation(crt, c->crls, c->n_crls) == 1) {
-			v->ok = 0;
-			v->rule = "cert.revoked";
-			snprintf(v->text, sizeof(v->text), "certificate %.200s is revoked by a CRL",
-			         dn);
-			gnutls_x509_crt_deinit(crt);
-			return -1;
-		}
-		/* every CRL of this certificate's issuer must be current */
-		gnutls_datum_t issuer = {NULL, 0};
-		if (gnutls_x509_crt_get_raw_issuer_dn(crt, &issuer)) {
-			gnutls_x509_crt_deinit(crt);
-			return refuse(v, "cert.parse", "%s", "issuer name does not parse");
-		}
-		for (unsigned k = 0; k < c->n_crls; k++) {
-			gnutls_datum_t ci = {NULL, 0};
-			int same = !gnutls_x509_crl_get_raw_issuer_dn(c->crls[k], &ci) &&
-			           ci.size == issuer.size && !memcmp(ci.data, issuer.data, ci.size);
-			gnutls_free(ci.data);
-			if (!same)
-				continue;
-			const struct sec_crl_info *in = &c->crl_info[k];
-			const char *when = NULL;
-			char t[48];
-			if (now > in->next_update) {
-				when = "its nextUpdate";
-				fmt_utc(t, sizeof(t), in->next_update);
-			} else if (in->this_update != (time_t)-1 && now < in->this_update) {
-				when = "thisUpdate in the future,";
-				fmt_utc(t, sizeof(t), in->this_update);
-			}
-			if (!when)
-				continue;
-			char *txt = c->crl_stale_warn ? v->warn_text : v->text;
-			size_t tl = c->crl_stale_warn ? sizeof(v->warn_text) : sizeof(v->text);
-			snprintf(txt, tl, "CRL %.80s of the issuer of %.50s is stale: %s %.30s",
-			         c->crl_files[in->file], dn, when, t);
-			if (!c->crl_stale_warn) {
-				v->ok = 0;
-				v->rule = "crl.stale";
-				gnutls_free(issuer.data);
-				gnutls_x509_crt_deinit(crt);
-				return -1;
-			}
-			v->warn = "crl.stale";
-		}
-		gnutls_free(issuer.data);
+		int r = revoked_one(c, crt, now, v);
 		gnutls_x509_crt_deinit(crt);
+		if (r)
+			return -1;
+	}
+	return 0;
+}
+
+int sec_check_revoked_crt_at(const struct sec_conf *c, const gnutls_x509_crt_t *chain, unsigned n,
+                             time_t now, struct sec_verdict *v)
+{
+	v->ok = 1;
+	v->warn = NULL;
+	v->warn_text[0] = 0;
+	for (unsigned i = 0; i < n && c->n_crls; i++) {
+		if (!chain[i])
+			return refuse(v, "cert.parse", "%s",
+			              "a certificate of the chain does not parse");
+		if (revoked_one(c, chain[i], now, v))
+			return -1;
 	}
 	return 0;
 }

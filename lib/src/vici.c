@@ -7,6 +7,7 @@
 #include <netdb.h>
 #include <poll.h>
 #include <stdio.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -344,9 +345,23 @@ static int copy_list(const struct vici_node *l, char ***out, size_t *n)
 	return 0;
 }
 
+/* Room for entry n of an array grown only here: the capacity is the next
+ * power of two (a realloc at n = 0, 1, 2, 4, 8, ...), not one more entry per
+ * add (O(n^2) copies of these large entries: half of fuzz_vici's time on
+ * messages with many SAs, and a list-sas of many SAs in the daemon). */
+static void *grow(void *a, size_t n, size_t size)
+{
+	if (n & (n - 1))
+		return a; /* not a power of two: there is room */
+	size_t cap = n ? 2 * n : 1;
+	if (cap > SIZE_MAX / size)
+		return NULL;
+	return realloc(a, cap * size);
+}
+
 static int add_ike(struct vici_sa_list *l, const struct vici_node *s)
 {
-	struct vici_ike_sa *sas = realloc(l->sas, (l->n + 1) * sizeof(*sas));
+	struct vici_ike_sa *sas = grow(l->sas, l->n, sizeof(*sas));
 	if (!sas)
 		return ENOMEM;
 	l->sas = sas;
@@ -365,8 +380,7 @@ static int add_ike(struct vici_sa_list *l, const struct vici_node *s)
 	for (const struct vici_node *c = cs->child; c; c = c->next) {
 		if (c->kind != VICI_NODE_SECTION)
 			continue;
-		struct vici_child_sa *ch =
-		        realloc(ike->children, (ike->n_children + 1) * sizeof(*ch));
+		struct vici_child_sa *ch = grow(ike->children, ike->n_children, sizeof(*ch));
 		if (!ch)
 			return ENOMEM;
 		ike->children = ch;

@@ -61,6 +61,37 @@ static const char *purpose_name(enum sec_purpose p)
 	return p == SEC_PEER_CLIENT ? "client" : p == SEC_PEER_SERVER ? "server" : "own";
 }
 
+/* The _crt entry points (certificates imported once by the caller) give
+ * the verdict of the DER ones: same return, rule and text. */
+static gnutls_x509_crt_t import_crt(const gnutls_datum_t *der)
+{
+	gnutls_x509_crt_t crt = NULL;
+	if (gnutls_x509_crt_init(&crt) < 0)
+		return NULL;
+	if (gnutls_x509_crt_import(crt, der, GNUTLS_X509_FMT_DER) < 0) {
+		gnutls_x509_crt_deinit(crt);
+		return NULL;
+	}
+	return crt;
+}
+
+static void same_chain_crt(const gnutls_datum_t *c, unsigned n, const struct sec_profile *p,
+                           enum sec_purpose purpose, time_t now, int ret,
+                           const struct sec_verdict *v)
+{
+	gnutls_x509_crt_t crt[6];
+	struct sec_verdict w;
+	memset(&w, 0, sizeof(w));
+	for (unsigned i = 0; i < n && i < 6; i++)
+		crt[i] = import_crt(&c[i]);
+	CHECK_EQ(sec_check_chain_crt(crt, n, p, purpose, now, &w), ret);
+	CHECK_STR(w.rule, v->rule);
+	CHECK_STR(w.text, v->text);
+	for (unsigned i = 0; i < n && i < 6; i++)
+		if (crt[i])
+			gnutls_x509_crt_deinit(crt[i]);
+}
+
 /* Checks the one-certificate chain NAME for purpose against profile p and
  * expects rule (or "ok"). Prints the verdict for the log. */
 static void expect_leaf(const char *name, const struct sec_profile *p, enum sec_purpose purpose,
@@ -75,6 +106,7 @@ static void expect_leaf(const char *name, const struct sec_profile *p, enum sec_
 	ret = sec_check_chain(&der, 1, p, purpose, now, &v);
 	printf("  %-10s %-6s %-22s %s\n", name, purpose_name(purpose), v.rule ? v.rule : "(null)",
 	       v.text);
+	same_chain_crt(&der, 1, p, purpose, now, ret, &v);
 	CHECK_STR(v.rule, rule);
 	if (!strcmp(rule, "ok")) {
 		CHECK_EQ(ret, 0);
@@ -399,6 +431,20 @@ static void expect_name(const char *name, const char *identity, int wild, int wa
 	memset(&v, 0, sizeof(v));
 	CHECK_EQ(load_der(name, &der), 0);
 	got = sec_cert_names(&der, identity, wild, &v);
+	{
+		struct sec_verdict w;
+		gnutls_x509_crt_t crt = import_crt(&der);
+		char b1[256], b2[256];
+		memset(&w, 0, sizeof(w));
+		CHECK(crt != NULL);
+		CHECK_EQ(sec_cert_names_crt(crt, identity, wild, &w), got);
+		CHECK_STR(w.rule, v.rule);
+		CHECK_STR(w.text, v.text);
+		CHECK_EQ(sec_cert_dns_names_crt(crt, b1, sizeof(b1)),
+		         sec_cert_dns_names(&der, b2, sizeof(b2)));
+		CHECK_STR(b1, b2);
+		gnutls_x509_crt_deinit(crt);
+	}
 	if (got != want)
 		fprintf(stderr, "sec_cert_names(%s, %s, %d) = %d: %s\n", name,
 		        identity ? identity : "NULL", wild, got, v.text);
@@ -667,9 +713,11 @@ static void expect_chain(const char *const *names, const struct sec_profile *p, 
 	int ret;
 
 	memset(&v, 0, sizeof(v));
-	ret = sec_check_chain(c, n, p, SEC_PEER_CLIENT, time(NULL), &v);
+	time_t now = time(NULL);
+	ret = sec_check_chain(c, n, p, SEC_PEER_CLIENT, now, &v);
 	printf("  chain %-9s (%u certs) %-16s %s\n", names[0], n, v.rule ? v.rule : "(null)",
 	       v.text);
+	same_chain_crt(c, n, p, SEC_PEER_CLIENT, now, ret, &v);
 	CHECK_STR(v.rule, rule);
 	CHECK_EQ(ret, strcmp(rule, "ok") ? -1 : 0);
 	if (needle && !strstr(v.text, needle))
@@ -869,6 +917,40 @@ static void test_crls(void)
 	sec_conf_free(&c2);
 	/* the files did not change; a rewritten CRL file did */
 	CHECK_EQ(sec_conf_files_changed(&c), 0);
+	/* the same CRL from memory: sec_conf_add_crl_pem (after dropping the
+	 * file's), the _crt check gives the same verdicts; a text that is not
+	 * a CRL leaves c as it was */
+	{
+		gnutls_datum_t pem = {NULL, 0};
+		gnutls_x509_crt_t crt[2];
+		snprintf(path, sizeof(path), "%s/crlroot.crl", dir);
+		CHECK_EQ(gnutls_load_file(path, &pem), 0);
+		sec_conf_drop_crls(&c);
+		CHECK_EQ(c.n_crls, 0);
+		CHECK_EQ(sec_conf_add_crl_pem(&c, &pem, "mem.crl", err, sizeof(err)), 0);
+		CHECK_EQ(c.n_crls, 1);
+		n = load_chain(ch, rsa);
+		crt[0] = import_crt(&ch[0]);
+		crt[1] = import_crt(&ch[1]);
+		CHECK_EQ(sec_check_revoked_crt_at(&c, crt, 2, now, &v), -1);
+		CHECK_STR(v.rule, "cert.revoked");
+		CHECK_EQ(sec_check_revoked_crt_at(&c, crt + 1, 1, now + 31 * 86400, &v), -1);
+		CHECK_STR(v.rule, "crl.stale");
+		CHECK(strstr(v.text, "mem.crl") != NULL);
+		gnutls_x509_crt_deinit(crt[0]);
+		crt[0] = NULL;
+		CHECK_EQ(sec_check_revoked_crt_at(&c, crt, 2, now, &v), -1);
+		CHECK_STR(v.rule, "cert.parse");
+		gnutls_x509_crt_deinit(crt[1]);
+		free_chain(ch, n);
+		pem.data[pem.size / 2] ^= 0x20;
+		CHECK_EQ(sec_conf_add_crl_pem(&c, &pem, "bad.crl", err, sizeof(err)), EINVAL);
+		printf("  from memory, damaged: %s\n", err);
+		CHECK(strstr(err, "bad.crl") != NULL);
+		CHECK_EQ(c.n_crls, 1);
+		CHECK_EQ(c.n_crl_files, 1);
+		gnutls_free(pem.data);
+	}
 	sec_conf_free(&c);
 
 	/* crl_stale = "warn": accepted, with the warning to count */
@@ -982,6 +1064,18 @@ static void test_ocsp(void)
 		CHECK_EQ(load_der(t[i].cert, &cert), 0);
 		int ret = sec_ocsp_check(&resp, &cert, &ca, now, &next, &v);
 		printf("  %-18s %-6s %-15s %s\n", t[i].resp, t[i].cert, v.rule, v.text);
+		{
+			struct sec_verdict w;
+			time_t next2 = 0;
+			gnutls_x509_crt_t c1 = import_crt(&cert), c2 = import_crt(&ca);
+			CHECK_EQ(sec_ocsp_check_crt(&resp, c1, c2, now, &next2, &w), ret);
+			CHECK_STR(w.rule, v.rule);
+			CHECK_EQ(next2, next);
+			CHECK_EQ(sec_ocsp_check_crt(&resp, NULL, c2, now, NULL, &w), -1);
+			CHECK_STR(w.rule, "cert.parse");
+			gnutls_x509_crt_deinit(c1);
+			gnutls_x509_crt_deinit(c2);
+		}
 		CHECK_STR(v.rule, t[i].rule);
 		CHECK_EQ(ret, strcmp(t[i].rule, "ok") ? -1 : 0);
 		gnutls_free(resp.data);

@@ -69,6 +69,15 @@ int sec_cert_names(const gnutls_datum_t *leaf, const char *identity, int allow_w
 /* Every dNSName SAN of the leaf, comma separated (for logs). */
 int sec_cert_dns_names(const gnutls_datum_t *leaf, char *buf, size_t len);
 
+/* The same three on certificates the caller imported once (a handshake
+ * asks several questions about one chain; each DER call above imports its
+ * certificates again). A NULL entry counts as one that does not parse. */
+int sec_check_chain_crt(const gnutls_x509_crt_t *chain, unsigned n, const struct sec_profile *p,
+                        enum sec_purpose purpose, time_t now, struct sec_verdict *v);
+int sec_cert_names_crt(gnutls_x509_crt_t leaf, const char *identity, int allow_wildcards,
+                       struct sec_verdict *v);
+int sec_cert_dns_names_crt(gnutls_x509_crt_t leaf, char *buf, size_t len);
+
 /* SHA-256 of the DER leaf as 64 lowercase hex digits (pins). */
 int sec_cert_sha256(const gnutls_datum_t *leaf, char out[65]);
 
@@ -122,5 +131,9 @@ int sec_check_session(const struct sec_tls_params *t, struct sec_verdict *v);
 int sec_ocsp_check(const gnutls_datum_t *resp, const gnutls_datum_t *cert,
                    const gnutls_datum_t *issuer, time_t now, time_t *next_update,
                    struct sec_verdict *v);
+/* The same with the certificate and its issuer already imported (NULL:
+ * cert.parse). */
+int sec_ocsp_check_crt(const gnutls_datum_t *resp, gnutls_x509_crt_t cert, gnutls_x509_crt_t issuer,
+                       time_t now, time_t *next_update, struct sec_verdict *v);
 
 #endif

@@ -111,6 +111,13 @@ int sec_conf_files_changed(const struct sec_conf *c);
  * reload: not retried until a file changes again). */
 void sec_conf_restamp(struct sec_conf *c);
 void sec_conf_free(struct sec_conf *c);
+/* Adds the CRLs of a PEM text to a loaded policy under the name `name`, as
+ * a crl file of the policy is loaded (signature against crl_cas, nextUpdate
+ * required). 0, or EINVAL (the reason in err) / ENOMEM; c is then as before
+ * the call. sec_conf_drop_crls removes every CRL (and CRL file name) of c. */
+int sec_conf_add_crl_pem(struct sec_conf *c, const gnutls_datum_t *pem, const char *name, char *err,
+                         size_t errlen);
+void sec_conf_drop_crls(struct sec_conf *c);
 
 /* The entry for an identity: exact names first, then patterns; NULL if none. */
 const struct sec_peer *sec_find_peer(const struct sec_conf *c, const char *identity);
@@ -138,6 +145,9 @@ int sec_check_revoked(const struct sec_conf *c, const gnutls_datum_t *chain, uns
                       struct sec_verdict *v);
 int sec_check_revoked_at(const struct sec_conf *c, const gnutls_datum_t *chain, unsigned n,
                          time_t now, struct sec_verdict *v);
+/* The same on certificates already imported (NULL: cert.parse). */
+int sec_check_revoked_crt_at(const struct sec_conf *c, const gnutls_x509_crt_t *chain, unsigned n,
+                             time_t now, struct sec_verdict *v);
 
 /* ---- The one certificate-acceptance path of every transport ----
  * sec_mb2c's core-TLS glue and every front end (TLS/TCP, DTLS/SCTP) call
