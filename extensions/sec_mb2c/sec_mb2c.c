@@ -1291,6 +1291,7 @@ static void recheck_established(void)
 		}
 		char addr[64];
 		peer_addr(&peer->info, addr, sizeof(addr));
+		int keep = handover || c->reload_distrust_only;
 		if (handover)
 			audit(enforce ? "UNTRUSTED reload" : "MONITOR would distrust reload", id,
 			      addr, rule,
@@ -1298,6 +1299,12 @@ static void recheck_established(void)
 			      "refused, "
 			      "nothing is routed to it, its front end closes it)",
 			      text, mb2c_transport_name(ho.transport));
+		else if (keep)
+			audit(enforce ? "UNTRUSTED reload" : "MONITOR would distrust reload", id,
+			      addr, rule,
+			      "%s (re-check after reload; reload_distrust_only: its requests are "
+			      "refused, nothing is routed to it, the connection stays)",
+			      text);
 		else
 			audit(enforce ? "CLOSE reload" : "MONITOR would close reload", id, addr,
 			      rule, "%s (re-check after reload)", text);
@@ -1306,7 +1313,7 @@ static void recheck_established(void)
 		a.via = MB2C_VIA_NONE;
 		snprintf(a.reason, sizeof(a.reason), "%s", rule);
 		mb2c_peerauth_set(id, &a);
-		if (handover) {
+		if (keep) {
 			distrusted++;
 			continue;
 		}
@@ -1316,7 +1323,7 @@ static void recheck_established(void)
 	pthread_rwlock_unlock(&fd_g_peers_rw);
 	conf_put();
 	fd_log_notice("sec_mb2c: re-check after reload: %u established connection(s), %u kept, "
-	              "%u closed, %u hand-over(s) distrusted",
+	              "%u closed, %u distrusted",
 	              total, total - closed - distrusted, closed, distrusted);
 }
 

@@ -76,6 +76,7 @@ static const char *const top_keys[] = {"mode",
                                        "reload_check_seconds",
                                        "expiry_warning_days",
                                        "allow_renegotiation",
+                                       "reload_distrust_only",
                                        "ocsp_stapling",
                                        "ocsp_unknown",
                                        "ocsp_staple_file",
@@ -531,7 +532,8 @@ int sec_conf_load_opts(const char *path, const struct sec_load_opts *o, struct s
 	unsigned secs = c->reload_check_seconds, days = c->expiry_warning_days;
 	if ((ret = mb2c_conf_uint(&x, root, "reload_check_seconds", 0, 86400, &secs)) ||
 	    (ret = mb2c_conf_uint(&x, root, "expiry_warning_days", 0, 3650, &days)) ||
-	    (ret = mb2c_conf_bool(&x, root, "allow_renegotiation", &c->allow_renegotiation)))
+	    (ret = mb2c_conf_bool(&x, root, "allow_renegotiation", &c->allow_renegotiation)) ||
+	    (ret = mb2c_conf_bool(&x, root, "reload_distrust_only", &c->reload_distrust_only)))
 		goto out;
 	c->reload_check_seconds = secs;
 	c->expiry_warning_days = days;

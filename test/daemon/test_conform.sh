@@ -12,7 +12,8 @@
 #            HEARTBEAT bearer, QoS bits (no MBR, GBR QCI without GBR,
 #            GBR > MBR), normal answers;
 #   sec_mb2c a request of a peer removed from the policy by a reload (5012
-#            from deny()).
+#            from deny(); reload_distrust_only = true keeps the connection
+#            open and distrusted instead of closing it).
 # usage: test_conform.sh SRC BUILD
 set -uo pipefail
 . "$1/test/lib/daemon.sh" # SRC FDX BIN RAW PRIO; common, pki, lab
@@ -107,7 +108,10 @@ check "... the lab itself refused the unreadable GARs (rt_mb2c only monitored)" 
 	grep -q "app_bmsc_lab: GAR hbh=.* rejected: 5004 TMGI-Allocation-Request/TMGI-Number 0 without a TMGI to refresh" "$T/bmsc.log"
 
 # ---- sec_mb2c's refusal: gcs1 is removed from the policy while connected;
-# its next request is answered by deny() (5012 without the E bit)
+# with reload_distrust_only the re-check after the reload keeps its connection
+# but distrusts it, and its next request is answered by deny() (5012 without
+# the E bit)
+echo "reload_distrust_only = true;" >>"$T/sec_mb2c.conf"
 cat >"$T/sec.scn" <<S
 heartbeat
 touch $T/connected
@@ -128,8 +132,9 @@ RC=$?
 check "sec_mb2c: a request of a peer no longer in the policy gets 5012 from deny(), a valid GAA" \
 	bash -c "[ $RC = 0 ] && grep -qx '4 passed, 0 failed' '$T/sec.out'"
 check "... no answer violated the ABNF" conform sec
-check "... the denial is logged with peer and rule" \
-	grep -q "sec_mb2c: DENY request peer=gcs1.mb2c.lab .*rule=peer.unknown" "$T/bmsc.log"
+grep -q "sec_mb2c: UNTRUSTED reload peer=gcs1.mb2c.lab .*rule=peer.unknown: .*reload_distrust_only" "$T/bmsc.log" &&
+	grep -q "sec_mb2c: DENY request peer=gcs1.mb2c.lab .*rule=peer.unauthenticated" "$T/bmsc.log"
+verdict "... the re-check distrusts it (rule peer.unknown) and the denial is logged with peer and rule"
 
 stop_daemon bmsc
 check "BM-SC stops cleanly (exit 0)" test "$STOP_RC" = 0

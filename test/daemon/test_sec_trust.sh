@@ -201,9 +201,20 @@ refused crossR opBrogue gcs-b.mb2c.lab "tls.handshake"
 
 # ---- renegotiation (TLS 1.2; TLS 1.3 has none)
 RAWPRIO="$PRIO:-VERS-TLS1.3" raw reneg gcs1 gcs1.mb2c.lab --renegotiate --gar
-test "$(rc_of reneg)" = 10 && logged "rule=tls.renegotiation" &&
+# sec_mb2c refuses the second handshake in its verify function (rule
+# tls.renegotiation). freeDiameter 1.2.1 also runs its receiver thread on the
+# same session: on a busy machine that thread can meet the client's
+# HelloRequest answer first and fail the connection ("Rehandshake was
+# requested by the peer") before any certificate reaches sec_mb2c. Either way
+# the renegotiation fails and nothing is answered; the rule is counted only
+# when sec_mb2c saw it.
+RENEG_RULE=0
+logged "rule=tls.renegotiation" && RENEG_RULE=1
+test "$(rc_of reneg)" = 10 &&
+{ [ "$RENEG_RULE" = 1 ] || logged "Rehandshake was requested by the peer"; } &&
 ! grep -q "GAA Result-Code 2001" "$T/reneg.out"
-verdict "TLS 1.2 renegotiation after CEA: refused (exit $(rc_of reneg)), rule tls.renegotiation"
+verdict "TLS 1.2 renegotiation after CEA: refused (exit $(rc_of reneg)), rule tls.renegotiation (seen by sec_mb2c: $RENEG_RULE)"
+[ "$RENEG_RULE" = 1 ] || echo "note - the renegotiation failed in the core's receiver thread before sec_mb2c saw a certificate (freeDiameter 1.2.1, one session in two threads)"
 
 # ---- expiry warnings: once a day per certificate, counted
 accepted soon1 soon gcs-soon.mb2c.lab
@@ -299,6 +310,6 @@ stop_daemon bmsc
 check "BM-SC stops cleanly" test "$STOP_RC" = 0
 grep -q "sec_mb2c: counters: .*cert.expiring=1.*" "$T/bmsc.log" &&
 grep "sec_mb2c: counters:" "$T/bmsc.log" | tail -1 | grep -q "crl.stale=" &&
-grep "sec_mb2c: counters:" "$T/bmsc.log" | tail -1 | grep -q "tls.renegotiation=1"
+{ [ "$RENEG_RULE" = 0 ] || grep "sec_mb2c: counters:" "$T/bmsc.log" | tail -1 | grep -q "tls.renegotiation=1"; }
 verdict "counters at exit name the new rules"
 finish

@@ -77,6 +77,9 @@ struct sec_conf {
 	unsigned reload_check_seconds; /* files re-checked for changes (0: SIGUSR1 only) */
 	unsigned expiry_warning_days;  /* 0: no warnings */
 	int allow_renegotiation;       /* 0: a TLS 1.2 renegotiation is refused */
+	int reload_distrust_only;      /* 1: a connection failing the re-check after a
+	                                * reload is distrusted (requests refused), not
+	                                * closed (sec_mb2c, core TLS) */
 	struct sec_stamp *stamps;      /* the conf, CRL and CA files */
 	size_t n_stamps;
 	/* OCSP (RFC 6960) stapled by the peers we connect to (TLS
