@@ -97,6 +97,61 @@ static struct {
 	struct mb2c_gnr *g[MAX_GNR];
 } gnrs = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, {0}};
 
+/* GNAs owed and GNAs written. A wait-gnr step wakes as soon as gnr_cb has
+ * the GNR, before its GNA has left; stopping the daemon then (its DPR) could
+ * overtake that GNA, and the BM-SC's pending GNR failed over with no route
+ * answers itself 3002 (DIAMETER_UNABLE_TO_DELIVER): a queued GNR stays
+ * undelivered (daemon.lab flake under load). The engine stops the daemon
+ * only once every GNA owed has been written (at most opt.timeout s: one
+ * the core drops, its peer gone, is waited for that long). */
+static struct {
+	pthread_mutex_t m;
+	pthread_cond_t c;
+	unsigned due, done;
+} gnas = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0};
+static struct fd_hook_hdl *gna_hook;
+/* scenario step "gna answer=none": GNRs are taken but left unanswered (a GCS
+ * AS that leaves before answering: the BM-SC must keep them for later) */
+static volatile int gna_none;
+
+static void gna_owed(int n)
+{
+	pthread_mutex_lock(&gnas.m);
+	gnas.due += (unsigned)n;
+	pthread_cond_broadcast(&gnas.c);
+	pthread_mutex_unlock(&gnas.m);
+}
+
+static void gna_hook_cb(enum fd_hook_type type, struct msg *msg, struct peer_hdr *peer, void *other,
+                        struct fd_hook_permsgdata *pmd, void *regdata)
+{
+	(void)type, (void)peer, (void)other, (void)pmd, (void)regdata;
+	struct msg_hdr *h;
+	if (!msg || fd_msg_hdr(msg, &h) || (h->msg_flags & CMD_FLAG_REQUEST) ||
+	    h->msg_code != MB2C_CMD_GCS_NOTIFICATION)
+		return;
+	pthread_mutex_lock(&gnas.m);
+	gnas.done++;
+	pthread_cond_broadcast(&gnas.c);
+	pthread_mutex_unlock(&gnas.m);
+}
+
+/* before the daemon stops: every GNA owed written, at most opt.timeout s */
+static void wait_gnas(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += opt.timeout;
+	pthread_mutex_lock(&gnas.m);
+	while (gnas.done < gnas.due && !stopping)
+		if (pthread_cond_timedwait(&gnas.c, &gnas.m, &ts))
+			break;
+	if (gnas.done < gnas.due)
+		fd_log_error("app_gcs_client: %u GNA(s) not written before the stop",
+		             gnas.due - gnas.done);
+	pthread_mutex_unlock(&gnas.m);
+}
+
 static int gnr_cb(struct msg **msg, struct avp *avp, struct session *sess, void *opaque,
                   enum disp_action *act)
 {
@@ -106,8 +161,10 @@ static int gnr_cb(struct msg **msg, struct avp *avp, struct session *sess, void 
 	int ret = mb2c_gnr_read(*msg, &g, &err);
 	if (ret) {
 		say("    GNR rejected: %u %s", err.result_code, err.text);
-		if (ret == EBADMSG && !mb2c_answer_read_error(msg, &err))
+		if (ret == EBADMSG && !mb2c_answer_read_error(msg, &err)) {
+			gna_owed(1);
 			*act = DISP_ACT_SEND;
+		}
 		return 0;
 	}
 	char line[1500], tb[MB2C_TMGI_STRLEN], bits[160];
@@ -131,6 +188,11 @@ static int gnr_cb(struct msg **msg, struct avp *avp, struct session *sess, void 
 	say("%s", line);
 	if (g->c.has_restart_counter)
 		note_bmsc_rc(g->c.restart_counter, "GNR");
+	int answer = !gna_none;
+	if (answer)
+		gna_owed(1); /* before a wait-gnr can wake on it */
+	else
+		say("    (GNR left unanswered: gna answer=none)");
 	pthread_mutex_lock(&gnrs.m);
 	if (gnrs.n < MAX_GNR)
 		gnrs.g[gnrs.n++] = g;
@@ -138,6 +200,11 @@ static int gnr_cb(struct msg **msg, struct avp *avp, struct session *sess, void 
 		mb2c_gnr_free(g);
 	pthread_cond_broadcast(&gnrs.c);
 	pthread_mutex_unlock(&gnrs.m);
+	if (!answer) {
+		fd_msg_free(*msg);
+		*msg = NULL;
+		return 0;
+	}
 	/* GNA: success with our Restart-Counter */
 	struct mb2c_gna a;
 	memset(&a, 0, sizeof(a));
@@ -145,8 +212,10 @@ static int gnr_cb(struct msg **msg, struct avp *avp, struct session *sess, void 
 	a.c.has_restart_counter = 1;
 	a.c.restart_counter = opt.rc;
 	if ((ret = fd_msg_new_answer_from_req(fd_g_config->cnf_dict, msg, 0)) ||
-	    (ret = mb2c_gna_fill(*msg, &a)))
+	    (ret = mb2c_gna_fill(*msg, &a))) {
+		gna_owed(-1); /* no GNA of ours: the core answers the error */
 		return ret;
+	}
 	*act = DISP_ACT_SEND;
 	return 0;
 }
@@ -1079,6 +1148,16 @@ static void run_step(size_t idx, const struct gc_step *st)
 		}
 		break;
 	}
+	case GC_GNA: {
+		const char *a = gc_arg(st, "answer");
+		if (a && (!strcmp(a, "none") || !strcmp(a, "success"))) {
+			gna_none = !strcmp(a, "none");
+		} else {
+			v.ok = 0;
+			snprintf(v.why, sizeof(v.why), "gna needs answer=none or answer=success");
+		}
+		break;
+	}
 	case GC_WAIT_RECONNECT: {
 		const char *tmo = gc_arg(st, "timeout");
 		unsigned secs = tmo ? (unsigned)atoi(tmo) : 30;
@@ -1135,6 +1214,7 @@ static void *engine(void *arg)
 	}
 	say("Summary: %u passed, %u failed", n_pass, n_fail);
 	say("%u passed, %u failed", n_pass, n_fail);
+	wait_gnas();
 	fd_core_shutdown();
 	return NULL;
 }
@@ -1246,7 +1326,9 @@ static int client_entry(char *conffile)
 	when.app = mb2c_dict_app();
 	when.command = mb2c_dict_cmd(MB2C_CMD_GCS_NOTIFICATION, 1);
 	if ((ret = fd_disp_register(gnr_cb, DISP_HOW_CC, &when, NULL, &gnr_hdl)) ||
-	    (ret = fd_disp_app_support(mb2c_dict_app(), mb2c_dict_vendor(), 1, 0)))
+	    (ret = fd_disp_app_support(mb2c_dict_app(), mb2c_dict_vendor(), 1, 0)) ||
+	    (ret = fd_hook_register(HOOK_MASK(HOOK_MESSAGE_SENT), gna_hook_cb, NULL, NULL,
+	                            &gna_hook)))
 		return ret;
 	return pthread_create(&engine_thr, NULL, engine, NULL);
 }
@@ -1255,6 +1337,8 @@ void fd_ext_fini(void)
 {
 	if (gnr_hdl)
 		fd_disp_unregister(&gnr_hdl, NULL);
+	if (gna_hook)
+		fd_hook_unregister(gna_hook);
 	/* the core never started (start-up error after this extension loaded):
 	 * the engine still waits in fd_core_waitstartcomplete() */
 	stopping = 1;

@@ -28,6 +28,7 @@ enum gc_op {
 	GC_BENCH,
 	GC_SET,
 	GC_WAIT_FILE, /* wait-file FILE: until a test script creates it */
+	GC_GNA,       /* gna answer=none|success: how GNRs are answered from now on */
 };
 
 struct gc_arg {

@@ -13,11 +13,14 @@ static const struct {
 	const char *name;
 	enum gc_op op;
 } ops[] = {
-        {"allocate", GC_ALLOCATE},   {"refresh", GC_REFRESH}, {"deallocate", GC_DEALLOCATE},
-        {"activate", GC_ACTIVATE},   {"modify", GC_MODIFY},   {"deactivate", GC_DEACTIVATE},
-        {"heartbeat", GC_HEARTBEAT}, {"raw-gar", GC_RAW_GAR}, {"wait-gnr", GC_WAIT_GNR},
-        {"sleep", GC_SLEEP},         {"touch", GC_TOUCH},     {"wait-reconnect", GC_WAIT_RECONNECT},
-        {"bench", GC_BENCH},         {"set", GC_SET},         {"wait-file", GC_WAIT_FILE},
+        {"allocate", GC_ALLOCATE},     {"refresh", GC_REFRESH},
+        {"deallocate", GC_DEALLOCATE}, {"activate", GC_ACTIVATE},
+        {"modify", GC_MODIFY},         {"deactivate", GC_DEACTIVATE},
+        {"heartbeat", GC_HEARTBEAT},   {"raw-gar", GC_RAW_GAR},
+        {"wait-gnr", GC_WAIT_GNR},     {"sleep", GC_SLEEP},
+        {"touch", GC_TOUCH},           {"wait-reconnect", GC_WAIT_RECONNECT},
+        {"bench", GC_BENCH},           {"set", GC_SET},
+        {"wait-file", GC_WAIT_FILE},   {"gna", GC_GNA},
 };
 
 /* keys each op accepts (anything else is an error: typos must not pass) */
@@ -41,6 +44,7 @@ static const char *const op_keys[][20] = {
         [GC_BENCH] = {"n", "window", "op", NULL},
         [GC_SET] = {"var", "value", NULL},
         [GC_WAIT_FILE] = {"file", NULL},
+        [GC_GNA] = {"answer", NULL},
 };
 
 const char *gc_op_name(enum gc_op op)

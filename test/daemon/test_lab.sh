@@ -109,6 +109,22 @@ lab_client "$T" gcs2 scenario "$T/queued.scn" >"$T/queued.out" 2>&1
 check "gcs2 connects later and receives the queued TMGI-Expiry GNR (exit 0)" test $? -eq 0
 check "... answered with GNA 2001, so the BM-SC deletes it from the queue" \
 	wait_log "$T/bmsc3.log" "queued GNR [0-9]+ delivered to gcs2.mb2c.lab" 5
+# a GCS AS that leaves without answering a GNR sent live (daemon.lab once
+# failed so under load: mb2c-client stopped before its GNA left): the BM-SC's
+# core fails the GNR over, finds no route and answers it 3002 itself; the
+# BM-SC keeps it queued and delivers it when the GCS AS is back
+printf 'gna answer=none\nallocate n=1\nwait-gnr expiry timeout=30\n' >"$T/noanswer.scn"
+lab_client "$T" gcs1 scenario "$T/noanswer.scn" >"$T/noanswer.out" 2>&1
+tmgi=$(grep -o "TMGI-Allocation-Response: [0-9-]*" "$T/noanswer.out" | awk '{print $2}')
+check "gcs1 takes the TMGI-Expiry GNR of $tmgi and leaves without a GNA (exit 0)" \
+	bash -c "grep -qx '3 passed, 0 failed' '$T/noanswer.out' && grep -q 'GNR left unanswered' '$T/noanswer.out'"
+check "... the BM-SC's core answers the pending GNR 3002 and the BM-SC queues it" \
+	wait_log "$T/bmsc3.log" "GNR to gcs1.mb2c.lab queued: not delivered \(Result-Code 3002\)" 10
+echo "wait-gnr expiry tmgi=$tmgi timeout=15" >"$T/again.scn"
+lab_client "$T" gcs1 scenario "$T/again.scn" >"$T/again.out" 2>&1
+check "gcs1 is back and receives that TMGI-Expiry GNR again (exit 0)" test $? -eq 0
+check "... answered with GNA 2001, so the BM-SC deletes it from the queue" \
+	wait_log "$T/bmsc3.log" "queued GNR [0-9]+ delivered to gcs1.mb2c.lab" 5
 stop_daemon bmsc3
 check "... and the expiry reached the state file" \
 	test "$(sqlite3 "$T/bmsc.sqlite" 'select count(*) from tmgi where sid = 4095;')" = 0

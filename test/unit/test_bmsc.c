@@ -525,6 +525,12 @@ static void script_tests(void)
 	CHECK_STR(err, "y.scn:3: unknown step 'allocat'");
 	CHECK_EQ(gc_parse("allocate n=1 sav=A\n", "z.scn", &s, err, sizeof(err)), EINVAL);
 	CHECK_STR(err, "z.scn:1: allocate: unknown key 'sav'");
+	CHECK_EQ(gc_parse("gna answer=none\n", "g.scn", &s, err, sizeof(err)), 0);
+	CHECK_EQ(s.steps[0].op, GC_GNA);
+	CHECK_STR(gc_arg(&s.steps[0], "answer"), "none");
+	gc_script_free(&s);
+	CHECK_EQ(gc_parse("gna anwser=none\n", "g.scn", &s, err, sizeof(err)), EINVAL);
+	CHECK_STR(err, "g.scn:1: gna: unknown key 'anwser'");
 	struct gc_vars v = {0};
 	char out[128];
 	gc_var_set(&v, "A", "001-01-000100");
