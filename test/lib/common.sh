@@ -156,9 +156,10 @@ stop_daemon() {
 # only by that exact assertion, after the shutdown sequence had begun, as
 # the last line of the log: counted as a clean stop, with a note. Any other
 # abort or exit code still fails the "stops cleanly" checks.
+# (1.2.1: fifo.c:192 "++loops < 20"; 1.5.0: fifo.c:206 "++loops < 200")
 fdd_fifo_abort_in() { # LOG: 0 when the log ends with that assertion during shutdown
 	[ -f "$1" ] && grep -q "Initiating freeDiameter shutdown sequence" "$1" &&
-		tail -n 1 "$1" | grep -q "fifo.c:192: fd_fifo_del: Assertion .++loops < 20. failed"
+		tail -n 1 "$1" | grep -Eq "fifo.c:(192|206): fd_fifo_del: Assertion .\+\+loops < 200?. failed"
 }
 fdd_shutdown_abort() {
 	[ "$STOP_RC" = 134 ] && fdd_fifo_abort_in "$T/$1.log" || return 0
