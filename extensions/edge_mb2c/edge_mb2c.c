@@ -1694,23 +1694,13 @@ static struct sec_own_staple own_staple = {.lock = PTHREAD_MUTEX_INITIALIZER};
 
 static int own_staple_load(const struct sec_conf *c, int starting)
 {
-	struct sec_verdict v;
-	int r = sec_own_staple_update(&own_staple, c, cf.cert, time(NULL), &v);
-	if (r >= 0)
+	char line[1024];
+	if (!sec_own_staple_refresh(&own_staple, c, cf.cert, starting, line, sizeof(line)))
 		return 0;
 	if (starting)
-		fd_log_error("edge_mb2c: refusing to start: %s:%d: ocsp_staple_file %s is not "
-		             "a good, current response about %s: rule=%s: %s",
-		             c->path, c->ocsp_staple_line, c->ocsp_staple_file, cf.cert,
-		             v.rule ? v.rule : "own.ocsp", v.text);
+		fd_log_error("edge_mb2c: refusing to start: %s", line);
 	else
-		fd_log_notice("edge_mb2c: WARN rule=own.ocsp: %s:%d: ocsp_staple_file %s is not "
-		              "stapled (%s: %s); %s",
-		              c->path, c->ocsp_staple_line, c->ocsp_staple_file,
-		              v.rule ? v.rule : "?", v.text,
-		              v.rule && !strcmp(v.rule, "ocsp.revoked")
-		                      ? "nothing is stapled any more"
-		                      : "the previous response stays while current");
+		fd_log_notice("edge_mb2c: WARN rule=own.ocsp: %s", line);
 	return -1;
 }
 

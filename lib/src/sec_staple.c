@@ -81,6 +81,28 @@ int sec_own_staple_update(struct sec_own_staple *st, const struct sec_conf *c,
 	return ret;
 }
 
+int sec_own_staple_refresh(struct sec_own_staple *st, const struct sec_conf *c,
+                           const char *cert_file, int starting, char *line, size_t len)
+{
+	struct sec_verdict v;
+	if (sec_own_staple_update(st, c, cert_file, time(NULL), &v) >= 0)
+		return 0;
+	if (starting)
+		snprintf(line, len,
+		         "%s:%d: ocsp_staple_file %s is not a good, current response about %s: "
+		         "rule=%s: %s",
+		         c->path, c->ocsp_staple_line, c->ocsp_staple_file, cert_file,
+		         v.rule ? v.rule : "own.ocsp", v.text);
+	else
+		snprintf(line, len, "%s:%d: ocsp_staple_file %s is not stapled (%s: %s); %s",
+		         c->path, c->ocsp_staple_line, c->ocsp_staple_file, v.rule ? v.rule : "?",
+		         v.text,
+		         v.rule && !strcmp(v.rule, "ocsp.revoked")
+		                 ? "nothing is stapled any more"
+		                 : "the previous response stays while current");
+	return -1;
+}
+
 int sec_own_staple_cb(gnutls_session_t s, void *ptr, gnutls_datum_t *resp)
 {
 	(void)s;

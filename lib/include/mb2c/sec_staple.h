@@ -34,6 +34,15 @@ int sec_own_staple_judge(const struct sec_conf *c, const char *cert_file, time_t
 int sec_own_staple_update(struct sec_own_staple *st, const struct sec_conf *c,
                           const char *cert_file, time_t now, struct sec_verdict *v);
 
+/* sec_own_staple_update for a front end's start (starting = 1) or reload,
+ * with the line it logs: 0, or -1 and in line (without the extension's
+ * name) "FILE:LINE: ocsp_staple_file F is not a good, current response about
+ * CERT: rule=R: why" (starting: the extension refuses to start) or
+ * "FILE:LINE: ocsp_staple_file F is not stapled (R: why); what happens now"
+ * (reload: logged as a WARN rule=own.ocsp). */
+int sec_own_staple_refresh(struct sec_own_staple *st, const struct sec_conf *c,
+                           const char *cert_file, int starting, char *line, size_t len);
+
 /* GnuTLS status-request callback (ptr: the struct sec_own_staple): a copy
  * of the response while it is current, else GNUTLS_E_NO_CERTIFICATE_STATUS. */
 int sec_own_staple_cb(gnutls_session_t s, void *ptr, gnutls_datum_t *resp);
