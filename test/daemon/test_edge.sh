@@ -292,21 +292,7 @@ logged "sec_mb2c: REJECT CER peer=gcs1.mb2c.lab addr=127.0.0.1 rule=notls.untrus
 verdict "No_TLS straight to the core's hand-over port, nobody vouching: CEA 3010, rule notls.untrusted"
 
 # ---- SIGUSR1: the edge reloads the policy and re-decides its connections
-# hold NAME CERT ORIGIN: a GCS AS that stays connected (raw --hold) until the
-# edge closes its connection (exit 15); its pid in HOLD_NAME
-hold() {
-	"$RAW" --ca "$P/ca.pem" --cert "$P/$2.pem" --key "$P/$2.key" --prio "$PRIO" \
-		--origin-host "$3" --gar --hold --timeout 240 127.0.0.1 "$EPORT" >"$T/$1.out" 2>&1 &
-	eval "HOLD_$1=$!"
-}
-held_wait() { # NAME: waits for the holder's exit (not in a subshell), status in HRC
-	local pid
-	eval "pid=\$HOLD_$1"
-	wait "$pid"
-	HRC=$?
-}
-alive() { local pid; eval "pid=\$HOLD_$1"; kill -0 "$pid" 2>/dev/null; }
-all_of() { local c; for c in "$@"; do eval "$c" || return 1; done; } # check "..." all_of 'cmd' 'cmd'...
+HOLD_PORT=$EPORT
 RC='mb2c_edge_connections_total{event="reload_closed"}'
 hold h3 gcs3 gcs-3.mb2c.lab
 hold hp pinned pinned.mb2c.lab

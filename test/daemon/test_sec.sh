@@ -229,21 +229,7 @@ check "agent relaying an identity outside its relay list: 5012" test "$(rc_of re
 check "... rule=origin.not-relayable" logged "rule=origin.not-relayable"
 
 # ---- reload: established connections are decided again with the new policy
-# hold NAME CERT ORIGIN: a GCS AS that stays connected (raw --hold) until
-# the BM-SC closes its connection (exit 15); its pid in HOLD_NAME
-hold() {
-	"$RAW" --ca "$P/ca.pem" --cert "$P/$2.pem" --key "$P/$2.key" --prio "$PRIO" \
-		--origin-host "$3" --gar --hold --timeout 240 127.0.0.1 "$SPORT" >"$T/$1.out" 2>&1 &
-	eval "HOLD_$1=$!"
-}
-held_wait() { # NAME: waits for the holder's exit (not in a subshell), status in HRC
-	local pid
-	eval "pid=\$HOLD_$1"
-	wait "$pid"
-	HRC=$?
-}
-alive() { local pid; eval "pid=\$HOLD_$1"; kill -0 "$pid" 2>/dev/null; }
-all_of() { local c; for c in "$@"; do eval "$c" || return 1; done; } # check "..." all_of 'cmd' 'cmd'...
+HOLD_PORT=$SPORT
 rechecks() { grep -c "sec_mb2c: re-check after reload:" "$T/bmsc.log"; }
 MURL="http://127.0.0.1:$MPORT/metrics"
 close_metric() { # RULE PEER: the close_reload counter of that rule and peer, or 0
