@@ -221,17 +221,35 @@ static int gnr_cb(struct msg **msg, struct avp *avp, struct session *sess, void 
 }
 
 /* ------------------------------------------------------ request/answer */
+/* one request's answer slot, on the heap: the engine gives up on it when
+ * the daemon stops (freeDiameter may then never call back), and whoever of
+ * the engine and the callback comes last frees it */
 struct waiter {
 	pthread_mutex_t m;
 	pthread_cond_t c;
 	struct msg *ans;
-	int done, expired;
+	int done, expired, abandoned;
 };
+
+/* the callback's side: 1 when the engine had given up (w freed here) */
+static int waiter_abandoned(struct waiter *w, struct msg **msg)
+{
+	if (!w->abandoned)
+		return 0;
+	pthread_mutex_unlock(&w->m);
+	if (*msg)
+		fd_msg_free(*msg);
+	*msg = NULL;
+	free(w);
+	return 1;
+}
 
 static void ans_cb(void *data, struct msg **msg)
 {
 	struct waiter *w = data;
 	pthread_mutex_lock(&w->m);
+	if (waiter_abandoned(w, msg))
+		return;
 	w->ans = *msg;
 	*msg = NULL;
 	w->done = 1;
@@ -243,9 +261,11 @@ static void exp_cb(void *data, DiamId_t id, size_t len, struct msg **msg)
 {
 	(void)id, (void)len;
 	struct waiter *w = data;
+	pthread_mutex_lock(&w->m);
+	if (waiter_abandoned(w, msg))
+		return;
 	fd_msg_free(*msg);
 	*msg = NULL;
-	pthread_mutex_lock(&w->m);
 	w->expired = 1;
 	w->done = 1;
 	pthread_cond_signal(&w->c);
@@ -280,25 +300,47 @@ static void check_abnf(struct msg *ans)
 		fd_msg_free(pei.pei_avp);
 }
 
-/* Sends m; returns the answer or NULL (timeout / send error). */
+/* Sends m; returns the answer or NULL (timeout / send error). The core's
+ * expiry callback ends the wait at the timeout; should it never come (the
+ * daemon stopping drops queued requests without a callback), the engine
+ * gives up 5 s after the timeout, so that the daemon's stop never waits on
+ * a step. */
 static struct msg *transact(struct msg *m, unsigned timeout)
 {
-	struct waiter w = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, NULL, 0, 0};
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	ts.tv_sec += timeout;
-	if (fd_msg_send_timeout(&m, ans_cb, &w, exp_cb, &ts)) {
-		if (m)
-			fd_msg_free(m);
+	struct waiter *w = calloc(1, sizeof(*w));
+	if (!w) {
+		fd_msg_free(m);
 		return NULL;
 	}
-	pthread_mutex_lock(&w.m);
-	while (!w.done)
-		pthread_cond_wait(&w.c, &w.m);
-	pthread_mutex_unlock(&w.m);
-	if (w.ans)
-		check_abnf(w.ans);
-	return w.ans;
+	pthread_mutex_init(&w->m, NULL);
+	pthread_cond_init(&w->c, NULL);
+	struct timespec ts, give_up;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += timeout;
+	give_up = ts;
+	give_up.tv_sec += 5;
+	if (fd_msg_send_timeout(&m, ans_cb, w, exp_cb, &ts)) {
+		if (m)
+			fd_msg_free(m);
+		free(w);
+		return NULL;
+	}
+	pthread_mutex_lock(&w->m);
+	while (!w->done)
+		if (pthread_cond_timedwait(&w->c, &w->m, &give_up) == ETIMEDOUT && !w->done) {
+			w->abandoned = 1; /* the callback, if it ever comes, frees w */
+			pthread_mutex_unlock(&w->m);
+			say("    no answer and no expiry from the core %us after the timeout: "
+			    "step abandoned",
+			    5u);
+			return NULL;
+		}
+	pthread_mutex_unlock(&w->m);
+	struct msg *ans = w->ans;
+	free(w);
+	if (ans)
+		check_abnf(ans);
+	return ans;
 }
 
 static uint32_t result_code_of(struct msg *ans)
