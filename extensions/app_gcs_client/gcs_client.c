@@ -229,13 +229,26 @@ struct waiter {
 	pthread_cond_t c;
 	struct msg *ans;
 	int done, expired, abandoned;
+	struct waiter *next; /* on the abandoned list */
 };
+/* waiters given up by the engine, until their callback comes (if ever);
+ * lock order: a waiter's m, then ab_lock */
+static struct waiter *ab_list;
+static pthread_mutex_t ab_lock = PTHREAD_MUTEX_INITIALIZER;
 
-/* the callback's side: 1 when the engine had given up (w freed here) */
+/* the callback's side (w->m held): 1 when the engine had given up (w
+ * unlinked, unlocked and freed here) */
 static int waiter_abandoned(struct waiter *w, struct msg **msg)
 {
 	if (!w->abandoned)
 		return 0;
+	pthread_mutex_lock(&ab_lock);
+	for (struct waiter **pp = &ab_list; *pp; pp = &(*pp)->next)
+		if (*pp == w) {
+			*pp = w->next;
+			break;
+		}
+	pthread_mutex_unlock(&ab_lock);
 	pthread_mutex_unlock(&w->m);
 	if (*msg)
 		fd_msg_free(*msg);
@@ -329,6 +342,10 @@ static struct msg *transact(struct msg *m, unsigned timeout)
 	while (!w->done)
 		if (pthread_cond_timedwait(&w->c, &w->m, &give_up) == ETIMEDOUT && !w->done) {
 			w->abandoned = 1; /* the callback, if it ever comes, frees w */
+			pthread_mutex_lock(&ab_lock);
+			w->next = ab_list;
+			ab_list = w;
+			pthread_mutex_unlock(&ab_lock);
 			pthread_mutex_unlock(&w->m);
 			say("    no answer and no expiry from the core %us after the timeout: "
 			    "step abandoned",
