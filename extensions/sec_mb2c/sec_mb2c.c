@@ -29,6 +29,7 @@
 #include <mb2c/metrics.h>
 #include <mb2c/msg.h>
 #include <mb2c/peerauth.h>
+#include <mb2c/sec_staple.h>
 
 #include "sec_ipsec.h"
 #include "sec_mb2c.h"
@@ -1162,34 +1163,12 @@ static int own_staple_ok;
 
 static int own_staple_judge(const struct sec_conf *c)
 {
-	const char *file = fd_g_config->cnf_sec_data.cert_file;
-	gnutls_datum_t pem = {NULL, 0};
-	gnutls_x509_crt_t *crts = NULL;
-	unsigned n = 0;
-	int ok = 0;
-	if (!c->ocsp_staple.size)
-		return 0;
-	if (file && gnutls_load_file(file, &pem) >= 0 &&
-	    gnutls_x509_crt_list_import2(&crts, &n, &pem, GNUTLS_X509_FMT_PEM, 0) >= 0 && n) {
-		gnutls_datum_t der[2] = {{NULL, 0}, {NULL, 0}};
-		unsigned k = n > 1 ? 2 : 1;
-		for (unsigned i = 0; i < k; i++)
-			gnutls_x509_crt_export2(crts[i], GNUTLS_X509_FMT_DER, &der[i]);
-		struct sec_verdict v = {1, NULL, "", NULL, ""};
-		if (!sec_check_staple(c, &c->ocsp_staple, der, k, time(NULL), &v))
-			ok = 1;
-		else
-			audit("WARN", fd_g_config->cnf_diamid, NULL, "own.ocsp",
-			      "ocsp_staple_file %s is not stapled: %s", c->ocsp_staple_file,
-			      v.text);
-		for (unsigned i = 0; i < k; i++)
-			gnutls_free(der[i].data);
-		for (unsigned i = 0; i < n; i++)
-			gnutls_x509_crt_deinit(crts[i]);
-		gnutls_free(crts);
-	}
-	gnutls_free(pem.data);
-	return ok;
+	struct sec_verdict v = {1, NULL, "", NULL, ""};
+	int r = sec_own_staple_judge(c, fd_g_config->cnf_sec_data.cert_file, time(NULL), &v);
+	if (r < 0)
+		audit("WARN", fd_g_config->cnf_diamid, NULL, "own.ocsp",
+		      "ocsp_staple_file %s is not stapled: %s", c->ocsp_staple_file, v.text);
+	return r == 0;
 }
 
 static int own_staple(gnutls_session_t s, void *ptr, gnutls_datum_t *resp)
