@@ -170,14 +170,15 @@ check "through agent B gcs1 refreshes its TMGI and activates a bearer on it" tes
 for ((i = 0; i < 60; i++)); do printf 'allocate n=1 timeout=2\nsleep s=0.05\n'; done >"$T/stream.scn"
 client a gcs1 scenario "$T/stream.scn" >"$T/stream.out" 2>&1 &
 cpid=$!
+BG_PIDS+=("$cpid") # the EXIT trap ends it (and its daemon) if the test stops early
 for ((i = 0; i < 400; i++)); do
 	[ "$(granted "$T/stream.out" | wc -l)" -ge 12 ] && break
 	sleep 0.05
 done
 { kill -9 "$PID_relayA"; wait "$PID_relayA"; } 2>/dev/null
 sleep 0.3 # a GAA already on its way to gcs1 arrives or never will
-for p in $(pgrep -P "$cpid"); do kill -TERM "$p" 2>/dev/null; done
-kill -TERM "$cpid" 2>/dev/null
+stop_tree "$cpid" 20
+check "the stream client and its daemon end within 20 s of SIGTERM (relay killed under them)" test $? -eq 0
 wait "$cpid" 2>/dev/null
 got=$(granted "$T/stream.out" | sort -u)
 ngot=$(wc -l <<<"$got")

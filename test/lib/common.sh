@@ -34,8 +34,43 @@ wait_exit() {
 	wait "$pid"
 }
 
+# tree_of PID: PID and every process below it (a background job's subshell,
+# its mb2c-client, that client's freeDiameterd, ...)
+tree_of() {
+	local c
+	echo "$1"
+	for c in $(pgrep -P "$1"); do tree_of "$c"; done
+}
+
+# stop_tree PID [SECONDS]: SIGTERM to PID and everything below it, then up to
+# SECONDS (default 15) for all of them to end. Returns 0 when they did; else
+# names the ones still there, ends them with SIGKILL and returns 1, so that a
+# process that hangs in its stop fails the test instead of outliving it.
+# Background jobs the EXIT trap must not leave behind go in BG_PIDS.
+declare -a BG_PIDS=()
+stop_tree() {
+	local pids p i left
+	pids=$(tree_of "$1")
+	for p in $pids; do kill -TERM "$p" 2>/dev/null; done
+	for ((i = 0; i < ${2:-15} * 10; i++)); do
+		left=
+		for p in $pids; do kill -0 "$p" 2>/dev/null && left="$left $p"; done
+		[ -z "$left" ] && break
+		sleep 0.1
+	done
+	[ -z "$left" ] && return 0
+	for p in $left; do
+		echo "  still running ${2:-15} s after SIGTERM, killed: $(ps -o pid=,args= -p "$p" 2>/dev/null)"
+		kill -KILL "$p" 2>/dev/null
+	done
+	return 1
+}
+
 cleanup() {
 	local pid
+	for pid in "${BG_PIDS[@]}"; do
+		kill -0 "$pid" 2>/dev/null && { stop_tree "$pid" 5 || FAIL=$((FAIL + 1)); }
+	done
 	for pid in "${DAEMON_PIDS[@]}"; do
 		kill -TERM "$pid" 2>/dev/null || true
 	done
