@@ -1439,16 +1439,30 @@ static int put_answer_head(struct msg *m, const struct mb2c_common *c)
 	return 0;
 }
 
-static int new_request(uint32_t code, struct msg **out)
+/* a new request of command CODE filled by FILL from ARG; nothing is left
+ * behind when FILL fails */
+static int new_request(uint32_t code, int (*fill)(struct msg *, const void *), const void *arg,
+                       struct msg **out)
 {
 	struct dict_object *cmd = mb2c_dict_cmd(code, 1);
 	if (!cmd)
 		return EINVAL; /* dictionary not resolved */
-	return fd_msg_new(cmd, MSGFL_ALLOC_ETEID, out);
+	struct msg *m = NULL;
+	int ret = fd_msg_new(cmd, MSGFL_ALLOC_ETEID, &m);
+	if (!ret)
+		ret = fill(m, arg);
+	if (ret) {
+		if (m)
+			fd_msg_free(m);
+		return ret;
+	}
+	*out = m;
+	return 0;
 }
 
-static int gar_content(struct msg *m, const struct mb2c_gar *g)
+static int gar_content(struct msg *m, const void *arg)
 {
+	const struct mb2c_gar *g = arg;
 	TRY(put_request_head(m, &g->c, "mb2c"));
 	TRY(put_sf(m, g->sf, g->n_sf));
 	if (g->has_alloc) {
@@ -1473,21 +1487,12 @@ static int gar_content(struct msg *m, const struct mb2c_gar *g)
 
 int mb2c_gar_new(const struct mb2c_gar *g, struct msg **out)
 {
-	struct msg *m = NULL;
-	int ret = new_request(MB2C_CMD_GCS_ACTION, &m);
-	if (!ret)
-		ret = gar_content(m, g);
-	if (ret) {
-		if (m)
-			fd_msg_free(m);
-		return ret;
-	}
-	*out = m;
-	return 0;
+	return new_request(MB2C_CMD_GCS_ACTION, gar_content, g, out);
 }
 
-static int gnr_content(struct msg *m, const struct mb2c_gnr *g)
+static int gnr_content(struct msg *m, const void *arg)
 {
+	const struct mb2c_gnr *g = arg;
 	TRY(put_request_head(m, &g->c, "mb2c-gnr"));
 	if (g->has_expiry) {
 		struct avp *a;
@@ -1513,17 +1518,7 @@ static int gnr_content(struct msg *m, const struct mb2c_gnr *g)
 
 int mb2c_gnr_new(const struct mb2c_gnr *g, struct msg **out)
 {
-	struct msg *m = NULL;
-	int ret = new_request(MB2C_CMD_GCS_NOTIFICATION, &m);
-	if (!ret)
-		ret = gnr_content(m, g);
-	if (ret) {
-		if (m)
-			fd_msg_free(m);
-		return ret;
-	}
-	*out = m;
-	return 0;
+	return new_request(MB2C_CMD_GCS_NOTIFICATION, gnr_content, g, out);
 }
 
 int mb2c_gaa_add_items(struct msg *m, const struct mb2c_gaa *a)
