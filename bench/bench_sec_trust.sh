@@ -11,8 +11,13 @@
 # Per connection (M sequential raw_cer_client runs: TCP, TLS with client
 # certificate, CER/CEA, DPR/DPA): wall time, and the BM-SC's CPU time
 # (utime + stime over the loop, /proc/PID/stat). Median over the rounds of
-# the per-round ratio B/A. Goal: set-up within 1.15x. Not a test: it reports,
-# and fails only when a measurement cannot be made.
+# the per-round ratio B/A. Then the decidable figure: one more run per
+# variant with the BM-SC under callgrind, counting only during NCG
+# connections (callgrind_control -i on/off; B's first one makes the responder
+# query, as in a round): instructions per connection of the BM-SC process,
+# ratio B/A (BENCH_CALLGRIND=0 skips it; skipped, said so, without valgrind).
+# Goal: set-up within 1.15x. Not a test: it reports, and fails only when a
+# measurement cannot be made.
 # TLS 1.2 by default (SETUP_TLS=1.3 for TLS 1.3): with TLS 1.3 the client's
 # CER waits ~40 ms behind Nagle and the delayed ACK in both variants (see
 # bench_sec.sh), which flattens the wall ratio.
@@ -22,7 +27,8 @@ SRC=$(cd "$(dirname "$0")/.." && pwd)
 . "$SRC/bench/lib.sh" # die, bench_*; test/lib common, pki, lab
 M=${1:-100}
 ROUNDS=${2:-3}
-bench_ints "bench/bench_sec_trust.sh [CONNECTIONS] [ROUNDS]" "$M" "$ROUNDS"
+NCG=${NCG:-$M}
+bench_ints "bench/bench_sec_trust.sh [CONNECTIONS] [ROUNDS]" "$M" "$ROUNDS" "$NCG"
 bench_build -j "$(nproc)"
 export LC_ALL=C
 PRIO=$LAB_PRIO
@@ -78,25 +84,38 @@ case ${SETUP_TLS:-1.2} in
 *) die "SETUP_TLS is 1.2 or 1.3" ;;
 esac
 RAW=(--ca "$P/ca.pem" --cert "$P/gcs1.pem" --key "$P/gcs1.key" --prio "$CPRIO"
-	--origin-host gcs1.mb2c.lab --send-dpr --timeout 10)
+	--origin-host gcs1.mb2c.lab --send-dpr)
 cpu_us() {
 	local st
 	read -ra st <"/proc/$1/stat" || return 1
 	echo $(((st[13] + st[14]) * 1000000 / TCK))
 }
-round() { # round A|B: WALL[k], CPU[k] in µs per connection
-	local k=$1 i t0 t1 c0 c1 pid
-	start_daemon "bmsc$k" "$T/bmsc_$k.conf"
-	eval "pid=\$PID_bmsc$k"
-	wait_log "$T/bmsc$k.log" "sec_mb2c: enforce mode" 15 || return 1
-	for ((i = 0; i < 200; i++)); do
-		ss -Hltn "sport = :$SPORT" | grep -q . && break
+up() { # up A|B [prefix command...]: the BM-SC of variant A or B, listening; sets pid
+	local k=$1 i
+	shift
+	if [ $# -gt 0 ]; then
+		"$@" "$FDD" -c "$T/bmsc_$k.conf" >"$T/bmsc$k.log" 2>&1 &
+		pid=$!
+		DAEMON_PIDS+=("$pid")
+		eval "PID_bmsc$k=$pid"
+	else
+		start_daemon "bmsc$k" "$T/bmsc_$k.conf"
+		eval "pid=\$PID_bmsc$k"
+	fi
+	wait_log "$T/bmsc$k.log" "sec_mb2c: enforce mode" 120 || return 1
+	for ((i = 0; i < 2400; i++)); do
+		ss -Hltn "sport = :$SPORT" | grep -q . && return 0
 		sleep 0.05
 	done
+	return 1
+}
+round() { # round A|B: WALL[k], CPU[k] in µs per connection
+	local k=$1 i t0 t1 c0 c1 pid
+	up "$k" || return 1
 	c0=$(cpu_us "$pid")
 	t0=$EPOCHREALTIME
 	for ((i = 0; i < M; i++)); do
-		"$BIN/raw_cer_client" "${RAW[@]}" 127.0.0.1 "$SPORT" >"$T/raw.out" 2>&1 || {
+		"$BIN/raw_cer_client" "${RAW[@]}" --timeout 10 127.0.0.1 "$SPORT" >"$T/raw.out" 2>&1 || {
 			cat "$T/raw.out" >&2
 			stop_daemon "bmsc$k"
 			return 1
@@ -138,5 +157,31 @@ med() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2
 echo "median ratio B/A: wall x$(med "${wr[@]}"), BM-SC CPU x$(med "${cr[@]}") (goal <= 1.15)"
 echo "$QC" | grep -q "ocsp_queries=1 " &&
 	echo "responder queries in the last B round: 1 for $M handshakes (the rest from the cache)"
+
+# ---- instructions per connection (callgrind), one run per variant
+if bench_callgrind; then # (else IR says why not)
+	declare -A IRS=()
+	for k in A B; do
+		up "$k" valgrind --tool=callgrind --instr-atstart=no \
+			--callgrind-out-file="$T/cg.$k.out" || die "callgrind run of $k did not start"
+		callgrind_control -i on "$pid" >/dev/null 2>&1
+		for ((i = 0; i < NCG; i++)); do
+			"$BIN/raw_cer_client" "${RAW[@]}" --timeout 60 127.0.0.1 "$SPORT" >"$T/raw.out" 2>&1 ||
+				{ cat "$T/raw.out" >&2; die "callgrind run of $k: connection $i failed"; }
+		done
+		callgrind_control -i off "$pid" >/dev/null 2>&1
+		kill -USR1 "$pid"
+		wait_log "$T/bmsc$k.log" "sec_mb2c: counters:" 60
+		CGC=$(grep "sec_mb2c: counters:" "$T/bmsc$k.log" | tail -1)
+		stop_daemon "bmsc$k"
+		IRS[$k]=$(cat "$T"/cg."$k".out* 2>/dev/null | awk '/^(summary|totals):/{s+=$2} END{print s+0}')
+		[ "${IRS[$k]}" -gt 0 ] || die "no callgrind totals for $k"
+		[ "$k" = B ] && ! echo "$CGC" | grep -q "ocsp_queries=1 " &&
+			die "callgrind run of B: expected exactly 1 responder query ($CGC)"
+	done
+	ia=$((IRS[A] / NCG)) ib=$((IRS[B] / NCG))
+	IR="instructions per connection (callgrind, BM-SC process, $NCG connections, 1 responder query in B): A $ia, B $ib (ratio x$(awk -v a="$ia" -v b="$ib" 'BEGIN {printf "%.3f", b / a}'))"
+fi
+echo "$IR"
 KEEP_LOGS=
 finish >/dev/null
