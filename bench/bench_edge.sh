@@ -150,7 +150,7 @@ if bench_callgrind; then # (else IR says why not)
 			bench "$NCG" 100 heartbeat >"$T/cg.$k.bench" 2>&1
 		callgrind_control -i off "$PID" >/dev/null 2>&1
 		stop_daemon "$k"
-		IRS[$k]=$(cat "$T"/cg."$k".out* 2>/dev/null | awk '/^(summary|totals):/{s+=$2} END{print s+0}')
+		IRS[$k]=$(cg_total "$T"/cg."$k".out*)
 		[ "${IRS[$k]}" -gt 0 ] || die "no callgrind totals for ${NAME[$k]}"
 	done
 	ic=$((IRS[core] / NCG)) ie=$((IRS[edge] / NCG))

@@ -202,7 +202,7 @@ S
 		# per thread: totals; the edge's handshake workers are the threads
 		# that ran worker_main without relay_step and the ones that ran hs_step
 		read -r a g < <(for f in "$T"/cg.out-*; do
-			t=$(awk '/^(summary|totals):/{s+=$2} END{print s+0}' "$f")
+			t=$(cg_total "$f")
 			if grep -q "hs_step\|on_accept" "$f" ||
 				{ grep -q "worker_main" "$f" && ! grep -q "relay_step" "$f"; }; then
 				echo "$t 0"

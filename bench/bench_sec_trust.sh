@@ -174,7 +174,7 @@ if bench_callgrind; then # (else IR says why not)
 		wait_log "$T/bmsc$k.log" "sec_mb2c: counters:" 60
 		CGC=$(grep "sec_mb2c: counters:" "$T/bmsc$k.log" | tail -1)
 		stop_daemon "bmsc$k"
-		IRS[$k]=$(cat "$T"/cg."$k".out* 2>/dev/null | awk '/^(summary|totals):/{s+=$2} END{print s+0}')
+		IRS[$k]=$(cg_total "$T"/cg."$k".out*)
 		[ "${IRS[$k]}" -gt 0 ] || die "no callgrind totals for $k"
 		[ "$k" = B ] && ! echo "$CGC" | grep -q "ocsp_queries=1 " &&
 			die "callgrind run of B: expected exactly 1 responder query ($CGC)"

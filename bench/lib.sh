@@ -45,6 +45,13 @@ bench_large_pool() {
 	export LAB_POOL_FIRST LAB_POOL_LAST LAB_TMGI_QUOTA LAB_TMGI_EXPIRY
 }
 
+# cg_total FILE...: the instructions counted in callgrind output files (the
+# sum of their summary/totals lines), as an integer (mawk's print would give
+# 2.76427e+09 past 2^31)
+cg_total() {
+	cat "$@" 2>/dev/null | awk '/^(summary|totals):/ {s += $2} END {printf "%.0f\n", s}'
+}
+
 # bench_callgrind: 0 when the callgrind passes can run; else 1 with the
 # reason in IR (BENCH_CALLGRIND=0, or valgrind / callgrind_control missing)
 bench_callgrind() {
