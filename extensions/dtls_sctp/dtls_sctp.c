@@ -534,8 +534,9 @@ static unsigned sock_port(int fd, int peer)
 /* Re-check after a policy reload: the association decided under an older
  * policy is decided again with the new one (sec_accept_recheck on the chain
  * the session holds and the identity bound: CER Origin-Host inbound, the
- * configured peer outbound). 0 to go on; -1 when it no longer passes (one
- * REJECT line, counted in reload_closed): the caller closes it. */
+ * configured peer outbound). 0 to go on (one "kept" line); -1 when it no
+ * longer passes (one REJECT line, counted in reload_closed): the caller
+ * closes it. */
 static int recheck(struct assoc *a, gnutls_session_t s)
 {
 	unsigned long g = atomic_load(&pol_gen);
@@ -551,8 +552,11 @@ static int recheck(struct assoc *a, gnutls_session_t s)
 	        sec_accept_recheck(pol, a->peer, chain, n,
 	                           cf.outbound ? SEC_PEER_SERVER : SEC_PEER_CLIENT, time(NULL), &v);
 	pthread_rwlock_unlock(&pol_lock);
-	if (!bad)
+	if (!bad) {
+		fd_log_notice("dtls_sctp: re-check after reload: assoc %u peer=%s addr=%s kept",
+		              a->id, a->peer, a->addr);
 		return 0;
+	}
 	if (!enforce) {
 		fd_log_notice("dtls_sctp: MONITOR would close assoc %u peer=%s addr=%s rule=%s: %s "
 		              "(re-check after reload)",

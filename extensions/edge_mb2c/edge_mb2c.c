@@ -432,13 +432,13 @@ static void log_counters(const char *when)
 		                      atomic_load(&rules[i].n));
 	}
 	fd_log_notice("edge_mb2c: counters (%s) accepted=%lu handshakes=%lu handed_over=%lu "
-	              "closed=%lu live=%lu bytes_up=%lu bytes_down=%lu preauth_work_ms=%lu "
-	              "preauth_batch_max_us=%lu refused:%s",
+	              "closed=%lu reload_closed=%lu live=%lu bytes_up=%lu bytes_down=%lu "
+	              "preauth_work_ms=%lu preauth_batch_max_us=%lu refused:%s",
 	              when, atomic_load(&n_accepted), atomic_load(&n_handshakes),
-	              atomic_load(&n_handed_over), atomic_load(&n_closed), atomic_load(&n_live),
-	              atomic_load(&n_bytes_up), atomic_load(&n_bytes_down),
-	              atomic_load(&preauth_us) / 1000, atomic_load(&preauth_batch_max_us),
-	              line[0] ? line : " none");
+	              atomic_load(&n_handed_over), atomic_load(&n_closed),
+	              atomic_load(&n_reload_closed), atomic_load(&n_live), atomic_load(&n_bytes_up),
+	              atomic_load(&n_bytes_down), atomic_load(&preauth_us) / 1000,
+	              atomic_load(&preauth_batch_max_us), line[0] ? line : " none");
 	if (cf.n_dtls) {
 		char d[400];
 		edge_dtls_counters(d, sizeof(d));

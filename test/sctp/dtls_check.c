@@ -11,9 +11,10 @@
  * (nothing delivered, the kernel discards it); a fourth with a certificate
  * that breaks the profile, refused.
  *
- *   dtls_check --peer PKI NAME ORIGIN [ADDR:]PORT [PRIO|-] [nullkey|silent]
+ *   dtls_check --peer PKI NAME ORIGIN [ADDR:]PORT [PRIO|-] [MODE...]
  *                           a test peer for a front end (dtls_sctp or
- *                           edge_mb2c; peer_main)
+ *                           edge_mb2c; peer_main; MODE: nullkey, silent,
+ *                           staple, hold)
  *   dtls_check PKI_DIR      prints one line per fact and
  *                           "DTLS-SCTP CHECK: PASS" / "... FAIL"; exit 0/1;
  *                           exit 3 when SCTP-AUTH is off (refused). */
@@ -33,6 +34,8 @@
 
 #include <gnutls/dtls.h>
 #include <gnutls/gnutls.h>
+#include <gnutls/ocsp.h>
+#include <gnutls/x509.h>
 
 #include <mb2c/dtls_frame.h>
 #include <mb2c/dtls_sctp_io.h>
@@ -476,8 +479,11 @@ static size_t avp(uint8_t *p, uint32_t code, uint8_t flags, const void *d, size_
 	return (l + 3) & ~(size_t)3;
 }
 
-/* a CER from origin (Origin-Realm mb2c.lab, Host-IP-Address 127.0.0.1) */
-static size_t make_cer(uint8_t *m, const char *origin)
+#define APP_MB2C 16777335u /* TS 29.468 MB2-C Auth-Application-Id */
+
+/* a CER from origin (Origin-Realm mb2c.lab, Host-IP-Address 127.0.0.1),
+ * advertising MB2-C when app (else no application: the core answers 5010) */
+static size_t make_cer(uint8_t *m, const char *origin, int app)
 {
 	static const uint8_t ip[6] = {0, 1, 127, 0, 0, 1};
 	static const uint8_t zero[4] = {0, 0, 0, 0};
@@ -494,6 +500,16 @@ static size_t make_cer(uint8_t *m, const char *origin)
 	n += avp(m + n, 257, 0x40, ip, sizeof(ip));
 	n += avp(m + n, 266, 0x40, zero, 4);
 	n += avp(m + n, 269, 0, "dtls_check", 10);
+	if (app) { /* Supported-Vendor-Id and Vendor-Specific-Application-Id, as 3GPP */
+		static const uint8_t v3gpp[4] = {0, 0, 0x28, 0xaf}; /* 10415 */
+		static const uint8_t id[4] = {APP_MB2C >> 24, (APP_MB2C >> 16) & 0xff,
+		                              (APP_MB2C >> 8) & 0xff, APP_MB2C & 0xff};
+		uint8_t g[32];
+		size_t gl = avp(g, 266, 0x40, v3gpp, 4);
+		gl += avp(g + gl, 258, 0x40, id, 4);
+		n += avp(m + n, 265, 0x40, v3gpp, 4);
+		n += avp(m + n, 260, 0x40, g, gl);
+	}
 	m[1] = (uint8_t)(n >> 16);
 	m[2] = (uint8_t)(n >> 8);
 	m[3] = (uint8_t)n;
@@ -519,24 +535,162 @@ static long result_code(const uint8_t *m, size_t n)
 	return -1;
 }
 
+/* a DWA with Result-Code 2001 from origin to the DWR req (its header kept) */
+static size_t make_dwa(uint8_t *m, const uint8_t *req, const char *origin)
+{
+	static const uint8_t ok[4] = {0, 0, 0x07, 0xd1};
+	size_t n = 20;
+	memcpy(m, req, 20);
+	m[4] = 0; /* an answer */
+	n += avp(m + n, 268, 0x40, ok, sizeof(ok));
+	n += avp(m + n, 264, 0x40, origin, strlen(origin));
+	n += avp(m + n, 296, 0x40, "mb2c.lab", 8);
+	m[1] = (uint8_t)(n >> 16);
+	m[2] = (uint8_t)(n >> 8);
+	m[3] = (uint8_t)n;
+	return n;
+}
+
+static long ms_since(const struct timespec *t0)
+{
+	struct timespec t1;
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	return (t1.tv_sec - t0->tv_sec) * 1000 + (t1.tv_nsec - t0->tv_nsec) / 1000000;
+}
+
+/* staple: the OCSP response the server stapled (status_request asked before
+ * the handshake), judged by GnuTLS alone, not by libmb2c: checked and valid
+ * for gnutls_certificate_verify_peers3 (gnutls_ocsp_status_request_is_checked),
+ * signed by the lab CA, about the server's certificate, good and current.
+ * One line, "STAPLE-OK" or "STAPLE-BAD", with every fact. */
+static void staple_check(gnutls_session_t s, const char *pki, const char *name)
+{
+	unsigned status = 1, n = 0, verify = ~0u, cert_status = ~0u;
+	int vr = gnutls_certificate_verify_peers3(s, "bmsc.mb2c.lab", &status);
+	int checked = gnutls_ocsp_status_request_is_checked(s, 0);
+	gnutls_datum_t d = {NULL, 0}, caf = {NULL, 0};
+	int got = !gnutls_ocsp_status_request_get(s, &d) && d.size;
+	const gnutls_datum_t *chain = gnutls_certificate_get_peers(s, &n);
+	gnutls_ocsp_resp_t r = NULL;
+	gnutls_x509_crt_t crt = NULL, ca = NULL;
+	time_t now = time(NULL), this_u = 0, next = 0;
+	int about = 0;
+	char cap[512];
+	snprintf(cap, sizeof(cap), "%s/ca.pem", pki);
+	if (got && !gnutls_ocsp_resp_init(&r) && !gnutls_ocsp_resp_import(r, &d) &&
+	    !gnutls_load_file(cap, &caf) && !gnutls_x509_crt_init(&ca) &&
+	    !gnutls_x509_crt_import(ca, &caf, GNUTLS_X509_FMT_PEM)) {
+		if (gnutls_ocsp_resp_verify_direct(r, ca, &verify, 0))
+			verify = ~0u;
+		gnutls_ocsp_resp_get_single(r, 0, NULL, NULL, NULL, NULL, &cert_status, &this_u,
+		                            &next, NULL, NULL);
+		about = chain && n && !gnutls_x509_crt_init(&crt) &&
+		        !gnutls_x509_crt_import(crt, &chain[0], GNUTLS_X509_FMT_DER) &&
+		        !gnutls_ocsp_resp_check_crt(r, 0, crt);
+	}
+	int ok = !vr && !status && checked && got && !verify &&
+	         cert_status == GNUTLS_OCSP_CERT_GOOD && about && this_u <= now && next > now;
+	printf("dtls_peer %s: %s over %s: OCSP response stapled (%u bytes), GnuTLS verify status "
+	       "0x%x, status_request checked %d, signed by the CA (verify 0x%x), about the "
+	       "server's certificate %d, cert status %s, next update in %ld s\n",
+	       name, ok ? "STAPLE-OK" : "STAPLE-BAD",
+	       gnutls_protocol_get_name(gnutls_protocol_get_version(s)), got ? d.size : 0, status,
+	       checked, verify, about,
+	       cert_status == GNUTLS_OCSP_CERT_GOOD      ? "good"
+	       : cert_status == GNUTLS_OCSP_CERT_REVOKED ? "revoked"
+	       : cert_status == GNUTLS_OCSP_CERT_UNKNOWN ? "unknown"
+	                                                 : "none",
+	       (long)(next ? next - now : 0));
+	if (crt)
+		gnutls_x509_crt_deinit(crt);
+	if (ca)
+		gnutls_x509_crt_deinit(ca);
+	if (r)
+		gnutls_ocsp_resp_deinit(r);
+	gnutls_free(caf.data);
+}
+
+/* hold: after the CEA 2001 the association is kept (DWRs answered) until
+ * the server closes it, at most 90 s; then the kernel must drop it: SCTP_STATUS
+ * finds no association on the socket (or state CLOSED) within 10 s. 15 when
+ * the server closed it, 11 when it never did. */
+static int hold(gnutls_session_t s, int fd, const char *name, const char *origin, uint8_t *r,
+                size_t rlen)
+{
+	static uint8_t a[256];
+	struct timespec t0;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	printf("dtls_peer %s: holding the association\n", name);
+	gnutls_record_set_timeout(s, 1000);
+	ssize_t got;
+	for (;;) {
+		got = recv_rec(s, r, rlen);
+		if (got == GNUTLS_E_TIMEDOUT && ms_since(&t0) < 90000)
+			continue;
+		if (got <= 0)
+			break; /* the server's close, or the limit */
+		if (got < 20 || !(r[4] & 0x80) || r[5] || r[6] != 1 || r[7] != 24) {
+			printf("dtls_peer %s: a message of %zd bytes ignored\n", name, got);
+			continue;
+		}
+		size_t n = make_dwa(a, r, origin); /* a DWR (280) */
+		printf("dtls_peer %s: DWR answered (%zd)\n", name, gnutls_record_send(s, a, n));
+	}
+	if (got == GNUTLS_E_TIMEDOUT) {
+		printf("dtls_peer %s: still held after %ld ms\n", name, ms_since(&t0));
+		return 11;
+	}
+	printf("dtls_peer %s: closed by the server after %ld ms held (%s)\n", name, ms_since(&t0),
+	       got == 0 ? "close_notify" : gnutls_strerror((int)got));
+	struct timespec t1;
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	char st[96] = "";
+	for (int gone = 0; !gone && ms_since(&t1) < 10000;) {
+		struct sctp_status ss;
+		socklen_t l = sizeof(ss);
+		memset(&ss, 0, sizeof(ss));
+		if (getsockopt(fd, IPPROTO_SCTP, SCTP_STATUS, &ss, &l))
+			gone = snprintf(st, sizeof(st), "SCTP_STATUS: %s", strerror(errno));
+		else if (ss.sstat_state == SCTP_CLOSED)
+			gone = snprintf(st, sizeof(st), "state CLOSED");
+		else
+			snprintf(st, sizeof(st), "still in state %d", (int)ss.sstat_state);
+		if (!gone)
+			usleep(10000);
+	}
+	printf("dtls_peer %s: %s %ld ms after the close (%s)\n", name,
+	       strncmp(st, "still", 5) ? "association gone" : "association NOT gone", ms_since(&t1),
+	       st);
+	return 15;
+}
+
 /* dtls_check --peer PKI NAME ORIGIN [ADDR:]PORT [PRIO|-] [nullkey|silent]:
  * one DTLS/SCTP association to ADDR:PORT (default 127.0.0.1; "[::1]:PORT"
  * for IPv6) with NAME.pem/.key, then a CER from ORIGIN (nullkey: sent with
  * the null key made active again after the handshake; silent: no CER, wait
  * until the server closes the association). Prints "dtls_peer NAME: local
  * port P" first, then the server's RFC 6083 key timing as this end's kernel
- * saw it. Exit 0: an answer came back (its Result-Code printed), 10:
+ * saw it. staple (with any other mode): status_request asked, the stapled
+ * OCSP response judged (staple_check). hold: the CER advertises MB2-C and,
+ * answered 2001, the association is held until the server closes it (hold).
+ * Exit 0: an answer came back (its Result-Code printed), 10:
  * handshake refused, 11: no answer (association closed or 3 s of silence,
- * 6 s with nullkey),
- * 12 (silent): closed by the server, 1: setup error. */
+ * 6 s with nullkey; hold: not closed within 90 s), 12 (silent): closed by
+ * the server, 13 (hold): a CEA other than 2001, 15 (hold): the server
+ * closed the held association, 1: setup error. */
 static int peer_main(int argc, char **argv)
 {
 	if (argc < 6)
 		return 2;
 	const char *pki = argv[2], *name = argv[3], *origin = argv[4];
 	const char *prio = argc > 6 && strcmp(argv[6], "-") ? argv[6] : NULL;
-	int nullkey = argc > 7 && !strcmp(argv[7], "nullkey");
-	int silent = argc > 7 && !strcmp(argv[7], "silent");
+	int nullkey = 0, silent = 0, staple = 0, holding = 0;
+	for (int i = 7; i < argc; i++) {
+		nullkey |= !strcmp(argv[i], "nullkey");
+		silent |= !strcmp(argv[i], "silent");
+		staple |= !strcmp(argv[i], "staple");
+		holding |= !strcmp(argv[i], "hold");
+	}
 	who = name;
 	signal(SIGPIPE, SIG_IGN); /* a refused handshake: the BM-SC aborts */
 	gnutls_certificate_credentials_t c = creds(pki, name);
@@ -577,6 +731,10 @@ static int peer_main(int argc, char **argv)
 		printf("dtls_peer %s: session: %s\n", name, gnutls_strerror(rc));
 		return 1;
 	}
+	if (staple && (rc = gnutls_ocsp_status_request_enable_client(s, NULL, 0, NULL))) {
+		printf("dtls_peer %s: status_request: %s\n", name, gnutls_strerror(rc));
+		return 1;
+	}
 	do
 		rc = gnutls_handshake(s);
 	while (rc < 0 && !gnutls_error_is_fatal(rc));
@@ -606,6 +764,8 @@ static int peer_main(int argc, char **argv)
 	               : "KEYS-BAD",
 	       e0, e0_null, fin >= 0 ? l->rx[fin].type : -1, fin >= 0 ? l->rx[fin].key : -1,
 	       l->auth_events);
+	if (staple)
+		staple_check(s, pki, name);
 	char fp[17], err[160] = "";
 	static uint8_t m[512], r[DTLS_FRAME_MAX + 64];
 	if (silent) {
@@ -634,26 +794,29 @@ static int peer_main(int argc, char **argv)
 		printf("dtls_peer %s: null key: %s\n", name, strerror(errno));
 		return 1;
 	}
-	size_t n = make_cer(m, origin);
+	size_t n = make_cer(m, origin, holding);
 	ssize_t got = gnutls_record_send(s, m, n);
 	printf("dtls_peer %s: handshake done (%s), CER from %s sent%s (%zd)\n", name,
 	       gnutls_protocol_get_name(gnutls_protocol_get_version(s)), origin,
 	       nullkey ? " with the null key active" : "", got);
 	/* nullkey: wait past a CER deadline of a few seconds, so that the
 	 * front end's own refusal comes first */
-	gnutls_record_set_timeout(s, nullkey ? 6000 : 3000);
+	gnutls_record_set_timeout(s, nullkey ? 6000 : holding ? 20000 : 3000);
 	got = recv_rec(s, r, sizeof(r));
+	long res = got > 0 ? result_code(r, (size_t)got) : -1;
 	if (got > 0)
-		printf("dtls_peer %s: an answer came back (Result-Code %ld)\n", name,
-		       result_code(r, (size_t)got));
+		printf("dtls_peer %s: an answer came back (Result-Code %ld)\n", name, res);
 	else
 		printf("dtls_peer %s: %s\n", name, got < 0 ? gnutls_strerror((int)got) : "closed");
+	rc = got > 0 ? 0 : 11;
+	if (holding && got > 0)
+		rc = res == 2001 ? hold(s, fd, name, origin, r, sizeof(r)) : 13;
 	struct linger lg = {.l_onoff = 1, .l_linger = 0}; /* ABORT: no retransmissions left */
 	setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
 	dsio_deinit(s);
 	close(fd);
 	gnutls_certificate_free_credentials(c);
-	return got > 0 ? 0 : 11;
+	return rc;
 }
 
 int main(int argc, char **argv)

@@ -20,7 +20,98 @@ client() { # client CONF LOG [mb2c-client args...]
 	local conf=$1 log=$2; shift 2
 	timeout 120 /lane/bin/mb2c-client -c "$conf" -p bmsc.mb2c.lab -x /lane/fdx -l "$log" "$@"
 }
-verdict() { lane_verdict SCTP-LANE; }
+verdict() { lane_verdict SCTP-LANE; } # the run's verdict: ends the guest
+# status_ok "description": ok/FAIL by the status of the command just before
+status_ok() {
+	local rc=$?
+	if [ "$rc" = 0 ]; then ok "$*"; else ko "$*"; fi
+}
+# recheck_dtls TAG DAEMON EXT HOW (session 6; dtls_fe, dtls_edge): the BM-SC
+# started as DAEMON with the DTLS/SCTP front end EXT (dtls_sctp, edge_mb2c)
+# on 127.0.0.1:3869. gcs1 (a dtls_check peer: gcs1's certificate and
+# Origin-Host, MB2-C advertised) asks for the staple, checks the front end's
+# OCSP response with GnuTLS, is answered CEA 2001 by the core and holds the
+# association. A SIGUSR1 that changes nothing keeps it (re-checked); one
+# after HOW refuses gcs1 (policy: its identity taken out of the policy, rule
+# peer.unknown; crl: a CRL revoking it, cert.revoked) closes it: one REJECT
+# line naming peer, rule and "re-check after reload", reload_closed 1, the
+# association gone. The policy and CRL are restored (and reloaded) after.
+recheck_dtls() {
+	local tag=$1 d=$2 ext=$3 how=$4 pid hp hrc lp rule re kept rl n c i k
+	local pol=$LAB/sec_mb2c-dtls.conf crl=$LAB/pki/ca.crl.pem log=$T/$2.log out=$T/$1-hold.out f0=$FAIL
+	eval "pid=\$PID_$d"
+	echo "lane: [$tag] gcs1 held over DTLS/SCTP through $ext: OCSP staple, re-check after reload ($(up)s)"
+	timeout 150 /lane/bin/dtls_check --peer /lane/lab/pki gcs1 gcs1.mb2c.lab 127.0.0.1:3869 - \
+		staple hold >"$out" 2>&1 &
+	hp=$!
+	for ((i = 0; i < 1200; i++)); do # until it holds or ends, 60 s at most
+		grep -q "holding the association" "$out" && break
+		kill -0 "$hp" 2>/dev/null || break
+		usleep 50000
+	done
+	grep -E "STAPLE|holding|Result-Code" "$out"
+	check "$tag/staple: $ext stapled the policy's OCSP response over DTLS 1.2; GnuTLS (the DTLS client) checked it: good, current, signed by the CA, about bmsc's certificate" \
+		grep -q "dtls_peer gcs1: STAPLE-OK over DTLS1.2: OCSP response stapled" "$out"
+	check "$tag/reload: gcs1 over DTLS/SCTP, CEA 2001 from the core, association held" \
+		grep -q "dtls_peer gcs1: holding the association" "$out"
+	case $ext in
+	edge_mb2c)
+		rl="edge_mb2c: policy reloaded from"
+		kept="edge_mb2c: re-check after reload \(worker [0-9]+\): 1 authenticated connection\(s\), 1 kept, 0 closed"
+		c="edge_mb2c: counters \(reload\) .* reload_closed=1 " ;;
+	dtls_sctp)
+		rl="dtls_sctp: policy .* \(SIGUSR1 reload\)"
+		kept="dtls_sctp: re-check after reload: assoc [0-9]+ peer=gcs1.mb2c.lab addr=127.0.0.1:[0-9]+ kept"
+		c="dtls_sctp: counters \(association closed\) .* reload_closed=1( |$)" ;;
+	esac
+	kill -USR1 "$pid"
+	wait_log "$log" "$kept" 30 && kill -0 "$hp" 2>/dev/null
+	status_ok "$tag/reload: SIGUSR1, policy unchanged: gcs1's association re-checked and kept, still held"
+	cp "$pol" "$T/pol.good"
+	cp "$crl" "$T/crl.good"
+	if [ "$how" = crl ]; then
+		rule=cert.revoked
+		cp "$LAB/pki/ca.crl-gcs1.pem" "$crl"
+	else
+		rule=peer.unknown
+		sed -i 's/identity = "gcs1.mb2c.lab"/identity = "gcs1-removed.mb2c.lab"/' "$pol"
+	fi
+	n=$(grep -Ec "$rl" "$log")
+	kill -USR1 "$pid"
+	case $ext in
+	edge_mb2c) re="edge_mb2c: REJECT peer=gcs1.mb2c.lab addr=127.0.0.1 rule=$rule: .*\(re-check after reload, dtls/sctp connection closed\)" ;;
+	dtls_sctp) re="dtls_sctp: REJECT assoc [0-9]+ peer=gcs1.mb2c.lab addr=127.0.0.1:[0-9]+ rule=$rule: .*\(re-check after reload, association closed\)" ;;
+	esac
+	check "$tag/reload: $how refusing gcs1, SIGUSR1: $ext closed the held association, one line naming peer, rule $rule, re-check after reload" \
+		wait_log "$log" "$re" 30
+	wait "$hp"
+	hrc=$?
+	grep -E "$re|sec_mb2c: (UNTRUSTED|CLOSE) reload" "$log"
+	grep -E "closed by the server|association" "$out" | grep -v "^dtls_peer gcs1: holding"
+	lp=$(sed -n 's/^dtls_peer gcs1: local port \([0-9]*\)$/\1/p' "$out")
+	test "$hrc" = 15 && grep -q "dtls_peer gcs1: closed by the server after" "$out" &&
+		grep -q "dtls_peer gcs1: association gone" "$out" &&
+		awk -v p="${lp:-x}" '$12 == p || $13 == p {f = 1} END {exit f}' /proc/net/sctp/assocs
+	status_ok "$tag/reload: ... gcs1 saw the server close it (exit $hrc), its kernel dropped the association (SCTP_STATUS), none left on port ${lp:-?} (/proc/net/sctp/assocs)"
+	k=$(grep -Ec "$re" "$log")
+	[ "$k" = 1 ] && { [ "$how" = crl ] ||
+		grep -q "sec_mb2c: UNTRUSTED reload peer=gcs1.mb2c.lab .*rule=peer.unknown: .*hand-over" "$log"; }
+	status_ok "$tag/reload: ... one such line ($k); sec_mb2c left the closing to the front end"
+	# the policy and CRL restored and reloaded (the edge logs its counters then)
+	cp "$T/pol.good" "$pol"
+	cp "$T/crl.good" "$crl"
+	kill -USR1 "$pid"
+	for ((i = 0; i < 600; i++)); do
+		[ "$(grep -Ec "$rl" "$log")" -ge $((n + 2)) ] && break
+		usleep 50000
+	done
+	wait_log "$log" "$c" 30
+	k=$(grep -Eo "$c" "$log" | head -1 | grep -Eo 'counters \([a-z ]*\)|reload_closed=[0-9]*' | tr '\n' ' ')
+	[ -n "$k" ]
+	status_ok "$tag/reload: ... counted: ${k:-no counters line with reload_closed=1}"
+	[ "$FAIL" -eq "$f0" ] || { cat "$out"; tails "$log"; }
+	echo "lane: [$tag] staple and re-check after reload done ($(up)s)"
+}
 
 echo "lane: scenarios $SCENARIOS"
 [ -r /proc/net/sctp/snmp ] && ok "kernel SCTP present (/proc/net/sctp/snmp)" ||
@@ -196,7 +287,7 @@ case ",$SCENARIOS," in *,dtls_fe,*)
 		check "dtls_fe: ... refused in the BM-SC front end's handshake by sec_mb2c's CRL (cert.revoked)" \
 			grep -q "dtls_sctp: REJECT handshake assoc .* rule=cert.revoked" "$T/bmscd.log"
 		check "dtls_fe: ... the front end loaded sec_mb2c's policy with its CRL" \
-			grep -q "dtls_sctp: policy .*sec_mb2c.conf (load): .* 1 CRLs" "$T/bmscd.log"
+			grep -q "dtls_sctp: policy .*sec_mb2c-dtls.conf (load): .* 1 CRLs" "$T/bmscd.log"
 		check "dtls_fe: still no GAR from gcs1 reached the BM-SC" \
 			test "$(grep -c 'app_bmsc_lab: GAR from gcs1.mb2c.lab' "$T/bmscd.log")" -eq "$g0"
 		# issue 12: the negative matrix of test/daemon/test_sec.sh over DTLS/SCTP,
@@ -277,6 +368,7 @@ case ",$SCENARIOS," in *,dtls_fe,*)
 		echo "lane: [dtls_fe] oversized-test front end ${big#*dtls_sctp: }"
 		check "dtls_fe: a 20 000-byte message refused by the front end with a log line (oversized=1)" \
 			grep -q "counters (exit) .* oversized=1 " "$T/fegcs.log"
+		recheck_dtls dtls_fe bmscd dtls_sctp policy
 	fi
 	stop_daemon bmscd
 	check "dtls_fe: BM-SC stops cleanly on SIGTERM (exit $STOP_RC)" test "$STOP_RC" = 0
@@ -285,8 +377,8 @@ case ",$SCENARIOS," in *,dtls_fe,*)
 	echo "lane: [dtls_fe] gcs1 front end $(grep -h "dtls_sctp: counters (exit)" "$T/gcs1d.log" | tail -1 | sed 's/.*dtls_sctp: //')"
 	cnt() { echo "$c" | sed -n "s/.* $1=\([0-9]*\).*/\1/p"; }
 	# the refused client retries every second while it waits: >= 1 refusal
-	check "dtls_fe: BM-SC front end: 3 associations handed over, $(cnt refused) refused (>= 1), none lost" \
-		test "$(cnt handed_over)" = 3 -a "$(cnt refused)" -ge 1 -a \
+	check "dtls_fe: BM-SC front end: 4 associations handed over (standard, heartbeat, control, held), $(cnt refused) refused (>= 1), none lost" \
+		test "$(cnt handed_over)" = 4 -a "$(cnt refused)" -ge 1 -a \
 		"$(cnt associations)" = "$(($(cnt handed_over) + $(cnt refused)))"
 	check "dtls_fe: BM-SC front end: SCTP-AUTH active on every handshake ($(cnt sctp_auth_active)), key replaced on each new one ($(cnt key_replaced))" \
 		test "$(cnt sctp_auth_active)" -ge 3 -a "$(cnt key_replaced)" = "$(($(cnt sctp_auth_active) - 1))"
@@ -430,6 +522,7 @@ case ",$SCENARIOS," in *,dtls_edge,*)
 		k=$(grep -c "edge_mb2c: dtls/sctp addr=.* key 1 active before our Finished ([1-9][0-9]* records under the null key, [1-9][0-9]* under key 1), null key 0 deactivated and deleted" "$T/eneg.log")
 		check "dtls_edge/keys: the edge's own log, every completed DTLS handshake (7 here): key 1 active right before its Finished, null key deleted ($k lines)" \
 			test "$k" -eq 7
+		recheck_dtls dtls_edge bmsce edge_mb2c crl
 	fi
 	echo "lane: [dtls_edge] checks done ($(up)s)"
 	stop_daemon bmsce
@@ -439,8 +532,8 @@ case ",$SCENARIOS," in *,dtls_edge,*)
 	echo "lane: [dtls_edge] ${c#*edge_mb2c: }"
 	echo "lane: [dtls_edge] ${dc#*edge_mb2c: }"
 	cnt() { echo "$c $dc" | sed -n "s/.* $1=\([0-9]*\).*/\1/p"; }
-	check "dtls_edge: edge counters: 4 DTLS/SCTP connections handed over (standard v4+v6, control v4+v6), got $(cnt handed_over)" \
-		test "$(cnt handed_over)" = 4
+	check "dtls_edge: edge counters: 5 DTLS/SCTP connections handed over (standard v4+v6, control v4+v6, held), got $(cnt handed_over)" \
+		test "$(cnt handed_over)" = 5
 	check "dtls_edge: SCTP-AUTH active on every handshake ($(cnt sctp_auth_active)), a new key each time ($(cnt key_replaced)), the null key deleted each time ($(cnt null_keys_deleted))" \
 		test "$(cnt sctp_auth_active)" -ge 9 -a "$(cnt key_replaced)" = "$(($(cnt sctp_auth_active) - 1))" -a \
 		"$(cnt null_keys_deleted)" = "$(cnt sctp_auth_active)"

@@ -21,10 +21,13 @@
 # test/sctp/dtls_check.c with SCTP-AUTH on: key timing, null-key sender),
 # dtls_fe (the standard scenario with gcs1 reaching the BM-SC over DTLS/SCTP
 # through the dtls_sctp.fdx front end on both sides; the security negative
-# matrix and a null-key sender as DTLS/SCTP test peers), dtls_edge (the same
+# matrix and a null-key sender as DTLS/SCTP test peers; the front end's OCSP
+# staple and its re-check of a held gcs1 after a reload dropping gcs1 from the
+# policy), dtls_edge (the same
 # with edge_mb2c as the BM-SC's inbound DTLS/SCTP front end, IPv4 and IPv6;
 # the negative matrix, the CER deadline, the RFC 6083 key timing and the
-# null-key sender against the edge), dtls_sctp_noauth
+# null-key sender against the edge; its staple, and its re-check after a
+# reload of a CRL revoking gcs1), dtls_sctp_noauth
 # (SCTP-AUTH off in the kernel: the check and the front ends refuse). Environment:
 #   SCTP_LANE_NO_SCTP=1   do not load sctp.ko in the guest (the lane must FAIL)
 #   SCTP_LANE_TIMEOUT=N   qemu limit in seconds (default 300)
@@ -37,7 +40,7 @@ SCENARIOS=${3:-tls_sctp,tls_sctp_wrongcert,dtls_sctp,dtls_fe,dtls_edge,dtls_sctp
 CACHE=${SCTP_LANE_CACHE:-$BUILD/sctp-cache}
 LANE=sctp
 . "$SRC/test/lib/lane.sh"
-lane_require qemu-system-x86_64 cpio xz dpkg-deb certtool apt-get -- \
+lane_require qemu-system-x86_64 cpio xz dpkg-deb certtool openssl apt-get -- \
 	"$BUILD/fdx/dict_mb2c.fdx" "$BUILD/fdx/app_bmsc_lab.fdx" "$BUILD/fdx/app_gcs_client.fdx" \
 	"$BUILD/fdx/sec_mb2c.fdx" "$BUILD/bin/mb2c-client" "$BUILD/bin/dtls_check"
 lane_workdir "${SCTP_LANE_KEEP:-}"
@@ -70,6 +73,19 @@ sctp_pki() { # the lab's port for the guest, and the certificates of the scenari
 	# DTLS/SCTP front end applies sec_mb2c's CRLs too)
 	pki_leaf gcs1-revoked gcs1.mb2c.lab "--key-type=ecdsa --curve=secp256r1" &&
 		pki_crl ca gcs1-revoked || exit 1
+	# session 6: the same CRL revoking gcs1 too, swapped in by dtls_edge to
+	# close gcs1's held association at a reload (recheck_dtls in guest.sh)
+	cp ca.crl.pem ca.crl-good.pem && pki_crl ca gcs1-revoked gcs1 &&
+		mv ca.crl.pem ca.crl-gcs1.pem && mv ca.crl-good.pem ca.crl.pem || exit 1
+	# the BM-SC's own OCSP response (good, 1 day) for the DTLS/SCTP front
+	# ends to staple: openssl's responder answering a request file, offline
+	printf 'V\t301231235959Z\t\t%s\tunknown\t/CN=bmsc\n' \
+		"$(openssl x509 -in bmsc.pem -noout -serial | cut -d= -f2)" >ocsp.idx &&
+		openssl ocsp -issuer ca.pem -cert bmsc.pem -no_nonce -reqout bmsc-ocsp.req >/dev/null 2>&1 &&
+		openssl ocsp -index ocsp.idx -CA ca.pem -rsigner ca.pem -rkey ca.key -ndays 1 \
+			-reqin bmsc-ocsp.req -respout bmsc-ocsp.der >/dev/null 2>&1 &&
+		openssl ocsp -respin bmsc-ocsp.der -issuer ca.pem -cert bmsc.pem -CAfile ca.pem 2>&1 |
+		grep -q "bmsc.pem: good" || exit 1
 	# issue 12: the security negative matrix of test/daemon/test_sec.sh over
 	# DTLS/SCTP (dtls_neg in guest.sh), same certificates, same rule names
 	for k in expired notyet rsa1024 sha1 wrongsan cnonly servonly nokeyusage; do
@@ -93,6 +109,9 @@ echo "crl = [ \"$G/lab/pki/ca.crl.pem\" ];" >>sec_mb2c.conf
 sed -i "s|^  ,\?{ identity = \"gcs2.mb2c.lab\"; role = \"gcs-as\"; }|&\n  ,{ pattern = \"gcs-*.mb2c.lab\"; role = \"gcs-as\"; }\n  ,{ identity = \"badpin.mb2c.lab\"; role = \"gcs-as\"; pin = \"$(printf '0%.0s' {1..64})\"; }\n  ,{ identity = \"otherca.mb2c.lab\"; role = \"gcs-as\"; ca = \"$G/lab/pki/rogue.pem\"; }|" sec_mb2c.conf
 grep -q "badpin.mb2c.lab" sec_mb2c.conf || die "sec_mb2c.conf: negative-matrix peers not added"
 echo "allow_sctp = true;" >>sec_gcs.conf
+# the policy of the DTLS/SCTP BM-SCs (dtls_fe, dtls_edge: sec_mb2c and the
+# front end): the same, plus our own OCSP response to staple
+{ cat sec_mb2c.conf; echo "ocsp_staple_file = \"$G/lab/pki/bmsc-ocsp.der\";"; } >sec_mb2c-dtls.conf
 # the wrong-certificate clients: identity gcs1 with each wrong certificate
 # (an impostor runs no sec_mb2c; it trusts the rogue CA too, so that its own
 # freeDiameter start-up check of its certificate passes)
@@ -109,7 +128,7 @@ done
 # which carries the link over DTLS/SCTP to 3869. The BM-SC's sec_mb2c admits
 # the certificate-less hand-over only because its front end vouched for it.
 sed "s|^No_TCP;|No_SCTP;|; s|^Port = 0;|Port = 3868;\nListenOn = \"127.0.0.1\";|;
-     s|bmsc_lab\.conf|bmsc_lab-dtls.conf|;
+     s|bmsc_lab\.conf|bmsc_lab-dtls.conf|; s|/sec_mb2c\.conf\"|/sec_mb2c-dtls.conf\"|;
      s|^\(LoadExtension = \"$G/fdx/dict_mb2c.fdx\";\)|\1\nLoadExtension = \"$G/fdx/dtls_sctp.fdx\" : \"$G/lab/fe-bmsc.conf\";|" \
 	bmsc.conf >bmsc-dtls.conf
 sed "s|bmsc\.sqlite|bmsc-dtls.sqlite|" bmsc_lab.conf >bmsc_lab-dtls.conf
@@ -124,7 +143,7 @@ mode = "inbound";
 listen_addr = "127.0.0.1";
 listen_port = 3869;
 core_port = 3868;
-sec_policy = "$G/lab/sec_mb2c.conf";
+sec_policy = "$G/lab/sec_mb2c-dtls.conf";
 C
 cat >fe-gcs1.conf <<C
 # gcs1 front end: the core's ConnectPeer (local TCP) out over DTLS/SCTP
@@ -158,6 +177,7 @@ printf 'tls_cert = "%s";\ntls_key = "%s";\n' "$G/lab/pki/gcs1-revoked.pem" "$G/l
 sed "/^ConnectPeer/d; s|fe-gcs1\.conf|fe-gcs1-big.conf|" gcs1-dtls.conf >gcs1-feonly.conf
 sed "s|^listen_port = 3870;|listen_port = 3872;|" fe-gcs1.conf >fe-gcs1-big.conf
 grep -q "dtls_sctp.fdx" bmsc-dtls.conf && grep -q "Port = 3868" bmsc-dtls.conf &&
+	grep -q "sec_mb2c-dtls.conf" bmsc-dtls.conf && grep -q "^ocsp_staple_file" sec_mb2c-dtls.conf &&
 	grep -q "Port = 3871" gcs1-dtls-wrongid.conf && grep -q "Port = 3868" gcs1-plain.conf &&
 	grep -q "dtls_sctp.fdx" gcs1-dtls.conf && grep -q "Port = 3870; TcTimer = 1; No_TLS" gcs1-dtls.conf ||
 	die "dtls_fe conf rewrite failed"
@@ -176,7 +196,7 @@ cat >edge-bmsc.conf <<C
 # short enough for the lane, a generous handshake deadline for TCG
 listen = ( { address = "127.0.0.1"; port = 3869; transport = "dtls/sctp"; },
            { address = "::1"; port = 3869; transport = "dtls/sctp"; } );
-policy = "$G/lab/sec_mb2c.conf";
+policy = "$G/lab/sec_mb2c-dtls.conf";
 tls_cert = "$G/lab/pki/bmsc.pem";
 tls_key = "$G/lab/pki/bmsc.key";
 tls_ca = [ "$G/lab/pki/ca.pem" ];
