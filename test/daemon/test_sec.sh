@@ -187,16 +187,18 @@ verdict "plain TCP client on the TLS-only port: refused (exit $rc)"
 
 # ---- negative: identity binding and No_TLS
 raw wrongsan wrongsan gcs-wrongsan.mb2c.lab --gar
-test "$(rc_of wrongsan)" = 12 && grep -q "CEA Result-Code 3010" "$T/wrongsan.out"
-verdict "wrong SAN (www.example.org) claiming gcs-wrongsan: CEA 3010 (exit $(rc_of wrongsan))"
+r=$(rc_of wrongsan)
+test "$r" = 12 && grep -q "CEA Result-Code 3010" "$T/wrongsan.out"
+verdict "wrong SAN (www.example.org) claiming gcs-wrongsan: CEA 3010 (exit $r)"
 check "... REJECT CER rule=id.mismatch" logged "REJECT CER peer=gcs-wrongsan.mb2c.lab addr=127.0.0.1 rule=id.mismatch"
 raw spoof other gcs-5.mb2c.lab --gar
 test "$(rc_of spoof)" = 12 && no_success spoof
 verdict "spoofed Origin-Host from an unknown peer (other's cert claims gcs-5): CEA 3010"
 check "... rule=id.mismatch" logged "REJECT CER peer=gcs-5.mb2c.lab addr=127.0.0.1 rule=id.mismatch"
 raw spoofconf other gcs2.mb2c.lab --gar
-test "$(rc_of spoofconf)" = 13 && grep -q "GAA Result-Code 5012" "$T/spoofconf.out"
-verdict "the freeDiameter gap: other's cert claims the configured peer gcs2: GAR refused (exit $(rc_of spoofconf))"
+r=$(rc_of spoofconf)
+test "$r" = 13 && grep -q "GAA Result-Code 5012" "$T/spoofconf.out"
+verdict "the freeDiameter gap: other's cert claims the configured peer gcs2: GAR refused (exit $r)"
 logged "UNTRUSTED peer=gcs2.mb2c.lab addr=127.0.0.1 rule=id.mismatch" &&
 logged "DENY request peer=gcs2.mb2c.lab addr=- rule=peer.unauthenticated"
 verdict "... UNTRUSTED peer=gcs2 rule=id.mismatch, then DENY request rule=peer.unauthenticated"
