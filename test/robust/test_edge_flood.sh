@@ -63,9 +63,11 @@ run_gcs() { # NAME: the GCS AS through the edge, connect timeout 2 s
 
 # ---- edge mode
 start_daemon bmsc "$T/bmsc_edge.conf"
+# each line waited for: the three extensions log them in load order, a few
+# ms apart, and a grep right after the first can run before the others
 wait_log "$T/bmsc.log" "app_bmsc_lab: ready" 20 &&
-grep -q "edge_mb2c: ready: TLS/TCP on \[127.0.0.1\]:$EPORT \[::1\]:$EPORT" "$T/bmsc.log" &&
-grep -q "sec_mb2c: enforce mode, .*start-up audit passed" "$T/bmsc.log"
+wait_log "$T/bmsc.log" "edge_mb2c: ready: TLS/TCP on \[127.0.0.1\]:$EPORT \[::1\]:$EPORT" 20 &&
+wait_log "$T/bmsc.log" "sec_mb2c: enforce mode, .*start-up audit passed" 20
 verdict "BM-SC with edge_mb2c starts (edge ready, sec_mb2c accepts SecPort = 0 behind it)"
 for ((i = 0; i < 100; i++)); do
 	ss -Hltn "sport = :$EPORT" | grep -q . && break
