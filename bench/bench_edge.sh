@@ -60,15 +60,8 @@ EXIT_RC=1
 start_bmsc() { # start_bmsc core|edge|hold [prefix command...]: sets PID
 	local kind=$1 i
 	shift
-	if [ $# -gt 0 ]; then
-		"$@" "$FDD" -c "$T/bmsc_$kind.conf" >"$T/$kind.log" 2>&1 &
-		PID=$!
-		DAEMON_PIDS+=("$PID")
-		eval "PID_$kind=$PID"
-	else
-		start_daemon "$kind" "$T/bmsc_$kind.conf"
-		eval "PID=\$PID_$kind"
-	fi
+	start_daemon "$kind" "$T/bmsc_$kind.conf" "$@"
+	eval "PID=\$PID_$kind"
 	for ((i = 0; i < 1200; i++)); do
 		grep -q "app_bmsc_lab: ready" "$T/$kind.log" 2>/dev/null &&
 			ss -Hltn "sport = :${PORT[$kind]}" | grep -q . && break

@@ -71,10 +71,8 @@ EXIT_RC=1
 
 start_bmsc() { # start_bmsc [prefix command...]: sets PID
 	local i
-	"$@" "$FDD" -c "$T/bmsc_edge.conf" >"$T/bmsc.log" 2>&1 &
-	PID=$!
-	DAEMON_PIDS+=("$PID")
-	PID_bmsc=$PID
+	start_daemon bmsc "$T/bmsc_edge.conf" "$@"
+	PID=$PID_bmsc
 	for ((i = 0; i < 2400; i++)); do
 		grep -q "app_bmsc_lab: ready" "$T/bmsc.log" 2>/dev/null &&
 			ss -Hltn "sport = :$EPORT" | grep -q . && return 0

@@ -93,15 +93,8 @@ cpu_us() {
 up() { # up A|B [prefix command...]: the BM-SC of variant A or B, listening; sets pid
 	local k=$1 i
 	shift
-	if [ $# -gt 0 ]; then
-		"$@" "$FDD" -c "$T/bmsc_$k.conf" >"$T/bmsc$k.log" 2>&1 &
-		pid=$!
-		DAEMON_PIDS+=("$pid")
-		eval "PID_bmsc$k=$pid"
-	else
-		start_daemon "bmsc$k" "$T/bmsc_$k.conf"
-		eval "pid=\$PID_bmsc$k"
-	fi
+	start_daemon "bmsc$k" "$T/bmsc_$k.conf" "$@"
+	eval "pid=\$PID_bmsc$k"
 	wait_log "$T/bmsc$k.log" "sec_mb2c: enforce mode" 120 || return 1
 	for ((i = 0; i < 2400; i++)); do
 		ss -Hltn "sport = :$SPORT" | grep -q . && return 0

@@ -133,10 +133,13 @@ free_port() {
 	done
 }
 
-# start_daemon NAME CONF: runs freeDiameterd in the background, log $T/NAME.log
+# start_daemon NAME CONF [PREFIX...]: runs freeDiameterd in the background
+# (under PREFIX, e.g. valgrind --tool=callgrind ..., when given), log
+# $T/NAME.log, PID in PID_NAME
 start_daemon() {
 	local name=$1 conf=$2
-	"$FDD" -c "$conf" >"$T/$name.log" 2>&1 &
+	shift 2
+	"$@" "$FDD" -c "$conf" >"$T/$name.log" 2>&1 &
 	local pid=$!
 	DAEMON_PIDS+=("$pid")
 	eval "PID_$name=$pid"
