@@ -602,9 +602,33 @@ static void deliver_queued(void)
 	if (expired)
 		fd_log_notice("app_bmsc_lab: %zu queued GNRs expired undelivered (gnr_queue_ttl)",
 		              expired);
-	for (int64_t i = 1; i <= q[0].id; i++)
+	for (int64_t i = 1; i <= q[0].id; i++) {
+		/* a TMGI-Expiry about a TMGI its GCS AS holds again is stale */
+		size_t stale = 0;
+		char first[MB2C_TMGI_STRLEN] = "";
+		pthread_mutex_lock(&lock);
+		int ret = bmsc_drop_stale_expiry(&B, &q[i].n, now_s(), &stale, first);
+		pthread_mutex_unlock(&lock);
+		if (ret) {
+			fd_log_error("app_bmsc_lab: queued GNR %lld: %s", (long long)q[i].id,
+			             bstore_errmsg(B.store));
+			continue; /* tried again next second */
+		}
+		if (stale)
+			fd_log_notice("app_bmsc_lab: queued GNR %lld to %s: %zu stale TMGI-Expiry "
+			              "item(s) dropped (%s%s allocated to it again since)",
+			              (long long)q[i].id, q[i].n.owner, stale, first,
+			              stale > 1 ? " ..." : "");
+		if (!q[i].n.n_expired && !q[i].n.n_events) {
+			pthread_mutex_lock(&qlock);
+			gnrq_del(gq, q[i].id);
+			inflight_set(q[i].id, 0);
+			pthread_mutex_unlock(&qlock);
+			continue;
+		}
 		send_gnr_q(q[i].n.owner, q[i].n.realm, q[i].n.expired, q[i].n.n_expired,
 		           q[i].n.events, q[i].n.n_events, 0, q[i].id);
+	}
 	mb2c_arena_free(ar);
 }
 

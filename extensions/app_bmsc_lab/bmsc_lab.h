@@ -170,6 +170,14 @@ struct bmsc_notif {
  * `now`; returns the GNRs to send in *out (allocated in ar). */
 int bmsc_timers(struct bmsc *b, int64_t now, struct mb2c_arena *ar, struct bmsc_notif **out,
                 size_t *n);
+/* A queued GNR's TMGI-Expiry items that became stale: the same GCS AS holds
+ * that TMGI again at `now` (allocated after the expiry that queued the GNR;
+ * telling it now that the TMGI expired would make it drop its new one).
+ * They are removed from n->expired in place; *dropped counts them, and the
+ * first one is written to first (MB2C_TMGI_STRLEN) when given. 0, or a
+ * store error. */
+int bmsc_drop_stale_expiry(struct bmsc *b, struct bmsc_notif *n, int64_t now, size_t *dropped,
+                           char *first);
 
 /* ---------------------------------------------------------- GNR queue */
 /* GNRs whose GCS AS is not connected wait in their own SQLite file until it

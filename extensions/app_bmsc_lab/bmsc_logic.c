@@ -67,6 +67,28 @@ static int tmgi_status(struct bmsc *b, const struct mb2c_tmgi *t, const char *or
 	return strcmp(row->owner, origin) ? T_OTHER : T_OK;
 }
 
+int bmsc_drop_stale_expiry(struct bmsc *b, struct bmsc_notif *n, int64_t now, size_t *dropped,
+                           char *first)
+{
+	size_t keep = 0;
+	*dropped = 0;
+	for (size_t i = 0; i < n->n_expired; i++) {
+		struct tmgi_row row;
+		int err = 0;
+		if (tmgi_status(b, &n->expired[i], n->owner, now, &row, &err) == T_OK) {
+			if (first && !*dropped)
+				mb2c_tmgi_format(&n->expired[i], first, MB2C_TMGI_STRLEN);
+			(*dropped)++;
+			continue;
+		}
+		if (err)
+			return err;
+		n->expired[keep++] = n->expired[i];
+	}
+	n->n_expired = keep;
+	return 0;
+}
+
 static uint32_t clamp_duration(int64_t secs)
 {
 	if (secs < 1)

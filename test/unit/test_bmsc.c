@@ -423,6 +423,42 @@ static void logic_tests(void)
 	CHECK_EQ(bstore_tmgi_count_owner(B.store, "gcs6", &held), 0);
 	CHECK_EQ(held, 0);
 
+	/* a queued TMGI-Expiry about a TMGI its GCS AS holds again is stale
+	 * (delivered, it would make the GCS AS drop its new TMGI); about a TMGI
+	 * nobody holds, or another GCS AS holds, it is kept */
+	g = gar();
+	g.has_alloc = 1;
+	g.tmgi_number = 1;
+	a = run(&g, "gcs8", t0 + 550);
+	CHECK_EQ(a.n_alloc_tmgi, 1);
+	{
+		struct mb2c_tmgi exp[3] = {a.alloc_tmgi[0], a.alloc_tmgi[0], a.alloc_tmgi[0]};
+		exp[1].service_id = 0xABCDEF; /* not in the pool: nobody holds it */
+		exp[2].plmn.mcc = exp[2].plmn.mcc == 1 ? 2 : 1; /* another PLMN */
+		struct bmsc_notif nq = {.expired = exp, .n_expired = 3};
+		snprintf(nq.owner, sizeof(nq.owner), "gcs8");
+		size_t stale = 9;
+		char first[MB2C_TMGI_STRLEN] = "";
+		CHECK_EQ(bmsc_drop_stale_expiry(&B, &nq, t0 + 551, &stale, first), 0);
+		CHECK_EQ(stale, 1);
+		CHECK_EQ(nq.n_expired, 2);
+		CHECK_EQ(exp[0].service_id, 0xABCDEF);
+		CHECK(exp[1].plmn.mcc != a.alloc_tmgi[0].plmn.mcc);
+		char want[MB2C_TMGI_STRLEN];
+		mb2c_tmgi_format(&a.alloc_tmgi[0], want, sizeof(want));
+		CHECK(strcmp(first, want) == 0);
+		struct mb2c_tmgi exp2[1] = {a.alloc_tmgi[0]};
+		struct bmsc_notif other = {.expired = exp2, .n_expired = 1};
+		snprintf(other.owner, sizeof(other.owner), "gcs9");
+		CHECK_EQ(bmsc_drop_stale_expiry(&B, &other, t0 + 551, &stale, NULL), 0);
+		CHECK_EQ(stale, 0); /* another GCS AS holds it: not this one's */
+		CHECK_EQ(other.n_expired, 1);
+		nq.n_expired = 1; /* after its expiry (tmgi_expiry 100): nobody holds it */
+		exp[0] = a.alloc_tmgi[0];
+		CHECK_EQ(bmsc_drop_stale_expiry(&B, &nq, t0 + 550 + 101, &stale, NULL), 0);
+		CHECK_EQ(stale, 0);
+	}
+
 	/* item 12: a Flow-ID is not given twice while its TMGI lives */
 	g = gar();
 	g.has_alloc = 1;
