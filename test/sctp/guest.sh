@@ -113,6 +113,65 @@ recheck_dtls() {
 	echo "lane: [$tag] staple and re-check after reload done ($(up)s)"
 }
 
+# recheck_out (session 6; dtls_fe, after recheck_dtls): the outbound
+# direction. gcs1 as a freeDiameterd (gcs1-hold.conf: gcs1-dtls.conf, its
+# core -> its own dtls_sctp outbound front end with policy sec_gcs-fe.conf,
+# plus app_gcs_client sleeping in a scenario) holds its association
+# to the BM-SC (bmscd). A SIGUSR1 changing nothing: the front end re-checks
+# bmsc's certificate and keeps it. One after a CRL revoking bmsc (the front
+# end's copy ca.crl-fe.pem): one REJECT line naming peer bmsc, rule
+# cert.revoked and "re-check after reload", reload_closed=1, the association
+# ended on both ends, and the core's reconnection refused in the handshake.
+# The CRL is restored after (dtls_edge uses the same front end conf).
+recheck_out() {
+	local log=$T/gcsout.log blog=$T/bmscd.log crl=$LAB/pki/ca.crl-fe.pem f0=$FAIL
+	local pid a0 e0 n id re k i g
+	echo "lane: [dtls_fe] outbound re-check: gcs1's front end holding bmsc ($(up)s)"
+	a0=$(grep -c "sec_mb2c: ACCEPT peer=gcs1.mb2c.lab .*rule=id.bound-dtls" "$blog")
+	start_daemon gcsout "$LAB/gcs1-hold.conf"
+	pid=$PID_gcsout
+	for ((i = 0; i < 1200; i++)); do # the hand-over admitted by the BM-SC, 60 s at most
+		[ "$(grep -c "sec_mb2c: ACCEPT peer=gcs1.mb2c.lab .*rule=id.bound-dtls" "$blog")" -gt "$a0" ] && break
+		kill -0 "$pid" 2>/dev/null || break
+		usleep 50000
+	done
+	id=$(sed -n 's/.*dtls_sctp: ACCEPT assoc \([0-9]*\) peer=bmsc\.mb2c\.lab addr=127\.0\.0\.1:3869: .*/\1/p' "$log" | head -1)
+	grep -E "dtls_sctp: (policy|ACCEPT)" "$log"
+	[ -n "$id" ] && [ "$(grep -c "sec_mb2c: ACCEPT peer=gcs1.mb2c.lab .*rule=id.bound-dtls" "$blog")" -gt "$a0" ]
+	status_ok "dtls_fe/out: gcs1's outbound front end (with sec_policy) accepted bmsc (assoc ${id:-none}), the BM-SC admitted the hand-over"
+	kill -USR1 "$pid"
+	wait_log "$log" "dtls_sctp: re-check after reload: assoc ${id:-x} peer=bmsc.mb2c.lab addr=127.0.0.1:3869 kept" 30 &&
+		! grep -q "dtls_sctp: assoc ${id:-x} .* ended" "$log"
+	status_ok "dtls_fe/out: SIGUSR1, policy unchanged: the front end re-checked bmsc's certificate and kept the association"
+	cp "$crl" "$T/crl-fe.good"
+	cp "$LAB/pki/ca.crl-bmsc.pem" "$crl"
+	e0=$(grep -Ec "dtls_sctp: assoc [0-9]+ peer=gcs1.mb2c.lab addr=[^ ]* ended: " "$blog")
+	kill -USR1 "$pid"
+	re="dtls_sctp: REJECT assoc ${id:-x} peer=bmsc.mb2c.lab addr=127.0.0.1:3869 rule=cert.revoked: .*\(re-check after reload, association closed\)"
+	check "dtls_fe/out: CRL revoking bmsc, SIGUSR1: the outbound front end closed the association, one line naming peer bmsc, rule cert.revoked, re-check after reload" \
+		wait_log "$log" "$re" 30
+	grep -E "$re|dtls_sctp: assoc ${id:-x} .* ended|REJECT handshake" "$log" | head -3
+	g=0
+	wait_log "$log" "dtls_sctp: assoc ${id:-x} peer=bmsc.mb2c.lab addr=127.0.0.1:3869 ended: no longer accepted by the reloaded policy" 30 && g=1
+	for ((i = 0; i < 600; i++)); do # the BM-SC's end of it
+		[ "$(grep -Ec "dtls_sctp: assoc [0-9]+ peer=gcs1.mb2c.lab addr=[^ ]* ended: " "$blog")" -gt "$e0" ] && break
+		usleep 50000
+	done
+	n=$(grep -Ec "dtls_sctp: assoc [0-9]+ peer=gcs1.mb2c.lab addr=[^ ]* ended: " "$blog")
+	n=$((n - e0))
+	[ "$g" = 1 ] && [ "$n" -gt 0 ]
+	status_ok "dtls_fe/out: ... the association ended on both ends (gcs1's front end, and the BM-SC's: $n gcs1 association ended)"
+	k=$(grep -Ec "$re" "$log")
+	wait_log "$log" "dtls_sctp: counters \(association closed\) .* reload_closed=1( |$)" 30 && [ "$k" = 1 ]
+	status_ok "dtls_fe/out: ... one such line ($k), counted reload_closed=1"
+	check "dtls_fe/out: ... the core's reconnection refused in the DTLS handshake by the reloaded CRL (rule cert.revoked)" \
+		wait_log "$log" "dtls_sctp: REJECT handshake assoc [0-9]+ addr=127.0.0.1:3869 rule=cert.revoked" 30
+	stop_daemon gcsout
+	cp "$T/crl-fe.good" "$crl"
+	[ "$FAIL" -eq "$f0" ] || tails "$log"
+	echo "lane: [dtls_fe] outbound re-check done ($(up)s)"
+}
+
 echo "lane: scenarios $SCENARIOS"
 [ -r /proc/net/sctp/snmp ] && ok "kernel SCTP present (/proc/net/sctp/snmp)" ||
 	ko "kernel SCTP present (/proc/net/sctp/snmp missing: sctp.ko not loaded)"
@@ -369,6 +428,7 @@ case ",$SCENARIOS," in *,dtls_fe,*)
 		check "dtls_fe: a 20 000-byte message refused by the front end with a log line (oversized=1)" \
 			grep -q "counters (exit) .* oversized=1 " "$T/fegcs.log"
 		recheck_dtls dtls_fe bmscd dtls_sctp policy
+		recheck_out
 	fi
 	stop_daemon bmscd
 	check "dtls_fe: BM-SC stops cleanly on SIGTERM (exit $STOP_RC)" test "$STOP_RC" = 0
@@ -377,8 +437,8 @@ case ",$SCENARIOS," in *,dtls_fe,*)
 	echo "lane: [dtls_fe] gcs1 front end $(grep -h "dtls_sctp: counters (exit)" "$T/gcs1d.log" | tail -1 | sed 's/.*dtls_sctp: //')"
 	cnt() { echo "$c" | sed -n "s/.* $1=\([0-9]*\).*/\1/p"; }
 	# the refused client retries every second while it waits: >= 1 refusal
-	check "dtls_fe: BM-SC front end: 4 associations handed over (standard, heartbeat, control, held), $(cnt refused) refused (>= 1), none lost" \
-		test "$(cnt handed_over)" = 4 -a "$(cnt refused)" -ge 1 -a \
+	check "dtls_fe: BM-SC front end: 5 associations handed over (standard, heartbeat, control, held, held outbound), $(cnt refused) refused (>= 1), none lost" \
+		test "$(cnt handed_over)" = 5 -a "$(cnt refused)" -ge 1 -a \
 		"$(cnt associations)" = "$(($(cnt handed_over) + $(cnt refused)))"
 	check "dtls_fe: BM-SC front end: SCTP-AUTH active on every handshake ($(cnt sctp_auth_active)), key replaced on each new one ($(cnt key_replaced))" \
 		test "$(cnt sctp_auth_active)" -ge 3 -a "$(cnt key_replaced)" = "$(($(cnt sctp_auth_active) - 1))"

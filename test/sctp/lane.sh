@@ -23,7 +23,8 @@
 # through the dtls_sctp.fdx front end on both sides; the security negative
 # matrix and a null-key sender as DTLS/SCTP test peers; the front end's OCSP
 # staple and its re-check of a held gcs1 after a reload dropping gcs1 from the
-# policy), dtls_edge (the same
+# policy; gcs1's outbound front end's re-check of bmsc after a reload of a CRL
+# revoking bmsc), dtls_edge (the same
 # with edge_mb2c as the BM-SC's inbound DTLS/SCTP front end, IPv4 and IPv6;
 # the negative matrix, the CER deadline, the RFC 6083 key timing and the
 # null-key sender against the edge; its staple, and its re-check after a
@@ -77,6 +78,11 @@ sctp_pki() { # the lab's port for the guest, and the certificates of the scenari
 	# close gcs1's held association at a reload (recheck_dtls in guest.sh)
 	cp ca.crl.pem ca.crl-good.pem && pki_crl ca gcs1-revoked gcs1 &&
 		mv ca.crl.pem ca.crl-gcs1.pem && mv ca.crl-good.pem ca.crl.pem || exit 1
+	# ... and one revoking bmsc, swapped by dtls_fe into gcs1's outbound front
+	# end's own copy (ca.crl-fe.pem) to close its held association at a reload
+	cp ca.crl.pem ca.crl-good.pem && pki_crl ca gcs1-revoked bmsc &&
+		mv ca.crl.pem ca.crl-bmsc.pem && mv ca.crl-good.pem ca.crl.pem &&
+		cp ca.crl.pem ca.crl-fe.pem || exit 1
 	# the BM-SC's own OCSP response (good, 1 day) for the DTLS/SCTP front
 	# ends to staple: openssl's responder answering a request file, offline
 	printf 'V\t301231235959Z\t\t%s\tunknown\t/CN=bmsc\n' \
@@ -210,6 +216,22 @@ sed "s|^listen_port = 3870;|listen_port = 3874;|; s|^connect_addr = .*|connect_a
 grep -q '^tls_prio = ".*[A-Z]' edge-bmsc.conf && grep -q "edge_mb2c.fdx\" : \"$G/lab/edge-bmsc.conf" bmsc-edge.conf && grep -q "bmsc_lab-edge.conf" bmsc-edge.conf &&
 	grep -q 'connect_addr = "::1"' fe-gcs1-6.conf && grep -q "Port = 3874" gcs1-dtls6.conf ||
 	die "dtls_edge conf rewrite failed"
+# session 6: gcs1's outbound front end (fe-gcs1.conf: dtls_fe, dtls_edge
+# IPv4) with a policy of its own, re-checked by dtls_fe after a reload
+# (recheck_out in guest.sh); the test front ends derived above keep none
+cat >sec_gcs-fe.conf <<C
+# gcs1's DTLS/SCTP front end: the BM-SC it connects to, the lab CA's CRL
+mode = "enforce";
+peers = ( { identity = "bmsc.mb2c.lab"; role = "bmsc"; } );
+crl = [ "$G/lab/pki/ca.crl-fe.pem" ];
+C
+echo "sec_policy = \"$G/lab/sec_gcs-fe.conf\";" >>fe-gcs1.conf
+grep -q "^sec_policy = \"$G/lab/sec_gcs-fe.conf\";" fe-gcs1.conf && ! grep -q "^sec_policy" fe-gcs1-6.conf ||
+	die "fe-gcs1.conf: sec_policy not added"
+# ... held by a gcs1 freeDiameterd whose app_gcs_client (the MB2-C application
+# advertised in its CER) sleeps: recheck_out's gcs1
+printf 'sleep 90\n' >hold.scn
+{ cat gcs1-dtls.conf; echo "LoadExtension = \"$FDX/app_gcs_client.fdx\" : \"peer=bmsc.mb2c.lab;scenario=$G/lab/hold.scn;connect-timeout=60\";"; } >gcs1-hold.conf
 cp "$SRC/extensions/app_gcs_client/scenarios/standard.scn" "$L/standard.scn"
 say "PKI and SCTP confs ready"
 
