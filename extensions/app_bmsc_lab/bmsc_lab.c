@@ -286,36 +286,53 @@ static int gar_cb(struct msg **msg, struct avp *avp, struct session *sess, void 
 
 /* GNRs whose GCS AS was not connected (issue 15 item 9): STATE_DB.gnrq;
  * delivered oldest first once it is back, deleted on its GNA 2001. A
- * queued GNR on its way is "in flight" (not sent again) for up to 30 s. */
+ * queued GNR on its way is "in flight" (not sent again) for up to 30 s; one
+ * that came back not delivered (e.g. 3002: the GCS AS left, or an
+ * authorization agent refused it) waits 2, 4, 8 ... up to 60 s before the
+ * next try, so a GNR that keeps failing is not sent every second. */
 static struct gnrq *gq;
 static pthread_mutex_t qlock = PTHREAD_MUTEX_INITIALIZER;
 static struct {
 	int64_t id;
-	int64_t since;
+	int64_t until; /* not sent again before */
+	unsigned fails;
 } inflight[256];
 
 static int inflight_has(int64_t id, int64_t now)
 {
 	for (size_t i = 0; i < 256; i++)
-		if (inflight[i].id == id && now - inflight[i].since < 30)
+		if (inflight[i].id == id && now < inflight[i].until)
 			return 1;
 	return 0;
 }
 
-static void inflight_set(int64_t id, int64_t since) /* since 0: clear */
+/* how: 's' sent (in flight 30 s), 'f' came back not delivered (back-off),
+ * 'd' done (delivered or dropped: forgotten) */
+static void inflight_set(int64_t id, char how)
 {
-	size_t free_slot = 256;
+	int64_t now = now_s();
+	size_t slot = 256;
 	for (size_t i = 0; i < 256; i++) {
 		if (inflight[i].id == id) {
-			inflight[i].id = since ? id : 0;
-			inflight[i].since = since;
-			return;
+			slot = i;
+			break;
 		}
-		if (free_slot == 256 && (!inflight[i].id || now_s() - inflight[i].since >= 30))
-			free_slot = i;
+		if (slot == 256 && (!inflight[i].id || (now >= inflight[i].until + 300)))
+			slot = i; /* free, or idle for 5 min */
 	}
-	if (since && free_slot < 256)
-		inflight[free_slot].id = id, inflight[free_slot].since = since;
+	if (slot == 256)
+		return;
+	if (inflight[slot].id != id)
+		inflight[slot].id = id, inflight[slot].fails = 0;
+	if (how == 'd')
+		inflight[slot].id = 0;
+	else if (how == 's')
+		inflight[slot].until = now + 30;
+	else {
+		unsigned f = inflight[slot].fails < 5 ? inflight[slot].fails : 5;
+		inflight[slot].fails++;
+		inflight[slot].until = now + ((int64_t)2 << f) - (f == 5 ? 4 : 0); /* 2..60 s */
+	}
 }
 
 struct gnr_ctx {
@@ -425,7 +442,8 @@ static void gna_cb(void *data, struct msg **ans)
 		if (delivered && !gnrq_del(gq, ctx->qid))
 			fd_log_notice("app_bmsc_lab: queued GNR %lld delivered to %s",
 			              (long long)ctx->qid, to);
-		inflight_set(ctx->qid, 0); /* not delivered: tried again */
+		inflight_set(ctx->qid,
+		             delivered ? 'd' : 'f'); /* else tried again after a back-off */
 		pthread_mutex_unlock(&qlock);
 	} else if (ctx && undeliverable) {
 		queue_undelivered(*ans, to);
@@ -597,7 +615,7 @@ static void deliver_queued(void)
 	gnrq_expire(gq, now_s(), &expired);
 	gnrq_each(gq, want_owner, collect_queued, q, ar);
 	for (int64_t i = 1; i <= q[0].id; i++)
-		inflight_set(q[i].id, now_s());
+		inflight_set(q[i].id, 's');
 	pthread_mutex_unlock(&qlock);
 	if (expired)
 		fd_log_notice("app_bmsc_lab: %zu queued GNRs expired undelivered (gnr_queue_ttl)",
@@ -622,7 +640,7 @@ static void deliver_queued(void)
 		if (!q[i].n.n_expired && !q[i].n.n_events) {
 			pthread_mutex_lock(&qlock);
 			gnrq_del(gq, q[i].id);
-			inflight_set(q[i].id, 0);
+			inflight_set(q[i].id, 'd');
 			pthread_mutex_unlock(&qlock);
 			continue;
 		}
