@@ -329,9 +329,9 @@ static void inflight_set(int64_t id, char how)
 	else if (how == 's')
 		inflight[slot].until = now + 30;
 	else {
-		unsigned f = inflight[slot].fails < 5 ? inflight[slot].fails : 5;
+		int64_t wait = (int64_t)2 << (inflight[slot].fails < 5 ? inflight[slot].fails : 5);
 		inflight[slot].fails++;
-		inflight[slot].until = now + ((int64_t)2 << f) - (f == 5 ? 4 : 0); /* 2..60 s */
+		inflight[slot].until = now + (wait < 60 ? wait : 60); /* 2, 4 ... 32, 60 s */
 	}
 }
 
@@ -630,7 +630,7 @@ static void deliver_queued(void)
 		if (ret) {
 			fd_log_error("app_bmsc_lab: queued GNR %lld: %s", (long long)q[i].id,
 			             bstore_errmsg(B.store));
-			continue; /* tried again next second */
+			continue; /* in flight: tried again in 30 s */
 		}
 		if (stale)
 			fd_log_notice("app_bmsc_lab: queued GNR %lld to %s: %zu stale TMGI-Expiry "
