@@ -20,6 +20,7 @@
 #include <mb2c/dict.h>
 #include <mb2c/fdext.h>
 #include <mb2c/metrics.h>
+#include <mb2c/answer_hold.h>
 #include <mb2c/mb2c.h>
 #include <mb2c/msg.h>
 
@@ -31,6 +32,7 @@ static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static struct disp_hdl *gar_hdl;
 static pthread_t timer_thr;
 static int threads_started;
+static int hold_on; /* this extension uses the answer hold */
 static volatile int stopping;
 
 /* messages (answers, GNRs) waiting for the commit of the state they report */
@@ -910,6 +912,11 @@ static int bmsc_entry(char *conffile)
 		fd_log_error("app_bmsc_lab: cannot register the DPR/DPA hook: %s", strerror(ret));
 		return ret;
 	}
+	if ((ret = mb2c_answer_hold_enable())) {
+		fd_log_error("app_bmsc_lab: cannot start the answer hold: %s", strerror(ret));
+		return ret;
+	}
+	hold_on = 1;
 	if (pthread_create(&timer_thr, NULL, timer, NULL))
 		return EAGAIN;
 	threads_started = 1;
@@ -930,6 +937,9 @@ void fd_ext_fini(void)
 		fd_disp_unregister(&gar_hdl, NULL);
 	if (dp_hook)
 		fd_hook_unregister(dp_hook);
+	if (hold_on)
+		mb2c_answer_hold_disable();
+	hold_on = 0;
 	stopping = 1;
 	if (threads_started)
 		pthread_join(timer_thr, NULL);

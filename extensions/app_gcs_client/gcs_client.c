@@ -29,6 +29,7 @@
 #include <mb2c/arena.h>
 #include <mb2c/dict.h>
 #include <mb2c/fdext.h>
+#include <mb2c/answer_hold.h>
 #include <mb2c/mb2c.h>
 #include <mb2c/msg.h>
 
@@ -110,6 +111,7 @@ static struct {
 	unsigned due, done;
 } gnas = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0};
 static struct fd_hook_hdl *gna_hook;
+static int hold_on; /* this extension uses the answer hold (GNAs) */
 /* scenario step "gna answer=none": GNRs are taken but left unanswered (a GCS
  * AS that leaves before answering: the BM-SC must keep them for later) */
 static volatile int gna_none;
@@ -1387,8 +1389,10 @@ static int client_entry(char *conffile)
 	if ((ret = fd_disp_register(gnr_cb, DISP_HOW_CC, &when, NULL, &gnr_hdl)) ||
 	    (ret = fd_disp_app_support(mb2c_dict_app(), mb2c_dict_vendor(), 1, 0)) ||
 	    (ret = fd_hook_register(HOOK_MASK(HOOK_MESSAGE_SENT), gna_hook_cb, NULL, NULL,
-	                            &gna_hook)))
+	                            &gna_hook)) ||
+	    (ret = mb2c_answer_hold_enable()))
 		return ret;
+	hold_on = 1;
 	return pthread_create(&engine_thr, NULL, engine, NULL);
 }
 
@@ -1398,6 +1402,9 @@ void fd_ext_fini(void)
 		fd_disp_unregister(&gnr_hdl, NULL);
 	if (gna_hook)
 		fd_hook_unregister(gna_hook);
+	if (hold_on)
+		mb2c_answer_hold_disable();
+	hold_on = 0;
 	/* the core never started (start-up error after this extension loaded):
 	 * the engine still waits in fd_core_waitstartcomplete() */
 	stopping = 1;

@@ -654,3 +654,22 @@ merged:
 		free(e);
 	}
 }
+
+/* The answer hold copies an answer the core dropped because its peer was
+ * re-opening, and sends the copy later: the denied items of a split GAR
+ * (keyed by its request) and a relayed GAA learned before it left (keyed by
+ * the answer) follow the copies, so the copy gets the items added and is not
+ * learned twice. */
+void rt_copied(struct msg *old_ans, struct msg *old_req, struct msg *new_ans, struct msg *new_req,
+               void *arg)
+{
+	(void)arg;
+	pthread_mutex_lock(&lock);
+	for (struct pending *e = pend; e; e = e->next)
+		if (e->q == old_req)
+			e->q = new_req;
+	for (size_t i = 0; i < n_held; i++)
+		if (held[i].m == old_ans)
+			held[i].m = new_ans;
+	pthread_mutex_unlock(&lock);
+}

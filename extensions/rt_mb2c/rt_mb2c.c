@@ -30,6 +30,7 @@ struct authz_policy policy; /* under policy_lock: SIGUSR1 swaps it */
 pthread_rwlock_t policy_lock = PTHREAD_RWLOCK_INITIALIZER;
 static struct disp_hdl *disp_hdl;
 static struct fd_hook_hdl *hook_hdl;
+static int hold_on; /* this extension uses the answer hold */
 static struct fd_rt_fwd_hdl *fwd_hdl;
 static struct fd_rt_out_hdl *out_hdl;
 /* under lock; opened once (state_db of the start-up policy): TMGI -> GCS AS,
@@ -279,6 +280,12 @@ static int rt_entry(char *conffile)
 		fd_log_notice("rt_mb2c: forwarding node: MB2-C (16777335) advertised, proxy for it "
 		              "(RFC 6733 2.8.2)");
 	}
+	if ((ret = mb2c_answer_hold_enable()) ||
+	    (ret = mb2c_answer_hold_on_copy(rt_copied, NULL))) {
+		fd_log_error("rt_mb2c: cannot start the answer hold: %s", strerror(ret));
+		return ret;
+	}
+	hold_on = 1;
 	if ((ret = metrics_setup(conffile)))
 		return ret;
 	fd_log_notice("rt_mb2c: ready: %s mode, %zu rules from %s, %zu TMGI bindings restored "
@@ -298,6 +305,11 @@ void fd_ext_fini(void)
 		fd_rt_fwd_unregister(fwd_hdl, NULL);
 	if (out_hdl)
 		fd_rt_out_unregister(out_hdl, NULL);
+	if (hold_on) {
+		mb2c_answer_hold_off_copy(rt_copied, NULL);
+		mb2c_answer_hold_disable();
+	}
+	hold_on = 0;
 	m_gars = m_denials = m_split = m_gnr_blocked = m_state = m_prop = NULL;
 	mb2c_metrics_release("rt_mb2c"); /* no scrape reads the stores after this */
 	gaa_release_stop();              /* the GAAs still held go out once written */

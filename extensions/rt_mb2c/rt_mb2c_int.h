@@ -14,6 +14,7 @@
 
 #include <freeDiameter/extension.h>
 
+#include <mb2c/answer_hold.h>
 #include <mb2c/arena.h>
 #include <mb2c/dict.h>
 #include <mb2c/fdext.h>
@@ -103,6 +104,10 @@ int gaa_release_start(void);
 void gaa_release_stop(void);
 void rt_hook(enum fd_hook_type type, struct msg *msg, struct peer_hdr *peer, void *other,
              struct fd_hook_permsgdata *pmd, void *regdata);
+/* the answer hold copied a dropped answer and its request (answer_hold.h):
+ * the entries kept for the originals move to the copies */
+void rt_copied(struct msg *old_ans, struct msg *old_req, struct msg *new_ans, struct msg *new_req,
+               void *arg);
 
 /* rt_log.c: the audit lines, one per denial, naming peer, rule and item */
 void rt_log_rule(const struct authz_policy *p, const struct authz_rule *r, char *buf, size_t len);

@@ -29,6 +29,7 @@
 #include <mb2c/metrics.h>
 #include <mb2c/msg.h>
 #include <mb2c/peerauth.h>
+#include <mb2c/answer_hold.h>
 #include <mb2c/sec_staple.h>
 
 #include "sec_ipsec.h"
@@ -41,6 +42,7 @@ static struct disp_hdl *disp_hdl;
 static struct fd_rt_fwd_hdl *fwd_hdl;
 static struct fd_rt_out_hdl *out_hdl;
 static struct fd_hook_hdl *hook_hdl;
+static int hold_on; /* this extension uses the answer hold */
 static struct dict_object *origin_host_obj;
 /* identity the validator has just admitted: the connect hook that follows
  * for the same connection does not log the decision a second time */
@@ -1439,6 +1441,11 @@ static int sec_entry(char *conffile)
 		fd_log_error("sec_mb2c: cannot start the IPsec SA watcher: %s", strerror(ret));
 		return ret;
 	}
+	if ((ret = mb2c_answer_hold_enable())) {
+		fd_log_error("sec_mb2c: cannot start the answer hold: %s", strerror(ret));
+		return ret;
+	}
+	hold_on = 1;
 	mb2c_peerauth_set_active(1);
 	fd_log_notice("sec_mb2c: %s mode, %zu peers, %u CRLs, start-up audit %s (%d findings)",
 	              c->enforce ? "enforce" : "monitor", c->n_peers, c->n_crls,
@@ -1458,6 +1465,9 @@ void fd_ext_fini(void)
 		fd_rt_out_unregister(out_hdl, NULL);
 	if (hook_hdl)
 		fd_hook_unregister(hook_hdl);
+	if (hold_on)
+		mb2c_answer_hold_disable();
+	hold_on = 0;
 	log_counters();
 	m_rules = m_decisions = m_peers = NULL;
 	mb2c_metrics_release("sec_mb2c");

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <mb2c/answer_hold.h>
 #include <mb2c/codec.h>
 #include <mb2c/mb2c.h>
 
@@ -1287,6 +1288,32 @@ static void test_enum_names(void)
 	CHECK(mb2c_diag_info_name(INT32_MIN) == NULL);
 }
 
+/* the answer hold's decisions (hold_rules.c) */
+static void test_hold_rules(void)
+{
+	const char *why = "Unable to forward answer to deleted / closed peer 'gcs1.mb2c.lab'.";
+	/* held: an answer the routing-out dropped, peer re-opening or open since */
+	CHECK_EQ(mb2c_hold_wanted(1, why, MB2C_HOLD_PEER_REOPEN, 0, 4), 1);
+	CHECK_EQ(mb2c_hold_wanted(1, why, MB2C_HOLD_PEER_OPEN, 3, 4), 1);
+	/* not held: a request, another reason, no reason, a peer closed or gone,
+	 * no room left */
+	CHECK_EQ(mb2c_hold_wanted(0, why, MB2C_HOLD_PEER_REOPEN, 0, 4), 0);
+	CHECK_EQ(mb2c_hold_wanted(1, "Received while peer state machine was in state STATE_CLOSED.",
+	                          MB2C_HOLD_PEER_REOPEN, 0, 4),
+	         0);
+	CHECK_EQ(mb2c_hold_wanted(1, NULL, MB2C_HOLD_PEER_REOPEN, 0, 4), 0);
+	CHECK_EQ(mb2c_hold_wanted(1, why, MB2C_HOLD_PEER_OTHER, 0, 4), 0);
+	CHECK_EQ(mb2c_hold_wanted(1, why, MB2C_HOLD_PEER_GONE, 0, 4), 0);
+	CHECK_EQ(mb2c_hold_wanted(1, why, MB2C_HOLD_PEER_REOPEN, 4, 4), 0);
+	/* a held answer: sent when open, kept while re-opening until its
+	 * deadline, dropped after it or when the connection went elsewhere */
+	CHECK_EQ(mb2c_hold_next(MB2C_HOLD_PEER_OPEN, 100, 50), MB2C_HOLD_SEND);
+	CHECK_EQ(mb2c_hold_next(MB2C_HOLD_PEER_REOPEN, 49, 50), MB2C_HOLD_KEEP);
+	CHECK_EQ(mb2c_hold_next(MB2C_HOLD_PEER_REOPEN, 50, 50), MB2C_HOLD_DROP);
+	CHECK_EQ(mb2c_hold_next(MB2C_HOLD_PEER_OTHER, 0, 50), MB2C_HOLD_DROP);
+	CHECK_EQ(mb2c_hold_next(MB2C_HOLD_PEER_GONE, 0, 50), MB2C_HOLD_DROP);
+}
+
 int main(void)
 {
 	test_plmn_vectors();
@@ -1305,5 +1332,6 @@ int main(void)
 	test_bit_names();
 	test_bits_format();
 	test_enum_names();
+	test_hold_rules();
 	return tc_finish("test_codec");
 }
