@@ -88,7 +88,7 @@ struct opts {
 	const char *dest_realm, *dest_host, *gar_origin_host;
 	const char *host, *port;
 	uint32_t app;
-	unsigned timeout;
+	unsigned timeout, dwa_delay_ms;
 	int plain, gar, send_dpr, renegotiate, hold;
 };
 
@@ -113,6 +113,8 @@ static void usage(FILE *f)
 	           "                           (renegotiation; exit 10 when it fails)\n"
 	           "  --hold                   then keep the connection (DWRs answered) until\n"
 	           "                           the server closes it (exit 15) or the timeout\n"
+	           "  --dwa-delay MS           answer each DWR MS milliseconds late (keeps a\n"
+	           "                           server's peer state in REOPEN that long)\n"
 	           "  --timeout S              overall timeout in seconds (default 10)\n"
 	           "exit: 0 ok, 2 usage, 3 timeout, 10 TLS handshake failed, 11 no CEA,\n"
 	           "      12 CEA not 2001, 13 GAA not 2001, 14 closed after the GAR,\n"
@@ -151,6 +153,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		O_TIMEOUT,
 		O_RENEG,
 		O_HOLD,
+		O_DWA_DELAY,
 		O_HELP,
 	};
 	static const struct option lo[] = {
@@ -172,6 +175,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 	        {"timeout", required_argument, NULL, O_TIMEOUT},
 	        {"renegotiate", no_argument, NULL, O_RENEG},
 	        {"hold", no_argument, NULL, O_HOLD},
+	        {"dwa-delay", required_argument, NULL, O_DWA_DELAY},
 	        {"help", no_argument, NULL, O_HELP},
 	        {NULL, 0, NULL, 0},
 	};
@@ -241,6 +245,13 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 			break;
 		case O_HOLD:
 			o->hold = 1;
+			break;
+		case O_DWA_DELAY:
+			if (parse_u32(optarg, &v) || v > 60000) {
+				fprintf(stderr, "raw_cer_client: bad --dwa-delay %s\n", optarg);
+				return -1;
+			}
+			o->dwa_delay_ms = v;
 			break;
 		case O_TIMEOUT:
 			if (parse_u32(optarg, &v) || v == 0 || v > 86400) {
@@ -549,6 +560,13 @@ static int send_msg(struct conn *c, struct buf *b, const char *what)
 static void answer_watchdog(struct conn *c, const struct opts *o, const uint8_t *req)
 {
 	struct buf b = {0};
+	if (o->dwa_delay_ms) {
+		struct timespec ts = {o->dwa_delay_ms / 1000,
+		                      (long)(o->dwa_delay_ms % 1000) * 1000000L};
+		printf("DWR received, answered in %u ms\n", o->dwa_delay_ms);
+		while (nanosleep(&ts, &ts) && errno == EINTR)
+			;
+	}
 	msg_begin(&b, 0, CMD_DW, 0, get32(req + 12), get32(req + 16));
 	avp_u32(&b, A_RESULT_CODE, AVP_M, 0, DIAMETER_SUCCESS);
 	avp_str(&b, A_ORIGIN_HOST, AVP_M, 0, o->origin_host);
@@ -846,7 +864,10 @@ static int session(struct conn *c, const struct opts *o)
 			goto out;
 		}
 		printf("GAR sent Origin-Host %s\n", o->gar_origin_host);
+		struct timespec t0, t1;
+		clock_gettime(CLOCK_MONOTONIC, &t0);
 		r = wait_answer(c, o, CMD_GA, hbh, &b, &a);
+		clock_gettime(CLOCK_MONOTONIC, &t1);
 		if (r) {
 			if (report_read(r, "the GAA"))
 				printf("connection closed after the GAR without answer\n");
@@ -854,6 +875,9 @@ static int session(struct conn *c, const struct opts *o)
 			goto out;
 		}
 		print_result("GAA", &a);
+		printf("GAA received %lld ms after the GAR\n",
+		       (long long)(t1.tv_sec - t0.tv_sec) * 1000 +
+		               (t1.tv_nsec - t0.tv_nsec) / 1000000);
 		if (!a.has_rc || a.rc != DIAMETER_SUCCESS)
 			ex = EX_GAA;
 	}
