@@ -77,6 +77,14 @@ cleanup() {
 	for pid in "${DAEMON_PIDS[@]}"; do
 		wait_exit "$pid" 2>/dev/null || true
 	done
+	if [ "$FAIL" -ne 0 ] && [ -z "${QUIET_KEEP:-}" ]; then
+		# the kept logs stay on the machine that ran the test (CI's is
+		# gone): the failed client steps and the answers the core dropped
+		# are printed here
+		grep -H -B2 -A2 "MISMATCH" "$T"/*.out 2>/dev/null | head -n 40
+		grep -H -E "Unable to forward answer|answer hold: .*(dropped|lost)|Message discarded" \
+			"$T"/*.log 2>/dev/null | cut -c1-300 | head -n 10
+	fi
 	if [ "$FAIL" -ne 0 ] || [ -n "${KEEP_LOGS:-}" ]; then
 		[ -n "${QUIET_KEEP:-}" ] || echo "logs kept in $T"
 	else
