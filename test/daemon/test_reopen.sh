@@ -71,13 +71,7 @@ lab_policy "$T/sec_relay.conf" 'identity = "gcs1.mb2c.lab"; role = "gcs-as";' \
 	'identity = "bmsc.mb2c.lab"; role = "bmsc";'
 echo 'mode = "enforce"; rules = ( { identity = "gcs1.mb2c.lab"; operations = [ "all" ]; } );' \
 	>"$T/rt_relay.conf"
-cat >"$T/relay.conf" <<C
-$(lab_tls_head dra.mb2c.lab "$RELAY_PORT" "$T/pki/dra")
-LoadExtension = "$FDX/dict_mb2c.fdx";
-LoadExtension = "$FDX/sec_mb2c.fdx" : "$T/sec_relay.conf";
-LoadExtension = "$FDX/rt_mb2c.fdx" : "$T/rt_relay.conf";
-ConnectPeer = "bmsc.mb2c.lab" { ConnectTo = "127.0.0.1"; Port = $LAB_PORT; TcTimer = 1; TLS_Prio = "$LAB_PRIO"; };
-C
+lab_relay_conf "$T" "$RELAY_PORT" "$LAB_PORT"
 # the BM-SC: the relay is an agent that may relay gcs1 (a reload)
 sed -i 's|^peers = (|peers = (\n  { identity = "dra.mb2c.lab"; role = "agent"; relay = [ "gcs*.mb2c.lab" ]; },|' \
 	"$T/sec_mb2c.conf"

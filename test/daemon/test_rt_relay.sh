@@ -49,15 +49,7 @@ rules = (
   { identity = "gcs2.mb2c.lab"; operations = [ "all" ]; }
 );
 C
-cat >"$T/relay.conf" <<C
-# Diameter relay (edge agent) in front of the BM-SC: MB2-C authorization here
-$(lab_tls_head dra.mb2c.lab "$RELAY_PORT" "$T/pki/dra")
-LoadExtension = "$FDX/dict_mb2c.fdx";
-LoadExtension = "$FDX/sec_mb2c.fdx" : "$T/sec_relay.conf";
-LoadExtension = "$FDX/rt_mb2c.fdx" : "$T/rt_relay.conf";
-ConnectPeer = "bmsc.mb2c.lab" { ConnectTo = "127.0.0.1"; Port = $LAB_PORT; TcTimer = 1; TLS_Prio = "$LAB_PRIO"; };
-ConnectPeer = "bmsc2.mb2c.lab" { ConnectTo = "127.0.0.1"; Port = $BMSC2_PORT; TcTimer = 1; TLS_Prio = "$LAB_PRIO"; };
-C
+lab_relay_conf "$T" "$RELAY_PORT" "$LAB_PORT" "$BMSC2_PORT"
 start_relay() { # start_relay NAME: waits until the relay's link to the BM-SC is open
 	start_daemon "$1" "$T/relay.conf"
 	wait_log "$T/$1.log" "rt_mb2c: ready" 10 &&

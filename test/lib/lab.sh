@@ -181,6 +181,28 @@ TLS_Prio = "$LAB_PRIO";
 C
 }
 
+# lab_relay_conf DIR PORT BMSC-PORT...: DIR/relay.conf, a Diameter relay
+# dra.mb2c.lab (DIR/pki/dra) on PORT with sec_mb2c (DIR/sec_relay.conf) and
+# rt_mb2c (DIR/rt_relay.conf), connected to bmsc.mb2c.lab on the first
+# BMSC-PORT, bmsc2.mb2c.lab on the second, ...
+lab_relay_conf() {
+	local dir=$1 port=$2 i=0 p name
+	shift 2
+	{
+		echo "# Diameter relay (edge agent) in front of the BM-SC: MB2-C authorization here"
+		lab_tls_head dra.mb2c.lab "$port" "$dir/pki/dra"
+		echo "LoadExtension = \"$FDX/dict_mb2c.fdx\";"
+		echo "LoadExtension = \"$FDX/sec_mb2c.fdx\" : \"$dir/sec_relay.conf\";"
+		echo "LoadExtension = \"$FDX/rt_mb2c.fdx\" : \"$dir/rt_relay.conf\";"
+		for p in "$@"; do
+			i=$((i + 1))
+			name=bmsc
+			[ "$i" -gt 1 ] && name=bmsc$i
+			echo "ConnectPeer = \"$name.mb2c.lab\" { ConnectTo = \"127.0.0.1\"; Port = $p; TcTimer = 1; TLS_Prio = \"$LAB_PRIO\"; };"
+		done
+	} >"$dir/relay.conf"
+}
+
 # lab_edge_conf FILE DIR LISTEN [LINE...]: an edge_mb2c conf in front of the
 # lab BM-SC of DIR (its sec_mb2c policy, its certificate, its CA, LAB_PRIO)
 # listening on LISTEN (the entries of its listen list), then the LINEs
