@@ -59,7 +59,7 @@ static pthread_mutex_t count_lock = PTHREAD_MUTEX_INITIALIZER;
 
 /* live metrics (conf key `metrics`; NULL when off): the counters above per
  * rule, every audit decision per rule and peer identity, peers by state */
-static struct mb2c_metric *m_rules, *m_decisions, *m_peers;
+static struct mb2c_metric *m_rules, *m_decisions, *m_peers, *m_hold;
 
 static void count(const char *rule)
 {
@@ -1360,6 +1360,15 @@ static int64_t peers_in_state(void *open)
 	return n;
 }
 
+/* the answer hold's counters (answer_hold.h): ctx "held", "sent", "dropped" */
+static int64_t hold_count(void *what)
+{
+	unsigned long long held = 0, sent = 0, dropped = 0;
+	mb2c_answer_hold_counts(&held, &sent, &dropped);
+	const char *w = what;
+	return (int64_t)(w[0] == 'h' ? held : w[0] == 's' ? sent : dropped);
+}
+
 static int metrics_setup(const char *conffile)
 {
 	char err[512];
@@ -1382,6 +1391,15 @@ static int metrics_setup(const char *conffile)
 	                          "state");
 	mb2c_metric_fn(m_peers, (const char *const[]){"open"}, peers_in_state, &m_peers);
 	mb2c_metric_fn(m_peers, (const char *const[]){"not_open"}, peers_in_state, NULL);
+	m_hold = mb2c_metric_new("sec_mb2c", MB2C_METRIC_COUNTER, "mb2c_answer_hold_total",
+	                         "Answers to a peer in STATE_REOPEN that the core would have "
+	                         "dropped: held, then sent or dropped (README: Answers to a "
+	                         "re-opening peer).",
+	                         "result");
+	static const char *const results[] = {"held", "sent", "dropped"};
+	for (size_t i = 0; i < 3; i++)
+		mb2c_metric_fn(m_hold, (const char *const[]){results[i]}, hold_count,
+		               (void *)results[i]);
 	if (m_rules)
 		fd_log_notice("sec_mb2c: metrics on http://%s/metrics", mb2c_metrics_address());
 	return 0;
@@ -1469,7 +1487,7 @@ void fd_ext_fini(void)
 		mb2c_answer_hold_disable();
 	hold_on = 0;
 	log_counters();
-	m_rules = m_decisions = m_peers = NULL;
+	m_rules = m_decisions = m_peers = m_hold = NULL;
 	mb2c_metrics_release("sec_mb2c");
 	pthread_mutex_lock(&out_lock);
 	for (int i = 0; i < OUT_SLOTS; i++)

@@ -53,11 +53,11 @@ check "promtool check metrics accepts it" promcheck s0
 for fam in mb2c_security_rule_total mb2c_security_decisions_total mb2c_security_peers \
 	mb2c_rt_gars_total mb2c_rt_denials_total mb2c_rt_split_total mb2c_rt_gnr_blocked_total \
 	mb2c_rt_state mb2c_bmsc_gars_total mb2c_bmsc_gnrs_total mb2c_bmsc_commits_total \
-	mb2c_bmsc_state; do
+	mb2c_bmsc_state mb2c_answer_hold_total; do
 	grep -q "^# TYPE $fam " "$T/s0.prom" || ko "family $fam missing"
 done
-check "sec_mb2c, rt_mb2c and the lab share the endpoint (12 families)" \
-	test "$(grep -c '^# TYPE mb2c_' "$T/s0.prom")" -eq 12
+check "sec_mb2c, rt_mb2c and the lab share the endpoint (13 families)" \
+	test "$(grep -c '^# TYPE mb2c_' "$T/s0.prom")" -eq 13
 check "other paths 404, other methods 405" bash -c \
 	"test \"\$(curl -s -o /dev/null -w '%{http_code}' http://127.0.0.1:$MPORT/)\" = 404 &&
 	 test \"\$(curl -s -o /dev/null -w '%{http_code}' -X POST $URL)\" = 405"

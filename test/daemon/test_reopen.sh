@@ -15,6 +15,13 @@ set -uo pipefail
 . "$1/test/lib/daemon.sh" # SRC FDX BIN RAW PRIO; common, pki, lab
 
 lab_setup "$T" || exit 1
+MPORT=$(free_port)
+echo "metrics = \"127.0.0.1:$MPORT\";" >>"$T/sec_mb2c.conf"
+# hold_metric RESULT: mb2c_answer_hold_total{result="RESULT"} of the BM-SC
+hold_metric() {
+	curl -sS --fail --max-time 10 "http://127.0.0.1:$MPORT/metrics" |
+		awk -v k="mb2c_answer_hold_total{result=\"$1\"}" 'index($0, k " ") == 1 { v = $NF } END { print v + 0 }'
+}
 
 raw() { # raw NAME [options...]: gcs1 to the BM-SC (RAW_PORT: elsewhere), rc in $T/NAME.rc
 	local name=$1
@@ -54,6 +61,9 @@ check "... and sent it once the peer was OPEN" \
 check "... and it was not discarded" \
 	bash -c "! grep -q \"Message discarded ('Unable to forward answer\" '$T/bmsc.log'"
 
+h=$(hold_metric held) s=$(hold_metric sent)
+check "... counted in /metrics: mb2c_answer_hold_total held 1, sent 1 (got $h, $s)" \
+	test "$h $s" = "1 1"
 # a held answer whose connection closes before it opens: dropped, logged
 check "a connection of gcs1 ends without DPR again" break_cnx brk2 bmsc
 raw gone --gar --dwa-delay 20000 --timeout 3
@@ -61,6 +71,8 @@ r=$(rc_of gone)
 check "a GCS AS that never answers the DWR gets no GAA (timeout exit 3, got $r)" test "$r" = 3
 check "... the held answer is dropped when its connection closes, with one line" \
 	wait_log "$T/bmsc.log" "answer hold: the held answer to gcs1.mb2c.lab is dropped after [0-9]* ms: its connection closed instead of opening" 15
+d=$(hold_metric dropped)
+check "... counted: mb2c_answer_hold_total dropped 1 (got $d)" test "$d" = 1
 
 # ---- through a relay (sec_mb2c + rt_mb2c): the BM-SC's GAA, forwarded to a
 # GCS AS that re-opens at the relay, is held there
