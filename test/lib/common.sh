@@ -79,9 +79,10 @@ cleanup() {
 	done
 	if [ "$FAIL" -ne 0 ] && [ -z "${QUIET_KEEP:-}" ]; then
 		# the kept logs stay on the machine that ran the test (CI's is
-		# gone): the failed client steps and the answers the core dropped
-		# are printed here
-		grep -H -B2 -A2 "MISMATCH" "$T"/*.out 2>/dev/null | head -n 40
+		# gone): the failed client steps, mb2c-client's own diagnosis (e.g.
+		# its daemon's exit status) and the answers the core dropped are
+		# printed here
+		grep -H -B2 -A2 -E "MISMATCH|^mb2c-client: " "$T"/*.out 2>/dev/null | head -n 40
 		grep -H -E "Unable to forward answer|answer hold: .*(dropped|lost)|Message discarded" \
 			"$T"/*.log 2>/dev/null | cut -c1-300 | head -n 10
 	fi

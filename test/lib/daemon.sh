@@ -11,6 +11,7 @@ RAW=$BIN/raw_cer_client
 . "$SRC/test/lib/common.sh"
 . "$SRC/test/lib/pki.sh"
 . "$SRC/test/lib/lab.sh"
+LAB_CLIENT_N=0 # lab_client: one client log per run (DIR/GCS.N.log)
 PRIO=$LAB_PRIO
 
 # hold NAME CERT ORIGIN: a GCS AS (raw_cer_client --hold, certificate

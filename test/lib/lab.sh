@@ -280,11 +280,22 @@ lab_start_bmsc() {
 	return 1
 }
 
-# lab_client DIR GCS [mb2c-client args...]: runs the GCS AS client
+# lab_client DIR GCS [mb2c-client args...]: runs the GCS AS client, its
+# daemon's log in DIR/GCS.log; with LAB_CLIENT_N set (the tests: daemon.sh)
+# in DIR/GCS.N.log, one per run, so a failed test keeps the log of the run
+# that failed
 lab_client() {
-	local dir=$1 g=$2; shift 2
+	local dir=$1 g=$2 log
+	shift 2
+	log=$dir/$g.log
+	if [ -n "${LAB_CLIENT_N+set}" ]; then
+		LAB_CLIENT_N=$((LAB_CLIENT_N + 1))
+		log=$dir/$g.$LAB_CLIENT_N.log
+		# run in the background (a subshell: its count is its own)
+		[ "$BASHPID" = "$$" ] || log=$dir/$g.$LAB_CLIENT_N-bg$BASHPID.log
+	fi
 	SSLKEYLOGFILE=$dir/sslkeys.log "$BIN/mb2c-client" -c "$dir/$g.conf" -p bmsc.mb2c.lab \
-		-x "$FDX" -l "$dir/$g.log" -w 20 "$@"
+		-x "$FDX" -l "$log" -w 20 "$@"
 }
 
 # ------------------------------------------------------------- capture (issue 19)
