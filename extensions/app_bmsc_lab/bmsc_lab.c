@@ -16,12 +16,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <mb2c/answer_hold.h>
 #include <mb2c/arena.h>
 #include <mb2c/dict.h>
 #include <mb2c/fdext.h>
-#include <mb2c/metrics.h>
-#include <mb2c/answer_hold.h>
 #include <mb2c/mb2c.h>
+#include <mb2c/metrics.h>
 #include <mb2c/msg.h>
 
 #include "bmsc_lab.h"

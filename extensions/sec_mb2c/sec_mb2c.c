@@ -23,13 +23,13 @@
 
 #include <gnutls/x509.h>
 
+#include <mb2c/answer_hold.h>
 #include <mb2c/dict.h>
 #include <mb2c/fdcompat.h>
 #include <mb2c/fdext.h>
 #include <mb2c/metrics.h>
 #include <mb2c/msg.h>
 #include <mb2c/peerauth.h>
-#include <mb2c/answer_hold.h>
 #include <mb2c/sec_staple.h>
 
 #include "sec_ipsec.h"
