@@ -1192,6 +1192,96 @@ static int own_staple(gnutls_session_t s, void *ptr, gnutls_datum_t *resp)
 
 /* ------------------------------------------------------------ reload */
 
+/* connections that passed the re-check and still ask OCSP (ocsp_query):
+ * their responder is asked after the locks are released (a query blocks up
+ * to ocsp_timeout_ms; the cache answers while a response is current) */
+struct ocsp_due {
+	struct ocsp_due *next;
+	char id[256];
+	int fd;
+	gnutls_datum_t *chain;
+	unsigned n;
+};
+
+static gnutls_datum_t *chain_dup(const gnutls_datum_t *chain, unsigned n)
+{
+	gnutls_datum_t *d = calloc(n ? n : 1, sizeof(*d));
+	for (unsigned k = 0; d && k < n; k++) {
+		d[k].data = malloc(chain[k].size ? chain[k].size : 1);
+		if (!d[k].data) {
+			chain_free(d, k);
+			return NULL;
+		}
+		memcpy(d[k].data, chain[k].data, chain[k].size);
+		d[k].size = chain[k].size;
+	}
+	return d;
+}
+
+/* the OCSP part of the re-check (sec_ocsp_query_check, as at the
+ * handshake): a connection refused now is closed (or distrusted) like one
+ * the other checks refused, if it is still the same connection */
+static void recheck_ocsp(struct sec_conf *c, struct ocsp_due *list, time_t now, unsigned *closed,
+                         unsigned *distrusted)
+{
+	while (list) {
+		struct ocsp_due *d = list;
+		list = d->next;
+		struct sec_verdict v = {1, NULL, "", NULL, ""};
+		int bad = sec_ocsp_query_check(c, d->chain, d->n, now, &v) != 0;
+		if (v.warn)
+			fd_log_notice("sec_mb2c: WARN peer=%s rule=%s: %s (re-check after reload)",
+			              d->id, v.warn, v.warn_text);
+		if (bad) {
+			pthread_rwlock_rdlock(&fd_g_peers_rw);
+			struct peer_hdr *peer = NULL;
+			struct mb2c_peer_auth a;
+			for (struct fd_list *li = fd_g_peers.next; li != &fd_g_peers;
+			     li = li->next) {
+				struct peer_hdr *p = li->o;
+				if (p->info.pi_diamid && !strcasecmp(p->info.pi_diamid, d->id))
+					peer = p;
+			}
+			if (peer && fd_peer_get_state(peer) == STATE_OPEN &&
+			    peer_socket(&peer->info) == d->fd && !mb2c_peerauth_get(d->id, &a) &&
+			    a.via != MB2C_VIA_NONE) {
+				char addr[64];
+				const char *rule = v.rule ? v.rule : "ocsp.unreachable";
+				peer_addr(&peer->info, addr, sizeof(addr));
+				int keep = c->reload_distrust_only;
+				if (keep)
+					audit(c->enforce ? "UNTRUSTED reload"
+					                 : "MONITOR would distrust reload",
+					      d->id, addr, rule,
+					      "%s (re-check after reload; reload_distrust_only: "
+					      "its "
+					      "requests are refused, nothing is routed to it, the "
+					      "connection stays)",
+					      v.text);
+				else
+					audit(c->enforce ? "CLOSE reload"
+					                 : "MONITOR would close reload",
+					      d->id, addr, rule, "%s (re-check after reload)",
+					      v.text);
+				if (c->enforce) {
+					a.via = MB2C_VIA_NONE;
+					snprintf(a.reason, sizeof(a.reason), "%s", rule);
+					mb2c_peerauth_set(d->id, &a);
+					if (keep) {
+						(*distrusted)++;
+					} else {
+						(*closed)++;
+						shutdown(d->fd, SHUT_RDWR);
+					}
+				}
+			}
+			pthread_rwlock_unlock(&fd_g_peers_rw);
+		}
+		chain_free(d->chain, d->n);
+		free(d);
+	}
+}
+
 /* After every successful reload: each established connection (peer in state
  * OPEN whose identity was proven) is decided again with the new policy, by
  * the same acceptance functions as at its admission: a certificate-bound one
@@ -1206,10 +1296,13 @@ static int own_staple(gnutls_session_t s, void *ptr, gnutls_datum_t *resp)
  * {decision="close_reload"}). A front end's hand-over is only marked
  * unauthenticated ("UNTRUSTED reload"): the front end that holds the peer's
  * certificate re-decides it with the same policy and closes it with its own
- * audit line (edge_mb2c, dtls_sctp). */
+ * audit line (edge_mb2c, dtls_sctp). With ocsp_query, a certificate-bound
+ * connection that passes is then checked by OCSP (recheck_ocsp), after the
+ * peer list and kept_lock are released: a query may block. */
 static void recheck_established(void)
 {
 	unsigned total = 0, closed = 0, distrusted = 0;
+	struct ocsp_due *due = NULL;
 	time_t now = time(NULL);
 	struct sec_conf *c = conf_get();
 	int enforce = c->enforce;
@@ -1240,6 +1333,23 @@ static void recheck_established(void)
 				                       &v)) {
 					rule = v.rule ? v.rule : "cert.profile";
 					snprintf(text, sizeof(text), "%s", v.text);
+				} else if (c->ocsp_query) {
+					/* OCSP after the locks (below) */
+					struct ocsp_due *d = calloc(1, sizeof(*d));
+					if (d)
+						d->chain = chain_dup(k->chain, k->n);
+					if (!d || !d->chain) {
+						free(d);
+						rule = "reload.no-chain";
+						snprintf(text, sizeof(text), "%s",
+						         "out of memory for the OCSP re-check");
+					} else {
+						snprintf(d->id, sizeof(d->id), "%s", id);
+						d->fd = fd;
+						d->n = k->n;
+						d->next = due;
+						due = d;
+					}
 				}
 				done = 1;
 				break;
@@ -1302,6 +1412,7 @@ static void recheck_established(void)
 		shutdown(fd, SHUT_RDWR);
 	}
 	pthread_rwlock_unlock(&fd_g_peers_rw);
+	recheck_ocsp(c, due, now, &closed, &distrusted);
 	conf_put();
 	fd_log_notice("sec_mb2c: re-check after reload: %u established connection(s), %u kept, "
 	              "%u closed, %u distrusted",

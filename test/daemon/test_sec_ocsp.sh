@@ -18,7 +18,10 @@
 # - responder queries (ocsp_query) by a BM-SC for its TLS clients, to a real
 #   openssl responder on loopback: good over TLS 1.3 (one query) and 1.2 (from
 #   the cache: no query), revoked, unknown refused; responder stopped: a new
-#   certificate is refused (ocsp.unreachable), the cached one still accepted.
+#   certificate is refused (ocsp.unreachable), the cached one still accepted;
+# - the re-check after a reload asks the responder too (one without
+#   nextUpdate, so nothing is cached): a held connection is kept while the
+#   answer is good and closed (ocsp.revoked) once it says revoked.
 # usage: test_sec_ocsp.sh SRC BUILD
 set -uo pipefail
 . "$1/test/lib/daemon.sh" # SRC FDX BIN RAW PRIO; common, pki, lab
@@ -386,4 +389,60 @@ check "4 queries for 6 handshakes: the cache answered 2 (ocsp_queries=4 ocsp_cac
 	grep -q "ocsp_queries=4 ocsp_cache_hits=2" "$Q"
 stop_daemon bmscq
 check "the querying BM-SC stops cleanly (exit $STOP_RC)" test "$STOP_RC" = 0
+
+# ---- the re-check after a reload asks the responder too: a held
+# connection whose certificate the responder now says revoked is closed.
+# This responder gives no nextUpdate, so no answer is cached (RFC 6960:
+# newer information is always available) and each check asks it.
+responder() { # INDEX: openssl's responder on RPORT, its pid in RPID
+	openssl ocsp -index "$P/$1.idx" -port "$RPORT" -rsigner "$P/ca.pem" -rkey "$P/ca.key" \
+		-CA "$P/ca.pem" >>"$T/responder-r.log" 2>&1 &
+	RPID=$!
+	DAEMON_PIDS+=("$RPID")
+	local i
+	for ((i = 0; i < 200; i++)); do
+		ss -Hltnp "sport = :$RPORT" | grep -q "pid=$RPID," && return 0
+		sleep 0.05
+	done
+	return 1
+}
+idx gcs1 V >"$P/r-good.idx"
+idx gcs1 R >"$P/r-revoked.idx"
+RPORT=$(free_port)
+check "a responder without nextUpdate says gcs1 good" responder r-good
+RSPORT=$(free_port)
+bmsc_conf bmscr bmsc.mb2c.lab bmsc "$RSPORT" "$PRIO" enforce good.der
+cat >"$T/sec_bmscr.conf" <<C
+mode = "enforce";
+ocsp_query = true;
+ocsp_responder = "http://127.0.0.1:$RPORT";
+ocsp_timeout_ms = 2000;
+peers = ( { pattern = "gcs*.mb2c.lab"; role = "gcs-as"; } );
+C
+start_daemon bmscr "$T/bmscr.conf"
+wait_log "$T/bmscr.log" "$FD_READY" 15
+for ((i = 0; i < 100; i++)); do
+	ss -Hltn "sport = :$RSPORT" | grep -q . && break
+	sleep 0.05
+done
+HOLD_PORT=$RSPORT hold r1 gcs1 gcs1.mb2c.lab
+check "gcs1 is admitted after a query (good) and holds its connection" \
+	wait_log "$T/r1.out" "holding the connection" 20
+kill -USR1 "$PID_bmscr"
+check "a reload with the responder still saying good keeps it" \
+	wait_log "$T/bmscr.log" "sec_mb2c: re-check after reload: 1 established connection\\(s\\), 1 kept, 0 closed" 20
+check "... asked the responder again (ocsp_queries=2)" \
+	wait_log "$T/bmscr.log" "counters:.* ocsp_queries=2 " 10
+kill "$RPID" 2>/dev/null
+wait "$RPID" 2>/dev/null
+check "the responder now says gcs1 revoked" responder r-revoked
+kill -USR1 "$PID_bmscr"
+check "the next reload closes the connection: rule ocsp.revoked, re-check after reload" \
+	wait_log "$T/bmscr.log" "CLOSE reload peer=gcs1.mb2c.lab .*rule=ocsp.revoked.*\\(re-check after reload\\)" 20
+held_wait r1
+check "... gcs1's connection was closed by the BM-SC (exit 15, got $HRC)" test "$HRC" = 15
+check "... counted in the re-check line" \
+	wait_log "$T/bmscr.log" "re-check after reload: 1 established connection\\(s\\), 0 kept, 1 closed" 10
+stop_daemon bmscr
+check "that BM-SC stops cleanly (exit $STOP_RC)" test "$STOP_RC" = 0
 finish

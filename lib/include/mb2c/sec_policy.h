@@ -175,7 +175,9 @@ int sec_accept_identity(const struct sec_conf *c, const char *identity, const gn
  * 33.310 profile by purpose, validity, the policy's CRLs) and step 2
  * (listed, leaf names the identity, per-peer CA and pin) on the chain kept
  * from the handshake. The negotiated parameters cannot change and are not
- * checked again; OCSP is not queried again (the responder is asked at the
+ * checked again; OCSP is not queried here: a caller with ocsp_query calls
+ * sec_ocsp_query_check afterwards, outside its locks (it may block; sec_mb2c
+ * does, edge_mb2c and dtls_sctp do not; the responder is asked at the
  * handshake). A stale CRL with crl_stale = "warn" keeps the connection
  * (v->warn set). 0, or -1 with v->rule / v->text: close the connection. */
 int sec_accept_recheck(const struct sec_conf *c, const char *identity, const gnutls_datum_t *chain,
