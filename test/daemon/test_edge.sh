@@ -140,10 +140,7 @@ start_daemon bmsc "$T/bmsc.conf"
 wait_log "$T/bmsc.log" "app_bmsc_lab: ready" 20 &&
 wait_log "$T/bmsc.log" "edge_mb2c: ready" 1
 verdict "BM-SC with edge_mb2c starts"
-for ((i = 0; i < 100; i++)); do
-	ss -Hltn "sport = :$EPORT" | grep -q . && break
-	sleep 0.05
-done
+wait_listen "$EPORT"
 
 grep -q "edge_mb2c: ready: .*; 2 threads + 1 relay;" "$T/bmsc.log" &&
 test "$(cat /proc/"$PID_bmsc"/task/*/comm | grep -c '^edge-\(hs[01]\|relay\)$')" = 3

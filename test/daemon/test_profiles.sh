@@ -71,7 +71,7 @@ check "(a) BM-SC profile starts: edge_mb2c, app_bmsc_lab, sec_mb2c enforce with 
 		wait_log '$T/bmsc.log' 'rt_mb2c: ready: enforce mode, 2 rules' 20 &&
 		grep -q 'app_bmsc_lab: ready' '$T/bmsc.log' && grep -q 'edge_mb2c: ready: TLS/TCP on \[0.0.0.0\]:$BMSC_PORT -> core TCP 127.0.0.1:$CORE_PORT' '$T/bmsc.log' &&
 		grep -q 'sec_mb2c: enforce mode, 3 peers, 0 CRLs, start-up audit passed' '$T/bmsc.log'"
-for ((i = 0; i < 100; i++)); do ss -Hltn "sport = :$BMSC_PORT" | grep -q . && break; sleep 0.1; done
+wait_listen "$BMSC_PORT"
 
 # (b) the GCS AS node, straight to the BM-SC
 cat >"$T/own.scn" <<'S'

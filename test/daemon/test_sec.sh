@@ -112,10 +112,7 @@ bmsc_conf bmsc
 start_daemon bmsc "$T/bmsc.conf"
 check "BM-SC with sec_mb2c starts (audit passed)" \
 	wait_log "$T/bmsc.log" "sec_mb2c: enforce mode, 9 peers, 1 CRLs, start-up audit passed" 15
-for ((i = 0; i < 100; i++)); do
-	ss -Hltn "sport = :$SPORT" | grep -q . && break
-	sleep 0.05
-done
+wait_listen "$SPORT"
 
 # raw NAME CERT ORIGIN [raw_cer_client options...]: runs the client, output in $T/NAME.out
 raw() {
@@ -345,10 +342,7 @@ check "counters per rule logged at exit" grep -q "sec_mb2c: counters: .*id.misma
 sed -i 's/^mode = "enforce";/mode = "enforce";\ndrop_untrusted = true;/' "$T/sec.conf"
 start_daemon drop "$T/bmsc.conf"
 wait_log "$T/drop.log" "sec_mb2c: enforce mode" 15
-for ((i = 0; i < 100; i++)); do
-	ss -Hltn "sport = :$SPORT" | grep -q . && break
-	sleep 0.05
-done
+wait_listen "$SPORT"
 raw dropped other gcs2.mb2c.lab --gar
 no_success dropped && grep -q "UNTRUSTED peer=gcs2.mb2c.lab addr=127.0.0.1 rule=id.mismatch.*link dropped" "$T/drop.log"
 verdict "drop_untrusted: the link of the configured-peer impostor is closed, nothing answered 2001"

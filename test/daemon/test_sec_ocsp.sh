@@ -61,10 +61,7 @@ fetch() {
 	openssl ocsp -index "$P/$index.idx" -port "$OPORT" -rsigner "$P/ca.pem" -rkey "$P/ca.key" \
 		-CA "$P/ca.pem" -ndays 1 -nrequest 1 >"$T/responder-$name.log" 2>&1 &
 	local rpid=$! i
-	for ((i = 0; i < 200; i++)); do
-		ss -Hltn "sport = :$OPORT" | grep -q . && break
-		sleep 0.05
-	done
+	wait_listen "$OPORT"
 	openssl ocsp -issuer "$P/ca.pem" -cert "$P/$cert.pem" -url "http://127.0.0.1:$OPORT" \
 		-no_nonce -respout "$P/$name.der" -noverify >"$T/fetch-$name.out" 2>&1
 	wait "$rpid" 2>/dev/null
@@ -256,10 +253,7 @@ edge_ready() {
 		grep -q "edge_mb2c: stapling $P/edge.der (good for $P/bmsc.pem)" "$T/edge.log"
 }
 check "edge with a good staple file: ready, stapling it" edge_ready
-for ((i = 0; i < 200; i++)); do
-	ss -Hltn "sport = :$EPORT" | grep -q . && break
-	sleep 0.05
-done
+wait_listen "$EPORT"
 # the TLS 1.2 GCS AS runs sec_mb2c in monitor mode (its audit refuses a
 # TLS 1.2-only TLS_Prio): a missing or bad staple is then a "MONITOR would
 # reject handshake" line
@@ -332,24 +326,22 @@ openssl ocsp -index "$P/q.idx" -port "$QPORT" -rsigner "$P/ca.pem" -rkey "$P/ca.
 	-CA "$P/ca.pem" -ndays 1 >"$T/responder-q.log" 2>&1 &
 RPID=$!
 DAEMON_PIDS+=("$RPID")
-for ((i = 0; i < 200; i++)); do
-	ss -Hltn "sport = :$QPORT" | grep -q . && break
-	sleep 0.05
-done
-bmsc_conf bmscq bmsc.mb2c.lab bmsc "$SPORT" "$PRIO" enforce good.der
-cat >"$T/sec_bmscq.conf" <<C
+wait_listen "$QPORT"
+# query_bmsc NAME PORT RESPONDER-PORT: a BM-SC on PORT that asks the
+# responder about its TLS clients (gcs*), started and listening
+query_bmsc() {
+	bmsc_conf "$1" bmsc.mb2c.lab bmsc "$2" "$PRIO" enforce good.der
+	cat >"$T/sec_$1.conf" <<C
 mode = "enforce";
 ocsp_query = true;
-ocsp_responder = "http://127.0.0.1:$QPORT";
+ocsp_responder = "http://127.0.0.1:$3";
 ocsp_timeout_ms = 2000;
 peers = ( { pattern = "gcs*.mb2c.lab"; role = "gcs-as"; } );
 C
-start_daemon bmscq "$T/bmscq.conf"
-wait_log "$T/bmscq.log" "$FD_READY" 15
-for ((i = 0; i < 100; i++)); do
-	ss -Hltn "sport = :$SPORT" | grep -q . && break
-	sleep 0.05
-done
+	start_daemon "$1" "$T/$1.conf"
+	wait_log "$T/$1.log" "$FD_READY" 15 && wait_listen "$2"
+}
+query_bmsc bmscq "$SPORT" "$QPORT"
 raw() { # NAME CERT [options...]
 	local name=$1 cert=$2
 	shift 2
@@ -411,20 +403,7 @@ idx gcs1 R >"$P/r-revoked.idx"
 RPORT=$(free_port)
 check "a responder without nextUpdate says gcs1 good" responder r-good
 RSPORT=$(free_port)
-bmsc_conf bmscr bmsc.mb2c.lab bmsc "$RSPORT" "$PRIO" enforce good.der
-cat >"$T/sec_bmscr.conf" <<C
-mode = "enforce";
-ocsp_query = true;
-ocsp_responder = "http://127.0.0.1:$RPORT";
-ocsp_timeout_ms = 2000;
-peers = ( { pattern = "gcs*.mb2c.lab"; role = "gcs-as"; } );
-C
-start_daemon bmscr "$T/bmscr.conf"
-wait_log "$T/bmscr.log" "$FD_READY" 15
-for ((i = 0; i < 100; i++)); do
-	ss -Hltn "sport = :$RSPORT" | grep -q . && break
-	sleep 0.05
-done
+check "a BM-SC asking that responder starts" query_bmsc bmscr "$RSPORT" "$RPORT"
 HOLD_PORT=$RSPORT hold r1 gcs1 gcs1.mb2c.lab
 check "gcs1 is admitted after a query (good) and holds its connection" \
 	wait_log "$T/r1.out" "holding the connection" 20

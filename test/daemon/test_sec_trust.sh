@@ -154,10 +154,7 @@ bmsc_conf bmsc
 start_daemon bmsc "$T/bmsc.conf"
 check "BM-SC with the project TLS_Prio and a verified CRL starts (audit passed)" \
 	wait_log "$T/bmsc.log" "sec_mb2c: enforce mode, 4 peers, 1 CRLs, start-up audit passed" 15
-for ((i = 0; i < 100; i++)); do
-	ss -Hltn "sport = :$SPORT" | grep -q . && break
-	sleep 0.05
-done
+wait_listen "$SPORT"
 
 # raw NAME CERT ORIGIN [options...]: output in $T/NAME.out, exit code in $T/NAME.rc
 raw() {

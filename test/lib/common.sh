@@ -176,6 +176,17 @@ case "$FD_VERSION" in
 	;;
 esac
 
+# wait_listen PORT [SECONDS]: 0 once a TCP socket listens on PORT (default
+# 10 s)
+wait_listen() {
+	local i
+	for ((i = 0; i < ${2:-10} * 20; i++)); do
+		ss -Hltn "sport = :$1" | grep -q . && return 0
+		sleep 0.05
+	done
+	return 1
+}
+
 # wait_log FILE REGEX [SECONDS]: 0 when the regex shows up in time
 wait_log() {
 	local file=$1 re=$2 secs=${3:-10} i

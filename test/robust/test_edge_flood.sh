@@ -69,10 +69,7 @@ wait_log "$T/bmsc.log" "app_bmsc_lab: ready" 20 &&
 wait_log "$T/bmsc.log" "edge_mb2c: ready: TLS/TCP on \[127.0.0.1\]:$EPORT \[::1\]:$EPORT" 20 &&
 wait_log "$T/bmsc.log" "sec_mb2c: enforce mode, .*start-up audit passed" 20
 verdict "BM-SC with edge_mb2c starts (edge ready, sec_mb2c accepts SecPort = 0 behind it)"
-for ((i = 0; i < 100; i++)); do
-	ss -Hltn "sport = :$EPORT" | grep -q . && break
-	sleep 0.05
-done
+wait_listen "$EPORT"
 PID=$PID_bmsc
 sample "$PID" "$T/s_base" &
 run_gcs base
@@ -169,10 +166,7 @@ check "BM-SC with the edge stops cleanly" test "$STOP_RC" = 0
 # ---- core-TLS mode: the lockout the edge exists for
 start_daemon core "$T/bmsc.conf"
 wait_log "$T/core.log" "app_bmsc_lab: ready" 20
-for ((i = 0; i < 100; i++)); do
-	ss -Hltn "sport = :$LAB_PORT" | grep -q . && break
-	sleep 0.05
-done
+wait_listen "$LAB_PORT"
 "$BIN/mb2c_flood" --idle 200 --sources 20 --duration 12 127.0.0.1 "$LAB_PORT" \
 	>"$T/coreflood.out" 2>&1 &
 CF_PID=$!
