@@ -1028,8 +1028,19 @@ int sec_accept_session(const struct sec_conf *c, gnutls_session_t s, int dtls,
 		return sec_check_staple(c, &staple, chain, n, now, v);
 	/* nothing stapled (servers staple; a TLS client only in TLS 1.3, if at
 	 * all): ask the responder, or refuse when stapling is required */
-	if (c->ocsp_query)
+	if (c->ocsp_query) {
+		/* Only about a chain the trust store vouches for. This runs in the
+		 * verify callback, before the transport's own chain check: an
+		 * unauthenticated peer's chain (its issuer, its AIA URL) must not
+		 * make this node send HTTP requests where the peer says (SSRF) or
+		 * hold the handshake for a responder. */
+		unsigned status = 0;
+		if (gnutls_certificate_verify_peers3(s, NULL, &status) < 0 || status)
+			return refuse(v, "tls.chain", "%s",
+			              "certificate chain not trusted (checked before any OCSP "
+			              "query)");
 		return sec_ocsp_query_check(c, chain, n, now, v);
+	}
 	if (c->ocsp_stapling == 2 && purpose == SEC_PEER_SERVER)
 		return refuse(v, "ocsp.missing", "%s",
 		              "no stapled OCSP response (ocsp_stapling = \"require\")");

@@ -19,6 +19,7 @@
 #   openssl responder on loopback: good over TLS 1.3 (one query) and 1.2 (from
 #   the cache: no query), revoked, unknown refused; responder stopped: a new
 #   certificate is refused (ocsp.unreachable), the cached one still accepted;
+#   a chain of an untrusted CA is refused before any query (tls.chain);
 # - the re-check after a reload asks the responder too (one without
 #   nextUpdate, so nothing is cached): a held connection is kept while the
 #   answer is good and closed (ocsp.revoked) once it says revoked.
@@ -374,10 +375,22 @@ verdict "responder stopped, new certificate: refused (exit $r), rule ocsp.unreac
 raw qcached gcs1
 check "responder stopped, cached good answer (bounded by nextUpdate): accepted (exit $(rc_of qcached))" \
 	test "$(rc_of qcached)" = 0
+# a chain the trust store does not vouch for is refused before any query:
+# its issuer and AIA must not make the BM-SC send requests. The attacker's
+# CA copies the lab CA's name (so the client's GnuTLS offers the chain to
+# the BM-SC's CA list) with its own key; the chain is leaf + that CA.
+(cd "$P" && pki_ca evil && pki_leaf gcs9 gcs9.mb2c.lab "$EC" evil &&
+	cat gcs9.pem evil.pem >gcs9-chain.pem) || ko "untrusted chain generation failed"
+"$BIN/raw_cer_client" --ca "$P/ca.pem" --cert "$P/gcs9-chain.pem" --key "$P/gcs9.key" \
+	--prio "$PRIO" --origin-host gcs9.mb2c.lab --timeout 8 --gar 127.0.0.1 "$SPORT" \
+	>"$T/quntrusted.out" 2>&1
+r=$?
+test "$r" != 0 && grep -q "REJECT handshake peer=gcs9.mb2c.lab .*rule=tls.chain: certificate chain not trusted (checked before any OCSP query)" "$Q"
+verdict "a chain of an untrusted CA: refused (exit $r), rule tls.chain, before any OCSP query"
 kill -USR1 "$PID_bmscq"
 wait_log "$Q" "sec_mb2c: counters:" 10
 grep "sec_mb2c: counters:" "$Q" | tail -1
-check "4 queries for 6 handshakes: the cache answered 2 (ocsp_queries=4 ocsp_cache_hits=2)" \
+check "4 queries for 7 handshakes: the cache answered 2, the untrusted chain none (ocsp_queries=4 ocsp_cache_hits=2)" \
 	grep -q "ocsp_queries=4 ocsp_cache_hits=2" "$Q"
 stop_daemon bmscq
 check "the querying BM-SC stops cleanly (exit $STOP_RC)" test "$STOP_RC" = 0

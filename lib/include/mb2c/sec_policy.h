@@ -202,7 +202,10 @@ int sec_check_staple(const struct sec_conf *c, const gnutls_datum_t *staple,
 /* OCSP status of chain[0] from a responder (ocsp_responder, else the AIA)
  * or the cache: sec_ocsp_check on the answer; no answer within
  * ocsp_timeout_ms is ocsp.unreachable (refused unless ocsp_unreachable =
- * "accept"); ocsp.unknown as ocsp_unknown says. Blocks for the query. */
+ * "accept"); ocsp.unknown as ocsp_unknown says. Blocks for the query.
+ * sec_accept_session calls it only for a chain the session's trust store
+ * verifies (else tls.chain): an unauthenticated peer never makes the node
+ * send a query. */
 int sec_ocsp_query_check(const struct sec_conf *c, const gnutls_datum_t *chain, unsigned n,
                          time_t now, struct sec_verdict *v);
 unsigned long sec_ocsp_queries(void);    /* queries sent, since start */
