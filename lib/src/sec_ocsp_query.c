@@ -198,6 +198,13 @@ out:
 int sec_ocsp_query_check(const struct sec_conf *c, const gnutls_datum_t *chain, unsigned n,
                          time_t now, struct sec_verdict *v)
 {
+	return sec_ocsp_query_check_gated(c, chain, n, now, v, NULL, NULL);
+}
+
+int sec_ocsp_query_check_gated(const struct sec_conf *c, const gnutls_datum_t *chain, unsigned n,
+                               time_t now, struct sec_verdict *v, int (*gate)(void *arg),
+                               void *gate_arg)
+{
 	gnutls_datum_t issuer_der = {NULL, 0}, resp = {NULL, 0};
 	gnutls_x509_crt_t crt = NULL, issuer = NULL;
 	char key[65], url[512], err[200];
@@ -220,6 +227,15 @@ int sec_ocsp_query_check(const struct sec_conf *c, const gnutls_datum_t *chain, 
 	if (cache_get(key, now, v, &ret)) {
 		atomic_fetch_add(&n_cache_hits, 1);
 		goto decide;
+	}
+	/* no cached answer: the network is next, only if the gate allows it */
+	if (gate && gate(gate_arg)) {
+		v->ok = 0;
+		v->rule = "tls.chain";
+		snprintf(v->text, sizeof(v->text), "%s",
+		         "certificate chain not trusted (checked before any OCSP query)");
+		ret = -1;
+		goto out;
 	}
 	if (gnutls_x509_crt_init(&crt) || gnutls_x509_crt_init(&issuer) ||
 	    gnutls_x509_crt_import(crt, &chain[0], GNUTLS_X509_FMT_DER) ||

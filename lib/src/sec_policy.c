@@ -1000,6 +1000,15 @@ int sec_accept_recheck(const struct sec_conf *c, const char *identity, const gnu
 	return 0;
 }
 
+/* the gate of a responder query: non-zero when the session's chain does not
+ * verify against the session's trust store */
+static int chain_untrusted(void *session)
+{
+	unsigned status = 0;
+	return gnutls_certificate_verify_peers3((gnutls_session_t)session, NULL, &status) < 0 ||
+	       status;
+}
+
 int sec_accept_session(const struct sec_conf *c, gnutls_session_t s, int dtls,
                        enum sec_purpose purpose, time_t now, struct sec_verdict *v)
 {
@@ -1028,19 +1037,14 @@ int sec_accept_session(const struct sec_conf *c, gnutls_session_t s, int dtls,
 		return sec_check_staple(c, &staple, chain, n, now, v);
 	/* nothing stapled (servers staple; a TLS client only in TLS 1.3, if at
 	 * all): ask the responder, or refuse when stapling is required */
-	if (c->ocsp_query) {
-		/* Only about a chain the trust store vouches for. This runs in the
-		 * verify callback, before the transport's own chain check: an
-		 * unauthenticated peer's chain (its issuer, its AIA URL) must not
-		 * make this node send HTTP requests where the peer says (SSRF) or
-		 * hold the handshake for a responder. */
-		unsigned status = 0;
-		if (gnutls_certificate_verify_peers3(s, NULL, &status) < 0 || status)
-			return refuse(v, "tls.chain", "%s",
-			              "certificate chain not trusted (checked before any OCSP "
-			              "query)");
-		return sec_ocsp_query_check(c, chain, n, now, v);
-	}
+	/* A query only about a chain the trust store vouches for. This runs in
+	 * the verify callback, before the transport's own chain check: an
+	 * unauthenticated peer's chain (its issuer, its AIA URL) must not make
+	 * this node send HTTP requests where the peer says (SSRF) or hold the
+	 * handshake for a responder. A cached answer needs no gate (no network;
+	 * the transport's chain check follows). */
+	if (c->ocsp_query)
+		return sec_ocsp_query_check_gated(c, chain, n, now, v, chain_untrusted, s);
 	if (c->ocsp_stapling == 2 && purpose == SEC_PEER_SERVER)
 		return refuse(v, "ocsp.missing", "%s",
 		              "no stapled OCSP response (ocsp_stapling = \"require\")");

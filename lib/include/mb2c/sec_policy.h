@@ -203,11 +203,17 @@ int sec_check_staple(const struct sec_conf *c, const gnutls_datum_t *staple,
  * or the cache: sec_ocsp_check on the answer; no answer within
  * ocsp_timeout_ms is ocsp.unreachable (refused unless ocsp_unreachable =
  * "accept"); ocsp.unknown as ocsp_unknown says. Blocks for the query.
- * sec_accept_session calls it only for a chain the session's trust store
- * verifies (else tls.chain): an unauthenticated peer never makes the node
- * send a query. */
+ * The chain must be trusted already (the re-check after a reload). */
 int sec_ocsp_query_check(const struct sec_conf *c, const gnutls_datum_t *chain, unsigned n,
                          time_t now, struct sec_verdict *v);
+/* The same for a chain not verified yet: a cached answer is used as is (no
+ * network); before a query gate(gate_arg) must return 0, else the chain is
+ * refused (tls.chain). sec_accept_session's gate verifies the session's
+ * chain against its trust store: an unauthenticated peer never makes the
+ * node send a query (to the URL in its AIA) or wait for one. */
+int sec_ocsp_query_check_gated(const struct sec_conf *c, const gnutls_datum_t *chain, unsigned n,
+                               time_t now, struct sec_verdict *v, int (*gate)(void *arg),
+                               void *gate_arg);
 unsigned long sec_ocsp_queries(void);    /* queries sent, since start */
 unsigned long sec_ocsp_cache_hits(void); /* answers taken from the cache */
 void sec_ocsp_cache_clear(void);
