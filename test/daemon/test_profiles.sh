@@ -66,11 +66,11 @@ families() { local f=$1 p; shift; for p; do grep -q "^# TYPE $p" "$T/$f.prom" ||
 
 # (a) the BM-SC node
 start_daemon bmsc "$T/bmsc/freeDiameter.conf"
-check "(a) BM-SC profile starts: edge_mb2c, app_bmsc_lab, sec_mb2c enforce with a clean start-up audit, rt_mb2c" \
-	bash -c "source '$SRC/test/lib/common.sh' >/dev/null 2>&1; trap - EXIT
-		wait_log '$T/bmsc.log' 'rt_mb2c: ready: enforce mode, 2 rules' 20 &&
-		grep -q 'app_bmsc_lab: ready' '$T/bmsc.log' && grep -q 'edge_mb2c: ready: TLS/TCP on \[0.0.0.0\]:$BMSC_PORT -> core TCP 127.0.0.1:$CORE_PORT' '$T/bmsc.log' &&
-		grep -q 'sec_mb2c: enforce mode, 3 peers, 0 CRLs, start-up audit passed' '$T/bmsc.log'"
+wait_log "$T/bmsc.log" 'rt_mb2c: ready: enforce mode, 2 rules' 20 &&
+	grep -q 'app_bmsc_lab: ready' "$T/bmsc.log" &&
+	grep -q "edge_mb2c: ready: TLS/TCP on \[0.0.0.0\]:$BMSC_PORT -> core TCP 127.0.0.1:$CORE_PORT" "$T/bmsc.log" &&
+	grep -q 'sec_mb2c: enforce mode, 3 peers, 0 CRLs, start-up audit passed' "$T/bmsc.log"
+verdict "(a) BM-SC profile starts: edge_mb2c, app_bmsc_lab, sec_mb2c enforce with a clean start-up audit, rt_mb2c"
 wait_listen "$BMSC_PORT"
 
 # (b) the GCS AS node, straight to the BM-SC
@@ -106,10 +106,9 @@ wait "$HOLD"
 
 # (c) the edge node in front of the BM-SC
 start_daemon edge "$T/edge/freeDiameter.conf"
-check "(c) edge profile starts (sec_mb2c + rt_mb2c relay) and reaches the BM-SC" \
-	bash -c "source '$SRC/test/lib/common.sh' >/dev/null 2>&1; trap - EXIT
-		wait_log '$T/edge.log' 'rt_mb2c: ready' 20 &&
-		wait_log '$T/edge.log' 'sec_mb2c: ACCEPT outbound peer=bmsc1.mb2c.example.org' 20"
+wait_log "$T/edge.log" 'rt_mb2c: ready' 20 &&
+	wait_log "$T/edge.log" 'sec_mb2c: ACCEPT outbound peer=bmsc1.mb2c.example.org' 20
+verdict "(c) edge profile starts (sec_mb2c + rt_mb2c relay) and reaches the BM-SC"
 check "... the BM-SC admits the edge as an agent" \
 	wait_log "$T/bmsc.log" "sec_mb2c: ACCEPT peer=edge1.mb2c.example.org" 10
 # the GCS AS profile pointed at the edge, as its comment says
