@@ -57,11 +57,12 @@ start_relay() { # start_relay NAME: waits until the relay's link to the BM-SC is
 		wait_log "$T/$1.log" "sec_mb2c: ACCEPT outbound peer=bmsc2.mb2c.lab" 15 &&
 		sleep 0.5
 }
-client() { # client GCS ARGS...: mb2c-client through the relay
+client() { # client GCS ARGS...: mb2c-client through the relay (a log per run)
 	local g=$1
 	shift
+	LAB_CLIENT_N=$((LAB_CLIENT_N + 1))
 	"$BIN/mb2c-client" -c "$T/$g.conf" -p "${PEER:-bmsc.mb2c.lab}" -v dra.mb2c.lab -x "$FDX" \
-		-l "$T/$g.log" -w 20 "$@"
+		-l "$T/$g.$LAB_CLIENT_N.log" -w 20 "$@"
 }
 
 check "the BM-SC starts" lab_start_bmsc "$T" bmsc
