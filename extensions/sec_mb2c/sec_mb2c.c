@@ -1218,6 +1218,43 @@ static gnutls_datum_t *chain_dup(const gnutls_datum_t *chain, unsigned n)
 	return d;
 }
 
+/* A connection the re-check after a reload refused: one audit line; in
+ * enforce mode marked unauthenticated (requests refused, nothing routed to
+ * it) and closed, or only distrusted (a front end's hand-over ho, closed by
+ * its front end; reload_distrust_only). */
+static void reload_refused(const struct sec_conf *c, const char *id, const char *addr,
+                           const char *rule, const char *text, struct mb2c_peer_auth *a, int fd,
+                           const struct mb2c_handover *ho, unsigned *closed, unsigned *distrusted)
+{
+	int keep = ho || c->reload_distrust_only;
+	if (ho)
+		audit(c->enforce ? "UNTRUSTED reload" : "MONITOR would distrust reload", id, addr,
+		      rule,
+		      "%s (re-check after reload; a %s hand-over: its requests are refused, "
+		      "nothing is routed to it, its front end closes it)",
+		      text, mb2c_transport_name(ho->transport));
+	else if (keep)
+		audit(c->enforce ? "UNTRUSTED reload" : "MONITOR would distrust reload", id, addr,
+		      rule,
+		      "%s (re-check after reload; reload_distrust_only: its requests are "
+		      "refused, nothing is routed to it, the connection stays)",
+		      text);
+	else
+		audit(c->enforce ? "CLOSE reload" : "MONITOR would close reload", id, addr, rule,
+		      "%s (re-check after reload)", text);
+	if (!c->enforce)
+		return;
+	a->via = MB2C_VIA_NONE;
+	snprintf(a->reason, sizeof(a->reason), "%s", rule);
+	mb2c_peerauth_set(id, a);
+	if (keep) {
+		(*distrusted)++;
+	} else {
+		(*closed)++;
+		shutdown(fd, SHUT_RDWR);
+	}
+}
+
 /* the OCSP part of the re-check (sec_ocsp_query_check, as at the
  * handshake): a connection refused now is closed (or distrusted) like one
  * the other checks refused, if it is still the same connection */
@@ -1246,34 +1283,9 @@ static void recheck_ocsp(struct sec_conf *c, struct ocsp_due *list, time_t now, 
 			    peer_socket(&peer->info) == d->fd && !mb2c_peerauth_get(d->id, &a) &&
 			    a.via != MB2C_VIA_NONE) {
 				char addr[64];
-				const char *rule = v.rule ? v.rule : "ocsp.unreachable";
 				peer_addr(&peer->info, addr, sizeof(addr));
-				int keep = c->reload_distrust_only;
-				if (keep)
-					audit(c->enforce ? "UNTRUSTED reload"
-					                 : "MONITOR would distrust reload",
-					      d->id, addr, rule,
-					      "%s (re-check after reload; reload_distrust_only: "
-					      "its "
-					      "requests are refused, nothing is routed to it, the "
-					      "connection stays)",
-					      v.text);
-				else
-					audit(c->enforce ? "CLOSE reload"
-					                 : "MONITOR would close reload",
-					      d->id, addr, rule, "%s (re-check after reload)",
-					      v.text);
-				if (c->enforce) {
-					a.via = MB2C_VIA_NONE;
-					snprintf(a.reason, sizeof(a.reason), "%s", rule);
-					mb2c_peerauth_set(d->id, &a);
-					if (keep) {
-						(*distrusted)++;
-					} else {
-						(*closed)++;
-						shutdown(d->fd, SHUT_RDWR);
-					}
-				}
+				reload_refused(c, d->id, addr, v.rule ? v.rule : "ocsp.unreachable",
+				               v.text, &a, d->fd, NULL, closed, distrusted);
 			}
 			pthread_rwlock_unlock(&fd_g_peers_rw);
 		}
@@ -1305,7 +1317,6 @@ static void recheck_established(void)
 	struct ocsp_due *due = NULL;
 	time_t now = time(NULL);
 	struct sec_conf *c = conf_get();
-	int enforce = c->enforce;
 	pthread_rwlock_rdlock(&fd_g_peers_rw);
 	for (struct fd_list *li = fd_g_peers.next; li != &fd_g_peers; li = li->next) {
 		struct peer_hdr *peer = li->o;
@@ -1382,34 +1393,8 @@ static void recheck_established(void)
 		}
 		char addr[64];
 		peer_addr(&peer->info, addr, sizeof(addr));
-		int keep = handover || c->reload_distrust_only;
-		if (handover)
-			audit(enforce ? "UNTRUSTED reload" : "MONITOR would distrust reload", id,
-			      addr, rule,
-			      "%s (re-check after reload; a %s hand-over: its requests are "
-			      "refused, "
-			      "nothing is routed to it, its front end closes it)",
-			      text, mb2c_transport_name(ho.transport));
-		else if (keep)
-			audit(enforce ? "UNTRUSTED reload" : "MONITOR would distrust reload", id,
-			      addr, rule,
-			      "%s (re-check after reload; reload_distrust_only: its requests are "
-			      "refused, nothing is routed to it, the connection stays)",
-			      text);
-		else
-			audit(enforce ? "CLOSE reload" : "MONITOR would close reload", id, addr,
-			      rule, "%s (re-check after reload)", text);
-		if (!enforce)
-			continue;
-		a.via = MB2C_VIA_NONE;
-		snprintf(a.reason, sizeof(a.reason), "%s", rule);
-		mb2c_peerauth_set(id, &a);
-		if (keep) {
-			distrusted++;
-			continue;
-		}
-		closed++;
-		shutdown(fd, SHUT_RDWR);
+		reload_refused(c, id, addr, rule, text, &a, fd, handover ? &ho : NULL, &closed,
+		               &distrusted);
 	}
 	pthread_rwlock_unlock(&fd_g_peers_rw);
 	recheck_ocsp(c, due, now, &closed, &distrusted);
