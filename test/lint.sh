@@ -5,7 +5,7 @@
 set -uo pipefail
 mode=$1
 cd "$2"
-mapfile -t files < <(find lib dict_mb2c extensions test bench fuzz -name '*.[ch]' 2>/dev/null | sort)
+mapfile -t files < <(find lib dict_mb2c extensions tools test bench fuzz -name '*.[ch]' 2>/dev/null | sort)
 [ "$mode" = shell ] || echo "lint $mode: ${#files[@]} files"
 case $mode in
 format)

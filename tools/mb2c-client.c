@@ -31,11 +31,20 @@
 #endif
 
 static volatile pid_t child;
+static volatile sig_atomic_t stop_signal; /* the signal that asked us to stop */
 
 static void forward_signal(int sig)
 {
+	stop_signal = sig;
 	if (child > 0)
 		kill(child, sig == SIGINT ? SIGTERM : sig);
+}
+
+static double mono_now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 static void usage(FILE *f)
@@ -79,11 +88,15 @@ static void usage(FILE *f)
 	        "  -w SEC    connection timeout (30)\n"
 	        "  -R N      our Restart-Counter (1)\n"
 	        "  -l FILE   keep the daemon log in FILE (default: shown only on failure)\n"
+	        "  -S SEC    the daemon's stop, once the scenario ended or a signal came,\n"
+	        "            may take SEC seconds (8; 0: no limit), then it is killed\n"
+	        "            (freeDiameter waits up to 16 s for a peer whose\n"
+	        "            disconnection did not complete)\n"
 	        "\nmb2c-client COMMAND --help (or help COMMAND): what a command takes, with "
 	        "an example.\n"
 	        "exit status: 0 all steps as expected, 1 a step did not match, 2 could not run "
-	        "(usage,\nconf, certificate, no connection to the BM-SC): one line on stderr "
-	        "says why\n",
+	        "(usage,\nconf, certificate, no connection to the BM-SC, a signal before the "
+	        "end): one line\non stderr says why\n",
 	        MB2C_FDX_DEFAULT);
 }
 
@@ -178,9 +191,11 @@ static void cmd_usage(FILE *f, const struct cmd_help *c)
 {
 	fprintf(f, "usage: mb2c-client -c GCS.conf -p BMSC-IDENTITY [options] %s\n\n%s",
 	        c->synopsis, c->text);
-	fprintf(f, "\nOptions (-c, -p, -v, -x, -t, -w, -R, -l): mb2c-client -h. Exit status: 0 as\n"
-	           "expected, 1 a step did not match, 2 could not run (usage, conf, certificate,\n"
-	           "no connection to the BM-SC: one line on stderr says why).\n");
+	fprintf(f,
+	        "\nOptions (-c, -p, -v, -x, -t, -w, -R, -l, -S): mb2c-client -h. Exit status: 0\n"
+	        "as expected, 1 a step did not match, 2 could not run (usage, conf,\n"
+	        "certificate, no connection to the BM-SC, a signal before the end: one line on\n"
+	        "stderr says why).\n");
 }
 
 static int is_help(const char *a)
@@ -516,11 +531,11 @@ int main(int argc, char **argv)
 {
 	const char *conf = NULL, *peer = NULL, *realm = NULL, *logpath = NULL, *via = NULL;
 	const char *fdx = getenv("MB2C_FDX_DIR");
-	unsigned timeout = 10, wait = 30, rc = 1;
+	unsigned timeout = 10, wait = 30, rc = 1, stop_wait = 8;
 	int c;
 	static const struct option longopts[] = {{"help", no_argument, NULL, 'h'}, {0, 0, 0, 0}};
 	/* "+": options end at the command, whose own words (and --help) follow it */
-	while ((c = getopt_long(argc, argv, "+c:p:r:v:x:t:w:R:l:h", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+c:p:r:v:x:t:w:R:l:S:h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'c':
 			conf = optarg;
@@ -548,6 +563,9 @@ int main(int argc, char **argv)
 			break;
 		case 'l':
 			logpath = optarg;
+			break;
+		case 'S':
+			stop_wait = (unsigned)atoi(optarg);
 			break;
 		case 'h':
 			usage(stdout);
@@ -690,11 +708,27 @@ int main(int argc, char **argv)
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
-	/* forward the transcript; remember the summary line and a failed connection */
+	/* forward the transcript; remember the summary line and a failed
+	 * connection. Once the scenario has ended (its summary line) or a signal
+	 * came, the daemon stops; its stop is bounded: freeDiameter's shutdown
+	 * waits up to 16 s (DPR_TIMEOUT + 1) for a peer whose DPR/DPA exchange
+	 * did not complete (the connection broke first, the core then even
+	 * re-connects), which says nothing about the scenario */
 	char buf[4096], last[256] = "";
-	int no_link = 0;
+	int no_link = 0, killed = 0;
+	double stop_from = 0;
 	size_t have = 0;
 	for (;;) {
+		if (!stop_from && stop_signal)
+			stop_from = mono_now();
+		if (stop_from && stop_wait && !killed && mono_now() - stop_from >= stop_wait) {
+			kill(pid, SIGKILL);
+			killed = 1;
+		}
+		struct pollfd pl = {.fd = pfd[0], .events = POLLIN};
+		int pr = poll(&pl, 1, 200);
+		if (pr <= 0)
+			continue; /* a timeout, or a forwarded signal (EINTR) */
 		ssize_t n = read(pfd[0], buf + have, sizeof(buf) - 1 - have);
 		if (n < 0 && errno == EINTR)
 			continue; /* a forwarded signal: the daemon stops, the pipe closes */
@@ -706,9 +740,15 @@ int main(int argc, char **argv)
 		while ((nl = strchr(buf, '\n'))) {
 			*nl = 0;
 			printf("%s\n", buf);
+			unsigned np, nf;
 			if (strstr(buf, " passed, ") && strstr(buf, " failed") &&
-			    strncmp(buf, "Summary", 7))
+			    strncmp(buf, "Summary", 7)) {
 				snprintf(last, sizeof(last), "%.255s", buf);
+				/* the summary: the engine stops the daemon now */
+				if (!stop_from &&
+				    sscanf(buf, "%u passed, %u failed", &np, &nf) == 2)
+					stop_from = mono_now();
+			}
 			if (!strncmp(buf, "BM-SC ", 6) && strstr(buf, " not connected after "))
 				no_link = 1;
 			have -= (size_t)(nl + 1 - buf);
@@ -728,6 +768,30 @@ int main(int argc, char **argv)
 	int summary = sscanf(last, "%u passed, %u failed", &passed, &failed) == 2;
 	int clean_exit = WIFEXITED(status) && WEXITSTATUS(status) == 0;
 	int keep_log = 0;
+	char after[64];
+	if (stop_signal)
+		snprintf(after, sizeof(after), "signal %d", (int)stop_signal);
+	else
+		snprintf(after, sizeof(after), "the scenario ended");
+	if (killed && WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL) {
+		/* the bounded stop above: a stop that had begun is a clean one */
+		char *log = slurp(daemon_log);
+		if (log && strstr(log, "Initiating freeDiameter shutdown sequence")) {
+			fprintf(stderr,
+			        "mb2c-client: note: freeDiameterd was still stopping %u s after %s "
+			        "(it waits up to 16 s for a peer whose disconnection did not "
+			        "complete); killed\n",
+			        stop_wait, after);
+			clean_exit = 1;
+		} else {
+			fprintf(stderr,
+			        "mb2c-client: freeDiameterd had not begun to stop %u s after %s; "
+			        "killed; its log: %s\n",
+			        stop_wait, after, daemon_log);
+			keep_log = 1;
+		}
+		free(log);
+	}
 	if (summary && !failed && !clean_exit) {
 		/* every step passed, then the daemon did not stop cleanly: said in
 		 * one line, except freeDiameter 1.2.1's own shutdown assertion in
@@ -759,7 +823,10 @@ int main(int argc, char **argv)
 		free(log);
 	}
 	int ok = summary && !failed && clean_exit;
-	if (WIFEXITED(status) && WEXITSTATUS(status) == 127 && !summary) {
+	if (stop_signal && !summary) {
+		fprintf(stderr, "mb2c-client: stopped by signal %d before the scenario ended\n",
+		        (int)stop_signal);
+	} else if (WIFEXITED(status) && WEXITSTATUS(status) == 127 && !summary) {
 		fail("cannot run %s (set FDD=PATH, or apt-get install freediameterd)", fdd);
 	} else if (!summary || no_link) {
 		/* one line saying why; the daemon log stays for the details */

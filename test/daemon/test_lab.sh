@@ -91,6 +91,45 @@ kill -TERM "${mpid:-0}"
 wait "$lpid"
 check "SIGTERM to mb2c-client ends it within 10 s (its 60 s sleep interrupted)" test $((SECONDS - t0)) -lt 10
 check "... and its freeDiameterd is gone too" bash -c "! kill -0 ${dpid:-0} 2>/dev/null"
+# a BM-SC that never answers the DPR (SIGSTOP): freeDiameter's shutdown then
+# waits 16 s for it (the same wait as when a connection breaks before the
+# DPA, and the core re-connects); mb2c-client bounds its daemon's stop (-S)
+# after a signal and after the scenario's end, and says so
+printf 'touch file=%s\nsleep s=60\n' "$T/stall1" >"$T/stall1.scn"
+lab_client "$T" gcs1 -S 3 scenario "$T/stall1.scn" >"$T/stall1.out" 2>&1 &
+lpid=$!
+wait_log "$T/stall1.out" '^\[2\] sleep' 20
+mpid=$(pgrep -f "mb2c-client .*$T/stall1.scn")
+dpid=$(pgrep -P "${mpid:-0}" freeDiameterd)
+kill -STOP "$PID_bmsc2"
+t0=$SECONDS
+kill -TERM "${mpid:-0}"
+wait "$lpid"
+rc=$?
+t1=$SECONDS
+kill -CONT "$PID_bmsc2"
+check "BM-SC stopped (no DPA): SIGTERM still ends mb2c-client within 10 s (-S 3; $((t1 - t0)) s)" \
+	test $((t1 - t0)) -lt 10
+check "... its stalled freeDiameterd is gone, and the note says why" \
+	bash -c "! kill -0 ${dpid:-0} 2>/dev/null &&
+	         grep -q 'note: freeDiameterd was still stopping 3 s after signal 15' '$T/stall1.out'"
+check "... exit 2 with one line: stopped by signal 15 before the scenario ended" \
+	bash -c "[ $rc = 2 ] && grep -q 'stopped by signal 15 before the scenario ended' '$T/stall1.out'"
+printf 'heartbeat\ntouch file=%s\nwait-file file=%s timeout=30\n' "$T/stall2" "$T/stall2.go" >"$T/stall2.scn"
+lab_client "$T" gcs1 -S 3 scenario "$T/stall2.scn" >"$T/stall2.out" 2>&1 &
+lpid=$!
+for ((i = 0; i < 400; i++)); do [ -e "$T/stall2" ] && break; sleep 0.05; done
+kill -STOP "$PID_bmsc2"
+t0=$SECONDS
+touch "$T/stall2.go"
+wait "$lpid"
+rc=$?
+t1=$SECONDS
+kill -CONT "$PID_bmsc2"
+check "BM-SC stopped at the scenario's end: every step passed, exit 0 within 10 s ($((t1 - t0)) s)" \
+	bash -c "[ $rc = 0 ] && [ $((t1 - t0)) -lt 10 ] && grep -qx '3 passed, 0 failed' '$T/stall2.out'"
+check "... with the note: still stopping 3 s after the scenario ended" \
+	grep -q 'note: freeDiameterd was still stopping 3 s after the scenario ended' "$T/stall2.out"
 stop_daemon bmsc2
 check "BM-SC stops cleanly (exit 0)" test "$STOP_RC" = 0
 
