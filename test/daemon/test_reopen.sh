@@ -9,7 +9,10 @@
 # peer is OPEN. raw_cer_client answers each DWR 700 ms late, which keeps the
 # BM-SC's peer in REOPEN for about 2 s: the GAR arrives in REOPEN every time.
 # Shows: the GAA delivered after the hold, a held answer dropped (logged)
-# when the connection closes instead, and the core's loss without the hold.
+# when the connection closes instead, the same through a relay (sec_mb2c +
+# rt_mb2c), there also for a split GAR (the denied item's response that
+# rt_mb2c adds reaches the GCS AS in the held copy), and the core's loss
+# without the hold.
 # usage: test_reopen.sh SRC BUILD
 set -uo pipefail
 . "$1/test/lib/daemon.sh" # SRC FDX BIN RAW PRIO; common, pki, lab
@@ -81,8 +84,13 @@ check "... counted: mb2c_answer_hold_total dropped 1 (got $d)" test "$d" = 1
 RELAY_PORT=$(free_port)
 lab_policy "$T/sec_relay.conf" 'identity = "gcs1.mb2c.lab"; role = "gcs-as";' \
 	'identity = "bmsc.mb2c.lab"; role = "bmsc";'
-echo 'mode = "enforce"; rules = ( { identity = "gcs1.mb2c.lab"; operations = [ "all" ]; } );' \
-	>"$T/rt_relay.conf"
+# gcs2 (never connected) holds a TMGI range: gcs1 may not touch those TMGIs
+cat >"$T/rt_relay.conf" <<'C'
+mode = "enforce";
+rules = ( { identity = "gcs1.mb2c.lab"; operations = [ "all" ]; },
+          { identity = "gcs2.mb2c.lab"; operations = [ "all" ];
+            tmgi_ranges = ( { plmn = "001-01"; first = 0x000F00; last = 0x000FFF; } ); } );
+C
 lab_relay_conf "$T" "$RELAY_PORT" "$LAB_PORT"
 # the BM-SC: the relay is an agent that may relay gcs1 (a reload)
 sed -i 's|^peers = (|peers = (\n  { identity = "dra.mb2c.lab"; role = "agent"; relay = [ "gcs*.mb2c.lab" ]; },|' \
@@ -111,6 +119,32 @@ check "... the BM-SC answered it" \
 check "... the relay held the forwarded GAA while gcs1's connection re-opened, then sent it" \
 	bash -c "grep -q 'answer hold: answer (code 8388662) to gcs1.mb2c.lab held' '$T/relay.log' &&
 	         grep -q 'answer hold: held answer sent to gcs1.mb2c.lab after' '$T/relay.log'"
+# a split GAR answered while gcs1 re-opens: rt_mb2c passes the allowed item
+# to the BM-SC and adds the denied item's response to the GAA; the hold's
+# copy must carry that addition (rt_copied moves it to the copy)
+before=$(n_closed_r)
+RAW_PORT=$RELAY_PORT raw rbrk2 --timeout 10
+for ((i = 0; i < 200; i++)); do
+	[ "$(n_closed_r)" -gt "$before" ] && break
+	sleep 0.05
+done
+check "a connection of gcs1 to the relay ends without DPR again" test "$(n_closed_r)" -gt "$before"
+n_sent=$(grep -c "answer hold: held answer sent to gcs1.mb2c.lab" "$T/relay.log")
+RAW_PORT=$RELAY_PORT raw rsplit --gar-dealloc 001-01-0001f0,001-01-000f01 --dwa-delay 700 \
+	--send-dpr --timeout 30
+r=$(rc_of rsplit)
+check "a mixed GAR of gcs1 (a TMGI in no range, one in gcs2's), sent at once: GAA 2001 (exit 0, got $r)" \
+	test "$r" = 0
+grep "TMGI-Deallocation-Response" "$T/rsplit.out"
+check "... the relay split it: the BM-SC got the allowed item only" \
+	grep -q "app_bmsc_lab: GAR from gcs1.mb2c.lab.* dealloc(001-01-0001f0:unknown)$" "$T/bmsc.log"
+check "... and added the denied item's response to the GAA" \
+	grep -q "rt_mb2c: GAA to gcs1.mb2c.lab: the responses of 1 denied items added" "$T/relay.log"
+check "... the GAA was held and sent once gcs1's connection was OPEN" \
+	test "$(grep -c "answer hold: held answer sent to gcs1.mb2c.lab" "$T/relay.log")" -gt "$n_sent"
+check "... and the copy carries both items: 001-01-000f01 Authorization rejected (added by the relay)" \
+	bash -c "grep -q '^GAA TMGI-Deallocation-Response 001-01-000f01: 0x2 Authorization rejected$' '$T/rsplit.out' &&
+	         grep -q '^GAA TMGI-Deallocation-Response 001-01-0001f0: ' '$T/rsplit.out'"
 stop_daemon relay
 check "the relay stops cleanly (exit 0, got $STOP_RC)" test "$STOP_RC" = 0
 

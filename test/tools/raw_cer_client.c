@@ -5,8 +5,9 @@
  * Origin-Host, weak TLS versions, bad certificates, plain TCP).
  *
  * It connects, optionally runs a TLS handshake (GnuTLS), sends a CER, reads
- * the CEA, optionally sends an MB2-C GAR heartbeat and a DPR, and prints one
- * machine-friendly line per event.
+ * the CEA, optionally sends an MB2-C GAR (a heartbeat, or deallocating
+ * TMGIs: --gar-dealloc, each TMGI-Deallocation-Response of the GAA printed)
+ * and a DPR, and prints one machine-friendly line per event.
  *
  * Exit status: 0 CEA 2001 (and GAA 2001 with --gar), 2 usage error,
  * 3 timeout, 10 TLS handshake failed, 11 connection refused/closed before the
@@ -78,6 +79,11 @@ enum {
 #define A_SUP_FEATURES   628u
 #define A_FEAT_LIST_ID   629u
 #define A_FEAT_LIST      630u
+#define A_TMGI           900u  /* 3GPP */
+#define A_TMGI_DEALLOC_Q 3512u /* TMGI-Deallocation-Request, 3GPP */
+#define A_TMGI_DEALLOC_A 3513u /* TMGI-Deallocation-Response, 3GPP */
+#define A_TMGI_DEALLOC_R 3514u /* TMGI-Deallocation-Result, 3GPP */
+#define TMGI_LEN         6     /* MBMS Service ID (3) + MCC/MNC in BCD (3) */
 #define DIAMETER_SUCCESS 2001u
 
 /* ---------------------------------------------------------------- options */
@@ -86,6 +92,8 @@ struct opts {
 	const char *cert, *key, *ca, *prio, *server_name;
 	const char *origin_host, *origin_realm, *host_ip;
 	const char *dest_realm, *dest_host, *gar_origin_host;
+	uint8_t dealloc[8][TMGI_LEN]; /* --gar-dealloc */
+	size_t n_dealloc;
 	const char *host, *port;
 	uint32_t app;
 	unsigned timeout, dwa_delay_ms;
@@ -106,6 +114,9 @@ static void usage(FILE *f)
 	           "  --app N                  advertised Auth-Application-Id (default 16777335)\n"
 	           "  --gar                    send a GAR heartbeat after CEA 2001\n"
 	           "  --gar-origin-host H      Origin-Host of the GAR (default: the CER one)\n"
+	           "  --gar-dealloc T[,T...]   the GAR deallocates these TMGIs (MCC-MNC-SID,\n"
+	           "                           at most 8); each TMGI-Deallocation-Response of\n"
+	           "                           the GAA is printed\n"
 	           "  --dest-realm R           GAR Destination-Realm (default mb2c.lab)\n"
 	           "  --dest-host H            GAR Destination-Host (default: none)\n"
 	           "  --send-dpr               finish with DPR (Disconnect-Cause 2) / DPA\n"
@@ -119,6 +130,41 @@ static void usage(FILE *f)
 	           "exit: 0 ok, 2 usage, 3 timeout, 10 TLS handshake failed, 11 no CEA,\n"
 	           "      12 CEA not 2001, 13 GAA not 2001, 14 closed after the GAR,\n"
 	           "      15 held connection closed by the server\n");
+}
+
+/* tmgi_parse: "MCC-MNC-SID" (3 digits, 2 or 3 digits, up to 6 hex digits)
+ * into the 6 octets of TMGI (TS 24.008 10.5.6.13 without IEI and length) */
+static int tmgi_parse(const char *s, uint8_t t[TMGI_LEN])
+{
+	char mcc[4], mnc[4], sid[8], end;
+	if (sscanf(s, "%3[0-9]-%3[0-9]-%7[0-9a-fA-F]%c", mcc, mnc, sid, &end) != 3 ||
+	    strlen(mcc) != 3 || strlen(mnc) < 2 || strlen(sid) > 6)
+		return -1;
+	unsigned long v = strtoul(sid, NULL, 16);
+	int d[6];
+	for (int i = 0; i < 3; i++)
+		d[i] = mcc[i] - '0';
+	for (int i = 0; i < 3; i++)
+		d[3 + i] = mnc[i] ? mnc[i] - '0' : 0xF;
+	t[0] = (uint8_t)(v >> 16), t[1] = (uint8_t)(v >> 8), t[2] = (uint8_t)v;
+	t[3] = (uint8_t)(d[1] << 4 | d[0]);
+	t[4] = (uint8_t)(d[5] << 4 | d[2]);
+	t[5] = (uint8_t)(d[4] << 4 | d[3]);
+	return 0;
+}
+
+/* tmgi_text: the reverse of tmgi_parse ("?" for a wrong length) */
+static void tmgi_text(const uint8_t *t, size_t n, char *out, size_t cap)
+{
+	if (n != TMGI_LEN) {
+		snprintf(out, cap, "?");
+		return;
+	}
+	unsigned mnc3 = t[4] >> 4;
+	char mnc[4] = {(char)('0' + (t[5] & 0xF)), (char)('0' + (t[5] >> 4)),
+	               mnc3 == 0xF ? 0 : (char)('0' + mnc3), 0};
+	snprintf(out, cap, "%u%u%u-%s-%06x", t[3] & 0xFu, (unsigned)t[3] >> 4, t[4] & 0xFu, mnc,
+	         (unsigned)t[0] << 16 | (unsigned)t[1] << 8 | t[2]);
 }
 
 static int parse_u32(const char *s, uint32_t *out)
@@ -147,6 +193,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		O_APP,
 		O_GAR,
 		O_GAR_OHOST,
+		O_GAR_DEALLOC,
 		O_DREALM,
 		O_DHOST,
 		O_DPR,
@@ -169,6 +216,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 	        {"app", required_argument, NULL, O_APP},
 	        {"gar", no_argument, NULL, O_GAR},
 	        {"gar-origin-host", required_argument, NULL, O_GAR_OHOST},
+	        {"gar-dealloc", required_argument, NULL, O_GAR_DEALLOC},
 	        {"dest-realm", required_argument, NULL, O_DREALM},
 	        {"dest-host", required_argument, NULL, O_DHOST},
 	        {"send-dpr", no_argument, NULL, O_DPR},
@@ -231,6 +279,20 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		case O_GAR_OHOST:
 			o->gar_origin_host = optarg;
 			break;
+		case O_GAR_DEALLOC: {
+			char list[256], *save = NULL, *t;
+			snprintf(list, sizeof(list), "%s", optarg);
+			for (t = strtok_r(list, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+				if (o->n_dealloc == 8 || tmgi_parse(t, o->dealloc[o->n_dealloc])) {
+					fprintf(stderr,
+					        "--gar-dealloc: bad TMGI or more than 8: %s\n", t);
+					return -1;
+				}
+				o->n_dealloc++;
+			}
+			o->gar = 1;
+			break;
+		}
 		case O_DREALM:
 			o->dest_realm = optarg;
 			break;
@@ -791,7 +853,48 @@ static void build_gar(struct buf *b, const struct opts *o)
 	avp_u32(b, A_FEAT_LIST_ID, AVP_V, VENDOR_3GPP, 1);
 	avp_u32(b, A_FEAT_LIST, AVP_V, VENDOR_3GPP, 0);
 	avp_end(b, g);
+	if (o->n_dealloc) {
+		g = wire_avp_begin(b, A_TMGI_DEALLOC_Q, AVP_V | AVP_M, VENDOR_3GPP);
+		for (size_t i = 0; i < o->n_dealloc; i++)
+			avp_raw(b, A_TMGI, AVP_V | AVP_M, VENDOR_3GPP, o->dealloc[i], TMGI_LEN);
+		avp_end(b, g);
+	}
 	msg_end(b);
+}
+
+/* print_dealloc: each TMGI-Deallocation-Response of a GAA, one line each,
+ * e.g. "GAA TMGI-Deallocation-Response 001-01-000f01: 0x2 Authorization
+ * rejected" (the TMGI-Deallocation-Result bits of TS 29.468 6.4.16) */
+static void print_dealloc(const uint8_t *m, size_t n)
+{
+	static const char *const names[] = {"Success", "Authorization rejected", "Unknown TMGI",
+	                                    "System error"};
+	struct avp_view v, w;
+	const uint8_t *p = m + HDR_LEN, *end = m + n;
+	while (avp_next(&p, end, &v) == 1) {
+		if (v.code != A_TMGI_DEALLOC_A || v.vendor != VENDOR_3GPP)
+			continue;
+		char tmgi[32] = "?";
+		int has = 0;
+		uint32_t bits = 0;
+		const uint8_t *q = v.data;
+		while (avp_next(&q, v.data + v.len, &w) == 1) {
+			if (w.code == A_TMGI && w.vendor == VENDOR_3GPP)
+				tmgi_text(w.data, w.len, tmgi, sizeof(tmgi));
+			else if (w.code == A_TMGI_DEALLOC_R && w.vendor == VENDOR_3GPP &&
+			         w.len == 4)
+				has = 1, bits = get32(w.data);
+		}
+		printf("GAA TMGI-Deallocation-Response %s: ", tmgi);
+		if (!has)
+			printf("no result");
+		else
+			printf("0x%x", bits);
+		for (unsigned i = 0; has && i < 4; i++)
+			if (bits & (1u << i))
+				printf(" %s", names[i]);
+		printf("\n");
+	}
 }
 
 static void send_dpr(struct conn *c, const struct opts *o, struct buf *b)
@@ -875,6 +978,7 @@ static int session(struct conn *c, const struct opts *o)
 			goto out;
 		}
 		print_result("GAA", &a);
+		print_dealloc(b.p, b.len);
 		printf("GAA received %lld ms after the GAR\n",
 		       (long long)(t1.tv_sec - t0.tv_sec) * 1000 +
 		               (t1.tv_nsec - t0.tv_nsec) / 1000000);
