@@ -347,6 +347,18 @@ case ",$SCENARIOS," in *,dtls_fe,*)
 			grep -q "dtls_sctp: REJECT handshake assoc .* rule=cert.revoked" "$T/bmscd.log"
 		check "dtls_fe: ... the front end loaded sec_mb2c's policy with its CRL" \
 			grep -q "dtls_sctp: policy .*sec_mb2c-dtls.conf (load): .* 1 CRLs" "$T/bmscd.log"
+		# issue 13: per-peer pin and CA of the peers we connect to, over
+		# DTLS/SCTP (gcs1's outbound front end; TLS/TCP: daemon.sec_trust)
+		for k in "badpin:peer.pin:key" "otherca:peer.ca:CA"; do
+			IFS=: read -r n want what <<<"$k"
+			client "$LAB/gcs1-dtls-$n.conf" "$T/out-$n.log" -w 6 heartbeat >"$T/out-$n.out" 2>&1
+			orc=$?
+			grep -m1 "dtls_sctp: REJECT handshake .* rule=$want" "$T/out-$n.log"
+			check "dtls_fe/out: gcs1's front end binding bmsc to another $what fails (exit $orc)" \
+				test "$orc" -ne 0
+			check "dtls_fe/out: ... refused in gcs1's outbound DTLS handshake ($want)" \
+				grep -q "dtls_sctp: REJECT handshake assoc .* rule=$want" "$T/out-$n.log"
+		done
 		check "dtls_fe: still no GAR from gcs1 reached the BM-SC" \
 			test "$(grep -c 'app_bmsc_lab: GAR from gcs1.mb2c.lab' "$T/bmscd.log")" -eq "$g0"
 		# issue 12: the negative matrix of test/daemon/test_sec.sh over DTLS/SCTP,

@@ -228,6 +228,27 @@ C
 echo "sec_policy = \"$G/lab/sec_gcs-fe.conf\";" >>fe-gcs1.conf
 grep -q "^sec_policy = \"$G/lab/sec_gcs-fe.conf\";" fe-gcs1.conf && ! grep -q "^sec_policy" fe-gcs1-6.conf ||
 	die "fe-gcs1.conf: sec_policy not added"
+# issue 13, outbound over DTLS/SCTP: gcs1's front end with a policy pinning
+# bmsc to another key (peer.pin) and one binding bmsc to another CA
+# (peer.ca); each with a core of its own (dtls_fe in guest.sh)
+for k in badpin:3875 otherca:3876; do
+	n=${k%%:*} port=${k#*:}
+	sed "s|fe-gcs1\.conf|fe-gcs1-$n.conf|; s|Port = 3870;|Port = $port;|" gcs1-dtls.conf >"gcs1-dtls-$n.conf"
+	sed "s|^listen_port = 3870;|listen_port = $port;|;
+	     s|^sec_policy = .*|sec_policy = \"$G/lab/sec_gcs-fe-$n.conf\";|" fe-gcs1.conf >"fe-gcs1-$n.conf"
+done
+cat >sec_gcs-fe-badpin.conf <<C
+# gcs1's front end pinning the BM-SC to a key it does not have
+mode = "enforce";
+peers = ( { identity = "bmsc.mb2c.lab"; role = "bmsc"; pin = "$(printf '0%.0s' {1..64})"; } );
+C
+cat >sec_gcs-fe-otherca.conf <<C
+# gcs1's front end binding the BM-SC to a CA that did not issue its certificate
+mode = "enforce";
+peers = ( { identity = "bmsc.mb2c.lab"; role = "bmsc"; ca = "$G/lab/pki/rogue.pem"; } );
+C
+grep -q "Port = 3875" gcs1-dtls-badpin.conf && grep -q "sec_gcs-fe-otherca.conf" fe-gcs1-otherca.conf &&
+	grep -q "^listen_port = 3876;" fe-gcs1-otherca.conf || die "outbound pin/CA confs: rewrite failed"
 # ... held by a gcs1 freeDiameterd whose app_gcs_client (the MB2-C application
 # advertised in its CER) sleeps: recheck_out's gcs1
 printf 'sleep 90\n' >hold.scn
