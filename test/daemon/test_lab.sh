@@ -87,7 +87,7 @@ done
 check "mb2c-client connected and runs its 60 s sleep step" grep -q '^\[1\] sleep' "$T/long.out"
 dpid=$(pgrep -P "${mpid:-0}" freeDiameterd)
 t0=$SECONDS
-kill -TERM "${mpid:-0}"
+kill -TERM "${mpid:-none}" 2>/dev/null # never 0: that is our whole process group
 wait "$lpid"
 check "SIGTERM to mb2c-client ends it within 10 s (its 60 s sleep interrupted)" test $((SECONDS - t0)) -lt 10
 check "... and its freeDiameterd is gone too" bash -c "! kill -0 ${dpid:-0} 2>/dev/null"
@@ -103,7 +103,7 @@ mpid=$(pgrep -f "mb2c-client .*$T/stall1.scn")
 dpid=$(pgrep -P "${mpid:-0}" freeDiameterd)
 kill -STOP "$PID_bmsc2"
 t0=$SECONDS
-kill -TERM "${mpid:-0}"
+kill -TERM "${mpid:-none}" 2>/dev/null # never 0: that is our whole process group
 wait "$lpid"
 rc=$?
 t1=$SECONDS
