@@ -37,7 +37,8 @@ raw() { # raw NAME [options...]: gcs1 to the BM-SC (RAW_PORT: elsewhere), rc in 
 rc_of() { cat "$T/$1.rc"; }
 n_closed() { grep -c "sec_mb2c: connection of gcs1.mb2c.lab failed or closed" "$T/$1.log"; }
 # break NAME LOG: a connection of gcs1 that ends without DPR; waits until the
-# BM-SC has seen it end (the peer then re-opens on its next connection)
+# node logging to $T/LOG.log has seen it end (the peer then re-opens on its
+# next connection)
 break_cnx() {
 	local before
 	before=$(n_closed "$2")
@@ -48,6 +49,12 @@ break_cnx() {
 		sleep 0.05
 	done
 	return 1
+}
+# env_raw_port PORT COMMAND...: COMMAND with raw()'s connections to PORT
+env_raw_port() {
+	local RAW_PORT=$1
+	shift
+	"$@"
 }
 
 # ---- with the hold (the default)
@@ -101,14 +108,8 @@ check "the BM-SC's policy now lists the relay" \
 start_daemon relay "$T/relay.conf"
 check "the relay starts and reaches the BM-SC" \
 	wait_log "$T/relay.log" "sec_mb2c: ACCEPT outbound peer=bmsc.mb2c.lab" 20
-n_closed_r() { grep -c "sec_mb2c: connection of gcs1.mb2c.lab failed or closed" "$T/relay.log"; }
-before=$(n_closed_r)
-RAW_PORT=$RELAY_PORT raw rbrk --timeout 10
-for ((i = 0; i < 200; i++)); do
-	[ "$(n_closed_r)" -gt "$before" ] && break
-	sleep 0.05
-done
-check "a connection of gcs1 to the relay ends without DPR" test "$(n_closed_r)" -gt "$before"
+check "a connection of gcs1 to the relay ends without DPR" \
+	env_raw_port "$RELAY_PORT" break_cnx rbrk relay
 n_gars=$(grep -c "app_bmsc_lab: GAR from gcs1.mb2c.lab" "$T/bmsc.log")
 RAW_PORT=$RELAY_PORT raw rheld --gar --dwa-delay 700 --send-dpr --timeout 30
 r=$(rc_of rheld)
@@ -122,13 +123,8 @@ check "... the relay held the forwarded GAA while gcs1's connection re-opened, t
 # a split GAR answered while gcs1 re-opens: rt_mb2c passes the allowed item
 # to the BM-SC and adds the denied item's response to the GAA; the hold's
 # copy must carry that addition (rt_copied moves it to the copy)
-before=$(n_closed_r)
-RAW_PORT=$RELAY_PORT raw rbrk2 --timeout 10
-for ((i = 0; i < 200; i++)); do
-	[ "$(n_closed_r)" -gt "$before" ] && break
-	sleep 0.05
-done
-check "a connection of gcs1 to the relay ends without DPR again" test "$(n_closed_r)" -gt "$before"
+check "a connection of gcs1 to the relay ends without DPR again" \
+	env_raw_port "$RELAY_PORT" break_cnx rbrk2 relay
 n_sent=$(grep -c "answer hold: held answer sent to gcs1.mb2c.lab" "$T/relay.log")
 RAW_PORT=$RELAY_PORT raw rsplit --gar-dealloc 001-01-0001f0,001-01-000f01 --dwa-delay 700 \
 	--send-dpr --timeout 30
