@@ -336,11 +336,32 @@ static struct {
 } out_chain[OUT_SLOTS];
 static pthread_mutex_t out_lock = PTHREAD_MUTEX_INITIALIZER;
 
+/* a certificate chain: freed, copied (NULL when out of memory) */
+static void chain_free(gnutls_datum_t *chain, unsigned n)
+{
+	for (unsigned k = 0; chain && k < n; k++)
+		free(chain[k].data);
+	free(chain);
+}
+
+static gnutls_datum_t *chain_dup(const gnutls_datum_t *chain, unsigned n)
+{
+	gnutls_datum_t *d = calloc(n ? n : 1, sizeof(*d));
+	for (unsigned k = 0; d && k < n; k++) {
+		d[k].data = malloc(chain[k].size ? chain[k].size : 1);
+		if (!d[k].data) {
+			chain_free(d, k);
+			return NULL;
+		}
+		memcpy(d[k].data, chain[k].data, chain[k].size);
+		d[k].size = chain[k].size;
+	}
+	return d;
+}
+
 static void out_free(int i)
 {
-	for (unsigned k = 0; k < out_chain[i].n; k++)
-		free(out_chain[i].chain[k].data);
-	free(out_chain[i].chain);
+	chain_free(out_chain[i].chain, out_chain[i].n);
 	out_chain[i].chain = NULL;
 	out_chain[i].n = 0;
 	out_chain[i].fd = 0;
@@ -350,18 +371,9 @@ static void out_keep(int fd, const gnutls_datum_t *chain, unsigned n)
 {
 	if (fd <= 0 || !chain || !n)
 		return;
-	gnutls_datum_t *copy = calloc(n, sizeof(*copy));
-	for (unsigned k = 0; copy && k < n; k++) {
-		copy[k].data = malloc(chain[k].size ? chain[k].size : 1);
-		if (!copy[k].data) {
-			n = k;
-			break;
-		}
-		memcpy(copy[k].data, chain[k].data, chain[k].size);
-		copy[k].size = chain[k].size;
-	}
+	gnutls_datum_t *copy = chain_dup(chain, n);
 	if (!copy)
-		return;
+		return; /* no chain kept: the CEA check refuses it (cert.none) */
 	pthread_mutex_lock(&out_lock);
 	int slot = 0;
 	for (int i = 0; i < OUT_SLOTS; i++)
@@ -393,13 +405,6 @@ static gnutls_datum_t *out_take(int fd, unsigned *n)
 		}
 	pthread_mutex_unlock(&out_lock);
 	return chain;
-}
-
-static void chain_free(gnutls_datum_t *chain, unsigned n)
-{
-	for (unsigned k = 0; chain && k < n; k++)
-		free(chain[k].data);
-	free(chain);
 }
 
 /* Re-check after a reload: the chain of every connection admitted by
@@ -468,16 +473,9 @@ static void kept_put_owned(const char *id, int fd, gnutls_datum_t *chain, unsign
 static void kept_put(const char *id, int fd, const gnutls_datum_t *chain, unsigned n,
                      enum sec_purpose purpose)
 {
-	gnutls_datum_t *copy = chain && n ? calloc(n, sizeof(*copy)) : NULL;
-	for (unsigned k = 0; copy && k < n; k++) {
-		copy[k].data = malloc(chain[k].size ? chain[k].size : 1);
-		if (!copy[k].data) {
-			chain_free(copy, k);
-			return;
-		}
-		memcpy(copy[k].data, chain[k].data, chain[k].size);
-		copy[k].size = chain[k].size;
-	}
+	gnutls_datum_t *copy = NULL;
+	if (chain && n && !(copy = chain_dup(chain, n)))
+		return;
 	kept_put_owned(id, fd, copy, copy ? n : 0, purpose);
 }
 
@@ -1202,21 +1200,6 @@ struct ocsp_due {
 	gnutls_datum_t *chain;
 	unsigned n;
 };
-
-static gnutls_datum_t *chain_dup(const gnutls_datum_t *chain, unsigned n)
-{
-	gnutls_datum_t *d = calloc(n ? n : 1, sizeof(*d));
-	for (unsigned k = 0; d && k < n; k++) {
-		d[k].data = malloc(chain[k].size ? chain[k].size : 1);
-		if (!d[k].data) {
-			chain_free(d, k);
-			return NULL;
-		}
-		memcpy(d[k].data, chain[k].data, chain[k].size);
-		d[k].size = chain[k].size;
-	}
-	return d;
-}
 
 /* A connection the re-check after a reload refused: one audit line; in
  * enforce mode marked unauthenticated (requests refused, nothing routed to
